@@ -1,0 +1,23 @@
+//! FreeSWITCH's Event Socket Layer (ESL).
+//!
+//! - [`proto`]: the sans-IO heart: an incremental, zero-copy frame parser over
+//!   [`bytes::BytesMut`], one [`proto::Event`] type over the plain, JSON and XML event formats
+//!   with headers decoded lazily, and an encoder for every command.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use esl::proto::FrameDecoder;
+//!
+//! let wire = "Content-Length: 41\nContent-Type: text/event-plain\n\n\
+//!             Event-Name: HEARTBEAT\nEvent-Sequence: 7\n\n";
+//! let mut buf = BytesMut::from(wire.as_bytes());
+//! let frame = FrameDecoder::new().decode(&mut buf)?.expect("one frame");
+//! let event = frame.event()?;
+//! assert_eq!(event.name().as_deref(), Some("HEARTBEAT"));
+//! assert_eq!(event.sequence(), Some(7));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod proto;

@@ -1,0 +1,29 @@
+//! The sans-IO protocol layer: bytes in, [`Frame`]s and [`Event`]s out; [`Command`]s in, bytes
+//! out. Nothing here touches a socket, so it is tested and fuzzed on byte slices.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use esl::proto::{Command, ContentType, FrameDecoder};
+//!
+//! let mut decoder = FrameDecoder::new();
+//! let mut input = BytesMut::from(&b"Content-Type: auth/request\n\n"[..]);
+//! let frame = decoder.decode(&mut input)?.expect("a whole frame");
+//! assert_eq!(frame.content_type(), ContentType::AuthRequest);
+//!
+//! let reply = Command::Auth { password: "ClueCon" }.to_bytes()?;
+//! assert_eq!(&reply[..], b"auth ClueCon\n\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod command;
+mod decode;
+mod event;
+mod frame;
+mod header_block;
+mod json;
+mod span;
+mod xml;
+
+pub use command::{Body, CallCommand, Command, EncodeError, LogLevel, SendMsg, write_plain_event};
+pub use event::{AnswerState, ChannelState, Event, EventError, EventFormat};
+pub use frame::{ContentType, Disconnect, Frame, FrameDecoder, FrameError, Limits};
