@@ -8,7 +8,7 @@ use super::decode::{
 use super::frame::{ContentType, parse_content_length};
 use super::header_block::{BlockError, index_block, name_eq};
 use super::span::HeaderSpan;
-use super::{json, xml};
+use super::{TOO_MANY_HEADERS, json, xml};
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::fmt;
@@ -52,14 +52,18 @@ pub enum EventError {
         reason: &'static str,
     },
     /// More headers than the limit allows.
-    #[error("event has more than {limit} headers")]
+    #[error("event has more than {limit} headers (at byte {offset} of its body)")]
     TooManyHeaders {
+        /// Where the first header over the limit starts.
+        offset: usize,
         /// The limit in force.
         limit: usize,
     },
     /// The event's own `Content-Length` runs past the end of the frame.
-    #[error("event body declares {declared} bytes but only {available} follow")]
+    #[error("event body at byte {offset} declares {declared} bytes but only {available} follow")]
     BodyTruncated {
+        /// Where the event's body starts.
+        offset: usize,
         /// What the event's `Content-Length` says.
         declared: usize,
         /// What the frame holds after the event's headers.
@@ -449,8 +453,11 @@ fn parse_plain(
         Err(BlockError::MalformedLine { at }) => {
             return Err(malformed(at, "line is not `Name: value`"));
         }
-        Err(BlockError::TooManyHeaders { .. }) => {
-            return Err(EventError::TooManyHeaders { limit: max_headers });
+        Err(BlockError::TooManyHeaders { at }) => {
+            return Err(EventError::TooManyHeaders {
+                offset: at,
+                limit: max_headers,
+            });
         }
     };
     let Some(length) = headers
@@ -464,6 +471,7 @@ fn parse_plain(
     let available = bytes.len() - end;
     if declared > available {
         return Err(EventError::BodyTruncated {
+            offset: end,
             declared,
             available,
         });
@@ -477,8 +485,11 @@ fn parse_json(
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Option<Bytes>, EventError> {
     json::index_object(bytes, max_headers, headers).map_err(|e| {
-        if e.reason == "too many headers" {
-            EventError::TooManyHeaders { limit: max_headers }
+        if e.reason == TOO_MANY_HEADERS {
+            EventError::TooManyHeaders {
+                offset: e.at,
+                limit: max_headers,
+            }
         } else {
             EventError::Malformed {
                 format: EventFormat::Json,
@@ -504,8 +515,11 @@ fn parse_xml(
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Option<Bytes>, EventError> {
     let parts = xml::index_event(bytes, max_headers, headers).map_err(|e| {
-        if e.reason == "too many headers" {
-            EventError::TooManyHeaders { limit: max_headers }
+        if e.reason == TOO_MANY_HEADERS {
+            EventError::TooManyHeaders {
+                offset: e.at,
+                limit: max_headers,
+            }
         } else {
             EventError::Malformed {
                 format: EventFormat::Xml,
@@ -580,6 +594,7 @@ mod tests {
         assert_eq!(
             err,
             EventError::BodyTruncated {
+                offset: 20,
                 declared: 10,
                 available: 5
             }
@@ -629,6 +644,12 @@ Answer-State: answered\nCaller-Destination-Number: 9999\nvariable_billsec: 3\n\n
     fn header_limit_applies_to_events() {
         let err =
             Event::parse(Bytes::from_static(b"A: 1\nB: 2\n\n"), EventFormat::Plain, 1).unwrap_err();
-        assert_eq!(err, EventError::TooManyHeaders { limit: 1 });
+        assert_eq!(
+            err,
+            EventError::TooManyHeaders {
+                offset: 5,
+                limit: 1
+            }
+        );
     }
 }

@@ -167,7 +167,7 @@ pub(crate) fn index_object(
                 return cur.fail("expected a string key");
             }
             if out.len() >= max_headers {
-                return cur.fail("too many headers");
+                return cur.fail(super::TOO_MANY_HEADERS);
             }
             let (name, name_escaped) = cur.string()?;
             cur.expect(b':', "expected ':'")?;

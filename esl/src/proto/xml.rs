@@ -178,7 +178,7 @@ fn index_headers(
             _ => return w.fail("unexpected markup in <headers>"),
         };
         if out.len() >= max_headers {
-            return w.fail("too many headers");
+            return w.fail(super::TOO_MANY_HEADERS);
         }
         let flags = if text.escaped {
             HeaderSpan::VALUE_ESCAPED
