@@ -27,20 +27,28 @@ pub(crate) fn url_decode(raw: &[u8]) -> Cow<'_, [u8]> {
         return Cow::Borrowed(raw);
     };
     let mut out = Vec::with_capacity(raw.len());
-    out.extend_from_slice(&raw[..first]);
-    let mut i = first;
-    while i < raw.len() {
-        let b = raw[i];
-        if b == b'%' && i + 2 < raw.len() {
-            if let (Some(hi), Some(lo)) = (hex_value(raw[i + 1]), hex_value(raw[i + 2])) {
+    let mut rest = raw;
+    let mut next = Some(first);
+    while let Some(at) = next {
+        // Copy the run before the `%` in one go, then decode or keep the escape.
+        out.extend_from_slice(&rest[..at]);
+        let escape = &rest[at..];
+        match (
+            escape.get(1).copied().and_then(hex_value),
+            escape.get(2).copied().and_then(hex_value),
+        ) {
+            (Some(hi), Some(lo)) => {
                 out.push(hi << 4 | lo);
-                i += 3;
-                continue;
+                rest = &escape[3..];
+            }
+            _ => {
+                out.push(b'%');
+                rest = &escape[1..];
             }
         }
-        out.push(b);
-        i += 1;
+        next = memchr::memchr(b'%', rest);
     }
+    out.extend_from_slice(rest);
     Cow::Owned(out)
 }
 

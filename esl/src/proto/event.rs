@@ -7,8 +7,8 @@ use super::decode::{
 };
 use super::frame::{ContentType, parse_content_length};
 use super::header_block::{BlockError, index_block, name_eq};
-use super::span::HeaderSpan;
-use super::{TOO_MANY_HEADERS, json, xml};
+use super::span::{HeaderSpan, IndexError};
+use super::{json, xml};
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::fmt;
@@ -479,25 +479,25 @@ fn parse_plain(
     Ok(Some(bytes.slice(end..end + declared)))
 }
 
+/// Maps an indexer's error to the public one.
+fn index_error(format: EventFormat, limit: usize) -> impl Fn(IndexError) -> EventError {
+    move |err| match err {
+        IndexError::Malformed { at, reason } => EventError::Malformed {
+            format,
+            offset: at,
+            reason,
+        },
+        IndexError::TooManyHeaders { at } => EventError::TooManyHeaders { offset: at, limit },
+    }
+}
+
 fn parse_json(
     bytes: &Bytes,
     max_headers: usize,
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Option<Bytes>, EventError> {
-    json::index_object(bytes, max_headers, headers).map_err(|e| {
-        if e.reason == TOO_MANY_HEADERS {
-            EventError::TooManyHeaders {
-                offset: e.at,
-                limit: max_headers,
-            }
-        } else {
-            EventError::Malformed {
-                format: EventFormat::Json,
-                offset: e.at,
-                reason: e.reason,
-            }
-        }
-    })?;
+    json::index_object(bytes, max_headers, headers)
+        .map_err(index_error(EventFormat::Json, max_headers))?;
     let Some(index) = headers.iter().position(|h| &bytes[h.name()] == b"_body") else {
         return Ok(None);
     };
@@ -514,20 +514,8 @@ fn parse_xml(
     max_headers: usize,
     headers: &mut Vec<HeaderSpan>,
 ) -> Result<Option<Bytes>, EventError> {
-    let parts = xml::index_event(bytes, max_headers, headers).map_err(|e| {
-        if e.reason == TOO_MANY_HEADERS {
-            EventError::TooManyHeaders {
-                offset: e.at,
-                limit: max_headers,
-            }
-        } else {
-            EventError::Malformed {
-                format: EventFormat::Xml,
-                offset: e.at,
-                reason: e.reason,
-            }
-        }
-    })?;
+    let parts = xml::index_event(bytes, max_headers, headers)
+        .map_err(index_error(EventFormat::Xml, max_headers))?;
     let Some(body) = parts.body else {
         return Ok(None);
     };
@@ -648,6 +636,30 @@ Answer-State: answered\nCaller-Destination-Number: 9999\nvariable_billsec: 3\n\n
             err,
             EventError::TooManyHeaders {
                 offset: 5,
+                limit: 1
+            }
+        );
+        let json = Event::parse(
+            Bytes::from_static(br#"{"A":"1","B":"2"}"#),
+            EventFormat::Json,
+            1,
+        );
+        assert_eq!(
+            json.unwrap_err(),
+            EventError::TooManyHeaders {
+                offset: 9,
+                limit: 1
+            }
+        );
+        let xml = Event::parse(
+            Bytes::from_static(b"<event><headers><A>1</A><B>2</B></headers></event>"),
+            EventFormat::Xml,
+            1,
+        );
+        assert_eq!(
+            xml.unwrap_err(),
+            EventError::TooManyHeaders {
+                offset: 24,
                 limit: 1
             }
         );

@@ -1,14 +1,7 @@
 //! Indexes the flat JSON object of a `text/event-json` body: key and value ranges, no copies.
 
-use super::span::HeaderSpan;
+use super::span::{HeaderSpan, IndexError};
 use std::ops::Range;
-
-/// Why a JSON event body could not be indexed; `at` is the offset in the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct JsonError {
-    pub(crate) at: usize,
-    pub(crate) reason: &'static str,
-}
 
 /// How deep arrays or objects inside a value may nest before we refuse the body.
 const MAX_DEPTH: usize = 32;
@@ -19,8 +12,8 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn fail<T>(&self, reason: &'static str) -> Result<T, JsonError> {
-        Err(JsonError {
+    fn fail<T>(&self, reason: &'static str) -> Result<T, IndexError> {
+        Err(IndexError::Malformed {
             at: self.pos,
             reason,
         })
@@ -36,7 +29,7 @@ impl<'a> Cursor<'a> {
         self.buf.get(self.pos).copied()
     }
 
-    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), JsonError> {
+    fn expect(&mut self, byte: u8, reason: &'static str) -> Result<(), IndexError> {
         self.skip_whitespace();
         if self.peek() == Some(byte) {
             self.pos += 1;
@@ -48,7 +41,7 @@ impl<'a> Cursor<'a> {
 
     /// A string starting at the current `"`: the range between the quotes and whether it holds
     /// escapes.
-    fn string(&mut self) -> Result<(Range<usize>, bool), JsonError> {
+    fn string(&mut self) -> Result<(Range<usize>, bool), IndexError> {
         self.pos += 1;
         let start = self.pos;
         let mut escaped = false;
@@ -72,7 +65,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips any value, returning its range and span flags. Strings are returned without quotes.
-    fn value(&mut self) -> Result<(Range<usize>, u8), JsonError> {
+    fn value(&mut self) -> Result<(Range<usize>, u8), IndexError> {
         self.skip_whitespace();
         match self.peek() {
             Some(b'"') => {
@@ -108,7 +101,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips a whole array or object, strings included, with bounded nesting.
-    fn skip_nested(&mut self) -> Result<(), JsonError> {
+    fn skip_nested(&mut self) -> Result<(), IndexError> {
         let mut depth = 0usize;
         while let Some(b) = self.peek() {
             match b {
@@ -154,7 +147,7 @@ pub(crate) fn index_object(
     buf: &[u8],
     max_headers: usize,
     out: &mut Vec<HeaderSpan>,
-) -> Result<(), JsonError> {
+) -> Result<(), IndexError> {
     let mut cur = Cursor { buf, pos: 0 };
     cur.expect(b'{', "expected '{'")?;
     cur.skip_whitespace();
@@ -167,7 +160,7 @@ pub(crate) fn index_object(
                 return cur.fail("expected a string key");
             }
             if out.len() >= max_headers {
-                return cur.fail(super::TOO_MANY_HEADERS);
+                return Err(IndexError::TooManyHeaders { at: cur.pos });
             }
             let (name, name_escaped) = cur.string()?;
             cur.expect(b':', "expected ':'")?;
@@ -198,7 +191,7 @@ pub(crate) fn index_object(
 mod tests {
     use super::*;
 
-    fn index(input: &str) -> Result<Vec<(String, String, u8)>, JsonError> {
+    fn index(input: &str) -> Result<Vec<(String, String, u8)>, IndexError> {
         let mut spans = Vec::new();
         index_object(input.as_bytes(), 100, &mut spans)?;
         Ok(spans
@@ -253,6 +246,12 @@ mod tests {
             assert!(index(bad).is_err(), "{bad:?} should fail");
         }
         let deep = format!(r#"{{"a":{}}}"#, "[".repeat(100));
-        assert_eq!(index(&deep).unwrap_err().reason, "nested too deeply");
+        assert!(matches!(
+            index(&deep).unwrap_err(),
+            IndexError::Malformed {
+                reason: "nested too deeply",
+                ..
+            }
+        ));
     }
 }

@@ -24,9 +24,6 @@ mod json;
 mod span;
 mod xml;
 
-/// The reason the JSON and XML indexers give when an event exceeds the header limit.
-const TOO_MANY_HEADERS: &str = "too many headers";
-
 pub use command::{Body, CallCommand, Command, EncodeError, LogLevel, SendMsg, write_plain_event};
 pub use event::{AnswerState, ChannelState, Event, EventError, EventFormat};
 pub use frame::{ContentType, Disconnect, Frame, FrameDecoder, FrameError, Limits};

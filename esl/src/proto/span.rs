@@ -45,3 +45,12 @@ impl HeaderSpan {
         self.flags & flag != 0
     }
 }
+
+/// Why the JSON or XML indexer stopped; `at` is the offset in the event body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IndexError {
+    /// The body is not well-formed.
+    Malformed { at: usize, reason: &'static str },
+    /// The body has more headers than allowed.
+    TooManyHeaders { at: usize },
+}

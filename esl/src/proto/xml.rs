@@ -1,17 +1,10 @@
 //! Indexes a `text/event-xml` body (`<event><headers>...</headers><body>...</body></event>`)
 //! with quick-xml, keeping header names and raw values as ranges into the body.
 
-use super::span::HeaderSpan;
+use super::span::{HeaderSpan, IndexError};
 use quick_xml::Reader;
 use quick_xml::events::Event as XmlEvent;
 use std::ops::Range;
-
-/// Why an XML event body could not be indexed; `at` is the offset in the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct XmlError {
-    pub(crate) at: usize,
-    pub(crate) reason: &'static str,
-}
 
 /// The raw text of an element and whether it holds entity references.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,14 +32,14 @@ impl<'a> Walker<'a> {
         usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
     }
 
-    fn fail<T>(&self, reason: &'static str) -> Result<T, XmlError> {
-        Err(XmlError {
+    fn fail<T>(&self, reason: &'static str) -> Result<T, IndexError> {
+        Err(IndexError::Malformed {
             at: self.position().min(self.buf.len()),
             reason,
         })
     }
 
-    fn next(&mut self) -> Result<(usize, XmlEvent<'a>), XmlError> {
+    fn next(&mut self) -> Result<(usize, XmlEvent<'a>), IndexError> {
         let before = self.position();
         match self.reader.read_event() {
             Ok(event) => Ok((before, event)),
@@ -55,7 +48,7 @@ impl<'a> Walker<'a> {
     }
 
     /// The name of an element whose start tag began at `tag_start`, as a range into the buffer.
-    fn name_range(&self, tag_start: usize, name: &[u8]) -> Result<Range<usize>, XmlError> {
+    fn name_range(&self, tag_start: usize, name: &[u8]) -> Result<Range<usize>, IndexError> {
         let start = tag_start + 1;
         let range = start..start + name.len();
         if self.buf.get(range.clone()) == Some(name) {
@@ -66,7 +59,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Reads up to the end tag of the element just opened; its content must be text only.
-    fn text_until_end(&mut self) -> Result<RawText, XmlError> {
+    fn text_until_end(&mut self) -> Result<RawText, IndexError> {
         let start = self.position();
         let mut escaped = false;
         loop {
@@ -93,7 +86,7 @@ pub(crate) fn index_event(
     buf: &[u8],
     max_headers: usize,
     out: &mut Vec<HeaderSpan>,
-) -> Result<XmlParts, XmlError> {
+) -> Result<XmlParts, IndexError> {
     let mut reader = Reader::from_reader(buf);
     reader.config_mut().check_end_names = true;
     let mut w = Walker { reader, buf };
@@ -155,7 +148,7 @@ fn index_headers(
     w: &mut Walker<'_>,
     max_headers: usize,
     out: &mut Vec<HeaderSpan>,
-) -> Result<(), XmlError> {
+) -> Result<(), IndexError> {
     loop {
         let (tag_start, event) = w.next()?;
         let (name, text) = match event {
@@ -178,7 +171,7 @@ fn index_headers(
             _ => return w.fail("unexpected markup in <headers>"),
         };
         if out.len() >= max_headers {
-            return w.fail(super::TOO_MANY_HEADERS);
+            return Err(IndexError::TooManyHeaders { at: tag_start });
         }
         let flags = if text.escaped {
             HeaderSpan::VALUE_ESCAPED
