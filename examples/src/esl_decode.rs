@@ -66,6 +66,18 @@ pub struct Summary {
 
 /// Decodes `input` to the end, writing one JSON line per frame to `output`. Frames before a
 /// framing error are all written before the error is returned.
+///
+/// ```
+/// use examples::esl_decode::{Options, run};
+///
+/// let stream = b"Content-Type: auth/request\n\nContent-Type: command/reply\nReply-Text: +OK accepted\n\n";
+/// let mut out = Vec::new();
+/// let summary = run(&stream[..], &mut out, Options::default())?;
+/// assert_eq!(summary.frames, 2);
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.lines().nth(1).unwrap().contains(r#""Reply-Text":"+OK accepted""#));
+/// # Ok::<(), examples::esl_decode::DecodeError>(())
+/// ```
 pub fn run(input: impl Read, output: impl Write, options: Options) -> Result<Summary, DecodeError> {
     let mut input = input;
     let mut output = io::BufWriter::new(output);

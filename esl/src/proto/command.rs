@@ -7,6 +7,13 @@ use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt::Write as _;
 
 /// Why a command cannot be encoded.
+///
+/// ```
+/// use esl::proto::{Command, EncodeError};
+///
+/// let err = Command::Api { command: "status\nexit" }.to_bytes().unwrap_err();
+/// assert_eq!(err, EncodeError::LineBreak { field: "api command" });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
     /// A value contains `\n` or `\r`, which would end the command or inject a header.
@@ -35,6 +42,12 @@ pub enum EncodeError {
 }
 
 /// FreeSWITCH log levels for the `log` command.
+///
+/// ```
+/// use esl::proto::{Command, LogLevel};
+/// assert_eq!(&Command::Log(LogLevel::Info).to_bytes()?[..], b"log 6\n\n");
+/// # Ok::<(), esl::proto::EncodeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[allow(missing_docs)]
 pub enum LogLevel {
@@ -49,6 +62,21 @@ pub enum LogLevel {
 }
 
 /// A body sent after a command's headers, announced by `content-type` and `content-length`.
+///
+/// ```
+/// use esl::proto::{Body, Command};
+///
+/// let event = Command::SendEvent {
+///     name: "CUSTOM",
+///     headers: &[("Event-Subclass", "acme::note")],
+///     body: Some(Body { content_type: "text/plain", content: b"hi" }),
+/// };
+/// assert_eq!(
+///     &event.to_bytes()?[..],
+///     b"sendevent CUSTOM\nEvent-Subclass: acme::note\ncontent-type: text/plain\ncontent-length: 2\n\nhi"
+/// );
+/// # Ok::<(), esl::proto::EncodeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Body<'a> {
     /// The `content-type` header, e.g. `text/plain`.
@@ -58,6 +86,17 @@ pub struct Body<'a> {
 }
 
 /// What a `sendmsg` asks the channel to do (`call-command`).
+///
+/// ```
+/// use esl::proto::{CallCommand, Command, SendMsg};
+///
+/// let msg = SendMsg::new(CallCommand::Other("nomedia")).header("nomedia-uuid", "abc");
+/// assert_eq!(
+///     &Command::SendMsg(msg).to_bytes()?[..],
+///     b"sendmsg\ncall-command: nomedia\nnomedia-uuid: abc\n\n"
+/// );
+/// # Ok::<(), esl::proto::EncodeError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallCommand<'a> {
     /// Run a dialplan application.
@@ -271,6 +310,16 @@ pub enum Command<'a> {
 
 impl Command<'_> {
     /// Appends the command's bytes to `dst`. On error nothing is appended.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use esl::proto::Command;
+    ///
+    /// let mut out = BytesMut::new();
+    /// Command::BgApi { command: "status", job_uuid: Some("7f4b-11") }.encode(&mut out)?;
+    /// assert_eq!(&out[..], b"bgapi status\nJob-UUID: 7f4b-11\n\n");
+    /// # Ok::<(), esl::proto::EncodeError>(())
+    /// ```
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
         let start = dst.len();
         let result = self.write(dst);

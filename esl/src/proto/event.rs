@@ -14,6 +14,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// The serialisation of an event on the wire, as chosen by `event plain|json|xml`.
+///
+/// ```
+/// assert_eq!(esl::proto::EventFormat::Json.as_str(), "json");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventFormat {
     /// URL-encoded `Name: value` lines.
@@ -36,6 +40,14 @@ impl EventFormat {
 }
 
 /// Why an event body could not be parsed. Offsets are relative to the event body.
+///
+/// ```
+/// use bytes::Bytes;
+/// use esl::proto::{Event, EventError, EventFormat};
+///
+/// let err = Event::parse(Bytes::from_static(b"{\"a\":"), EventFormat::Json, 64).unwrap_err();
+/// assert!(matches!(err, EventError::Malformed { offset: 5, .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
     /// The frame does not carry an event.
@@ -216,6 +228,18 @@ impl Event {
     /// The first header with this name (ASCII case-insensitive), decoded: borrowed from the
     /// event's storage unless decoding changed it. `_undef_` reads as an empty string; an array
     /// reads as `ARRAY::a|:b` in every format (see [`Event::header_array`]).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use esl::proto::{Event, EventFormat};
+    ///
+    /// let body = Bytes::from_static(b"Event-Name: API\nEvent-Date-Local: 2026-11-21%2011%3A36%3A55\nX: _undef_\n\n");
+    /// let event = Event::parse(body, EventFormat::Plain, 64)?;
+    /// assert_eq!(event.header("event-date-local").as_deref(), Some("2026-11-21 11:36:55"));
+    /// assert_eq!(event.header("X").as_deref(), Some(""));
+    /// assert_eq!(event.header("Missing"), None);
+    /// # Ok::<(), esl::proto::EventError>(())
+    /// ```
     pub fn header(&self, name: &str) -> Option<Cow<'_, str>> {
         self.find(name).map(|h| self.decode(h))
     }
@@ -227,6 +251,17 @@ impl Event {
 
     /// The items of an array header (`ARRAY::a|:b` in plain and XML, a JSON array in JSON, or
     /// repeated elements in XML). A scalar header gives one item; a missing one, none.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use esl::proto::{Event, EventFormat};
+    ///
+    /// let json = Bytes::from_static(br#"{"Event-Name":"X","variable_codecs":["PCMU","PCMA"]}"#);
+    /// let event = Event::parse(json, EventFormat::Json, 64)?;
+    /// assert_eq!(event.header_array("variable_codecs"), ["PCMU", "PCMA"]);
+    /// assert_eq!(event.variable("codecs").as_deref(), Some("ARRAY::PCMU|:PCMA"));
+    /// # Ok::<(), esl::proto::EventError>(())
+    /// ```
     pub fn header_array(&self, name: &str) -> Vec<String> {
         let mut items = Vec::new();
         for h in self.headers.iter().filter(|h| self.name_matches(h, name)) {
@@ -264,6 +299,17 @@ impl Event {
 
     /// The event's body (a plain event's nested `Content-Length` block, JSON's `_body`, XML's
     /// `<body>`), e.g. the result of a `bgapi` in `BACKGROUND_JOB`.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use esl::proto::{Event, EventFormat};
+    ///
+    /// let plain = Bytes::from_static(b"Event-Name: BACKGROUND_JOB\nJob-UUID: 1-2\nContent-Length: 8\n\n+OK abc\n");
+    /// let event = Event::parse(plain, EventFormat::Plain, 64)?;
+    /// assert_eq!(event.job_uuid().as_deref(), Some("1-2"));
+    /// assert_eq!(event.body(), Some(&b"+OK abc\n"[..]));
+    /// # Ok::<(), esl::proto::EventError>(())
+    /// ```
     pub fn body(&self) -> Option<&[u8]> {
         self.body.as_deref()
     }
@@ -329,6 +375,18 @@ impl Event {
     }
 
     /// A `Caller-*` header: `caller("Destination-Number")` reads `Caller-Destination-Number`.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use esl::proto::{ChannelState, Event, EventFormat};
+    ///
+    /// let xml = Bytes::from_static(b"<event><headers><Channel-State>CS_ROUTING</Channel-State>\
+    ///     <Caller-Destination-Number>9999</Caller-Destination-Number></headers></event>");
+    /// let event = Event::parse(xml, EventFormat::Xml, 64)?;
+    /// assert_eq!(event.caller("Destination-Number").as_deref(), Some("9999"));
+    /// assert_eq!(event.channel_state(), Some(ChannelState::Routing));
+    /// # Ok::<(), esl::proto::EventError>(())
+    /// ```
     pub fn caller(&self, field: &str) -> Option<Cow<'_, str>> {
         self.prefixed("Caller-", field)
     }

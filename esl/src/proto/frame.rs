@@ -56,6 +56,19 @@ impl Default for Limits {
 
 /// A stream that cannot be framed. Every variant carries the absolute byte offset in the stream
 /// where the problem starts; after an error the stream cannot be resynchronised.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use esl::proto::{FrameDecoder, FrameError};
+///
+/// let mut buf = BytesMut::from(&b"Content-Type: auth/request\n\nContent-Length: -1\n\n"[..]);
+/// let mut decoder = FrameDecoder::new();
+/// decoder.decode(&mut buf)?; // the auth/request frame
+/// let err = decoder.decode(&mut buf).unwrap_err();
+/// assert!(matches!(err, FrameError::InvalidContentLength { .. }));
+/// assert_eq!(err.offset(), 44);
+/// # Ok::<(), FrameError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
     /// The frame would be larger than [`Limits::max_frame_size`].
@@ -162,6 +175,16 @@ impl ContentType {
 }
 
 /// How a `text/disconnect-notice` ends the session.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use esl::proto::{Disconnect, FrameDecoder};
+///
+/// let wire = "Content-Type: text/disconnect-notice\nContent-Disposition: linger\nLinger-Time: -1\n\n";
+/// let frame = FrameDecoder::new().decode(&mut BytesMut::from(wire.as_bytes()))?.unwrap();
+/// assert_eq!(frame.disconnect(), Some(Disconnect::Linger { seconds: Some(-1) }));
+/// # Ok::<(), esl::proto::FrameError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disconnect {
     /// The channel hung up but the socket stays open for the final events (outbound `linger`).
@@ -176,6 +199,18 @@ pub enum Disconnect {
 
 /// One complete frame: a single [`Bytes`] holding headers and body, with the headers indexed as
 /// ranges into it. Cloning is cheap (reference counted).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use esl::proto::{ContentType, FrameDecoder};
+///
+/// let wire = "Content-Type: api/response\nContent-Length: 14\n\n+OK [Success]\n";
+/// let frame = FrameDecoder::new().decode(&mut BytesMut::from(wire.as_bytes()))?.unwrap();
+/// assert_eq!(frame.content_type(), ContentType::ApiResponse);
+/// assert_eq!(frame.header("content-length").as_deref(), Some("14"));
+/// assert_eq!(frame.body(), b"+OK [Success]\n");
+/// # Ok::<(), esl::proto::FrameError>(())
+/// ```
 #[derive(Clone)]
 pub struct Frame {
     pub(crate) bytes: Bytes,
@@ -277,6 +312,20 @@ impl Frame {
 
     /// The frame's own headers seen as a (plain) event. This is how FreeSWITCH delivers a
     /// channel's data in the reply to an outbound socket's `connect`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use esl::proto::FrameDecoder;
+    ///
+    /// let wire = "Event-Name: CHANNEL_DATA\nUnique-ID: abc\nvariable_tenant_id: 42\n\
+    ///             Content-Type: command/reply\nReply-Text: %2BOK%0A\n\n";
+    /// let frame = FrameDecoder::new().decode(&mut BytesMut::from(wire.as_bytes()))?.unwrap();
+    /// assert_eq!(frame.reply_text().as_deref(), Some("+OK\n"));
+    /// let channel = frame.channel_data();
+    /// assert_eq!(channel.unique_id().as_deref(), Some("abc"));
+    /// assert_eq!(channel.variable("tenant_id").as_deref(), Some("42"));
+    /// # Ok::<(), esl::proto::FrameError>(())
+    /// ```
     pub fn channel_data(&self) -> Event {
         Event::from_frame_headers(self.bytes.clone(), self.headers.clone())
     }
