@@ -20,4 +20,9 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "client")]
+pub mod outbound;
 pub mod proto;

@@ -1,0 +1,405 @@
+//! One connection's machinery, shared by the inbound client and outbound sessions: a writer
+//! that pipelines commands, a reader that routes frames (replies in order, job results and
+//! execution completions to their waiters, the rest to the event stream), and a supervisor that
+//! fails pending work on disconnect and, when asked, reconnects.
+
+use super::error::{Error, check_reply};
+use super::incoming::{Incoming, LogLine, Sink};
+use super::subscriptions::{BACKGROUND_JOB, CHANNEL_EXECUTE_COMPLETE, Setup, Subscriptions};
+use crate::proto::{ContentType, Disconnect, Event, Frame, FrameDecoder, Limits};
+use bytes::{Bytes, BytesMut};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+
+/// Where a reply goes.
+pub(crate) type ReplySlot = oneshot::Sender<Result<Frame, Error>>;
+
+/// Bytes to write, with one reply slot per command in them, in order.
+pub(crate) struct Request {
+    pub(crate) bytes: Bytes,
+    pub(crate) replies: Vec<ReplySlot>,
+}
+
+/// Locks a mutex, ignoring poisoning: the data is plain bookkeeping that stays consistent.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// State shared by the handles and the connection task.
+pub(crate) struct Shared {
+    pending: Mutex<VecDeque<ReplySlot>>,
+    pub(crate) jobs: Mutex<HashMap<String, oneshot::Sender<Event>>>,
+    pub(crate) executions: Mutex<HashMap<String, oneshot::Sender<Event>>>,
+    pub(crate) subscriptions: Mutex<Subscriptions>,
+    pub(crate) sink: Sink,
+    pub(crate) limits: Limits,
+    /// The user asked to leave (`exit`): do not reconnect.
+    pub(crate) exiting: AtomicBool,
+    /// FreeSWITCH said the session is over (final disconnect notice).
+    closed_by_peer: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(sink: Sink, limits: Limits) -> Self {
+        Self {
+            pending: Mutex::new(VecDeque::new()),
+            jobs: Mutex::new(HashMap::new()),
+            executions: Mutex::new(HashMap::new()),
+            subscriptions: Mutex::new(Subscriptions::default()),
+            sink,
+            limits,
+            exiting: AtomicBool::new(false),
+            closed_by_peer: AtomicBool::new(false),
+        }
+    }
+
+    /// Fails every reply, job and execution waiting on this connection.
+    fn fail_all(&self) {
+        for slot in lock(&self.pending).drain(..) {
+            let _ = slot.send(Err(Error::Disconnected));
+        }
+        // Dropping the senders wakes the waiters with a closed-channel error.
+        lock(&self.jobs).clear();
+        lock(&self.executions).clear();
+    }
+
+    /// Sends one frame where it belongs.
+    async fn route(&self, frame: Frame) {
+        match frame.content_type() {
+            ContentType::CommandReply | ContentType::ApiResponse => {
+                let slot = lock(&self.pending).pop_front();
+                match slot {
+                    Some(slot) => {
+                        let _ = slot.send(Ok(frame));
+                    }
+                    None => tracing::warn!(?frame, "reply without a pending command"),
+                }
+            }
+            ContentType::EventPlain | ContentType::EventJson | ContentType::EventXml => {
+                match frame.event_with_limits(&self.limits) {
+                    Ok(event) => self.route_event(event).await,
+                    Err(error) => {
+                        tracing::warn!(%error, "unparseable event delivered raw");
+                        self.sink.deliver(Incoming::Unparsed { frame, error }).await;
+                    }
+                }
+            }
+            ContentType::LogData => self.sink.deliver(Incoming::Log(LogLine::new(frame))).await,
+            ContentType::DisconnectNotice => {
+                let notice = frame.disconnect().unwrap_or(Disconnect::Close);
+                if notice == Disconnect::Close {
+                    self.closed_by_peer.store(true, Ordering::Relaxed);
+                }
+                self.sink.deliver(Incoming::DisconnectNotice(notice)).await;
+            }
+            ContentType::RudeRejection => {
+                let text = String::from_utf8_lossy(frame.body()).trim().to_owned();
+                self.sink
+                    .deliver(Incoming::Disconnected(Error::Rejected(text)))
+                    .await;
+            }
+            ContentType::AuthRequest | ContentType::Unknown => {
+                tracing::debug!(?frame, "frame ignored");
+            }
+        }
+    }
+
+    async fn route_event(&self, event: Event) {
+        let wanted = match event.name() {
+            Some(name) => {
+                if name == BACKGROUND_JOB {
+                    if let Some(job) = event.job_uuid() {
+                        if let Some(waiter) = lock(&self.jobs).remove(job.as_ref()) {
+                            let _ = waiter.send(event.clone());
+                        }
+                    }
+                } else if name == CHANNEL_EXECUTE_COMPLETE {
+                    if let Some(id) = event.header("Application-UUID") {
+                        if let Some(waiter) = lock(&self.executions).remove(id.as_ref()) {
+                            let _ = waiter.send(event.clone());
+                        }
+                    }
+                }
+                lock(&self.subscriptions).user_wants(&name)
+            }
+            None => true,
+        };
+        if wanted {
+            self.sink.deliver(Incoming::Event(event)).await;
+        }
+    }
+}
+
+/// A TCP connection past its handshake, with whatever bytes were read beyond it.
+pub(crate) struct Established {
+    stream: TcpStream,
+    buf: BytesMut,
+    decoder: FrameDecoder,
+}
+
+impl Established {
+    pub(crate) fn new(stream: TcpStream, limits: Limits) -> Self {
+        let _ = stream.set_nodelay(true);
+        Self {
+            stream,
+            buf: BytesMut::with_capacity(64 * 1024),
+            decoder: FrameDecoder::with_limits(limits),
+        }
+    }
+
+    /// The next frame, reading as needed.
+    pub(crate) async fn next_frame(&mut self) -> Result<Frame, Error> {
+        loop {
+            if let Some(frame) = self.decoder.decode(&mut self.buf)? {
+                return Ok(frame);
+            }
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(Error::Disconnected);
+            }
+        }
+    }
+
+    pub(crate) async fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.stream.write_all(bytes).await?;
+        Ok(())
+    }
+
+    /// Reads up to the next reply, routing anything else (events that race the reply).
+    pub(crate) async fn read_reply(&mut self, shared: &Shared) -> Result<Frame, Error> {
+        loop {
+            let frame = self.next_frame().await?;
+            match frame.content_type() {
+                ContentType::CommandReply | ContentType::ApiResponse => return Ok(frame),
+                ContentType::RudeRejection => {
+                    let text = String::from_utf8_lossy(frame.body()).trim().to_owned();
+                    return Err(Error::Rejected(text));
+                }
+                _ => shared.route(frame).await,
+            }
+        }
+    }
+
+    /// Re-applies subscriptions, filters and log level on a fresh connection.
+    pub(crate) async fn replay(&mut self, shared: &Shared) -> Result<(), Error> {
+        let setups = lock(&shared.subscriptions).replay();
+        for setup in setups {
+            let mut bytes = BytesMut::new();
+            setup.encode(&mut bytes)?;
+            self.write(&bytes).await?;
+            let reply = self.read_reply(shared).await?;
+            check_reply(&reply.reply_text().unwrap_or_default())?;
+        }
+        Ok(())
+    }
+}
+
+/// How a connection ended.
+enum End {
+    /// Every handle was dropped: nothing more can be asked.
+    HandlesGone,
+    /// The socket closed or failed.
+    Lost(Error),
+}
+
+async fn read_loop(
+    mut read: OwnedReadHalf,
+    mut buf: BytesMut,
+    mut decoder: FrameDecoder,
+    shared: &Shared,
+) -> End {
+    loop {
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(frame)) => shared.route(frame).await,
+                Ok(None) => break,
+                Err(err) => return End::Lost(err.into()),
+            }
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        match read.read_buf(&mut buf).await {
+            Ok(0) => return End::Lost(Error::Disconnected),
+            Ok(_) => {}
+            Err(err) => return End::Lost(err.into()),
+        }
+    }
+}
+
+/// Writes requests as they come, batching whatever is already queued into one write. Reply
+/// slots are queued before the bytes go out, so replies always find their slot.
+async fn write_loop(
+    mut write: OwnedWriteHalf,
+    requests: &mut mpsc::Receiver<Request>,
+    shared: &Shared,
+) -> End {
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    loop {
+        let Some(first) = requests.recv().await else {
+            return End::HandlesGone;
+        };
+        out.clear();
+        {
+            let mut pending = lock(&shared.pending);
+            let mut next = Some(first);
+            while let Some(request) = next {
+                out.extend_from_slice(&request.bytes);
+                pending.extend(request.replies);
+                next = if out.len() < 64 * 1024 {
+                    requests.try_recv().ok()
+                } else {
+                    None
+                };
+            }
+        }
+        if let Err(err) = write.write_all(&out).await {
+            return End::Lost(err.into());
+        }
+    }
+}
+
+async fn run(conn: Established, requests: &mut mpsc::Receiver<Request>, shared: &Shared) -> End {
+    let Established {
+        stream,
+        buf,
+        decoder,
+    } = conn;
+    let (read, write) = stream.into_split();
+    tokio::select! {
+        end = read_loop(read, buf, decoder, shared) => end,
+        end = write_loop(write, requests, shared) => end,
+    }
+}
+
+/// Reconnection policy: exponential backoff with jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Delay before the first attempt.
+    pub initial: Duration,
+    /// Longest delay between attempts.
+    pub max: Duration,
+    /// Give up after this many failed attempts; never when `None`.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+            max_attempts: None,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `attempt` (1-based): doubling, capped, with up to half of it
+    /// taken off at random so that many clients do not reconnect in step.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let doubled = self
+            .initial
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = doubled.min(self.max);
+        let random = uuid::Uuid::new_v4().as_u128() as u64;
+        let jitter = capped.mul_f64((random % 1000) as f64 / 2000.0);
+        capped - jitter
+    }
+}
+
+/// Makes a new connection ready for use (connected, authenticated, subscriptions re-applied).
+pub(crate) type Connector = Box<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Established, Error>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// Runs a connection until it ends for good: on loss, fails what was pending, tells the user,
+/// and reconnects when a connector and policy are given.
+pub(crate) async fn supervise(
+    conn: Established,
+    requests: mpsc::Receiver<Request>,
+    shared: std::sync::Arc<Shared>,
+    reconnect: Option<(Backoff, Connector)>,
+) {
+    supervise_until_done(conn, requests, &shared, reconnect).await;
+    shared.fail_all();
+    shared.sink.close();
+}
+
+async fn supervise_until_done(
+    mut conn: Established,
+    mut requests: mpsc::Receiver<Request>,
+    shared: &Shared,
+    reconnect: Option<(Backoff, Connector)>,
+) {
+    loop {
+        let end = run(conn, &mut requests, shared).await;
+        shared.fail_all();
+        let error = match end {
+            End::HandlesGone => return,
+            End::Lost(error) => error,
+        };
+        let ended_cleanly =
+            shared.exiting.load(Ordering::Relaxed) || shared.closed_by_peer.load(Ordering::Relaxed);
+        let Some((backoff, connect)) = reconnect
+            .as_ref()
+            .filter(|_| !shared.exiting.load(Ordering::Relaxed))
+        else {
+            if !ended_cleanly {
+                shared.sink.deliver(Incoming::Disconnected(error)).await;
+            }
+            return;
+        };
+        shared.closed_by_peer.store(false, Ordering::Relaxed);
+        shared.sink.deliver(Incoming::Disconnected(error)).await;
+        let mut attempts = 0u32;
+        conn = loop {
+            attempts += 1;
+            if backoff.max_attempts.is_some_and(|max| attempts > max) {
+                return;
+            }
+            let delay = tokio::time::sleep(backoff.delay(attempts));
+            tokio::pin!(delay);
+            // While waiting, commands fail at once rather than hang.
+            loop {
+                tokio::select! {
+                    _ = &mut delay => break,
+                    request = requests.recv() => match request {
+                        Some(request) => {
+                            for slot in request.replies {
+                                let _ = slot.send(Err(Error::Disconnected));
+                            }
+                        }
+                        None => return,
+                    },
+                }
+            }
+            match connect().await {
+                Ok(conn) => break conn,
+                Err(error) => tracing::warn!(%error, attempts, "reconnect failed"),
+            }
+        };
+        tracing::info!(attempts, "reconnected");
+        shared
+            .sink
+            .deliver(Incoming::Reconnected { attempts })
+            .await;
+    }
+}
+
+/// Maps the setups a command needs to one request's bytes; returns how many replies to expect.
+pub(crate) fn encode_setups(setups: &[Setup], out: &mut BytesMut) -> Result<usize, Error> {
+    for setup in setups {
+        setup.encode(out)?;
+    }
+    Ok(setups.len())
+}

@@ -1,0 +1,73 @@
+//! Errors of the tokio layers.
+
+use crate::api::ApiError;
+use crate::proto::{EncodeError, EventError, FrameError};
+use std::time::Duration;
+
+/// What went wrong talking to FreeSWITCH.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The TCP connection could not be made or broke.
+    #[error("i/o: {0}")]
+    Io(String),
+    /// Connecting (TCP and authentication) took longer than allowed.
+    #[error("connecting timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    /// FreeSWITCH refused the password or user (`-ERR invalid`).
+    #[error("authentication refused: {0}")]
+    AuthFailed(String),
+    /// FreeSWITCH's ACL refused the connection (`text/rude-rejection`).
+    #[error("connection rejected by FreeSWITCH: {0}")]
+    Rejected(String),
+    /// A command was answered with `-ERR ...` (or `-USAGE ...`); the text is FreeSWITCH's.
+    #[error("command failed: {0}")]
+    CommandFailed(String),
+    /// An `api` or `bgapi` result was `-ERR ...` or `-USAGE ...`; the text is FreeSWITCH's.
+    #[error("api command failed: {0}")]
+    ApiFailed(String),
+    /// No reply within the command's timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The connection is gone; the command was not (or may not have been) carried out.
+    #[error("disconnected from FreeSWITCH")]
+    Disconnected,
+    /// The command could not be encoded safely.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// An API command could not be built safely.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// FreeSWITCH sent bytes that cannot be framed.
+    #[error("protocol: {0}")]
+    Frame(#[from] FrameError),
+    /// FreeSWITCH sent an event that cannot be parsed.
+    #[error("protocol: {0}")]
+    Event(#[from] EventError),
+    /// FreeSWITCH answered something other than what the protocol says.
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Self::Io(err.to_string())
+    }
+}
+
+/// Maps a `-ERR`/`-USAGE` reply text to an error, or returns the text.
+pub(crate) fn check_reply(text: &str) -> Result<(), Error> {
+    if text.starts_with("-ERR") || text.starts_with("-USAGE") {
+        Err(Error::CommandFailed(text.trim_end().to_owned()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps an `api`/`bgapi` body starting with `-ERR`/`-USAGE` to an error.
+pub(crate) fn check_api_body(body: String) -> Result<String, Error> {
+    if body.starts_with("-ERR") || body.starts_with("-USAGE") {
+        Err(Error::ApiFailed(body.trim_end().to_owned()))
+    } else {
+        Ok(body)
+    }
+}

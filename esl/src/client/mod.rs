@@ -1,0 +1,666 @@
+//! The inbound client: connect to FreeSWITCH's event socket, authenticate, send commands
+//! (pipelined, from any number of tasks) and receive events on a bounded stream.
+//!
+//! ```no_run
+//! use esl::client::{Incoming, Options};
+//! use esl::proto::EventFormat;
+//!
+//! # async fn run() -> Result<(), esl::client::Error> {
+//! let (client, mut events) = Options::new("127.0.0.1:8021", "ClueCon")
+//!     .reconnect(Default::default())
+//!     .connect()
+//!     .await?;
+//! println!("{}", client.api("status").await?);
+//! client.subscribe(EventFormat::Plain, &["CHANNEL_ANSWER", "CHANNEL_HANGUP_COMPLETE"]).await?;
+//! let result = client.bgapi("originate loopback/9999/default &park").await?;
+//! while let Some(item) = events.recv().await {
+//!     match item {
+//!         Incoming::Event(event) => println!("{:?} {:?}", event.name(), event.unique_id()),
+//!         Incoming::Reconnected { .. } => { /* re-sync: show channels as json */ }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod connection;
+mod error;
+mod incoming;
+mod subscriptions;
+
+pub use connection::Backoff;
+pub use error::Error;
+pub use incoming::{EventStream, Incoming, LogLine, Overflow};
+
+use crate::api::{self, Originate};
+use crate::proto::{Command, Event, EventFormat, Frame, Limits, LogLevel, SendMsg};
+use bytes::BytesMut;
+pub(crate) use connection::Established;
+use connection::{Connector, Request, Shared, encode_setups, lock, supervise};
+use error::{check_api_body, check_reply};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use subscriptions::{BACKGROUND_JOB, CHANNEL_EXECUTE_COMPLETE, Setup};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) use connection::Shared as SharedState;
+pub(crate) use incoming::Sink;
+
+/// How to authenticate.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// `auth <password>`: the event socket's password.
+    Password(String),
+    /// `userauth <user>@<domain>:<password>`: a directory user with an `esl-password`.
+    User {
+        /// Directory user.
+        user: String,
+        /// Directory domain.
+        domain: String,
+        /// The user's ESL password.
+        password: String,
+    },
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Password(_) => f.write_str("Password(***)"),
+            Self::User { user, domain, .. } => write!(f, "User({user}@{domain}, ***)"),
+        }
+    }
+}
+
+/// Connection settings; [`Options::connect`] opens the connection.
+///
+/// ```
+/// use std::time::Duration;
+/// use esl::client::{Options, Overflow};
+///
+/// let options = Options::new("10.0.0.5:8021", "secret")
+///     .command_timeout(Duration::from_secs(5))
+///     .events(10_000, Overflow::DropNewest);
+/// assert!(!format!("{options:?}").contains("secret"));
+/// ```
+#[derive(Clone)]
+pub struct Options {
+    address: String,
+    auth: Auth,
+    connect_timeout: Duration,
+    command_timeout: Duration,
+    job_timeout: Duration,
+    event_capacity: usize,
+    overflow: Overflow,
+    reconnect: Option<Backoff>,
+    limits: Limits,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("address", &self.address)
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("job_timeout", &self.job_timeout)
+            .field("event_capacity", &self.event_capacity)
+            .field("overflow", &self.overflow)
+            .field("reconnect", &self.reconnect)
+            .finish()
+    }
+}
+
+impl Options {
+    /// Connect to `address` (`host:port`) with the event socket password.
+    pub fn new(address: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            auth: Auth::Password(password.into()),
+            connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
+            job_timeout: Duration::from_secs(300),
+            event_capacity: 4096,
+            overflow: Overflow::Backpressure,
+            reconnect: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Authenticate as a directory user instead (`userauth`).
+    pub fn userauth(
+        mut self,
+        user: impl Into<String>,
+        domain: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        self.auth = Auth::User {
+            user: user.into(),
+            domain: domain.into(),
+            password: password.into(),
+        };
+        self
+    }
+
+    /// Time allowed for TCP connect and authentication (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for each command's reply (default 30 s).
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a `bgapi` result after its reply (default 5 min; originate can ring long).
+    pub fn job_timeout(mut self, timeout: Duration) -> Self {
+        self.job_timeout = timeout;
+        self
+    }
+
+    /// The event stream's capacity and what happens when it is full (default 4096, backpressure).
+    pub fn events(mut self, capacity: usize, overflow: Overflow) -> Self {
+        self.event_capacity = capacity;
+        self.overflow = overflow;
+        self
+    }
+
+    /// Reconnect after a lost connection, re-authenticating and re-applying subscriptions and
+    /// filters; the stream then yields [`Incoming::Reconnected`].
+    pub fn reconnect(mut self, backoff: Backoff) -> Self {
+        self.reconnect = Some(backoff);
+        self
+    }
+
+    /// Limits on frames from FreeSWITCH.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Connects and authenticates.
+    pub async fn connect(self) -> Result<(Client, EventStream), Error> {
+        let (sink, stream) = incoming::Sink::channel(self.event_capacity, self.overflow);
+        let shared = Arc::new(Shared::new(sink, self.limits));
+        let options = Arc::new(self);
+        let conn = open(&options, &shared).await?;
+        let reconnect = options.reconnect.map(|backoff| {
+            let (options, shared) = (options.clone(), shared.clone());
+            let connector: Connector = Box::new(move || {
+                let (options, shared) = (options.clone(), shared.clone());
+                Box::pin(async move { open(&options, &shared).await })
+            });
+            (backoff, connector)
+        });
+        Ok((Client::start(conn, shared, &options, reconnect), stream))
+    }
+}
+
+/// TCP connect, authenticate, and re-apply subscriptions, within the connect timeout.
+async fn open(options: &Options, shared: &Shared) -> Result<Established, Error> {
+    let attempt = async {
+        let stream = TcpStream::connect(&options.address).await?;
+        let mut conn = Established::new(stream, options.limits);
+        let first = conn.next_frame().await?;
+        match first.content_type() {
+            crate::proto::ContentType::AuthRequest => {}
+            crate::proto::ContentType::RudeRejection => {
+                let text = String::from_utf8_lossy(first.body()).trim().to_owned();
+                return Err(Error::Rejected(text));
+            }
+            other => {
+                return Err(Error::Protocol(format!(
+                    "expected auth/request, got {other:?}"
+                )));
+            }
+        }
+        let command = match &options.auth {
+            Auth::Password(password) => Command::Auth { password },
+            Auth::User {
+                user,
+                domain,
+                password,
+            } => Command::UserAuth {
+                user,
+                domain,
+                password,
+            },
+        };
+        conn.write(&command.to_bytes()?).await?;
+        let reply = conn.read_reply(shared).await?;
+        let text = reply.reply_text().unwrap_or_default();
+        if !text.starts_with("+OK") {
+            return Err(Error::AuthFailed(text.trim_end().to_owned()));
+        }
+        conn.replay(shared).await?;
+        Ok(conn)
+    };
+    tokio::time::timeout(options.connect_timeout, attempt)
+        .await
+        .map_err(|_| Error::ConnectTimeout(options.connect_timeout))?
+}
+
+/// A handle on one connection. Cheap to clone; every clone shares the connection, and commands
+/// from any of them are pipelined. The connection closes when the last handle is dropped.
+#[derive(Clone)]
+pub struct Client {
+    requests: mpsc::Sender<Request>,
+    shared: Arc<Shared>,
+    command_timeout: Duration,
+    job_timeout: Duration,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+/// An application started with [`Client::execute`]; await its completion with
+/// [`Execution::completed`].
+#[derive(Debug)]
+pub struct Execution {
+    id: String,
+    done: oneshot::Receiver<Event>,
+    timeout: Duration,
+}
+
+impl Execution {
+    /// The `event-uuid` sent with it (FreeSWITCH's `Application-UUID`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Waits for its `CHANNEL_EXECUTE_COMPLETE` event (with `Application-Response`).
+    pub async fn completed(self) -> Result<Event, Error> {
+        match tokio::time::timeout(self.timeout, self.done).await {
+            Err(_) => Err(Error::Timeout(self.timeout)),
+            Ok(Err(_)) => Err(Error::Disconnected),
+            Ok(Ok(event)) => Ok(event),
+        }
+    }
+}
+
+impl Client {
+    pub(crate) fn start(
+        conn: Established,
+        shared: Arc<Shared>,
+        options: &Options,
+        reconnect: Option<(Backoff, Connector)>,
+    ) -> Self {
+        Self::start_with(
+            conn,
+            shared,
+            options.command_timeout,
+            options.job_timeout,
+            reconnect,
+        )
+    }
+
+    pub(crate) fn start_with(
+        conn: Established,
+        shared: Arc<Shared>,
+        command_timeout: Duration,
+        job_timeout: Duration,
+        reconnect: Option<(Backoff, Connector)>,
+    ) -> Self {
+        let (requests, queue) = mpsc::channel(1024);
+        tokio::spawn(supervise(conn, queue, shared.clone(), reconnect));
+        Self {
+            requests,
+            shared,
+            command_timeout,
+            job_timeout,
+        }
+    }
+
+    /// Writes the commands in `bytes` and waits for their `count` replies, in order.
+    async fn round_trip(&self, bytes: BytesMut, count: usize) -> Result<Vec<Frame>, Error> {
+        let mut replies = Vec::with_capacity(count);
+        let mut slots = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (tx, rx) = oneshot::channel();
+            slots.push(tx);
+            replies.push(rx);
+        }
+        self.requests
+            .send(Request {
+                bytes: bytes.freeze(),
+                replies: slots,
+            })
+            .await
+            .map_err(|_| Error::Disconnected)?;
+        let all = async {
+            let mut frames = Vec::with_capacity(count);
+            for reply in replies {
+                frames.push(reply.await.map_err(|_| Error::Disconnected)??);
+            }
+            Ok(frames)
+        };
+        tokio::time::timeout(self.command_timeout, all)
+            .await
+            .map_err(|_| Error::Timeout(self.command_timeout))?
+    }
+
+    /// Sends any command and returns its reply frame (a `command/reply` or `api/response`),
+    /// without interpreting it. Subscription commands sent this way are not re-applied on
+    /// reconnect; use the dedicated methods for those.
+    pub async fn send(&self, command: &Command<'_>) -> Result<Frame, Error> {
+        let mut bytes = BytesMut::new();
+        command.encode(&mut bytes)?;
+        let mut frames = self.round_trip(bytes, 1).await?;
+        Ok(frames.remove(0))
+    }
+
+    /// Sends a command and checks that its `Reply-Text` is not `-ERR`; returns the text.
+    async fn command(&self, command: &Command<'_>) -> Result<String, Error> {
+        let reply = self.send(command).await?;
+        let text = reply.reply_text().unwrap_or_default().into_owned();
+        check_reply(&text)?;
+        Ok(text)
+    }
+
+    /// `api <command>`: the result body, or [`Error::ApiFailed`] with FreeSWITCH's `-ERR` text.
+    pub async fn api(&self, command: &str) -> Result<String, Error> {
+        let reply = self.send(&Command::Api { command }).await?;
+        check_api_body(String::from_utf8_lossy(reply.body()).into_owned())
+    }
+
+    /// `bgapi <command>` with a Job-UUID chosen here; resolves with the result from the matching
+    /// `BACKGROUND_JOB` event. The client subscribes to those events itself when needed and
+    /// keeps them off the event stream unless the user subscribed to them.
+    pub async fn bgapi(&self, command: &str) -> Result<String, Error> {
+        let job = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        lock(&self.shared.jobs).insert(job.clone(), tx);
+        let _forget = Forget(&self.shared.jobs, &job);
+        let setups = lock(&self.shared.subscriptions).ensure(BACKGROUND_JOB, None);
+        let mut bytes = BytesMut::new();
+        let count = encode_setups(&setups, &mut bytes)?;
+        Command::BgApi {
+            command,
+            job_uuid: Some(&job),
+        }
+        .encode(&mut bytes)?;
+        let replies = self.round_trip(bytes, count + 1).await?;
+        self.applied_internal(&setups, &replies)?;
+        check_reply(&replies[count].reply_text().unwrap_or_default())?;
+        let event = match tokio::time::timeout(self.job_timeout, rx).await {
+            Err(_) => return Err(Error::Timeout(self.job_timeout)),
+            Ok(Err(_)) => return Err(Error::Disconnected),
+            Ok(Ok(event)) => event,
+        };
+        check_api_body(event.body_text().unwrap_or_default().into_owned())
+    }
+
+    /// Records the client's own setups that FreeSWITCH accepted.
+    fn applied_internal(&self, setups: &[Setup], replies: &[Frame]) -> Result<(), Error> {
+        for (setup, reply) in setups.iter().zip(replies) {
+            check_reply(&reply.reply_text().unwrap_or_default())?;
+            lock(&self.shared.subscriptions).applied_internal(setup);
+        }
+        Ok(())
+    }
+
+    async fn setup(&self, setup: Setup) -> Result<(), Error> {
+        let mut bytes = BytesMut::new();
+        setup.encode(&mut bytes)?;
+        let reply = self.round_trip(bytes, 1).await?;
+        check_reply(&reply[0].reply_text().unwrap_or_default())?;
+        lock(&self.shared.subscriptions).applied(&setup);
+        Ok(())
+    }
+
+    /// `event <format> <names...>`: subscribe (names may be `ALL`, `CUSTOM` and subclasses).
+    pub async fn subscribe(&self, format: EventFormat, events: &[&str]) -> Result<(), Error> {
+        let names = events.iter().map(|n| (*n).to_owned()).collect();
+        self.setup(Setup::Event { format, names }).await
+    }
+
+    /// `nixevent <names...>`: unsubscribe from some events.
+    pub async fn unsubscribe(&self, events: &[&str]) -> Result<(), Error> {
+        self.setup(Setup::NixEvent(
+            events.iter().map(|n| (*n).to_owned()).collect(),
+        ))
+        .await
+    }
+
+    /// `noevents`: unsubscribe from everything.
+    pub async fn unsubscribe_all(&self) -> Result<(), Error> {
+        self.setup(Setup::NoEvents).await
+    }
+
+    /// `filter <header> <value>`: only events matching one of the filters are delivered.
+    pub async fn filter(&self, header: &str, value: &str) -> Result<(), Error> {
+        self.setup(Setup::Filter {
+            header: header.into(),
+            value: value.into(),
+        })
+        .await
+    }
+
+    /// `filter delete <header> [value]`.
+    pub async fn filter_delete(&self, header: &str, value: Option<&str>) -> Result<(), Error> {
+        self.setup(Setup::FilterDelete {
+            header: header.into(),
+            value: value.map(str::to_owned),
+        })
+        .await
+    }
+
+    /// `filter delete all`.
+    pub async fn filter_delete_all(&self) -> Result<(), Error> {
+        self.setup(Setup::FilterDeleteAll).await
+    }
+
+    /// `myevents [format] [uuid]`: only one channel's events.
+    pub async fn myevents(
+        &self,
+        format: Option<EventFormat>,
+        uuid: Option<&str>,
+    ) -> Result<(), Error> {
+        self.setup(Setup::MyEvents {
+            format,
+            uuid: uuid.map(str::to_owned),
+        })
+        .await
+    }
+
+    /// `divert_events on|off`.
+    pub async fn divert_events(&self, on: bool) -> Result<(), Error> {
+        self.setup(Setup::DivertEvents(on)).await
+    }
+
+    /// `log <level>`: log lines arrive as [`Incoming::Log`].
+    pub async fn log(&self, level: LogLevel) -> Result<(), Error> {
+        self.setup(Setup::Log(level)).await
+    }
+
+    /// `nolog`.
+    pub async fn nolog(&self) -> Result<(), Error> {
+        self.setup(Setup::NoLog).await
+    }
+
+    /// Runs an application on a channel (`sendmsg <uuid>` with `call-command: execute` and an
+    /// `event-uuid` chosen here). Returns once FreeSWITCH accepted it; await
+    /// [`Execution::completed`] for its end.
+    pub async fn execute(
+        &self,
+        uuid: &str,
+        app: &str,
+        arg: Option<&str>,
+    ) -> Result<Execution, Error> {
+        self.execute_on(Some(uuid), app, arg, false).await
+    }
+
+    pub(crate) async fn execute_on(
+        &self,
+        uuid: Option<&str>,
+        app: &str,
+        arg: Option<&str>,
+        event_lock: bool,
+    ) -> Result<Execution, Error> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        lock(&self.shared.executions).insert(id.clone(), tx);
+        let forget = Forget(&self.shared.executions, &id);
+        let setups = lock(&self.shared.subscriptions).ensure(CHANNEL_EXECUTE_COMPLETE, uuid);
+        let mut bytes = BytesMut::new();
+        let count = encode_setups(&setups, &mut bytes)?;
+        let mut msg = SendMsg::execute(app, arg)
+            .event_uuid(&id)
+            .event_lock(event_lock);
+        if let Some(uuid) = uuid {
+            msg = msg.uuid(uuid);
+        }
+        Command::SendMsg(msg).encode(&mut bytes)?;
+        let replies = self.round_trip(bytes, count + 1).await?;
+        self.applied_internal(&setups, &replies)?;
+        check_reply(&replies[count].reply_text().unwrap_or_default())?;
+        std::mem::forget(forget);
+        Ok(Execution {
+            id,
+            done: rx,
+            timeout: self.job_timeout,
+        })
+    }
+
+    /// Hangs a channel up (`sendmsg <uuid>` with `call-command: hangup`).
+    pub async fn hangup(&self, uuid: &str, cause: &str) -> Result<(), Error> {
+        self.command(&Command::SendMsg(SendMsg::hangup(cause).uuid(uuid)))
+            .await
+            .map(drop)
+    }
+
+    /// Places a call with `bgapi originate`; returns the new channel's UUID.
+    pub async fn originate(&self, originate: &Originate) -> Result<String, Error> {
+        let result = self.bgapi(&originate.to_command()?).await?;
+        match result.trim_end().strip_prefix("+OK ") {
+            Some(uuid) => Ok(uuid.to_owned()),
+            None => Err(Error::ApiFailed(result.trim_end().to_owned())),
+        }
+    }
+
+    /// `uuid_kill <uuid> [cause]`.
+    pub async fn uuid_kill(&self, uuid: &str, cause: Option<&str>) -> Result<String, Error> {
+        let mut cmd = format!("uuid_kill {}", api::word("uuid", uuid)?);
+        if let Some(cause) = cause {
+            cmd = format!("{cmd} {}", api::word("cause", cause)?);
+        }
+        self.api(&cmd).await
+    }
+
+    /// `uuid_transfer <uuid> <destination> [<dialplan> [<context>]]`.
+    pub async fn uuid_transfer(
+        &self,
+        uuid: &str,
+        destination: &str,
+        dialplan: Option<&str>,
+        context: Option<&str>,
+    ) -> Result<String, Error> {
+        let mut cmd = format!(
+            "uuid_transfer {} {}",
+            api::word("uuid", uuid)?,
+            api::word("destination", destination)?
+        );
+        if let Some(dialplan) = dialplan {
+            cmd = format!("{cmd} {}", api::word("dialplan", dialplan)?);
+            if let Some(context) = context {
+                cmd = format!("{cmd} {}", api::word("context", context)?);
+            }
+        }
+        self.api(&cmd).await
+    }
+
+    /// `uuid_bridge <uuid> <other-uuid>`.
+    pub async fn uuid_bridge(&self, uuid: &str, other: &str) -> Result<String, Error> {
+        let cmd = format!(
+            "uuid_bridge {} {}",
+            api::word("uuid", uuid)?,
+            api::word("uuid", other)?
+        );
+        self.api(&cmd).await
+    }
+
+    /// `uuid_record <uuid> start|stop <path>`.
+    pub async fn uuid_record(&self, uuid: &str, start: bool, path: &str) -> Result<String, Error> {
+        let action = if start { "start" } else { "stop" };
+        let cmd = format!(
+            "uuid_record {} {action} {}",
+            api::word("uuid", uuid)?,
+            api::word("path", path)?
+        );
+        self.api(&cmd).await
+    }
+
+    /// `uuid_setvar <uuid> <name> <value>`.
+    pub async fn uuid_setvar(&self, uuid: &str, name: &str, value: &str) -> Result<String, Error> {
+        let cmd = format!(
+            "uuid_setvar {} {} {}",
+            api::word("uuid", uuid)?,
+            api::word("variable", name)?,
+            api::line("value", value)?
+        );
+        self.api(&cmd).await
+    }
+
+    /// `uuid_getvar <uuid> <name>`: `None` when the variable is not set (`_undef_`).
+    pub async fn uuid_getvar(&self, uuid: &str, name: &str) -> Result<Option<String>, Error> {
+        let cmd = format!(
+            "uuid_getvar {} {}",
+            api::word("uuid", uuid)?,
+            api::word("variable", name)?
+        );
+        let value = self.api(&cmd).await?;
+        Ok((value != "_undef_").then_some(value))
+    }
+
+    /// `sched_hangup +<seconds> <uuid> [cause]`: hang up after a delay (prepaid limits).
+    pub async fn sched_hangup(
+        &self,
+        uuid: &str,
+        after: Duration,
+        cause: Option<&str>,
+    ) -> Result<String, Error> {
+        let mut cmd = format!(
+            "sched_hangup +{} {}",
+            after.as_secs(),
+            api::word("uuid", uuid)?
+        );
+        if let Some(cause) = cause {
+            cmd = format!("{cmd} {}", api::word("cause", cause)?);
+        }
+        self.api(&cmd).await
+    }
+
+    /// `exit`: FreeSWITCH replies `+OK bye` and closes; the client does not reconnect.
+    pub async fn exit(&self) -> Result<(), Error> {
+        self.shared
+            .exiting
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.command(&Command::Exit).await.map(drop)
+    }
+
+    /// Events dropped because the event stream was full (with [`Overflow::DropNewest`]).
+    pub fn dropped_events(&self) -> u64 {
+        self.shared
+            .sink
+            .dropped()
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Removes a waiter when the call that registered it ends early (error, timeout, cancel).
+struct Forget<'a>(
+    &'a std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<Event>>>,
+    &'a str,
+);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        lock(self.0).remove(self.1);
+    }
+}
