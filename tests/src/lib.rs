@@ -1,4 +1,13 @@
-//! Cross-crate integration tests: the daemons in `examples/` exercised end to end against real
-//! PostgreSQL, Redis and an S3 server, fed with the real FreeSWITCH captures in `fixtures/`.
+//! Cross-crate integration tests (in `tests/tests/`) and the test peers they share. Nothing here
+//! is part of a crate's public API.
 //!
-//! The test files live in `tests/tests/`; this library only hosts what they share.
+//! - [`replay`]: a stand-in for FreeSWITCH that plays real captures back to a client.
+
+pub mod replay;
+
+/// The path of a file under `fixtures/freeswitch/`.
+pub fn fixture(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/freeswitch")
+        .join(path)
+}

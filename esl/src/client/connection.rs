@@ -355,12 +355,12 @@ async fn supervise_until_done(
             .filter(|_| !shared.exiting.load(Ordering::Relaxed))
         else {
             if !ended_cleanly {
-                shared.sink.deliver(Incoming::Disconnected(error)).await;
+                shared.sink.notify(Incoming::Disconnected(error)).await;
             }
             return;
         };
         shared.closed_by_peer.store(false, Ordering::Relaxed);
-        shared.sink.deliver(Incoming::Disconnected(error)).await;
+        shared.sink.notify(Incoming::Disconnected(error)).await;
         let mut attempts = 0u32;
         conn = loop {
             attempts += 1;
@@ -389,10 +389,7 @@ async fn supervise_until_done(
             }
         };
         tracing::info!(attempts, "reconnected");
-        shared
-            .sink
-            .deliver(Incoming::Reconnected { attempts })
-            .await;
+        shared.sink.notify(Incoming::Reconnected { attempts }).await;
     }
 }
 

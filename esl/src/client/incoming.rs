@@ -22,8 +22,9 @@ pub enum Overflow {
     /// events in a task other than the one awaiting commands.
     #[default]
     Backpressure,
-    /// The newest item is dropped when the stream is full, and counted: see
-    /// [`EventStream::dropped`] and [`crate::client::Client::dropped_events`].
+    /// The newest event or log line is dropped when the stream is full, and counted: see
+    /// [`EventStream::dropped`] and [`crate::client::Client::dropped_events`]. Connection
+    /// notices are never dropped.
     DropNewest,
 }
 
@@ -154,6 +155,13 @@ impl Sink {
             },
             stream,
         )
+    }
+
+    /// Delivers a connection notice ([`Incoming::Disconnected`], [`Incoming::Reconnected`]).
+    /// Notices are never dropped: they wait for room whatever the policy, since a lost
+    /// `Reconnected` would leave the user's state silently stale.
+    pub(crate) async fn notify(&self, item: Incoming) {
+        let _ = self.tx.send(item).await;
     }
 
     /// Ends the stream once what it holds has been read.
