@@ -140,6 +140,8 @@ pub struct Flood {
     pub after_commands: usize,
     /// How many event frames to send.
     pub events: usize,
+    /// Use only the capture's event frames up to this many bytes (all when `None`).
+    pub max_frame_len: Option<usize>,
 }
 
 /// What the server saw.
@@ -364,7 +366,11 @@ async fn flood_events<S: AsyncWrite + Unpin>(
     flood: Flood,
     log: &Mutex<Log>,
 ) -> Result<(), String> {
-    let events = capture.event_frames();
+    let events: Vec<Bytes> = capture
+        .event_frames()
+        .into_iter()
+        .filter(|f| flood.max_frame_len.is_none_or(|max| f.len() <= max))
+        .collect();
     if events.is_empty() {
         return Err("capture has no events to flood".into());
     }
