@@ -1,10 +1,10 @@
 //! `esl-decode`: reads a raw ESL byte stream (a capture, or `tcpdump` payload) and writes one
 //! JSON object per frame, so operators can grep and `jq` what FreeSWITCH said.
 
+use crate::esl_json::{event_fields, headers_json, text_or_null};
 use bytes::BytesMut;
 use esl::proto::{Frame, FrameDecoder, FrameError, Limits};
-use serde_json::{Map, Value, json};
-use std::borrow::Cow;
+use serde_json::{Value, json};
 use std::io::{self, Read, Write};
 
 /// What to print.
@@ -128,20 +128,6 @@ pub fn run(input: impl Read, output: impl Write, options: Options) -> Result<Sum
     Ok(summary)
 }
 
-fn text_or_null(bytes: &[u8]) -> Value {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Value::String(text.to_owned()),
-        Err(_) => Value::Null,
-    }
-}
-
-fn headers_json<'a>(headers: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>) -> Value {
-    let map: Map<String, Value> = headers
-        .map(|(name, value)| (name.into_owned(), Value::String(value.into_owned())))
-        .collect();
-    Value::Object(map)
-}
-
 /// One frame as JSON; for an event, its own headers and body. The flag is false when an
 /// event body did not parse (the frame is then shown raw with `event_error`).
 fn frame_json(frame: &Frame, offset: u64) -> (Value, bool) {
@@ -153,14 +139,7 @@ fn frame_json(frame: &Frame, offset: u64) -> (Value, bool) {
     if frame.is_event() {
         match frame.event() {
             Ok(event) => {
-                object.insert("headers".into(), headers_json(event.headers()));
-                let name = event
-                    .name()
-                    .map_or(Value::Null, |n| Value::String(n.into_owned()));
-                object.insert("event_name".into(), name);
-                let body = event.body().unwrap_or_default();
-                object.insert("body_len".into(), body.len().into());
-                object.insert("body".into(), text_or_null(body));
+                object.extend(event_fields(&event));
                 return (line, true);
             }
             Err(err) => {

@@ -2,5 +2,8 @@
 //! library function here; each binary in `src/bin/` is a thin `main` over it.
 //!
 //! - [`esl_decode`]: turns a raw ESL byte stream into JSON lines, one per frame.
+//! - [`esl_console`]: runs an api command, or streams events as JSON lines, like `fs_cli`.
 
+pub mod esl_console;
 pub mod esl_decode;
+pub mod esl_json;
