@@ -131,6 +131,10 @@ pub struct Plan {
     /// After this many commands (0-based count), stop following the capture and send the
     /// capture's events over and over, `events` in total, then close.
     pub flood: Option<Flood>,
+    /// After this many commands were answered, answer every `bgapi` with its reply and its
+    /// `BACKGROUND_JOB` event (the capture's first one, with the job's id), until the client
+    /// leaves. Other commands get `+OK`.
+    pub answer_bgapi_after: Option<usize>,
 }
 
 /// A flood of the capture's events.
@@ -284,6 +288,9 @@ async fn play_inner<S: AsyncRead + AsyncWrite + Unpin>(
             if let Some(flood) = plan.flood.filter(|f| f.after_commands == answered) {
                 return flood_events(stream, capture, flood, log).await;
             }
+            if plan.answer_bgapi_after == Some(answered) {
+                return answer_bgapi(stream, capture, &mut input, log).await;
+            }
             let Some(received) = read_command(stream, &mut input).await? else {
                 return Ok(());
             };
@@ -385,6 +392,67 @@ async fn flood_events<S: AsyncWrite + Unpin>(
     }
     log.lock().unwrap().flooded += flood.events;
     Ok(())
+}
+
+/// The capture's first `BACKGROUND_JOB` event frame and the Job-UUID in it.
+fn job_template(capture: &Capture) -> Option<(Bytes, String)> {
+    capture.event_frames().into_iter().find_map(|frame| {
+        let text = String::from_utf8_lossy(&frame).into_owned();
+        if !text.contains("Event-Name: BACKGROUND_JOB") {
+            return None;
+        }
+        let job = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Job-UUID: ").map(str::to_owned))?;
+        Some((frame, job))
+    })
+}
+
+async fn answer_bgapi<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    capture: &Capture,
+    input: &mut BytesMut,
+    log: &Mutex<Log>,
+) -> Result<(), String> {
+    let (template, template_job) = job_template(capture).ok_or("capture has no BACKGROUND_JOB")?;
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    let mut generated = 0u64;
+    let mut answered = 0usize;
+    loop {
+        // Answer everything already received in one write, as a busy server would.
+        while let Some(command) = split_command(input) {
+            if command.starts_with(b"bgapi ") {
+                let job = command_header(&command, "Job-UUID").unwrap_or_else(|| {
+                    generated += 1;
+                    format!("00000000-0000-4000-8000-{generated:012}")
+                });
+                out.extend_from_slice(
+                    format!("Content-Type: command/reply\nReply-Text: +OK Job-UUID: {job}\nJob-UUID: {job}\n\n")
+                        .as_bytes(),
+                );
+                let substitution = [(template_job.clone().into_bytes(), job.into_bytes())];
+                out.extend_from_slice(&substitute(&template, &substitution));
+            } else {
+                out.extend_from_slice(b"Content-Type: command/reply\nReply-Text: +OK\n\n");
+            }
+            answered += 1;
+        }
+        if !out.is_empty() {
+            write(stream, &out).await?;
+            out.clear();
+        }
+        let read = stream
+            .read_buf(input)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        if read == 0 {
+            log.lock()
+                .unwrap()
+                .commands
+                .push(format!("{answered} bgapi answered"));
+            return Ok(());
+        }
+    }
 }
 
 async fn write<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> Result<(), String> {

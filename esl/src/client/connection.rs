@@ -71,8 +71,9 @@ impl Shared {
         lock(&self.executions).clear();
     }
 
-    /// Sends one frame where it belongs.
-    async fn route(&self, frame: Frame) {
+    /// Decides where one frame goes: a reply to its waiting command, a job result or an
+    /// execution completion to its waiter; what the user should see is returned.
+    fn route(&self, frame: Frame) -> Option<Incoming> {
         match frame.content_type() {
             ContentType::CommandReply | ContentType::ApiResponse => {
                 let slot = lock(&self.pending).pop_front();
@@ -82,37 +83,37 @@ impl Shared {
                     }
                     None => tracing::warn!(?frame, "reply without a pending command"),
                 }
+                None
             }
             ContentType::EventPlain | ContentType::EventJson | ContentType::EventXml => {
                 match frame.event_with_limits(&self.limits) {
-                    Ok(event) => self.route_event(event).await,
+                    Ok(event) => self.route_event(event),
                     Err(error) => {
                         tracing::warn!(%error, "unparseable event delivered raw");
-                        self.sink.deliver(Incoming::Unparsed { frame, error }).await;
+                        Some(Incoming::Unparsed { frame, error })
                     }
                 }
             }
-            ContentType::LogData => self.sink.deliver(Incoming::Log(LogLine::new(frame))).await,
+            ContentType::LogData => Some(Incoming::Log(LogLine::new(frame))),
             ContentType::DisconnectNotice => {
                 let notice = frame.disconnect().unwrap_or(Disconnect::Close);
                 if notice == Disconnect::Close {
                     self.closed_by_peer.store(true, Ordering::Relaxed);
                 }
-                self.sink.deliver(Incoming::DisconnectNotice(notice)).await;
+                Some(Incoming::DisconnectNotice(notice))
             }
             ContentType::RudeRejection => {
                 let text = String::from_utf8_lossy(frame.body()).trim().to_owned();
-                self.sink
-                    .deliver(Incoming::Disconnected(Error::Rejected(text)))
-                    .await;
+                Some(Incoming::Disconnected(Error::Rejected(text)))
             }
             ContentType::AuthRequest | ContentType::Unknown => {
                 tracing::debug!(?frame, "frame ignored");
+                None
             }
         }
     }
 
-    async fn route_event(&self, event: Event) {
+    fn route_event(&self, event: Event) -> Option<Incoming> {
         let wanted = match event.name() {
             Some(name) => {
                 if name == BACKGROUND_JOB {
@@ -132,8 +133,13 @@ impl Shared {
             }
             None => true,
         };
-        if wanted {
-            self.sink.deliver(Incoming::Event(event)).await;
+        wanted.then_some(Incoming::Event(event))
+    }
+
+    /// Routes one frame and delivers what the user should see right away.
+    async fn route_now(&self, frame: Frame) {
+        if let Some(item) = self.route(frame) {
+            self.sink.deliver(&mut vec![item]).await;
         }
     }
 }
@@ -182,7 +188,7 @@ impl Established {
                     let text = String::from_utf8_lossy(frame.body()).trim().to_owned();
                     return Err(Error::Rejected(text));
                 }
-                _ => shared.route(frame).await,
+                _ => shared.route_now(frame).await,
             }
         }
     }
@@ -215,14 +221,27 @@ async fn read_loop(
     mut decoder: FrameDecoder,
     shared: &Shared,
 ) -> End {
+    let mut batch = Vec::with_capacity(super::incoming::BATCH);
     loop {
         loop {
             match decoder.decode(&mut buf) {
-                Ok(Some(frame)) => shared.route(frame).await,
+                Ok(Some(frame)) => {
+                    if let Some(item) = shared.route(frame) {
+                        batch.push(item);
+                        if shared.sink.batch_full(&batch) {
+                            shared.sink.deliver(&mut batch).await;
+                        }
+                    }
+                }
                 Ok(None) => break,
-                Err(err) => return End::Lost(err.into()),
+                Err(err) => {
+                    shared.sink.deliver(&mut batch).await;
+                    return End::Lost(err.into());
+                }
             }
         }
+        // Everything decoded from this read goes out before waiting for the next one.
+        shared.sink.deliver(&mut batch).await;
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 * 1024);
         }
@@ -355,12 +374,12 @@ async fn supervise_until_done(
             .filter(|_| !shared.exiting.load(Ordering::Relaxed))
         else {
             if !ended_cleanly {
-                shared.sink.notify(Incoming::Disconnected(error)).await;
+                shared.sink.notify(Incoming::Disconnected(error));
             }
             return;
         };
         shared.closed_by_peer.store(false, Ordering::Relaxed);
-        shared.sink.notify(Incoming::Disconnected(error)).await;
+        shared.sink.notify(Incoming::Disconnected(error));
         let mut attempts = 0u32;
         conn = loop {
             attempts += 1;
@@ -389,7 +408,7 @@ async fn supervise_until_done(
             }
         };
         tracing::info!(attempts, "reconnected");
-        shared.sink.notify(Incoming::Reconnected { attempts }).await;
+        shared.sink.notify(Incoming::Reconnected { attempts });
     }
 }
 

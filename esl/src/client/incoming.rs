@@ -3,9 +3,10 @@
 
 use super::error::Error;
 use crate::proto::{Disconnect, Event, EventError, Frame};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 /// Set when the connection has ended for good, so the stream can end while handles live on.
 #[derive(Debug, Default)]
@@ -84,11 +85,25 @@ pub enum Incoming {
     },
 }
 
+/// Items travel in batches (what one socket read decoded), so a busy stream costs one wake-up
+/// per read rather than one per event. Permits keep the bound exact, per item.
+#[derive(Debug)]
+struct Delivery {
+    items: Vec<Incoming>,
+    /// Permits taken for these items (notices take none).
+    permits: usize,
+}
+
+/// Most items sent in one batch.
+pub(crate) const BATCH: usize = 64;
+
 /// The receiving end of a connection's events, bounded by the capacity chosen at connect.
 /// It ends (`recv` returns `None`) when the connection ends for good.
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::Receiver<Incoming>,
+    rx: mpsc::UnboundedReceiver<Delivery>,
+    ready: VecDeque<Incoming>,
+    room: Arc<Semaphore>,
     dropped: Arc<AtomicU64>,
     closed: Arc<Closed>,
 }
@@ -97,17 +112,20 @@ impl EventStream {
     /// The next item, or `None` once the connection has ended and everything was delivered.
     pub async fn recv(&mut self) -> Option<Incoming> {
         loop {
-            if let Ok(item) = self.rx.try_recv() {
+            if let Some(item) = self.ready.pop_front() {
                 return Some(item);
             }
-            if self.closed.flag.load(Ordering::Acquire) {
-                return None;
-            }
-            tokio::select! {
-                biased;
-                item = self.rx.recv() => return item,
-                () = self.closed.notify.notified() => {}
-            }
+            let delivery = match self.rx.try_recv() {
+                Ok(delivery) => delivery,
+                Err(_) if self.closed.flag.load(Ordering::Acquire) => return None,
+                Err(_) => tokio::select! {
+                    biased;
+                    delivery = self.rx.recv() => delivery?,
+                    () = self.closed.notify.notified() => continue,
+                },
+            };
+            self.room.add_permits(delivery.permits);
+            self.ready.extend(delivery.items);
         }
     }
 
@@ -130,7 +148,9 @@ impl EventStream {
 /// The sending end, owned by the connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Sink {
-    tx: mpsc::Sender<Incoming>,
+    tx: mpsc::UnboundedSender<Delivery>,
+    room: Arc<Semaphore>,
+    batch_limit: usize,
     overflow: Overflow,
     dropped: Arc<AtomicU64>,
     closed: Arc<Closed>,
@@ -138,57 +158,94 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn channel(capacity: usize, overflow: Overflow) -> (Self, EventStream) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let capacity = capacity.max(1);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let room = Arc::new(Semaphore::new(capacity));
         let dropped = Arc::new(AtomicU64::new(0));
         let closed = Arc::new(Closed::default());
         let stream = EventStream {
             rx,
+            ready: VecDeque::new(),
+            room: room.clone(),
             dropped: dropped.clone(),
             closed: closed.clone(),
         };
-        (
-            Self {
-                tx,
-                overflow,
-                dropped,
-                closed,
-            },
-            stream,
-        )
-    }
-
-    /// Delivers a connection notice ([`Incoming::Disconnected`], [`Incoming::Reconnected`]).
-    /// Notices are never dropped: they wait for room whatever the policy, since a lost
-    /// `Reconnected` would leave the user's state silently stale.
-    pub(crate) async fn notify(&self, item: Incoming) {
-        let _ = self.tx.send(item).await;
-    }
-
-    /// Ends the stream once what it holds has been read.
-    pub(crate) fn close(&self) {
-        self.closed.flag.store(true, Ordering::Release);
-        self.closed.notify.notify_one();
+        let sink = Self {
+            tx,
+            room,
+            batch_limit: capacity.min(BATCH),
+            overflow,
+            dropped,
+            closed,
+        };
+        (sink, stream)
     }
 
     pub(crate) fn dropped(&self) -> &Arc<AtomicU64> {
         &self.dropped
     }
 
-    /// Delivers an item by the overflow policy. A stream the user dropped takes nothing.
-    pub(crate) async fn deliver(&self, item: Incoming) {
-        match self.overflow {
-            Overflow::Backpressure => {
-                let _ = self.tx.send(item).await;
-            }
-            Overflow::DropNewest => match self.tx.try_send(item) {
-                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    let before = self.dropped.fetch_add(1, Ordering::Relaxed);
-                    if before.is_power_of_two() || before == 0 {
-                        tracing::warn!(dropped = before + 1, "event stream full; dropping events");
+    /// Whether a batch this long should be delivered before adding more.
+    pub(crate) fn batch_full(&self, batch: &[Incoming]) -> bool {
+        batch.len() >= self.batch_limit
+    }
+
+    /// Delivers a batch by the overflow policy and leaves `batch` empty.
+    pub(crate) async fn deliver(&self, batch: &mut Vec<Incoming>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut items = std::mem::replace(batch, Vec::with_capacity(self.batch_limit));
+        let wanted = items.len();
+        let permits = match self.overflow {
+            Overflow::Backpressure => match self.room.acquire_many(wanted as u32).await {
+                Ok(permit) => {
+                    permit.forget();
+                    wanted
+                }
+                Err(_) => return,
+            },
+            Overflow::DropNewest => {
+                let available = self.room.available_permits().min(wanted);
+                let taken = match self.room.try_acquire_many(available as u32) {
+                    Ok(permit) => {
+                        permit.forget();
+                        available
+                    }
+                    Err(_) => 0,
+                };
+                if taken < wanted {
+                    items.truncate(taken);
+                    let lost = (wanted - taken) as u64;
+                    let before = self.dropped.fetch_add(lost, Ordering::Relaxed);
+                    if before == 0 || (before + lost).ilog2() > before.max(1).ilog2() {
+                        tracing::warn!(
+                            dropped = before + lost,
+                            "event stream full; dropping events"
+                        );
                     }
                 }
-            },
+                taken
+            }
+        };
+        if !items.is_empty() {
+            let _ = self.tx.send(Delivery { items, permits });
         }
+    }
+
+    /// Delivers a connection notice ([`Incoming::Disconnected`], [`Incoming::Reconnected`]).
+    /// Notices are never dropped and take no room: a lost `Reconnected` would leave the user's
+    /// state silently stale.
+    pub(crate) fn notify(&self, item: Incoming) {
+        let _ = self.tx.send(Delivery {
+            items: vec![item],
+            permits: 0,
+        });
+    }
+
+    /// Ends the stream once what it holds has been read.
+    pub(crate) fn close(&self) {
+        self.closed.flag.store(true, Ordering::Release);
+        self.closed.notify.notify_one();
     }
 }
