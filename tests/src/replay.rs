@@ -135,6 +135,8 @@ pub struct Plan {
     /// `BACKGROUND_JOB` event (the capture's first one, with the job's id), until the client
     /// leaves. Other commands get `+OK`.
     pub answer_bgapi_after: Option<usize>,
+    /// Keep the connection open after the last frame, until the client closes it.
+    pub hold_open: bool,
 }
 
 /// A flood of the capture's events.
@@ -320,6 +322,15 @@ async fn play_inner<S: AsyncRead + AsyncWrite + Unpin>(
         if !skip {
             answered += 1;
         }
+    }
+    if plan.hold_open {
+        let mut sink = [0u8; 4096];
+        while stream
+            .read(&mut sink)
+            .await
+            .map_err(|e| format!("read: {e}"))?
+            > 0
+        {}
     }
     Ok(())
 }

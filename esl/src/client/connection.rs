@@ -18,7 +18,16 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 
 /// Where a reply goes.
-pub(crate) type ReplySlot = oneshot::Sender<Result<Frame, Error>>;
+pub(crate) enum ReplySlot {
+    /// To a caller waiting for it.
+    Frame(oneshot::Sender<Result<Frame, Error>>),
+    /// A `bgapi` reply: nobody waits for it; an `-ERR` ends the job with that error, and
+    /// `+OK` leaves the job to its `BACKGROUND_JOB` event (one wake-up per job, not two).
+    Job(String),
+}
+
+/// What a job waiter receives: the `BACKGROUND_JOB` event, or why there will be none.
+pub(crate) type JobResult = Result<Event, Error>;
 
 /// Bytes to write, with one reply slot per command in them, in order.
 pub(crate) struct Request {
@@ -33,10 +42,40 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Correlation ids (`Job-UUID`, `event-uuid`) for this client: random 128-bit UUIDs made from
+/// one seed drawn from the OS and a counter, so each id costs no system call. Ids are unique
+/// for the client's life and unpredictable to other clients on the same FreeSWITCH, whose
+/// `BACKGROUND_JOB` events every subscriber sees.
+pub(crate) struct Ids {
+    seed: u128,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+impl Ids {
+    fn new() -> Self {
+        Self {
+            seed: uuid::Uuid::new_v4().as_u128(),
+            counter: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The next id, formatted as a version-4 UUID.
+    pub(crate) fn next(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        // A bijective mix of the counter keeps ids distinct yet not sequential-looking.
+        let mixed = n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        let bytes = (self.seed ^ u128::from(mixed)).to_be_bytes();
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+}
+
 /// State shared by the handles and the connection task.
 pub(crate) struct Shared {
+    pub(crate) ids: Ids,
     pending: Mutex<VecDeque<ReplySlot>>,
-    pub(crate) jobs: Mutex<HashMap<String, oneshot::Sender<Event>>>,
+    pub(crate) jobs: Mutex<HashMap<String, oneshot::Sender<JobResult>>>,
     pub(crate) executions: Mutex<HashMap<String, oneshot::Sender<Event>>>,
     pub(crate) subscriptions: Mutex<Subscriptions>,
     pub(crate) sink: Sink,
@@ -50,6 +89,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(sink: Sink, limits: Limits) -> Self {
         Self {
+            ids: Ids::new(),
             pending: Mutex::new(VecDeque::new()),
             jobs: Mutex::new(HashMap::new()),
             executions: Mutex::new(HashMap::new()),
@@ -64,7 +104,9 @@ impl Shared {
     /// Fails every reply, job and execution waiting on this connection.
     fn fail_all(&self) {
         for slot in lock(&self.pending).drain(..) {
-            let _ = slot.send(Err(Error::Disconnected));
+            if let ReplySlot::Frame(waiter) = slot {
+                let _ = waiter.send(Err(Error::Disconnected));
+            }
         }
         // Dropping the senders wakes the waiters with a closed-channel error.
         lock(&self.jobs).clear();
@@ -78,8 +120,16 @@ impl Shared {
             ContentType::CommandReply | ContentType::ApiResponse => {
                 let slot = lock(&self.pending).pop_front();
                 match slot {
-                    Some(slot) => {
-                        let _ = slot.send(Ok(frame));
+                    Some(ReplySlot::Frame(waiter)) => {
+                        let _ = waiter.send(Ok(frame));
+                    }
+                    Some(ReplySlot::Job(job)) => {
+                        let text = frame.reply_text().unwrap_or_default();
+                        if let Err(error) = super::error::check_reply(&text) {
+                            if let Some(waiter) = lock(&self.jobs).remove(&job) {
+                                let _ = waiter.send(Err(error));
+                            }
+                        }
                     }
                     None => tracing::warn!(?frame, "reply without a pending command"),
                 }
@@ -119,7 +169,7 @@ impl Shared {
                 if name == BACKGROUND_JOB {
                     if let Some(job) = event.job_uuid() {
                         if let Some(waiter) = lock(&self.jobs).remove(job.as_ref()) {
-                            let _ = waiter.send(event.clone());
+                            let _ = waiter.send(Ok(event.clone()));
                         }
                     }
                 } else if name == CHANNEL_EXECUTE_COMPLETE {
@@ -395,7 +445,9 @@ async fn supervise_until_done(
                     request = requests.recv() => match request {
                         Some(request) => {
                             for slot in request.replies {
-                                let _ = slot.send(Err(Error::Disconnected));
+                                if let ReplySlot::Frame(waiter) = slot {
+                                    let _ = waiter.send(Err(Error::Disconnected));
+                                }
                             }
                         }
                         None => return,

@@ -36,7 +36,7 @@ use crate::api::{self, Originate};
 use crate::proto::{Command, Event, EventFormat, Frame, Limits, LogLevel, SendMsg};
 use bytes::BytesMut;
 pub(crate) use connection::Established;
-use connection::{Connector, Request, Shared, encode_setups, lock, supervise};
+use connection::{Connector, ReplySlot, Request, Shared, encode_setups, lock, supervise};
 use error::{check_api_body, check_reply};
 use std::fmt;
 use std::sync::Arc;
@@ -319,13 +319,24 @@ impl Client {
 
     /// Writes the commands in `bytes` and waits for their `count` replies, in order.
     async fn round_trip(&self, bytes: BytesMut, count: usize) -> Result<Vec<Frame>, Error> {
+        self.round_trip_then(bytes, count, None).await
+    }
+
+    /// Like `round_trip`, with one more command at the end whose reply goes to `last`.
+    async fn round_trip_then(
+        &self,
+        bytes: BytesMut,
+        count: usize,
+        last: Option<ReplySlot>,
+    ) -> Result<Vec<Frame>, Error> {
         let mut replies = Vec::with_capacity(count);
-        let mut slots = Vec::with_capacity(count);
+        let mut slots = Vec::with_capacity(count + 1);
         for _ in 0..count {
             let (tx, rx) = oneshot::channel();
-            slots.push(tx);
+            slots.push(ReplySlot::Frame(tx));
             replies.push(rx);
         }
+        slots.extend(last);
         self.requests
             .send(Request {
                 bytes: bytes.freeze(),
@@ -373,7 +384,7 @@ impl Client {
     /// `BACKGROUND_JOB` event. The client subscribes to those events itself when needed and
     /// keeps them off the event stream unless the user subscribed to them.
     pub async fn bgapi(&self, command: &str) -> Result<String, Error> {
-        let job = uuid::Uuid::new_v4().to_string();
+        let job = self.shared.ids.next();
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.jobs).insert(job.clone(), tx);
         let _forget = Forget(&self.shared.jobs, &job);
@@ -385,24 +396,29 @@ impl Client {
             job_uuid: Some(&job),
         }
         .encode(&mut bytes)?;
-        let replies = self.round_trip(bytes, count + 1).await?;
-        self.applied_internal(&setups, &replies)?;
-        check_reply(&replies[count].reply_text().unwrap_or_default())?;
+        let replies = self
+            .round_trip_then(bytes, count, Some(ReplySlot::Job(job.clone())))
+            .await?;
+        self.check_internal(&setups, &replies)?;
+        // The reply (`-ERR`, or `+OK Job-UUID`) and then the result resolve the job.
         let event = match tokio::time::timeout(self.job_timeout, rx).await {
             Err(_) => return Err(Error::Timeout(self.job_timeout)),
             Ok(Err(_)) => return Err(Error::Disconnected),
-            Ok(Ok(event)) => event,
+            Ok(Ok(result)) => result?,
         };
         check_api_body(event.body_text().unwrap_or_default().into_owned())
     }
 
-    /// Records the client's own setups that FreeSWITCH accepted.
-    fn applied_internal(&self, setups: &[Setup], replies: &[Frame]) -> Result<(), Error> {
+    /// Checks the replies to the client's own setups; a refused one is taken back.
+    fn check_internal(&self, setups: &[Setup], replies: &[Frame]) -> Result<(), Error> {
+        let mut result = Ok(());
         for (setup, reply) in setups.iter().zip(replies) {
-            check_reply(&reply.reply_text().unwrap_or_default())?;
-            lock(&self.shared.subscriptions).applied_internal(setup);
+            if let Err(error) = check_reply(&reply.reply_text().unwrap_or_default()) {
+                lock(&self.shared.subscriptions).revert_internal(setup);
+                result = result.and(Err(error));
+            }
         }
-        Ok(())
+        result
     }
 
     async fn setup(&self, setup: Setup) -> Result<(), Error> {
@@ -503,7 +519,7 @@ impl Client {
         arg: Option<&str>,
         event_lock: bool,
     ) -> Result<Execution, Error> {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = self.shared.ids.next();
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.executions).insert(id.clone(), tx);
         let forget = Forget(&self.shared.executions, &id);
@@ -518,7 +534,7 @@ impl Client {
         }
         Command::SendMsg(msg).encode(&mut bytes)?;
         let replies = self.round_trip(bytes, count + 1).await?;
-        self.applied_internal(&setups, &replies)?;
+        self.check_internal(&setups, &replies)?;
         check_reply(&replies[count].reply_text().unwrap_or_default())?;
         std::mem::forget(forget);
         Ok(Execution {
@@ -654,12 +670,12 @@ impl Client {
 }
 
 /// Removes a waiter when the call that registered it ends early (error, timeout, cancel).
-struct Forget<'a>(
-    &'a std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<Event>>>,
+struct Forget<'a, T>(
+    &'a std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<T>>>,
     &'a str,
 );
 
-impl Drop for Forget<'_> {
+impl<T> Drop for Forget<'_, T> {
     fn drop(&mut self) {
         lock(self.0).remove(self.1);
     }

@@ -111,9 +111,37 @@ impl Subscriptions {
     }
 
     /// What must be sent first so that events named `name` (about `channel`, if known) reach
-    /// this connection. The caller sends these before the command that needs the events and
-    /// records them with [`Subscriptions::applied`] once they succeed.
-    pub(crate) fn ensure(&self, name: &'static str, channel: Option<&str>) -> Vec<Setup> {
+    /// this connection, recorded as done already: the events may arrive before the reply to
+    /// the setup is read, and must then be recognised as the client's own. A setup FreeSWITCH
+    /// refuses is taken back with [`Subscriptions::revert_internal`].
+    pub(crate) fn ensure(&mut self, name: &'static str, channel: Option<&str>) -> Vec<Setup> {
+        let setups = self.needed(name, channel);
+        for setup in &setups {
+            self.applied_internal(setup);
+        }
+        setups
+    }
+
+    /// Takes back a setup recorded by [`Subscriptions::ensure`] that failed.
+    pub(crate) fn revert_internal(&mut self, setup: &Setup) {
+        match setup {
+            Setup::Event { names, .. } => {
+                self.internal_names
+                    .retain(|internal| !names.iter().any(|n| n == internal));
+            }
+            Setup::Filter { header, value } => {
+                let filter = (header.clone(), value.clone());
+                if self.internal_filters.remove(&filter) {
+                    if let Some(at) = self.filters.iter().position(|f| *f == filter) {
+                        self.filters.remove(at);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn needed(&self, name: &'static str, channel: Option<&str>) -> Vec<Setup> {
         let mut setups = Vec::new();
         if !self.receives(name) {
             setups.push(Setup::Event {
@@ -279,9 +307,7 @@ mod tests {
         subs.applied(&event(EventFormat::Xml, &["CHANNEL_ANSWER"]));
         let needed = subs.ensure(BACKGROUND_JOB, None);
         assert_eq!(needed, [event(EventFormat::Xml, &["BACKGROUND_JOB"])]);
-        for setup in &needed {
-            subs.applied_internal(setup);
-        }
+        // Recorded at once: a second job needs nothing more.
         assert!(subs.ensure(BACKGROUND_JOB, None).is_empty());
         assert!(!subs.user_wants(BACKGROUND_JOB));
         assert!(subs.user_wants("CHANNEL_ANSWER"));
@@ -295,6 +321,10 @@ mod tests {
             header: "Unique-ID".into(),
             value: "abc".into(),
         });
+        assert!(
+            subs.ensure(CHANNEL_EXECUTE_COMPLETE, Some("abc"))
+                .is_empty()
+        );
         let needed = subs.ensure(BACKGROUND_JOB, None);
         assert_eq!(
             needed,
@@ -308,6 +338,21 @@ mod tests {
             subs.ensure(CHANNEL_EXECUTE_COMPLETE, Some("abc"))
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_refused_setup_is_taken_back() {
+        let mut subs = Subscriptions::default();
+        subs.applied(&Setup::Filter {
+            header: "Unique-ID".into(),
+            value: "abc".into(),
+        });
+        let needed = subs.ensure(BACKGROUND_JOB, None);
+        assert_eq!(needed.len(), 2);
+        for setup in &needed {
+            subs.revert_internal(setup);
+        }
+        assert_eq!(subs.ensure(BACKGROUND_JOB, None), needed);
     }
 
     #[test]
