@@ -3,6 +3,11 @@
 //! - [`proto`]: the sans-IO heart: an incremental, zero-copy frame parser over
 //!   [`bytes::BytesMut`], one [`proto::Event`] type over the plain, JSON and XML event formats
 //!   with headers decoded lazily, and an encoder for every command.
+//! - [`api`]: API command strings built from typed parts (`originate` and its endpoints).
+//! - `client` (feature `client`, default): the inbound client on tokio: authentication,
+//!   pipelined `api`/`bgapi`, subscriptions, a bounded event stream, executions with
+//!   completion, reconnect.
+//! - `outbound` (feature `client`): the server for FreeSWITCH's `socket` application.
 //!
 //! ```
 //! use bytes::BytesMut;

@@ -426,23 +426,41 @@ async fn answer_bgapi<S: AsyncRead + AsyncWrite + Unpin>(
     log: &Mutex<Log>,
 ) -> Result<(), String> {
     let (template, template_job) = job_template(capture).ok_or("capture has no BACKGROUND_JOB")?;
+    // The event around its Job-UUID, so each answer is two copies and the job id.
+    let at =
+        memchr::memmem::find(&template, template_job.as_bytes()).ok_or("job id not in template")?;
+    let (before, after) = (&template[..at], &template[at + template_job.len()..]);
+    let blank_line = memchr::memmem::Finder::new(b"\n\n");
     let mut out = BytesMut::with_capacity(64 * 1024);
     let mut generated = 0u64;
     let mut answered = 0usize;
     loop {
         // Answer everything already received in one write, as a busy server would.
-        while let Some(command) = split_command(input) {
+        while let Some(end) = blank_line.find(input) {
+            let command = input.split_to(end + 2);
             if command.starts_with(b"bgapi ") {
-                let job = command_header(&command, "Job-UUID").unwrap_or_else(|| {
-                    generated += 1;
-                    format!("00000000-0000-4000-8000-{generated:012}")
-                });
-                out.extend_from_slice(
-                    format!("Content-Type: command/reply\nReply-Text: +OK Job-UUID: {job}\nJob-UUID: {job}\n\n")
-                        .as_bytes(),
-                );
-                let substitution = [(template_job.clone().into_bytes(), job.into_bytes())];
-                out.extend_from_slice(&substitute(&template, &substitution));
+                let job = match memchr::memmem::find(&command, b"\nJob-UUID: ") {
+                    Some(i) => command[i + 11..]
+                        .split(|&b| b == b'\n')
+                        .next()
+                        .unwrap_or_default()
+                        .to_vec(),
+                    None => {
+                        generated += 1;
+                        format!("00000000-0000-4000-8000-{generated:012}").into_bytes()
+                    }
+                };
+                if job.len() != template_job.len() {
+                    return Err("Job-UUID of an unexpected length".into());
+                }
+                out.extend_from_slice(b"Content-Type: command/reply\nReply-Text: +OK Job-UUID: ");
+                out.extend_from_slice(&job);
+                out.extend_from_slice(b"\nJob-UUID: ");
+                out.extend_from_slice(&job);
+                out.extend_from_slice(b"\n\n");
+                out.extend_from_slice(before);
+                out.extend_from_slice(&job);
+                out.extend_from_slice(after);
             } else {
                 out.extend_from_slice(b"Content-Type: command/reply\nReply-Text: +OK\n\n");
             }

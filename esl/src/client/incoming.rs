@@ -47,7 +47,7 @@ impl LogLine {
 
     /// The log line as FreeSWITCH formatted it.
     pub fn text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.frame.body())
+        crate::proto::text(self.frame.body())
     }
 
     /// The whole frame, for `Log-File`, `Log-Func`, `Log-Line`, `User-Data`...

@@ -377,7 +377,7 @@ impl Client {
     /// `api <command>`: the result body, or [`Error::ApiFailed`] with FreeSWITCH's `-ERR` text.
     pub async fn api(&self, command: &str) -> Result<String, Error> {
         let reply = self.send(&Command::Api { command }).await?;
-        check_api_body(String::from_utf8_lossy(reply.body()).into_owned())
+        check_api_body(crate::proto::text(reply.body()).into_owned())
     }
 
     /// `bgapi <command>` with a Job-UUID chosen here; resolves with the result from the matching

@@ -70,10 +70,25 @@ pub(crate) fn url_encode_into(value: &[u8], dst: &mut Vec<u8>) {
     }
 }
 
+/// Bytes as text, borrowed when valid UTF-8 (the common case, checked by the fast validator),
+/// with invalid sequences replaced otherwise.
+///
+/// ```
+/// use std::borrow::Cow;
+/// assert!(matches!(esl::proto::text(b"+OK"), Cow::Borrowed("+OK")));
+/// assert_eq!(esl::proto::text(b"a\xffb"), "a\u{fffd}b");
+/// ```
+pub fn text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// Turns decoded bytes into text, replacing invalid UTF-8 rather than failing.
 pub(crate) fn into_text(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
     match bytes {
-        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+        Cow::Borrowed(b) => text(b),
         Cow::Owned(v) => match String::from_utf8(v) {
             Ok(s) => Cow::Owned(s),
             Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -96,7 +111,7 @@ pub(crate) fn xml_unescape(raw: &[u8]) -> Cow<'_, [u8]> {
 /// Unescapes the inside of a JSON string (the bytes between its quotes).
 pub(crate) fn json_unescape(inner: &[u8]) -> Cow<'_, str> {
     if memchr::memchr(b'\\', inner).is_none() {
-        return String::from_utf8_lossy(inner);
+        return text(inner);
     }
     let mut quoted = Vec::with_capacity(inner.len() + 2);
     quoted.push(b'"');

@@ -3,7 +3,7 @@
 
 use super::decode::{
     ARRAY_PREFIX, ARRAY_SEPARATOR, UNDEF, into_text, json_array_items, json_unescape, split_array,
-    url_decode, xml_unescape,
+    text, url_decode, xml_unescape,
 };
 use super::frame::{ContentType, parse_content_length};
 use super::header_block::{BlockError, index_block, name_eq};
@@ -321,7 +321,7 @@ impl Event {
 
     /// The body as text, invalid UTF-8 replaced.
     pub fn body_text(&self) -> Option<Cow<'_, str>> {
-        self.body().map(String::from_utf8_lossy)
+        self.body().map(text)
     }
 
     /// `Event-Name`.
@@ -451,7 +451,7 @@ impl Event {
         if h.has(HeaderSpan::NAME_ESCAPED) {
             json_unescape(raw)
         } else {
-            String::from_utf8_lossy(raw)
+            text(raw)
         }
     }
 
@@ -464,7 +464,7 @@ impl Event {
                 Cow::Owned(format!("{ARRAY_PREFIX}{}", items.join(ARRAY_SEPARATOR)))
             }
             EventFormat::Json if h.has(HeaderSpan::VALUE_ESCAPED) => json_unescape(raw),
-            EventFormat::Json => String::from_utf8_lossy(raw),
+            EventFormat::Json => text(raw),
             EventFormat::Xml if h.has(HeaderSpan::VALUE_ESCAPED) => match xml_unescape(raw) {
                 Cow::Borrowed(b) => url_decoded(b),
                 Cow::Owned(v) => Cow::Owned(url_decoded(&v).into_owned()),

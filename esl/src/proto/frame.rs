@@ -1,7 +1,7 @@
 //! Incremental framing of the byte stream FreeSWITCH sends: header block, blank line, and
 //! `Content-Length` bytes of body.
 
-use super::decode::{into_text, url_decode};
+use super::decode::{into_text, text, url_decode};
 use super::event::{Event, EventError, EventFormat};
 use super::header_block::{BlockError, index_block, name_eq};
 use super::span::HeaderSpan;
@@ -243,7 +243,7 @@ impl Frame {
     pub fn headers(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_ {
         self.headers.iter().map(|h| {
             (
-                String::from_utf8_lossy(&self.bytes[h.name()]),
+                text(&self.bytes[h.name()]),
                 into_text(url_decode(&self.bytes[h.value()])),
             )
         })

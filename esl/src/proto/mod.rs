@@ -25,5 +25,6 @@ mod span;
 mod xml;
 
 pub use command::{Body, CallCommand, Command, EncodeError, LogLevel, SendMsg, write_plain_event};
+pub use decode::text;
 pub use event::{AnswerState, ChannelState, Event, EventError, EventFormat};
 pub use frame::{ContentType, Disconnect, Frame, FrameDecoder, FrameError, Limits};
