@@ -40,8 +40,9 @@ use bytes::BytesMut;
 pub(crate) use connection::Established;
 use connection::{Connector, ReplySlot, Request, Shared, encode_setups, lock, supervise};
 use error::{check_api_body, check_reply};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use subscriptions::{BACKGROUND_JOB, CHANNEL_EXECUTE_COMPLETE, Setup};
 use tokio::sync::{mpsc, oneshot};
@@ -190,29 +191,48 @@ impl Client {
     /// `BACKGROUND_JOB` event. The client subscribes to those events itself when needed and
     /// keeps them off the event stream unless the user subscribed to them.
     pub async fn bgapi(&self, command: &str) -> Result<String, Error> {
-        let job = self.shared.ids.next();
-        let (tx, rx) = oneshot::channel();
-        lock(&self.shared.jobs).insert(job.clone(), tx);
-        let _forget = Forget(&self.shared.jobs, &job);
-        let setups = lock(&self.shared.subscriptions).ensure(BACKGROUND_JOB, None);
-        let mut bytes = BytesMut::new();
-        let count = encode_setups(&setups, &mut bytes)?;
+        let mut waiting = self.wait_for(&self.shared.jobs, BACKGROUND_JOB, None)?;
         Command::BgApi {
             command,
-            job_uuid: Some(&job),
+            job_uuid: Some(&waiting.id),
         }
-        .encode(&mut bytes)?;
+        .encode(&mut waiting.bytes)?;
+        let last = Some(ReplySlot::Job(waiting.id.clone()));
         let replies = self
-            .round_trip_then(bytes, count, Some(ReplySlot::Job(job.clone())))
+            .round_trip_then(waiting.bytes, waiting.setups.len(), last)
             .await?;
-        self.check_internal(&setups, &replies)?;
+        self.check_internal(&waiting.setups, &replies)?;
         // The reply (`-ERR`, or `+OK Job-UUID`) and then the result resolve the job.
-        let event = match tokio::time::timeout(self.job_timeout, rx).await {
+        let event = match tokio::time::timeout(self.job_timeout, waiting.done).await {
             Err(_) => return Err(Error::Timeout(self.job_timeout)),
             Ok(Err(_)) => return Err(Error::Disconnected),
             Ok(Ok(result)) => result?,
         };
         check_api_body(event.body_text().unwrap_or_default().into_owned())
+    }
+
+    /// Registers a waiter under a fresh id for an event named `event` (about `channel`), and
+    /// starts the request bytes with whatever subscription that event needs first.
+    fn wait_for<'a, T>(
+        &self,
+        waiters: &'a Mutex<HashMap<String, oneshot::Sender<T>>>,
+        event: &'static str,
+        channel: Option<&str>,
+    ) -> Result<Waiting<'a, T>, Error> {
+        let id = self.shared.ids.next();
+        let (tx, done) = oneshot::channel();
+        lock(waiters).insert(id.clone(), tx);
+        let forget = Forget(waiters, id.clone());
+        let setups = lock(&self.shared.subscriptions).ensure(event, channel);
+        let mut bytes = BytesMut::new();
+        encode_setups(&setups, &mut bytes)?;
+        Ok(Waiting {
+            id,
+            done,
+            setups,
+            bytes,
+            forget,
+        })
     }
 
     /// Checks the replies to the client's own setups; a refused one is taken back.
@@ -325,27 +345,23 @@ impl Client {
         arg: Option<&str>,
         event_lock: bool,
     ) -> Result<Execution, Error> {
-        let id = self.shared.ids.next();
-        let (tx, rx) = oneshot::channel();
-        lock(&self.shared.executions).insert(id.clone(), tx);
-        let forget = Forget(&self.shared.executions, &id);
-        let setups = lock(&self.shared.subscriptions).ensure(CHANNEL_EXECUTE_COMPLETE, uuid);
-        let mut bytes = BytesMut::new();
-        let count = encode_setups(&setups, &mut bytes)?;
+        let mut waiting = self.wait_for(&self.shared.executions, CHANNEL_EXECUTE_COMPLETE, uuid)?;
         let mut msg = SendMsg::execute(app, arg)
-            .event_uuid(&id)
+            .event_uuid(&waiting.id)
             .event_lock(event_lock);
         if let Some(uuid) = uuid {
             msg = msg.uuid(uuid);
         }
-        Command::SendMsg(msg).encode(&mut bytes)?;
-        let replies = self.round_trip(bytes, count + 1).await?;
-        self.check_internal(&setups, &replies)?;
+        Command::SendMsg(msg).encode(&mut waiting.bytes)?;
+        let count = waiting.setups.len();
+        let replies = self.round_trip(waiting.bytes, count + 1).await?;
+        self.check_internal(&waiting.setups, &replies)?;
         check_reply(&replies[count].reply_text().unwrap_or_default())?;
-        std::mem::forget(forget);
+        // From here the execution's waiter outlives this call, until its completion arrives.
+        waiting.forget.disarm();
         Ok(Execution {
-            id,
-            done: rx,
+            id: waiting.id,
+            done: waiting.done,
             timeout: self.job_timeout,
         })
     }
@@ -374,14 +390,29 @@ impl Client {
     }
 }
 
+/// A registered waiter and the start of the request that will resolve it.
+struct Waiting<'a, T> {
+    id: String,
+    done: oneshot::Receiver<T>,
+    setups: Vec<Setup>,
+    bytes: BytesMut,
+    forget: Forget<'a, T>,
+}
+
 /// Removes a waiter when the call that registered it ends early (error, timeout, cancel).
-struct Forget<'a, T>(
-    &'a std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<T>>>,
-    &'a str,
-);
+struct Forget<'a, T>(&'a Mutex<HashMap<String, oneshot::Sender<T>>>, String);
+
+impl<T> Forget<'_, T> {
+    /// Keeps the waiter registered: something else will resolve it.
+    fn disarm(mut self) {
+        self.1.clear();
+    }
+}
 
 impl<T> Drop for Forget<'_, T> {
     fn drop(&mut self) {
-        lock(self.0).remove(self.1);
+        if !self.1.is_empty() {
+            lock(self.0).remove(&self.1);
+        }
     }
 }
