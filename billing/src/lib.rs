@@ -1,4 +1,49 @@
-//! Money for a FreeSWITCH platform: rating calls against prefix rate tables, prepaid
-//! authorisation, and a ledger that stores CDRs, charges and balances idempotently per call.
+//! Money for a FreeSWITCH platform: exact rating of calls against prefix rate plans, prepaid
+//! authorisation consistent with that rating, and one typed [`Cdr`] from whatever FreeSWITCH
+//! sends (mod_json_cdr in any encoding, or event headers).
 //!
-//! This crate is not implemented yet.
+//! - [`Money`], [`Currency`], [`Rounding`]: amounts are [`rust_decimal::Decimal`], never
+//!   floating point; each plan rounds each charge once, to its currency's decimals.
+//! - [`RatePlan`]: destinations by longest prefix (a digit trie: 100k+ prefixes), per-minute
+//!   rates, connect fees, increments, minimum seconds, periods priced by answer time, free
+//!   destinations, fallback plans; loaded from CSV ([`RatePlan::from_csv`]). Rating
+//!   ([`RatePlan::rate_call`]) and authorisation ([`RatePlan::authorize`]) are pure functions.
+//! - [`Cdr`]: [`Cdr::parse`] detects the body's encoding; [`Cdr::from_pairs`] reads event
+//!   headers. This crate does not depend on `esl`.
+//!
+//! ```
+//! use billing::{Authorization, Cdr, Currency, RatePlan, Rounding};
+//!
+//! let plan = RatePlan::from_csv(
+//!     "retail",
+//!     Currency::new("EUR", 2).unwrap(),
+//!     Rounding::Up,
+//!     "prefix,rate_per_minute,initial_increment,subsequent_increment\n44,0.06,60,1\n".as_bytes(),
+//! )?;
+//! let cdr = Cdr::from_pairs(
+//!     [("Unique-ID", "u-1"), ("Caller-Destination-Number", "442079460000"),
+//!      ("variable_answer_epoch", "1795261109"), ("variable_billmsec", "90500")],
+//!     &Default::default(),
+//! ).unwrap();
+//! let charge = plan.rate_call(cdr.destination.as_deref().unwrap(), cdr.answered_at(), cdr.duration_ms()).unwrap();
+//! assert_eq!(charge.billed_seconds, 91);
+//! assert_eq!(charge.amount.to_string(), "0.10 EUR"); // 0.06 * 91 / 60 = 0.091, rounded up
+//! assert_eq!(plan.authorize("4420", 1_795_261_109, "0.10".parse().unwrap()), Ok(Authorization::Seconds(100)));
+//! # Ok::<(), billing::PlanError>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod cdr;
+mod csv_plan;
+mod money;
+mod plan;
+mod trie;
+
+pub use cdr::{Cdr, CdrError, CdrOptions, Leg, MAX_BILLSEC};
+pub use money::{Currency, Money, Rounding};
+pub use plan::{
+    Authorization, Breakdown, Charge, Destination, MAX_AUTHORIZED_SECONDS, NoCharge, Period,
+    PlanError, Rate, RatePlan,
+};
+pub use rust_decimal::Decimal;
