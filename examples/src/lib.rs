@@ -3,7 +3,9 @@
 //!
 //! - [`esl_decode`]: turns a raw ESL byte stream into JSON lines, one per frame.
 //! - [`esl_console`]: runs an api command, or streams events as JSON lines, like `fs_cli`.
+//! - [`billing_rate`]: rates CDR files against a CSV plan, or authorises a prepaid call.
 
+pub mod billing_rate;
 pub mod esl_console;
 pub mod esl_decode;
 pub mod esl_json;
