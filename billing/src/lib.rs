@@ -36,11 +36,15 @@
 
 mod cdr;
 mod csv_plan;
+mod ledger;
 mod money;
 mod plan;
 mod trie;
 
 pub use cdr::{Cdr, CdrError, CdrOptions, Leg, MAX_BILLSEC};
+pub use ledger::{
+    Backend, Balance, CdrRecord, Ledger, LedgerError, Outcome, PlanRecord, Recorded, Transaction,
+};
 pub use money::{Currency, Money, Rounding};
 pub use plan::{
     Authorization, Breakdown, Charge, Destination, MAX_AUTHORIZED_SECONDS, NoCharge, Period,

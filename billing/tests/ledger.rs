@@ -1,0 +1,341 @@
+//! The ledger against real databases: PostgreSQL at 127.0.0.1:5432 (database `test`, or
+//! `BILLING_TEST_POSTGRES`) and SQLite in a file. Each test uses its own tenant and call UUIDs,
+//! so runs never see each other's rows.
+
+use billing::{Cdr, Decimal, Ledger, LedgerError, Leg, Outcome, PlanRecord, Rounding};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn postgres_url() -> String {
+    std::env::var("BILLING_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A name no other test run uses.
+fn unique(label: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{label}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn ledgers() -> Vec<(String, Ledger)> {
+    let sqlite_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{}.sqlite", unique("ledger")));
+    let sqlite = Ledger::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display()))
+        .await
+        .expect("SQLite ledger");
+    let postgres = Ledger::connect(&postgres_url()).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL must be running for these tests ({}): {e}",
+            postgres_url()
+        )
+    });
+    vec![("sqlite".into(), sqlite), ("postgres".into(), postgres)]
+}
+
+/// A tenant on a plan of 0.60/min with a 0.05 connect fee, 1/1 increments, rounded up to cents.
+async fn tenant(ledger: &Ledger) -> String {
+    let plan = unique("plan");
+    ledger
+        .save_plan(&PlanRecord {
+            id: plan.clone(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,name,rate_per_minute,connect_fee,free\n44,UK,0.60,0.05,false\n800,Freephone,0,,true\n".into(),
+        })
+        .await
+        .unwrap();
+    let tenant = unique("tenant");
+    ledger
+        .open_account(&tenant, &plan, Decimal::ZERO)
+        .await
+        .unwrap();
+    tenant
+}
+
+fn cdr(uuid: &str, tenant: &str, destination: &str, billmsec: Option<u64>) -> Cdr {
+    Cdr {
+        uuid: uuid.into(),
+        leg: Leg::A,
+        core_uuid: None,
+        switchname: Some("fs1".into()),
+        direction: Some("inbound".into()),
+        start_us: Some(1_795_261_100_000_000),
+        answer_us: billmsec.map(|_| 1_795_261_109_000_000),
+        end_us: Some(1_795_261_200_000_000),
+        billsec: billmsec.unwrap_or(0) / 1000,
+        billmsec,
+        duration: 100,
+        caller_id_number: Some("1000".into()),
+        destination: Some(destination.into()),
+        hangup_cause: Some("NORMAL_CLEARING".into()),
+        tenant: Some(tenant.into()),
+        accountcode: None,
+        raw: format!("{{\"uuid\":\"{uuid}\"}}"),
+    }
+}
+
+/// What a call of `ms` costs on the test plan: 0.05 + 0.01 per started second, in cents.
+fn cost_cents(ms: u64) -> i64 {
+    5 + ms.div_ceil(1000) as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_tasks_recording_the_same_cdrs_charge_each_once() {
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        ledger
+            .top_up(&tenant, "1000.00".parse().unwrap(), "initial")
+            .await
+            .unwrap();
+        let prefix = unique("call");
+        let cdrs: Vec<Cdr> = (0..1000u64)
+            .map(|i| {
+                cdr(
+                    &format!("{prefix}-{i}"),
+                    &tenant,
+                    "442079460000",
+                    Some(500 + i * 997 % 300_000),
+                )
+            })
+            .collect();
+        let expected_cents: i64 = cdrs.iter().map(|c| cost_cents(c.billmsec.unwrap())).sum();
+        let cdrs = std::sync::Arc::new(cdrs);
+        let mut tasks = Vec::new();
+        for task in 0..50u64 {
+            let (ledger, cdrs) = (ledger.clone(), cdrs.clone());
+            tasks.push(tokio::spawn(async move {
+                // Each task walks the CDRs in its own order.
+                let mut order: Vec<usize> = (0..cdrs.len()).collect();
+                let mut state = task * 7919 + 1;
+                for i in (1..order.len()).rev() {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    order.swap(i, (state % (i as u64 + 1)) as usize);
+                }
+                let mut first_times = 0;
+                for i in order {
+                    let recorded = ledger.record(&cdrs[i]).await.expect("recorded");
+                    first_times += usize::from(!recorded.duplicate);
+                }
+                first_times
+            }));
+        }
+        let mut first_times = 0;
+        for task in tasks {
+            first_times += task.await.unwrap();
+        }
+        assert_eq!(
+            first_times, 1000,
+            "{name}: each CDR recorded for the first time exactly once"
+        );
+        let stored = ledger.cdrs(&tenant, 0, i64::MAX, None, 5000).await.unwrap();
+        assert_eq!(stored.len(), 1000, "{name}");
+        let balance = ledger.balance(&tenant).await.unwrap().balance;
+        let expected = Decimal::from(1000) - Decimal::new(expected_cents, 2);
+        assert_eq!(balance, expected, "{name}: exact balance");
+        let charges = ledger.transactions(&tenant, None, 5000).await.unwrap();
+        assert_eq!(
+            charges.iter().filter(|t| t.kind == "charge").count(),
+            1000,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_returns_the_first_outcome_and_changes_nothing() {
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        let call = cdr(&unique("call"), &tenant, "442079460000", Some(61_200));
+        let first = ledger.record(&call).await.unwrap();
+        assert_eq!(
+            first.outcome,
+            Outcome::Charged {
+                amount: "0.67".parse().unwrap(),
+                billed_seconds: 62,
+                balance_after: "-0.67".parse().unwrap(),
+            },
+            "{name}"
+        );
+        assert!(!first.duplicate);
+        let again = ledger.record(&call).await.unwrap();
+        assert_eq!(again.outcome, first.outcome, "{name}");
+        assert_eq!(again.cdr_id, first.cdr_id);
+        assert!(again.duplicate);
+        assert_eq!(
+            ledger.balance(&tenant).await.unwrap().balance,
+            "-0.67".parse::<Decimal>().unwrap()
+        );
+        // The B leg of the same call is another CDR.
+        let mut b = call.clone();
+        b.leg = Leg::B;
+        assert!(!ledger.record(&b).await.unwrap().duplicate);
+        // Not answered and free calls are stored without charge.
+        let unanswered = ledger
+            .record(&cdr(&unique("call"), &tenant, "4420", None))
+            .await
+            .unwrap();
+        assert_eq!(
+            unanswered.outcome,
+            Outcome::NotCharged("not_answered".into())
+        );
+        let free = ledger
+            .record(&cdr(&unique("call"), &tenant, "8001234", Some(60_000)))
+            .await
+            .unwrap();
+        assert_eq!(free.outcome, Outcome::NotCharged("free".into()));
+        let no_route = ledger
+            .record(&cdr(&unique("call"), &tenant, "33123", Some(60_000)))
+            .await
+            .unwrap();
+        assert_eq!(no_route.outcome, Outcome::NotCharged("no_route".into()));
+    }
+}
+
+#[tokio::test]
+async fn group_commit_gives_an_outcome_per_cdr_and_bad_ones_sink_nothing() {
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        let good: Vec<Cdr> = (0..20)
+            .map(|i| cdr(&unique("call"), &tenant, "4420", Some(1000 * i + 1)))
+            .collect();
+        let mut batch = good.clone();
+        batch.insert(
+            5,
+            cdr(&unique("call"), "no-such-tenant", "4420", Some(1000)),
+        );
+        let mut no_tenant = cdr(&unique("call"), &tenant, "4420", Some(1000));
+        no_tenant.tenant = None;
+        batch.insert(10, no_tenant);
+        batch.push(good[3].clone()); // a duplicate inside the batch
+        let results = ledger.record_batch(&batch).await.unwrap();
+        assert_eq!(results.len(), 23, "{name}");
+        assert!(
+            matches!(results[5], Err(LedgerError::UnknownTenant(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(results[10], Err(LedgerError::NoTenant(_))),
+            "{name}"
+        );
+        assert!(results[22].as_ref().unwrap().duplicate);
+        let stored = ledger.cdrs(&tenant, 0, i64::MAX, None, 100).await.unwrap();
+        assert_eq!(stored.len(), 20, "{name}: the bad CDRs stored nothing");
+        let expected: i64 = good.iter().map(|c| cost_cents(c.billmsec.unwrap())).sum();
+        assert_eq!(
+            ledger.balance(&tenant).await.unwrap().balance,
+            -Decimal::new(expected, 2)
+        );
+        // Recording the batch again (a retry) changes nothing.
+        let again = ledger.record_batch(&batch).await.unwrap();
+        assert!(
+            again
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .all(|r| r.duplicate)
+        );
+        assert_eq!(
+            ledger.balance(&tenant).await.unwrap().balance,
+            -Decimal::new(expected, 2)
+        );
+    }
+}
+
+#[tokio::test]
+async fn queries_topups_and_authorisation() {
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        let balance = ledger
+            .top_up(&tenant, "10.00".parse().unwrap(), "card-1")
+            .await
+            .unwrap();
+        assert_eq!(balance.balance, "10".parse::<Decimal>().unwrap());
+        // The same top-up posted twice adds once.
+        ledger
+            .top_up(&tenant, "10.00".parse().unwrap(), "card-1")
+            .await
+            .unwrap();
+        assert_eq!(
+            ledger.balance(&tenant).await.unwrap().balance,
+            "10".parse::<Decimal>().unwrap(),
+            "{name}"
+        );
+        assert!(matches!(
+            ledger.top_up("no-such-tenant", Decimal::ONE, "x").await,
+            Err(LedgerError::UnknownTenant(_))
+        ));
+        // 10.00 at 0.05 + 0.01/s: 995 seconds.
+        let allowed = ledger.authorize(&tenant, "442079460000", 0).await.unwrap();
+        assert_eq!(allowed, Ok(billing::Authorization::Seconds(995)), "{name}");
+        for i in 0..25 {
+            let mut call = cdr(&unique("call"), &tenant, "4420", Some(1000));
+            call.start_us = Some(1_000_000 * i);
+            ledger.record(&call).await.unwrap();
+        }
+        let page1 = ledger.cdrs(&tenant, 0, 20_000_000, None, 10).await.unwrap();
+        let page2 = ledger
+            .cdrs(&tenant, 0, 20_000_000, page1.last().map(|c| c.id), 10)
+            .await
+            .unwrap();
+        assert_eq!((page1.len(), page2.len()), (10, 10), "{name}");
+        assert!(page1.last().unwrap().id < page2[0].id);
+        assert_eq!(page1[0].amount, Some("0.06".parse().unwrap()));
+        let transactions = ledger.transactions(&tenant, None, 100).await.unwrap();
+        assert_eq!(transactions.len(), 26);
+        assert_eq!(transactions[0].kind, "topup");
+        assert_eq!(
+            transactions.last().unwrap().balance_after,
+            "8.50".parse::<Decimal>().unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn real_fixture_cdrs_are_recorded() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/freeswitch/json_cdr");
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().ends_with(".response.http") {
+                continue;
+            }
+            let raw = std::fs::read(&path).unwrap();
+            let body = &raw[raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+            let mut call = Cdr::parse(body, &Default::default()).unwrap();
+            // Unique per run; the tenant is ours.
+            call.uuid = format!("{}-{}", call.uuid, unique("run"));
+            call.tenant = Some(tenant.clone());
+            let recorded = ledger.record(&call).await.unwrap();
+            assert_eq!(
+                recorded.outcome,
+                Outcome::NotCharged("no_route".into()),
+                "{name}: 9995 is not in the plan"
+            );
+            count += 1;
+        }
+        assert_eq!(count, 8);
+        assert_eq!(
+            ledger
+                .cdrs(&tenant, 0, i64::MAX, None, 100)
+                .await
+                .unwrap()
+                .len(),
+            8,
+            "{name}"
+        );
+    }
+}
