@@ -187,6 +187,25 @@ pub struct Transaction {
     pub reference: Option<String>,
 }
 
+/// A recording stored in the object store, linked to its call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRecord {
+    /// The call's UUID (links to its CDRs).
+    pub call_uuid: String,
+    /// The tenant.
+    pub tenant: String,
+    /// Where it is in the object store.
+    pub object_key: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// Duration in milliseconds.
+    pub duration_ms: i64,
+    /// SHA-256 of the object, hex.
+    pub sha256: String,
+    /// MP3 bitrate.
+    pub bitrate_kbps: i32,
+}
+
 const MICROS: i64 = 1_000_000;
 
 fn to_micros(amount: Decimal) -> Result<i64, LedgerError> {
@@ -207,6 +226,8 @@ fn now_us() -> i64 {
         .map_or(0, |d| d.as_micros() as i64)
 }
 
+type Plans = HashMap<String, RatePlan>;
+
 /// An account as the ledger caches it.
 #[derive(Debug, Clone)]
 struct Account {
@@ -218,7 +239,8 @@ struct Account {
 pub struct Ledger {
     pool: AnyPool,
     backend: Backend,
-    plans: Arc<RwLock<HashMap<String, RatePlan>>>,
+    /// A snapshot replaced whole on change, so readers share it without copying plans.
+    plans: Arc<RwLock<Arc<Plans>>>,
     accounts: Arc<RwLock<HashMap<String, Account>>>,
 }
 
@@ -293,10 +315,10 @@ impl Ledger {
         .bind(&record.rates_csv)
         .execute(&self.pool)
         .await?;
-        self.plans
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(record.id.clone(), plan);
+        let mut plans = self.plans.write().unwrap_or_else(|p| p.into_inner());
+        let mut updated = Plans::clone(&plans);
+        updated.insert(record.id.clone(), plan);
+        *plans = Arc::new(updated);
         Ok(())
     }
 
@@ -307,7 +329,7 @@ impl Ledger {
         plan: &str,
         credit_limit: Decimal,
     ) -> Result<(), LedgerError> {
-        let currency = self.plan(plan).await?.currency();
+        let currency = self.plans_with(plan).await?[plan].currency();
         sqlx::query(
             "INSERT INTO accounts (tenant, currency, rate_plan, balance_micros, credit_limit_micros)
              VALUES ($1, $2, $3, 0, $4)
@@ -397,20 +419,26 @@ impl Ledger {
     ) -> Result<Result<Authorization, NoCharge>, LedgerError> {
         let (plan, plans) = self.tenant_plan(tenant).await?;
         let available = self.balance(tenant).await?.available();
-        Ok(plan.authorize_with(&plans, destination, at, available))
+        Ok(plans[&plan].authorize_with(&plans, destination, at, available))
     }
 
-    async fn plan(&self, id: &str) -> Result<RatePlan, LedgerError> {
-        if let Some(plan) = self.plans.read().unwrap_or_else(|p| p.into_inner()).get(id) {
-            return Ok(plan.clone());
+    fn snapshot(&self) -> Arc<Plans> {
+        self.plans.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The current plans, loading them if `id` is not among them.
+    async fn plans_with(&self, id: &str) -> Result<Arc<Plans>, LedgerError> {
+        let plans = self.snapshot();
+        if plans.contains_key(id) {
+            return Ok(plans);
         }
         self.load_plans().await?;
-        self.plans
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
-            .ok_or_else(|| LedgerError::UnknownPlan(id.to_owned()))
+        let plans = self.snapshot();
+        if plans.contains_key(id) {
+            Ok(plans)
+        } else {
+            Err(LedgerError::UnknownPlan(id.to_owned()))
+        }
     }
 
     /// Reloads every plan and account from the database (after another process changed them).
@@ -442,15 +470,12 @@ impl Ledger {
             };
             plans.insert(record.id.clone(), record.build()?);
         }
-        *self.plans.write().unwrap_or_else(|p| p.into_inner()) = plans;
+        *self.plans.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(plans);
         Ok(())
     }
 
-    /// The tenant's plan, and all plans (for fallbacks).
-    async fn tenant_plan(
-        &self,
-        tenant: &str,
-    ) -> Result<(RatePlan, HashMap<String, RatePlan>), LedgerError> {
+    /// The tenant's plan id, and all plans (for fallbacks).
+    async fn tenant_plan(&self, tenant: &str) -> Result<(String, Arc<Plans>), LedgerError> {
         let cached = self
             .accounts
             .read()
@@ -475,9 +500,8 @@ impl Ledger {
                 account
             }
         };
-        let plan = self.plan(&account.plan).await?;
-        let plans = self.plans.read().unwrap_or_else(|p| p.into_inner()).clone();
-        Ok((plan, plans))
+        let plans = self.plans_with(&account.plan).await?;
+        Ok((account.plan, plans))
     }
 
     /// Rates a CDR without touching the database: what would be stored.
@@ -487,6 +511,7 @@ impl Ledger {
             .clone()
             .ok_or_else(|| LedgerError::NoTenant(cdr.uuid.clone()))?;
         let (plan, plans) = self.tenant_plan(&tenant).await?;
+        let plan = &plans[&plan];
         let rated = match cdr.destination.as_deref() {
             Some(destination) => {
                 plan.rate_call_with(&plans, destination, cdr.answered_at(), cdr.duration_ms())
@@ -542,6 +567,50 @@ impl Ledger {
         }
         tx.commit().await?;
         Ok(results)
+    }
+
+    /// Stores a recording's metadata, once per object key (a retried job changes nothing);
+    /// returns `true` when it was new.
+    pub async fn save_recording(&self, recording: &RecordingRecord) -> Result<bool, LedgerError> {
+        let done = sqlx::query(
+            "INSERT INTO recordings (call_uuid, tenant, object_key, size_bytes, duration_ms, sha256, bitrate_kbps, created_at_us)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (object_key) DO NOTHING",
+        )
+        .bind(&recording.call_uuid)
+        .bind(&recording.tenant)
+        .bind(&recording.object_key)
+        .bind(recording.size_bytes)
+        .bind(recording.duration_ms)
+        .bind(&recording.sha256)
+        .bind(recording.bitrate_kbps)
+        .bind(now_us())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The recordings of a call.
+    pub async fn recordings(&self, call_uuid: &str) -> Result<Vec<RecordingRecord>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT call_uuid, tenant, object_key, size_bytes, duration_ms, sha256, bitrate_kbps
+             FROM recordings WHERE call_uuid = $1 ORDER BY id",
+        )
+        .bind(call_uuid)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RecordingRecord {
+                    call_uuid: row.try_get(0)?,
+                    tenant: row.try_get(1)?,
+                    object_key: row.try_get(2)?,
+                    size_bytes: row.try_get(3)?,
+                    duration_ms: row.try_get(4)?,
+                    sha256: row.try_get(5)?,
+                    bitrate_kbps: row.try_get(6)?,
+                })
+            })
+            .collect()
     }
 
     /// A tenant's CDRs that started in `[from_us, to_us)`, oldest first, after the row `after`

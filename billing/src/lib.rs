@@ -43,7 +43,8 @@ mod trie;
 
 pub use cdr::{Cdr, CdrError, CdrOptions, Leg, MAX_BILLSEC};
 pub use ledger::{
-    Backend, Balance, CdrRecord, Ledger, LedgerError, Outcome, PlanRecord, Recorded, Transaction,
+    Backend, Balance, CdrRecord, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
+    RecordingRecord, Transaction,
 };
 pub use money::{Currency, Money, Rounding};
 pub use plan::{

@@ -339,3 +339,25 @@ async fn real_fixture_cdrs_are_recorded() {
         );
     }
 }
+
+#[tokio::test]
+async fn recording_metadata_is_stored_once_per_object() {
+    for (name, ledger) in ledgers().await {
+        let call = unique("call");
+        let recording = billing::RecordingRecord {
+            call_uuid: call.clone(),
+            tenant: "t".into(),
+            object_key: format!("t/2026/11/21/{call}.mp3"),
+            size_bytes: 18_432,
+            duration_ms: 2_304,
+            sha256: "ab".repeat(32),
+            bitrate_kbps: 64,
+        };
+        assert!(ledger.save_recording(&recording).await.unwrap(), "{name}");
+        assert!(
+            !ledger.save_recording(&recording).await.unwrap(),
+            "{name}: a retry adds nothing"
+        );
+        assert_eq!(ledger.recordings(&call).await.unwrap(), vec![recording]);
+    }
+}
