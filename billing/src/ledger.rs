@@ -539,11 +539,10 @@ impl Ledger {
     /// Recording the same (uuid, leg) again returns the first outcome with `duplicate: true` and
     /// changes nothing. An input error stores nothing.
     pub async fn record(&self, cdr: &Cdr) -> Result<Recorded, LedgerError> {
-        let prepared = self.prepare(cdr).await?;
-        let mut tx = self.pool.begin().await?;
-        let recorded = store(&mut tx, cdr, &prepared).await?;
-        tx.commit().await?;
-        Ok(recorded)
+        let mut results = self.record_batch(std::slice::from_ref(cdr)).await?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(LedgerError::Corrupt("CDR left without outcome".into())))
     }
 
     /// Records many CDRs in one database transaction (group commit), with an outcome per CDR:
@@ -724,86 +723,6 @@ struct Prepared {
     charge: Option<(i64, crate::plan::Charge)>,
     /// `charged`, `not_answered`, `free` or `no_route`.
     outcome: String,
-}
-
-async fn store(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    cdr: &Cdr,
-    prepared: &Prepared,
-) -> Result<Recorded, LedgerError> {
-    let inserted = sqlx::query(
-        "INSERT INTO cdrs (uuid, leg, tenant, switchname, start_us, answer_us, end_us, billsec, billmsec,
-                           caller, destination, hangup_cause, outcome, raw, recorded_at_us)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         ON CONFLICT (uuid, leg) DO NOTHING RETURNING id",
-    )
-    .bind(&cdr.uuid)
-    .bind(cdr.leg.as_str())
-    .bind(&prepared.tenant)
-    .bind(cdr.switchname.as_deref())
-    .bind(cdr.start_us)
-    .bind(cdr.answer_us)
-    .bind(cdr.end_us)
-    .bind(cdr.billsec as i64)
-    .bind(cdr.billmsec.map(|m| m as i64))
-    .bind(cdr.caller_id_number.as_deref())
-    .bind(cdr.destination.as_deref())
-    .bind(cdr.hangup_cause.as_deref())
-    .bind(&prepared.outcome)
-    .bind(&cdr.raw)
-    .bind(now_us())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = inserted else {
-        return first_outcome(tx, &cdr.uuid, cdr.leg.as_str()).await;
-    };
-    let cdr_id: i64 = row.try_get(0)?;
-    let Some((micros, charge)) = &prepared.charge else {
-        return Ok(Recorded {
-            cdr_id,
-            outcome: Outcome::NotCharged(prepared.outcome.clone()),
-            duplicate: false,
-        });
-    };
-    sqlx::query(
-        "INSERT INTO charges (cdr_id, plan, prefix, rate_per_minute, billed_seconds, amount_micros)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(cdr_id)
-    .bind(&charge.plan)
-    .bind(&charge.prefix)
-    .bind(charge.per_minute.to_string())
-    .bind(charge.billed_seconds as i64)
-    .bind(*micros)
-    .execute(&mut **tx)
-    .await?;
-    let after: i64 = sqlx::query("UPDATE accounts SET balance_micros = balance_micros - $1 WHERE tenant = $2 RETURNING balance_micros")
-        .bind(*micros)
-        .bind(&prepared.tenant)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
-    sqlx::query(
-        "INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, cdr_id, reference, created_at_us)
-         VALUES ($1, 'charge', $2, $3, $4, $5, $6)",
-    )
-    .bind(&prepared.tenant)
-    .bind(-*micros)
-    .bind(after)
-    .bind(cdr_id)
-    .bind(format!("{}:{}", cdr.uuid, cdr.leg.as_str()))
-    .bind(now_us())
-    .execute(&mut **tx)
-    .await?;
-    Ok(Recorded {
-        cdr_id,
-        outcome: Outcome::Charged {
-            amount: from_micros(*micros),
-            billed_seconds: charge.billed_seconds,
-            balance_after: from_micros(after),
-        },
-        duplicate: false,
-    })
 }
 
 /// Rows per multi-row statement: well within both databases' limits on bound parameters.
