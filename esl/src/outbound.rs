@@ -251,11 +251,6 @@ impl OutboundSession {
     }
 
     async fn command(&self, command: &Command<'_>) -> Result<(), Error> {
-        let reply = self.client.send(command).await?;
-        let text = reply.reply_text().unwrap_or_default();
-        if text.starts_with("-ERR") {
-            return Err(Error::CommandFailed(text.trim_end().to_owned()));
-        }
-        Ok(())
+        self.client.command(command).await.map(drop)
     }
 }

@@ -464,10 +464,10 @@ async fn supervise_until_done(
     }
 }
 
-/// Maps the setups a command needs to one request's bytes; returns how many replies to expect.
-pub(crate) fn encode_setups(setups: &[Setup], out: &mut BytesMut) -> Result<usize, Error> {
+/// Writes the setups a command needs at the start of its request.
+pub(crate) fn encode_setups(setups: &[Setup], out: &mut BytesMut) -> Result<(), Error> {
     for setup in setups {
         setup.encode(out)?;
     }
-    Ok(setups.len())
+    Ok(())
 }

@@ -174,7 +174,7 @@ impl Client {
     }
 
     /// Sends a command and checks that its `Reply-Text` is not `-ERR`; returns the text.
-    async fn command(&self, command: &Command<'_>) -> Result<String, Error> {
+    pub(crate) async fn command(&self, command: &Command<'_>) -> Result<String, Error> {
         let reply = self.send(command).await?;
         let text = reply.reply_text().unwrap_or_default().into_owned();
         check_reply(&text)?;
