@@ -94,12 +94,7 @@ impl Document for CallCenter<'_> {
                         continue;
                     }
                     w.open_end();
-                    for (name, value) in &queue.params {
-                        w.start("param")
-                            .attr("name", name)
-                            .attr("value", value)
-                            .empty_end();
-                    }
+                    w.items("param", &queue.params);
                     w.close("queue");
                 }
                 w.close("queues");

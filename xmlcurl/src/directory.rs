@@ -292,12 +292,7 @@ impl<'a> User<'a> {
             w.open("gateways");
             for gateway in &self.gateways {
                 w.start("gateway").attr("name", &gateway.name).open_end();
-                for (name, value) in &gateway.params {
-                    w.start("param")
-                        .attr("name", name)
-                        .attr("value", value)
-                        .empty_end();
-                }
+                w.items("param", &gateway.params);
                 w.close("gateway");
             }
             w.close("gateways");

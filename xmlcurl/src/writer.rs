@@ -198,13 +198,22 @@ impl<'o> XmlWriter<'o> {
             return;
         }
         self.open(wrapper);
+        self.items(item, pairs);
+        self.close(wrapper);
+    }
+
+    /// `<item name value/>` for each pair, without a wrapper (queue and gateway params).
+    pub(crate) fn items<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        item: &'static str,
+        pairs: &[(K, V)],
+    ) {
         for (name, value) in pairs {
             self.start(item)
                 .attr("name", name.as_ref())
                 .attr("value", value.as_ref())
                 .empty_end();
         }
-        self.close(wrapper);
     }
 }
 
