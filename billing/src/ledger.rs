@@ -362,6 +362,17 @@ impl Ledger {
     ) -> Result<Balance, LedgerError> {
         let micros = to_micros(amount)?;
         let mut tx = self.pool.begin().await?;
+        // The balance update comes first: it locks the account row, so concurrent top-ups of one
+        // tenant are serialised and the check below cannot race with another.
+        let after: i64 = sqlx::query(
+            "UPDATE accounts SET balance_micros = balance_micros + $1 WHERE tenant = $2 RETURNING balance_micros",
+        )
+        .bind(micros)
+        .bind(tenant)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?
+        .try_get(0)?;
         let exists = sqlx::query(
             "SELECT 1 FROM transactions WHERE tenant = $1 AND kind = 'topup' AND reference = $2",
         )
@@ -369,28 +380,23 @@ impl Ledger {
         .bind(reference)
         .fetch_optional(&mut *tx)
         .await?;
-        if exists.is_none() {
-            let after: i64 = sqlx::query(
-                "UPDATE accounts SET balance_micros = balance_micros + $1 WHERE tenant = $2 RETURNING balance_micros",
-            )
-            .bind(micros)
-            .bind(tenant)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?
-            .try_get(0)?;
-            sqlx::query(
-                "INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, reference, created_at_us)
-                 VALUES ($1, 'topup', $2, $3, $4, $5) ON CONFLICT (tenant, kind, reference) DO NOTHING",
-            )
-            .bind(tenant)
-            .bind(micros)
-            .bind(after)
-            .bind(reference)
-            .bind(now_us())
-            .execute(&mut *tx)
-            .await?;
+        if exists.is_some() {
+            tx.rollback().await?;
+            return self.balance(tenant).await;
         }
+        // The unique index on top-up references is the backstop: a conflict fails the whole
+        // transaction, balance update included.
+        sqlx::query(
+            "INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, reference, created_at_us)
+             VALUES ($1, 'topup', $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(micros)
+        .bind(after)
+        .bind(reference)
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.balance(tenant).await
     }

@@ -39,6 +39,41 @@ async fn ledgers() -> Vec<(String, Ledger)> {
     vec![("sqlite".into(), sqlite), ("postgres".into(), postgres)]
 }
 
+/// The rows agree with each other: every charge has its CDR and exactly one transaction of the
+/// same amount, and the balance is the sum of the tenant's transactions.
+async fn assert_rows_consistent(ledger: &Ledger, tenant: &str, name: &str) {
+    use sqlx::Row;
+    let row = sqlx::query(
+        "SELECT
+            (SELECT COUNT(*) FROM charges g JOIN cdrs c ON c.id = g.cdr_id WHERE c.tenant = $1),
+            (SELECT COUNT(*) FROM charges g
+                JOIN cdrs c ON c.id = g.cdr_id
+                JOIN transactions t ON t.cdr_id = g.cdr_id
+                WHERE c.tenant = $1 AND t.tenant = $1 AND t.kind = 'charge'
+                  AND t.amount_micros = -g.amount_micros),
+            (SELECT COUNT(*) FROM transactions t WHERE t.tenant = $1 AND t.kind = 'charge'),
+            (SELECT CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) FROM transactions WHERE tenant = $1),
+            (SELECT balance_micros FROM accounts WHERE tenant = $1)",
+    )
+    .bind(tenant)
+    .fetch_one(ledger.pool())
+    .await
+    .unwrap();
+    let counts: Vec<i64> = (0..5).map(|i| row.try_get(i).unwrap()).collect();
+    assert_eq!(
+        counts[0], counts[1],
+        "{name}: a charge without its CDR or transaction"
+    );
+    assert_eq!(
+        counts[0], counts[2],
+        "{name}: a charge transaction without its charge"
+    );
+    assert_eq!(
+        counts[3], counts[4],
+        "{name}: balance differs from its transactions"
+    );
+}
+
 /// A tenant on a plan of 0.60/min with a 0.05 connect fee, 1/1 increments, rounded up to cents.
 async fn tenant(ledger: &Ledger) -> String {
     let plan = unique("plan");
@@ -150,6 +185,7 @@ async fn fifty_tasks_recording_the_same_cdrs_charge_each_once() {
             1000,
             "{name}"
         );
+        assert_rows_consistent(&ledger, &tenant, &name).await;
     }
 }
 
@@ -249,6 +285,7 @@ async fn group_commit_gives_an_outcome_per_cdr_and_bad_ones_sink_nothing() {
             ledger.balance(&tenant).await.unwrap().balance,
             -Decimal::new(expected, 2)
         );
+        assert_rows_consistent(&ledger, &tenant, &name).await;
     }
 }
 
@@ -359,5 +396,32 @@ async fn recording_metadata_is_stored_once_per_object() {
             "{name}: a retry adds nothing"
         );
         assert_eq!(ledger.recordings(&call).await.unwrap(), vec![recording]);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_retries_of_one_top_up_add_once() {
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let ledger = ledger.clone();
+            let tenant = tenant.clone();
+            tasks.push(tokio::spawn(async move {
+                ledger
+                    .top_up(&tenant, "2.50".parse().unwrap(), "card-7")
+                    .await
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            ledger.balance(&tenant).await.unwrap().balance,
+            "2.5".parse::<Decimal>().unwrap(),
+            "{name}"
+        );
+        let topups = ledger.transactions(&tenant, None, 100).await.unwrap();
+        assert_eq!(topups.len(), 1, "{name}");
     }
 }
