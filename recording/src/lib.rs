@@ -1,5 +1,15 @@
 //! The recording pipeline: WAV files written by FreeSWITCH's `record_session`, transcoded to MP3
 //! with bounded memory and uploaded to an object store (local directory, S3, MinIO).
 //!
-//! A staged WAV is removed only after its upload has been verified. This crate is not
-//! implemented yet.
+//! - [`wav`]: the RIFF header read without I/O, trusting the file's length over sizes a dying
+//!   writer left behind.
+//! - [`transcode_file`]: WAV → MP3 through symphonia and LAME, packet by packet, with the LAME
+//!   tag (exact duration) and optional ID3 tags.
+
+pub mod wav;
+
+mod transcode;
+
+pub use transcode::{
+    Channels, EncodeOptions, Rate, Tags, TranscodeError, Transcoded, transcode, transcode_file,
+};
