@@ -5,10 +5,17 @@
 //!   writer left behind.
 //! - [`transcode_file`]: WAV → MP3 through symphonia and LAME, packet by packet, with the LAME
 //!   tag (exact duration) and optional ID3 tags.
+//! - [`Destination`]: upload to a local directory or S3 (MinIO, Garage), in parts above a size,
+//!   then proven by size and ETag (or by reading the object back).
 
 pub mod wav;
 
+mod store;
 mod transcode;
+
+#[cfg(feature = "s3")]
+pub use store::S3Config;
+pub use store::{Destination, KeyLayout, UploadError, Uploaded, Verification};
 
 pub use transcode::{
     Channels, EncodeOptions, Rate, Tags, TranscodeError, Transcoded, transcode, transcode_file,

@@ -131,3 +131,86 @@ pub fn decode_mp3(path: &Path) -> Decoded {
         tags,
     }
 }
+
+/// The S3 server the tests use: Garage from `.ci/garage` unless `RECORDING_TEST_S3_*` say
+/// otherwise.
+pub fn s3_config() -> recording::S3Config {
+    let var = |name: &str, default: &str| {
+        std::env::var(format!("RECORDING_TEST_S3_{name}")).unwrap_or_else(|_| default.into())
+    };
+    recording::S3Config {
+        endpoint: Some(var("ENDPOINT", "http://127.0.0.1:3900")),
+        bucket: var("BUCKET", "recordings"),
+        region: var("REGION", "us-east-1"),
+        access_key_id: var("ACCESS_KEY_ID", "GK0123456789abcdef01234567"),
+        secret_access_key: var(
+            "SECRET_ACCESS_KEY",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ),
+    }
+}
+
+/// Fails (never skips) when the S3 server does not answer.
+pub fn require_s3(config: &recording::S3Config) {
+    let endpoint = config.endpoint.clone().unwrap();
+    let address = endpoint.trim_start_matches("http://");
+    if std::net::TcpStream::connect(address).is_err() {
+        panic!("the S3 server must be running at {endpoint} for these tests: run .ci/garage");
+    }
+}
+
+/// A TCP relay to the S3 server on a port of its own, which the test can take down and bring
+/// back: the store "going away" mid-job, for real, at the socket.
+pub struct Relay {
+    pub port: u16,
+    target: String,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    pub async fn start(target: &str) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut relay = Relay {
+            port,
+            target: target.to_owned(),
+            task: None,
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let target = self.target.clone();
+        self.task = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// Closes the port and every connection through it.
+    pub fn down(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// Opens the same port again.
+    pub async fn up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        self.serve(listener);
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}

@@ -1,0 +1,109 @@
+//! Transcode speed, in audio seconds per wall second, of our streaming transcoder and of the
+//! `lame` CLI (3.100, the LAME that mp3lame-encoder bundles), side by side in one run, on the
+//! same 60-second WAVs with the same settings: CBR 32 kbit/s, `-q 5`, mono or joint stereo.
+//! Both read a WAV file and write an MP3 file; `lame` also pays for starting its process.
+//!
+//! The WAVs are the real FreeSWITCH recordings looped to 60 s (8 kHz mono, 8 kHz stereo), and
+//! the mono one with every sample doubled for 16 kHz. Needs `lame` on the PATH
+//! (`apt-get install lame`).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use recording::{EncodeOptions, Rate, transcode_file};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SECONDS: u32 = 60;
+
+fn fixture_samples(name_prefix: &str) -> (Vec<u8>, u16) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/freeswitch/recordings");
+    let path = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(name_prefix)
+        })
+        .unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let layout = recording::wav::WavLayout::parse(&bytes, bytes.len() as u64)
+        .unwrap()
+        .unwrap();
+    let start = layout.data_offset as usize;
+    (
+        bytes[start..start + layout.data_len as usize].to_vec(),
+        layout.channels,
+    )
+}
+
+/// A WAV of `SECONDS` seconds made by looping `samples`.
+fn looped(dir: &Path, name: &str, samples: &[u8], rate: u32, channels: u16) -> PathBuf {
+    let len = (rate * SECONDS * u32::from(channels) * 2) as usize;
+    let mut data = Vec::with_capacity(len);
+    while data.len() < len {
+        let take = samples.len().min(len - data.len());
+        data.extend_from_slice(&samples[..take]);
+    }
+    let layout = recording::wav::WavLayout {
+        sample_rate: rate,
+        channels,
+        data_offset: 44,
+        data_len: len as u64,
+        repaired: false,
+    };
+    let path = dir.join(format!("{name}.wav"));
+    std::fs::write(&path, [&layout.canonical_header()[..], &data].concat()).unwrap();
+    path
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("recording-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mono, _) = fixture_samples("mono_");
+    let (stereo, _) = fixture_samples("stereo_");
+    let doubled: Vec<u8> = mono.chunks(2).flat_map(|s| [s, s].concat()).collect();
+    let inputs = [
+        ("8k_mono", looped(&dir, "8k_mono", &mono, 8000, 1), "m"),
+        (
+            "8k_stereo",
+            looped(&dir, "8k_stereo", &stereo, 8000, 2),
+            "j",
+        ),
+        (
+            "16k_mono",
+            looped(&dir, "16k_mono", &doubled, 16_000, 1),
+            "m",
+        ),
+    ];
+    let output = dir.join("out.mp3");
+    let options = EncodeOptions {
+        rate: Rate::Cbr(32),
+        quality: 5,
+        ..EncodeOptions::default()
+    };
+    let mut group = c.benchmark_group("recording_transcode");
+    group.throughput(Throughput::Elements(u64::from(SECONDS)));
+    group.sample_size(30);
+    for (name, wav, mode) in &inputs {
+        group.bench_function(format!("ours/{name}"), |b| {
+            b.iter(|| transcode_file(wav, &output, &options).unwrap())
+        });
+        group.bench_function(format!("lame_cli/{name}"), |b| {
+            b.iter(|| {
+                let status = Command::new("lame")
+                    .args(["--quiet", "--cbr", "-b", "32", "-q", "5", "-m", mode])
+                    .arg(wav)
+                    .arg(&output)
+                    .status()
+                    .expect("the lame CLI (apt-get install lame)");
+                assert!(status.success());
+            })
+        });
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,350 @@
+//! Uploading a finished MP3 to an object store (a local directory, S3, MinIO, Garage) and
+//! proving it arrived: the object's size, and its content by ETag or by reading it back.
+
+use crate::Tags;
+use bytes::Bytes;
+use md5::{Digest as _, Md5};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use sha2::Sha256;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// Why an upload failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// Reading the local file failed.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The store refused or failed (down, credentials, missing bucket, ...).
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// The object is there but is not what was sent.
+    #[error("verification of {key} failed: {reason}")]
+    Mismatch {
+        /// The object's key.
+        key: String,
+        /// What differed.
+        reason: String,
+    },
+    /// The key template produced an unusable key.
+    #[error("object key: {0}")]
+    Key(String),
+}
+
+/// Where objects go: `{tenant}/{yyyy}/{mm}/{dd}/{uuid}.mp3` by default. Placeholders: `{tenant}`,
+/// `{uuid}`, `{yyyy}`, `{mm}`, `{dd}`, `{hh}` (UTC, from the call's start, else the upload's
+/// time). Each placeholder's value is one path segment: a `/` in a value cannot climb or nest.
+///
+/// ```
+/// use recording::{KeyLayout, Tags};
+///
+/// let tags = Tags {
+///     call_uuid: "0e11178b".into(),
+///     tenant: "acme".into(),
+///     start_epoch: Some(1_700_000_000),
+///     ..Tags::default()
+/// };
+/// assert_eq!(KeyLayout::default().key(&tags).unwrap().as_ref(), "acme/2023/11/14/0e11178b.mp3");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLayout {
+    template: String,
+}
+
+impl Default for KeyLayout {
+    fn default() -> Self {
+        KeyLayout {
+            template: "{tenant}/{yyyy}/{mm}/{dd}/{uuid}.mp3".into(),
+        }
+    }
+}
+
+impl KeyLayout {
+    /// A layout from a template; it must name `{uuid}` so that calls never share a key.
+    pub fn new(template: &str) -> Result<Self, UploadError> {
+        if !template.contains("{uuid}") {
+            return Err(UploadError::Key(format!(
+                "the key template {template:?} must contain {{uuid}}"
+            )));
+        }
+        Ok(KeyLayout {
+            template: template.to_owned(),
+        })
+    }
+
+    /// The key for a recording.
+    pub fn key(&self, tags: &Tags) -> Result<ObjectPath, UploadError> {
+        let when = tags
+            .start_epoch
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+            .unwrap_or_else(chrono::Utc::now);
+        let segment = |value: &str| -> String {
+            let cleaned: String = value
+                .chars()
+                .map(|c| if c == '/' || c.is_control() { '_' } else { c })
+                .collect();
+            match cleaned.as_str() {
+                "" => "_".into(),
+                "." | ".." => cleaned.replace('.', "_"),
+                _ => cleaned,
+            }
+        };
+        let key = self
+            .template
+            .replace("{tenant}", &segment(&tags.tenant))
+            .replace("{uuid}", &segment(&tags.call_uuid))
+            .replace("{yyyy}", &when.format("%Y").to_string())
+            .replace("{mm}", &when.format("%m").to_string())
+            .replace("{dd}", &when.format("%d").to_string())
+            .replace("{hh}", &when.format("%H").to_string());
+        ObjectPath::parse(&key).map_err(|e| UploadError::Key(e.to_string()))
+    }
+}
+
+/// A store and how to upload to it.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    store: Arc<dyn ObjectStore>,
+    /// Files at least this large go up in parts. Default 16 MiB.
+    pub multipart_threshold: u64,
+    /// Size of each part (S3 wants at least 5 MiB but for the last). Default 8 MiB.
+    pub part_size: usize,
+}
+
+/// A verified object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Where it is.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// How it was verified.
+    pub verified_by: Verification,
+}
+
+/// How an upload was proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Size, and the S3 ETag (MD5, or MD5 of part MD5s for multipart) computed locally.
+    ETag,
+    /// Size, and the object read back and hashed (stores whose ETag is not a checksum).
+    ReadBack,
+}
+
+impl Destination {
+    /// Uploads into `store`.
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Destination {
+            store,
+            multipart_threshold: 16 << 20,
+            part_size: 8 << 20,
+        }
+    }
+
+    /// A local directory (created if missing).
+    pub fn local(dir: &Path) -> Result<Self, UploadError> {
+        std::fs::create_dir_all(dir).map_err(|source| UploadError::Read {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Self::new(Arc::new(store)))
+    }
+
+    /// An S3-compatible bucket. `endpoint` is for MinIO or Garage (path-style requests, plain
+    /// HTTP allowed); `None` means AWS.
+    #[cfg(feature = "s3")]
+    pub fn s3(config: &S3Config) -> Result<Self, UploadError> {
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key)
+            .with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(30),
+                ..Default::default()
+            });
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(true)
+                .with_virtual_hosted_style_request(false);
+        }
+        Ok(Self::new(Arc::new(builder.build()?)))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// Uploads `file` to `key` and verifies it; one attempt (see [`crate::Pipeline`] for
+    /// retries). Uploading the same file to the same key again is harmless.
+    pub async fn upload(&self, file: &Path, key: &ObjectPath) -> Result<Uploaded, UploadError> {
+        let read_error = |source| UploadError::Read {
+            path: file.display().to_string(),
+            source,
+        };
+        let mut input = tokio::fs::File::open(file).await.map_err(read_error)?;
+        let size = input.metadata().await.map_err(read_error)?.len();
+        // The local digests are computed while the file streams out: one read of the file.
+        let mut whole_md5 = Md5::new();
+        let mut whole_sha = Sha256::new();
+        let mut part_md5s = Vec::new();
+        if size < self.multipart_threshold {
+            let mut bytes = Vec::with_capacity(size as usize);
+            input.read_to_end(&mut bytes).await.map_err(read_error)?;
+            whole_md5.update(&bytes);
+            whole_sha.update(&bytes);
+            self.store
+                .put(key, PutPayload::from(Bytes::from(bytes)))
+                .await?;
+        } else {
+            let upload = self.store.put_multipart(key).await?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+            let mut part = vec![0u8; self.part_size];
+            loop {
+                let n = read_full(&mut input, &mut part).await.map_err(read_error)?;
+                if n == 0 {
+                    break;
+                }
+                whole_sha.update(&part[..n]);
+                part_md5s.push(Md5::digest(&part[..n]));
+                writer.wait_for_capacity(2).await?;
+                writer.write(&part[..n]);
+            }
+            writer.finish().await?;
+        }
+        let meta = self.store.head(key).await?;
+        let mismatch = |reason: String| UploadError::Mismatch {
+            key: key.to_string(),
+            reason,
+        };
+        if meta.size != size {
+            return Err(mismatch(format!("{} bytes stored, {size} sent", meta.size)));
+        }
+        let expected_etag = if part_md5s.is_empty() {
+            hex(&whole_md5.finalize())
+        } else {
+            let mut of_parts = Md5::new();
+            for digest in &part_md5s {
+                of_parts.update(digest);
+            }
+            format!("{}-{}", hex(&of_parts.finalize()), part_md5s.len())
+        };
+        let etag = meta
+            .e_tag
+            .as_deref()
+            .map(|e| e.trim_matches('"').to_ascii_lowercase());
+        let verified_by = match etag {
+            Some(etag) if looks_like_s3_etag(&etag) => {
+                if etag != expected_etag {
+                    return Err(mismatch(format!("ETag {etag}, expected {expected_etag}")));
+                }
+                Verification::ETag
+            }
+            _ => {
+                let stored = self.store.get(key).await?.bytes().await?;
+                if Sha256::digest(&stored) != whole_sha.finalize() {
+                    return Err(mismatch("content read back differs".into()));
+                }
+                Verification::ReadBack
+            }
+        };
+        Ok(Uploaded {
+            key: key.to_string(),
+            size,
+            verified_by,
+        })
+    }
+}
+
+/// An S3 bucket's address and credentials. Its `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct S3Config {
+    /// `http://127.0.0.1:3900` for a local MinIO or Garage; `None` for AWS.
+    pub endpoint: Option<String>,
+    /// The bucket.
+    pub bucket: String,
+    /// The region the server expects (MinIO and Garage: usually `us-east-1`).
+    pub region: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<hidden>")
+            .finish()
+    }
+}
+
+/// Reads until `buffer` is full or the file ends.
+async fn read_full(input: &mut tokio::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let n = input.read(&mut buffer[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `<32 hex>` or `<32 hex>-<parts>`: an ETag that is an MD5 the S3 way.
+fn looks_like_s3_etag(etag: &str) -> bool {
+    let (digest, parts) = match etag.split_once('-') {
+        Some((digest, parts)) => (digest, Some(parts)),
+        None => (etag, None),
+    };
+    digest.len() == 32
+        && digest.bytes().all(|b| b.is_ascii_hexdigit())
+        && parts.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_values_cannot_escape_their_segment() {
+        let tags = Tags {
+            call_uuid: "../../etc/passwd".into(),
+            tenant: "..".into(),
+            start_epoch: Some(0),
+            ..Tags::default()
+        };
+        let key = KeyLayout::default().key(&tags).unwrap();
+        assert_eq!(key.as_ref(), "__/1970/01/01/.._.._etc_passwd.mp3");
+        assert!(KeyLayout::new("{tenant}/x.mp3").is_err());
+    }
+
+    #[test]
+    fn s3_etags_are_recognised() {
+        assert!(looks_like_s3_etag("9e107d9d372bb6826bd81d3542a419d6"));
+        assert!(looks_like_s3_etag("9e107d9d372bb6826bd81d3542a419d6-3"));
+        assert!(!looks_like_s3_etag("1a2b-3c4d-5e6f"));
+        assert!(!looks_like_s3_etag("9e107d9d372bb6826bd81d3542a419d6-"));
+    }
+}
