@@ -7,12 +7,21 @@
 //!   tag (exact duration) and optional ID3 tags.
 //! - [`Destination`]: upload to a local directory or S3 (MinIO, Garage), in parts above a size,
 //!   then proven by size and ETag (or by reading the object back).
+//! - [`staging`]: job files beside the WAVs, `*.part` outputs, recovery after a crash, and the
+//!   quarantine.
+//! - [`Pipeline`]: encoder threads fed by a bounded crossbeam channel, async verified uploads
+//!   retried with backoff, a [`Report`] per job; a WAV is deleted only after its object is
+//!   verified.
 
+pub mod staging;
 pub mod wav;
 
+mod pipeline;
 mod store;
 mod transcode;
 
+pub use pipeline::{Outcome, Pipeline, PipelineConfig, Report, Stored, SubmitError};
+pub use staging::Job;
 #[cfg(feature = "s3")]
 pub use store::S3Config;
 pub use store::{Destination, KeyLayout, UploadError, Uploaded, Verification};

@@ -1,0 +1,412 @@
+//! The pipeline: finished recordings in, verified objects out. Encoding is CPU-bound and runs
+//! on a pool of threads fed by a bounded crossbeam channel; uploads are async tasks, a bounded
+//! number at a time, retried with exponential backoff until the store takes them.
+
+use crate::staging::{self, Job};
+use crate::{Destination, EncodeOptions, KeyLayout, TranscodeError, transcode_file};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// How the pipeline runs.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Where quarantined WAVs go, each with a `.reason.txt`.
+    pub quarantine: PathBuf,
+    /// Encoding threads. Default: the number of cores.
+    pub workers: usize,
+    /// Jobs waiting for an encoder, and encoded files waiting for an upload slot. Default 64.
+    pub queue: usize,
+    /// Uploads at once. Default 8.
+    pub uploads: usize,
+    /// Encoder settings; each job's tags are added to them.
+    pub encode: EncodeOptions,
+    /// Write ID3 tags from each job's metadata. Default: yes.
+    pub id3_tags: bool,
+    /// Object keys.
+    pub layout: KeyLayout,
+    /// First wait after a failed upload; doubled each time up to `retry_max`. Default 500 ms.
+    pub retry_first: Duration,
+    /// Longest wait between upload attempts. Default 30 s.
+    pub retry_max: Duration,
+}
+
+impl PipelineConfig {
+    /// Defaults, quarantining into `quarantine`.
+    pub fn new(quarantine: PathBuf) -> Self {
+        PipelineConfig {
+            quarantine,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue: 64,
+            uploads: 8,
+            encode: EncodeOptions::default(),
+            id3_tags: true,
+            layout: KeyLayout::default(),
+            retry_first: Duration::from_millis(500),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A recording stored and verified: what the caller keeps (in the billing ledger, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The object's key.
+    pub key: String,
+    /// MP3 size in bytes.
+    pub size: u64,
+    /// Audio length.
+    pub duration: Duration,
+    /// SHA-256 of the MP3, lowercase hex.
+    pub sha256: String,
+    /// kbit/s.
+    pub bitrate_kbps: u32,
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Uploaded and verified; the staged files are gone.
+    Stored(Stored),
+    /// It can never succeed (not a WAV we transcode); moved to quarantine.
+    Quarantined {
+        /// The WAV's place in quarantine.
+        moved_to: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Not finished (shutdown, or a local I/O failure): everything stays staged for the next
+    /// recovery scan.
+    LeftStaged {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One job's result.
+#[derive(Debug)]
+pub struct Report {
+    /// The job.
+    pub job: Job,
+    /// What happened.
+    pub outcome: Outcome,
+    /// From [`Pipeline::submit`] to the outcome.
+    pub latency: Duration,
+    /// Failed upload attempts before the outcome.
+    pub upload_retries: u32,
+}
+
+/// Why a job was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The job file could not be written; the job is not queued.
+    #[error("writing the job file of {wav}: {source}")]
+    JobFile {
+        /// The WAV.
+        wav: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The pipeline is shutting down; the job file is written, so a restart picks the job up.
+    #[error("the pipeline is shutting down")]
+    ShuttingDown,
+}
+
+struct Queued {
+    job: Job,
+    since: Instant,
+}
+
+/// A running pipeline. Create it inside a tokio runtime.
+///
+/// ```no_run
+/// use recording::{Destination, Job, Pipeline, PipelineConfig, Tags};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let destination = Destination::local("/var/lib/recordings".as_ref())?;
+/// let (pipeline, mut reports) = Pipeline::start(PipelineConfig::new("/var/lib/quarantine".into()), destination);
+/// // On RECORD_STOP:
+/// pipeline.submit(Job { wav: "/dev/shm/rec/call.wav".into(), tags: Tags::default() }).await?;
+/// while let Some(report) = reports.recv().await {
+///     println!("{:?}: {:?}", report.job.wav, report.outcome);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Pipeline {
+    jobs: Option<crossbeam_channel::Sender<Queued>>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    uploader: Option<tokio::task::JoinHandle<()>>,
+    stop: CancellationToken,
+}
+
+impl Pipeline {
+    /// Starts the encoder threads and the upload loop. Reports arrive on the receiver; read
+    /// it, or the pipeline stops taking work when its queues are full.
+    pub fn start(
+        config: PipelineConfig,
+        destination: Destination,
+    ) -> (Self, mpsc::Receiver<Report>) {
+        let config = Arc::new(config);
+        let stop = CancellationToken::new();
+        let (jobs, queued) = crossbeam_channel::bounded::<Queued>(config.queue);
+        let (encoded_tx, encoded_rx) = mpsc::channel(config.queue);
+        let (reports_tx, reports) = mpsc::channel(config.queue.max(1));
+        let workers = (0..config.workers.max(1))
+            .map(|n| {
+                let (queued, encoded, reports, config, stop) = (
+                    queued.clone(),
+                    encoded_tx.clone(),
+                    reports_tx.clone(),
+                    config.clone(),
+                    stop.clone(),
+                );
+                std::thread::Builder::new()
+                    .name(format!("recording-encoder-{n}"))
+                    .spawn(move || encode_loop(&queued, &encoded, &reports, &config, &stop))
+                    .expect("an encoder thread")
+            })
+            .collect();
+        drop(encoded_tx);
+        let uploader = tokio::spawn(upload_loop(
+            encoded_rx,
+            reports_tx,
+            destination,
+            config,
+            stop.clone(),
+        ));
+        (
+            Pipeline {
+                jobs: Some(jobs),
+                workers,
+                uploader: Some(uploader),
+                stop,
+            },
+            reports,
+        )
+    }
+
+    /// Queues a finished recording: writes its job file (so it survives a crash from here on),
+    /// then waits for room in the queue.
+    pub async fn submit(&self, job: Job) -> Result<(), SubmitError> {
+        let jobs = self.jobs.clone().ok_or(SubmitError::ShuttingDown)?;
+        let since = Instant::now();
+        let job = tokio::task::spawn_blocking(move || {
+            job.write_job_file()
+                .map_err(|source| SubmitError::JobFile {
+                    wav: job.wav.clone(),
+                    source,
+                })?;
+            jobs.send(Queued { job, since })
+                .map_err(|_| SubmitError::ShuttingDown)
+        });
+        job.await.unwrap_or(Err(SubmitError::ShuttingDown))
+    }
+
+    /// Stops: no new jobs; queued jobs and uploads still waiting to retry are left staged;
+    /// encodes and uploads in progress finish, for at most `grace`, then are left staged too.
+    /// Nothing is ever half-deleted: a WAV goes only after its object is verified.
+    pub async fn shutdown(mut self, grace: Duration) {
+        self.jobs = None;
+        self.stop.cancel();
+        let workers = std::mem::take(&mut self.workers);
+        let joined = tokio::task::spawn_blocking(move || {
+            for worker in workers {
+                let _ = worker.join();
+            }
+        });
+        let _ = tokio::time::timeout(grace, joined).await;
+        if let Some(uploader) = self.uploader.take() {
+            let _ = tokio::time::timeout(grace, uploader).await;
+        }
+    }
+
+    /// Drains: no new jobs, and returns when every queued job has an outcome.
+    pub async fn finish(mut self) {
+        self.jobs = None;
+        let workers = std::mem::take(&mut self.workers);
+        let _ = tokio::task::spawn_blocking(move || {
+            for worker in workers {
+                let _ = worker.join();
+            }
+        })
+        .await;
+        if let Some(uploader) = self.uploader.take() {
+            let _ = uploader.await;
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+struct Encoded {
+    queued: Queued,
+    stored: Stored,
+}
+
+fn encode_loop(
+    queued: &crossbeam_channel::Receiver<Queued>,
+    encoded: &mpsc::Sender<Encoded>,
+    reports: &mpsc::Sender<Report>,
+    config: &PipelineConfig,
+    stop: &CancellationToken,
+) {
+    let report = |queued: Queued, outcome: Outcome| {
+        let _ = reports.blocking_send(Report {
+            latency: queued.since.elapsed(),
+            job: queued.job,
+            outcome,
+            upload_retries: 0,
+        });
+    };
+    while let Ok(item) = queued.recv() {
+        if stop.is_cancelled() {
+            report(item, left_staged("shutdown before encoding"));
+            continue;
+        }
+        match encode(&item.job, config) {
+            Ok(stored) => {
+                if let Err(mpsc::error::SendError(back)) = encoded.blocking_send(Encoded {
+                    queued: item,
+                    stored,
+                }) {
+                    report(back.queued, left_staged("shutdown before upload"));
+                }
+            }
+            Err(error) if error.is_permanent() => {
+                let reason = error.to_string();
+                let outcome = match staging::quarantine(&item.job, &config.quarantine, &reason) {
+                    Ok(moved_to) => Outcome::Quarantined { moved_to, reason },
+                    Err(e) => left_staged(&format!("{reason}; quarantine failed: {e}")),
+                };
+                tracing::warn!(wav = %item.job.wav.display(), error = %error, "recording quarantined");
+                report(item, outcome);
+            }
+            Err(error) => {
+                tracing::warn!(wav = %item.job.wav.display(), %error, "encoding failed; left staged");
+                report(item, left_staged(&error.to_string()));
+            }
+        }
+    }
+}
+
+fn left_staged(reason: &str) -> Outcome {
+    Outcome::LeftStaged {
+        reason: reason.to_owned(),
+    }
+}
+
+/// Encodes into `*.part`, then renames: a complete MP3 or none.
+fn encode(job: &Job, config: &PipelineConfig) -> Result<Stored, TranscodeError> {
+    let mut options = config.encode.clone();
+    if config.id3_tags {
+        options.tags = Some(job.tags.clone());
+    }
+    let part = job.part_file();
+    let done = transcode_file(&job.wav, &part, &options).inspect_err(|_| {
+        let _ = std::fs::remove_file(&part);
+    })?;
+    std::fs::rename(&part, job.output_file())?;
+    let key = config
+        .layout
+        .key(&job.tags)
+        .map_err(|e| TranscodeError::Encoder(e.to_string()))?;
+    Ok(Stored {
+        key: key.to_string(),
+        size: done.bytes,
+        duration: done.duration,
+        sha256: done.sha256,
+        bitrate_kbps: done.bitrate_kbps,
+    })
+}
+
+async fn upload_loop(
+    mut encoded: mpsc::Receiver<Encoded>,
+    reports: mpsc::Sender<Report>,
+    destination: Destination,
+    config: Arc<PipelineConfig>,
+    stop: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(config.uploads.max(1)));
+    let mut uploads = tokio::task::JoinSet::new();
+    while let Some(item) = encoded.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (reports, destination, config, stop) = (
+            reports.clone(),
+            destination.clone(),
+            config.clone(),
+            stop.clone(),
+        );
+        uploads.spawn(async move {
+            let report = upload_until_verified(item, &destination, &config, &stop).await;
+            drop(slot);
+            let _ = reports.send(report).await;
+        });
+        while uploads.try_join_next().is_some() {}
+    }
+    while uploads.join_next().await.is_some() {}
+}
+
+async fn upload_until_verified(
+    item: Encoded,
+    destination: &Destination,
+    config: &PipelineConfig,
+    stop: &CancellationToken,
+) -> Report {
+    let Encoded { queued, stored } = item;
+    let mut retries = 0;
+    let mut wait = config.retry_first;
+    let outcome = loop {
+        let key = object_store::path::Path::from(stored.key.as_str());
+        match destination.upload(&queued.job.output_file(), &key).await {
+            Ok(uploaded) if uploaded.size == stored.size => {
+                let job = queued.job.clone();
+                match tokio::task::spawn_blocking(move || job.remove_staged()).await {
+                    Ok(Ok(())) => break Outcome::Stored(stored),
+                    Ok(Err(e)) => {
+                        // The object is safe; what is left is found and cleared by recovery.
+                        tracing::warn!(error = %e, "verified, but staged files remain");
+                        break Outcome::Stored(stored);
+                    }
+                    Err(e) => break left_staged(&e.to_string()),
+                }
+            }
+            Ok(uploaded) => {
+                break left_staged(&format!(
+                    "the uploaded file changed: {} bytes, {} encoded",
+                    uploaded.size, stored.size
+                ));
+            }
+            Err(error) => {
+                retries += 1;
+                tracing::warn!(key = %stored.key, %error, retries, "upload failed; retrying");
+                tokio::select! {
+                    _ = stop.cancelled() => break left_staged(&format!("shutdown while retrying: {error}")),
+                    _ = tokio::time::sleep(jitter(wait)) => {}
+                }
+                wait = (wait * 2).min(config.retry_max);
+            }
+        }
+    };
+    Report {
+        latency: queued.since.elapsed(),
+        job: queued.job,
+        outcome,
+        upload_retries: retries,
+    }
+}
+
+/// 75–100 % of `wait`, so that uploads failing together do not retry together.
+fn jitter(wait: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    wait.mul_f64(0.75 + f64::from(nanos % 1000) / 4000.0)
+}
