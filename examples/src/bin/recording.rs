@@ -54,8 +54,8 @@ struct Encoder {
     /// VBR quality 0 (best) to 9 instead of CBR.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=9))]
     vbr: Option<u8>,
-    /// LAME algorithm quality, 0 (best, slowest) to 9.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=9))]
+    /// LAME algorithm quality, 0 (best, slowest) to 9 (7 is LAME's "fast"; 5 the lame CLI's default).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(0..=9))]
     quality: u8,
     /// Mix stereo down to mono.
     #[arg(long)]
