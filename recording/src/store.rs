@@ -9,7 +9,6 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::Sha256;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
 /// Why an upload failed.
@@ -170,7 +169,7 @@ impl Destination {
             .with_secret_access_key(&config.secret_access_key)
             .with_retry(object_store::RetryConfig {
                 max_retries: 3,
-                retry_timeout: Duration::from_secs(30),
+                retry_timeout: std::time::Duration::from_secs(30),
                 ..Default::default()
             });
         if let Some(endpoint) = &config.endpoint {
@@ -269,6 +268,7 @@ impl Destination {
 }
 
 /// An S3 bucket's address and credentials. Its `Debug` hides the secret.
+#[cfg(feature = "s3")]
 #[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct S3Config {
     /// `http://127.0.0.1:3900` for a local MinIO or Garage; `None` for AWS.
@@ -283,6 +283,7 @@ pub struct S3Config {
     pub secret_access_key: String,
 }
 
+#[cfg(feature = "s3")]
 impl std::fmt::Debug for S3Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3Config")
