@@ -4,11 +4,15 @@
 //! - [`esl_decode`]: turns a raw ESL byte stream into JSON lines, one per frame.
 //! - [`esl_console`]: runs an api command, or streams events as JSON lines, like `fs_cli`.
 //! - [`billing_rate`]: rates CDR files against a CSV plan, or authorises a prepaid call.
+//! - [`cdr_gateway`]: receives mod_json_cdr posts and records them through the billing ledger
+//!   with group commit.
 //! - [`recording_tool`]: transcodes a WAV, or runs the recording pipeline over a staging
 //!   directory.
 
 pub mod billing_rate;
+pub mod cdr_gateway;
 pub mod esl_console;
 pub mod esl_decode;
 pub mod esl_json;
+pub mod http_auth;
 pub mod recording_tool;

@@ -2,7 +2,11 @@
 //! is part of a crate's public API.
 //!
 //! - [`replay`]: a stand-in for FreeSWITCH that plays real captures back to a client.
+//! - [`http`]: a minimal HTTP client that replays captured requests byte for byte.
+//! - [`relay`]: a TCP relay a test can take down and bring back.
 
+pub mod http;
+pub mod relay;
 pub mod replay;
 
 /// The path of a file under `fixtures/freeswitch/`.

@@ -1,0 +1,87 @@
+//! A minimal HTTP/1.1 client over a real TCP connection, for replaying FreeSWITCH's requests
+//! byte for byte (headers, Content-Type and all) as they were captured.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A response: status, headers (lowercased names) and body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header names lowercased, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header of that name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The captured request `raw` (request line, headers, body) with `extra_headers` added and
+/// `Connection: close`, its Content-Length kept right.
+pub fn with_headers(raw: &[u8], extra_headers: &[(&str, &str)]) -> Vec<u8> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a captured request has a header end");
+    let mut out = raw[..split].to_vec();
+    for (name, value) in extra_headers {
+        out.extend_from_slice(format!("\r\n{name}: {value}").as_bytes());
+    }
+    out.extend_from_slice(b"\r\nConnection: close");
+    out.extend_from_slice(&raw[split..]);
+    out
+}
+
+/// A POST of `body` to `path`.
+pub fn post(path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}",
+        body.len()
+    )
+    .into_bytes();
+    for (name, value) in headers {
+        out.extend_from_slice(format!("\r\n{name}: {value}").as_bytes());
+    }
+    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Sends `request` (which should say `Connection: close`) and reads the whole response.
+pub async fn send(address: std::net::SocketAddr, request: &[u8]) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(address).await?;
+    stream.write_all(request).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    parse(&raw).ok_or_else(|| {
+        std::io::Error::other(format!(
+            "not an HTTP response: {:?}",
+            String::from_utf8_lossy(&raw[..raw.len().min(200)])
+        ))
+    })
+}
+
+fn parse(raw: &[u8]) -> Option<Response> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Some(Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
