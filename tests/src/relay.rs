@@ -13,7 +13,7 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Relays 127.0.0.1:<new port> to `target` (`host:port`).
+    /// Relays a new port on 127.0.0.1 to `target` (`host:port`).
     pub async fn start(target: &str) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
