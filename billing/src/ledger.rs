@@ -270,9 +270,16 @@ impl Ledger {
                 sqlx::query("PRAGMA foreign_keys = ON")
                     .execute(&pool)
                     .await?;
-                sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+                let mut migrator = sqlx::migrate!("migrations/sqlite");
+                // Other crates' tables may share the database, with migrations of their own.
+                migrator.set_ignore_missing(true);
+                migrator.run(&pool).await?;
             }
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+            Backend::Postgres => {
+                let mut migrator = sqlx::migrate!("migrations/postgres");
+                migrator.set_ignore_missing(true);
+                migrator.run(&pool).await?;
+            }
         }
         Ok(Self {
             pool,

@@ -6,6 +6,8 @@
 //! - [`billing_rate`]: rates CDR files against a CSV plan, or authorises a prepaid call.
 //! - [`cdr_gateway`]: receives mod_json_cdr posts and records them through the billing ledger
 //!   with group commit.
+//! - [`xmlcurl_server`]: answers mod_xml_curl's directory, dialplan and configuration from the
+//!   [`platform`] tables, with prepaid limits from billing.
 //! - [`recording_tool`]: transcodes a WAV, or runs the recording pipeline over a staging
 //!   directory.
 
@@ -15,4 +17,6 @@ pub mod esl_console;
 pub mod esl_decode;
 pub mod esl_json;
 pub mod http_auth;
+pub mod platform;
 pub mod recording_tool;
+pub mod xmlcurl_server;
