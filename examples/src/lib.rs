@@ -4,6 +4,9 @@
 //! - [`esl_decode`]: turns a raw ESL byte stream into JSON lines, one per frame.
 //! - [`esl_console`]: runs an api command, or streams events as JSON lines, like `fs_cli`.
 //! - [`billing_rate`]: rates CDR files against a CSV plan, or authorises a prepaid call.
+//! - [`daemon`]: the all-in-one daemon (xml_curl server and CDR gateway on one port, `/healthz`,
+//!   `/metrics`), its configuration and its demo data.
+//! - [`import`]: records the CDRs FreeSWITCH left in its err-log-dir.
 //! - [`cdr_gateway`]: receives mod_json_cdr posts and records them through the billing ledger
 //!   with group commit.
 //! - [`xmlcurl_server`]: answers mod_xml_curl's directory, dialplan and configuration from the
@@ -13,10 +16,13 @@
 
 pub mod billing_rate;
 pub mod cdr_gateway;
+pub mod daemon;
 pub mod esl_console;
 pub mod esl_decode;
 pub mod esl_json;
 pub mod http_auth;
+pub mod import;
+pub mod metrics;
 pub mod platform;
 pub mod recording_tool;
 pub mod xmlcurl_server;

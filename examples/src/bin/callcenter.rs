@@ -1,0 +1,121 @@
+//! The all-in-one daemon: xml_curl server and CDR gateway on one port, SQLite by default.
+
+use clap::{Parser, Subcommand};
+use examples::daemon::{DaemonConfig, build, seed_demo_data, serve};
+use examples::import::import_cdrs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML configuration (see the examples crate's `daemon` module); CALLCENTER_* variables
+    /// override it.
+    #[arg(long, env = "CALLCENTER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Logs as JSON lines instead of text.
+    #[arg(long)]
+    json_logs: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve (the default).
+    Serve {
+        /// Create the demo tenant first (tenant `demo`, domain `demo.local`, extensions 1000 and
+        /// 1001, a rate plan and some credit).
+        #[arg(long)]
+        demo_data: bool,
+    },
+    /// Create the demo tenant and exit.
+    DemoData,
+    /// Record the CDRs FreeSWITCH left in its err-log-dir (`*.cdr.json`, as posted); each
+    /// recorded file is renamed `*.imported`. Already recorded CDRs change nothing.
+    ImportCdrs {
+        /// The err-log-dir.
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if args.json_logs {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+    let config = match DaemonConfig::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("callcenter: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("callcenter: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let daemon = build(&config).await?;
+        match args.command.unwrap_or(Command::Serve { demo_data: false }) {
+            Command::Serve { demo_data } => {
+                if demo_data {
+                    seed_demo_data(&daemon.ledger, &daemon.store).await?;
+                    tracing::info!(
+                        "demo tenant ready: domain demo.local, extensions 1000 and 1001"
+                    );
+                }
+                serve(&config, daemon, shutdown_signal()).await?;
+                tracing::info!("stopped");
+            }
+            Command::DemoData => seed_demo_data(&daemon.ledger, &daemon.store).await?,
+            Command::ImportCdrs { dir } => {
+                let summary = import_cdrs(&daemon.ledger, &dir, &config.cdr).await?;
+                println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+                if summary.failed > 0 {
+                    return Err("some files were not imported".into());
+                }
+            }
+        }
+        Ok::<(), Box<dyn std::error::Error>>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("callcenter: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGINT or SIGTERM: stop accepting, finish what is in flight.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

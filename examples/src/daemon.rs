@@ -1,0 +1,456 @@
+//! The all-in-one daemon: the xml_curl server and the CDR gateway on one HTTP port, over one
+//! database (SQLite by default), with `/healthz` and `/metrics`.
+//!
+//! Configuration: defaults, then a TOML file, then `CALLCENTER_*` environment variables (which
+//! win). Secrets are never logged: credentials print as `<hidden>`.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! database = "sqlite://callcenter.sqlite?mode=rwc"
+//! recordings_dir = "recordings/staging"
+//!
+//! [xml_curl]
+//! user = "freeswitch"
+//! password = "change-me"
+//!
+//! [cdr]
+//! user = "freeswitch"
+//! password = "change-me"
+//! batch_max = 500
+//! batch_wait_ms = 2
+//! default_tenant = "demo"
+//! ```
+
+use crate::cdr_gateway::{self, GatewayConfig, GatewayMetrics};
+use crate::http_auth::BasicAuth;
+use crate::metrics::{HttpMetrics, track};
+use crate::platform::{ExtensionRow, PlatformStore, Tenant};
+use crate::xmlcurl_server::{self, XmlCurlConfig};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use billing::{Decimal, Ledger, PlanRecord, Rounding};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the daemon could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration file could not be read.
+    #[error("reading {path}: {source}")]
+    ConfigFile {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The configuration is invalid.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] billing::LedgerError),
+    /// The platform's tables failed.
+    #[error(transparent)]
+    Platform(#[from] crate::platform::PlatformError),
+    /// The listener failed.
+    #[error("listening on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Credentials in the configuration.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// User name; no user means no authentication.
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+impl Credentials {
+    fn auth(&self) -> Option<BasicAuth> {
+        self.user
+            .as_deref()
+            .map(|user| BasicAuth::new(user, self.password.as_deref().unwrap_or("")))
+    }
+}
+
+/// The CDR gateway's settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CdrSettings {
+    /// Credentials FreeSWITCH posts with.
+    #[serde(flatten)]
+    pub credentials: Credentials,
+    /// Most CDRs per database transaction.
+    pub batch_max: usize,
+    /// Longest wait for a batch to fill, ms.
+    pub batch_wait_ms: u64,
+    /// The channel variable naming the tenant.
+    pub tenant_variable: String,
+    /// Tenant for CDRs that name none.
+    pub default_tenant: Option<String>,
+}
+
+impl Default for CdrSettings {
+    fn default() -> Self {
+        CdrSettings {
+            credentials: Credentials::default(),
+            batch_max: 500,
+            batch_wait_ms: 2,
+            tenant_variable: "tenant_id".into(),
+            default_tenant: None,
+        }
+    }
+}
+
+/// The daemon's configuration. Its `Debug` hides the database password and credentials.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// HTTP address for both roles. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// Database URL. Default: SQLite in `callcenter.sqlite`.
+    pub database: String,
+    /// Where `record_session` writes. Default `recordings/staging`.
+    pub recordings_dir: PathBuf,
+    /// xml_curl credentials.
+    pub xml_curl: Credentials,
+    /// CDR gateway settings.
+    pub cdr: CdrSettings,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: "sqlite://callcenter.sqlite?mode=rwc".into(),
+            recordings_dir: PathBuf::from("recordings/staging"),
+            xml_curl: Credentials::default(),
+            cdr: CdrSettings::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DaemonConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaemonConfig")
+            .field("listen", &self.listen)
+            .field("database", &redact(&self.database))
+            .field("recordings_dir", &self.recordings_dir)
+            .field("xml_curl", &self.xml_curl)
+            .field("cdr", &self.cdr)
+            .finish()
+    }
+}
+
+impl DaemonConfig {
+    /// Defaults, then `file` (TOML) if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, DaemonError> {
+        let mut config = match file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| DaemonError::ConfigFile {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                toml::from_str(&text).map_err(|e| DaemonError::Config(e.to_string()))?
+            }
+            None => DaemonConfig::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Overrides from `CALLCENTER_LISTEN`, `CALLCENTER_DATABASE`, `CALLCENTER_RECORDINGS_DIR`,
+    /// `CALLCENTER_XML_CURL_USER`/`_PASSWORD`, `CALLCENTER_CDR_USER`/`_PASSWORD`,
+    /// `CALLCENTER_CDR_DEFAULT_TENANT`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), DaemonError> {
+        if let Some(listen) = var("CALLCENTER_LISTEN") {
+            self.listen = listen
+                .parse()
+                .map_err(|e| DaemonError::Config(format!("CALLCENTER_LISTEN: {e}")))?;
+        }
+        if let Some(database) = var("CALLCENTER_DATABASE") {
+            self.database = database;
+        }
+        if let Some(dir) = var("CALLCENTER_RECORDINGS_DIR") {
+            self.recordings_dir = dir.into();
+        }
+        let set = |target: &mut Option<String>, name: &str| {
+            if let Some(value) = var(name) {
+                *target = Some(value);
+            }
+        };
+        set(&mut self.xml_curl.user, "CALLCENTER_XML_CURL_USER");
+        set(&mut self.xml_curl.password, "CALLCENTER_XML_CURL_PASSWORD");
+        set(&mut self.cdr.credentials.user, "CALLCENTER_CDR_USER");
+        set(
+            &mut self.cdr.credentials.password,
+            "CALLCENTER_CDR_PASSWORD",
+        );
+        set(
+            &mut self.cdr.default_tenant,
+            "CALLCENTER_CDR_DEFAULT_TENANT",
+        );
+        Ok(())
+    }
+}
+
+/// The running daemon's parts.
+pub struct Daemon {
+    /// The ledger.
+    pub ledger: Ledger,
+    /// The platform's tables.
+    pub store: PlatformStore,
+    /// All routes.
+    pub app: Router,
+}
+
+#[derive(Clone)]
+struct Health {
+    ledger: Ledger,
+    http: Arc<HttpMetrics>,
+    gateway: Arc<GatewayMetrics>,
+}
+
+/// Opens the database (migrating it) and builds every route.
+pub async fn build(config: &DaemonConfig) -> Result<Daemon, DaemonError> {
+    let ledger = Ledger::connect(&config.database).await?;
+    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend()).await?;
+    let gateway_metrics = Arc::new(GatewayMetrics::default());
+    let http_metrics = Arc::new(HttpMetrics::default());
+    let gateway = cdr_gateway::router(
+        ledger.clone(),
+        GatewayConfig {
+            auth: config.cdr.credentials.auth(),
+            batch_max: config.cdr.batch_max.max(1),
+            batch_wait: Duration::from_millis(config.cdr.batch_wait_ms),
+            cdr: billing::CdrOptions {
+                tenant_variable: config.cdr.tenant_variable.clone(),
+            },
+            default_tenant: config.cdr.default_tenant.clone(),
+            ..GatewayConfig::default()
+        },
+        gateway_metrics.clone(),
+    );
+    let xml_curl = xmlcurl_server::router(
+        store.clone(),
+        ledger.clone(),
+        XmlCurlConfig {
+            auth: config.xml_curl.auth(),
+            // FreeSWITCH resolves a relative path against its own directory, not ours.
+            recordings_dir: std::path::absolute(&config.recordings_dir)
+                .unwrap_or_else(|_| config.recordings_dir.clone()),
+            ..XmlCurlConfig::default()
+        },
+    );
+    let health = Health {
+        ledger: ledger.clone(),
+        http: http_metrics.clone(),
+        gateway: gateway_metrics,
+    };
+    let app = Router::new()
+        .merge(gateway)
+        .merge(xml_curl)
+        .layer(axum::middleware::from_fn_with_state(http_metrics, track))
+        .merge(
+            Router::new()
+                .route("/healthz", get(healthz))
+                .route("/metrics", get(metrics))
+                .with_state(health),
+        );
+    Ok(Daemon { ledger, store, app })
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    config: &DaemonConfig,
+    daemon: Daemon,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), DaemonError> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    tracing::info!(address = %config.listen, database = %redact(&config.database), "serving xml_curl on /fsapi and CDRs on /cdr");
+    axum::serve(listener, daemon.app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            address: config.listen,
+            source,
+        })
+}
+
+/// A database URL without its password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:<hidden>{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn healthz(State(health): State<Health>) -> impl IntoResponse {
+    match sqlx::query("SELECT 1").execute(health.ledger.pool()).await {
+        Ok(_) => (StatusCode::OK, "ok\n".to_owned()),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database: {error}\n"),
+        ),
+    }
+}
+
+async fn metrics(State(health): State<Health>) -> impl IntoResponse {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut text = health.http.render();
+    let g = &health.gateway;
+    for (name, help, value) in [
+        (
+            "callcenter_cdrs_recorded_total",
+            "CDRs committed for the first time.",
+            g.recorded.load(Relaxed),
+        ),
+        (
+            "callcenter_cdrs_duplicate_total",
+            "Posts of CDRs already recorded.",
+            g.duplicates.load(Relaxed),
+        ),
+        (
+            "callcenter_cdrs_refused_total",
+            "CDR posts refused (4xx).",
+            g.refused.load(Relaxed),
+        ),
+        (
+            "callcenter_cdrs_unavailable_total",
+            "CDR posts answered 503 (database failing).",
+            g.unavailable.load(Relaxed),
+        ),
+        (
+            "callcenter_cdr_batches_total",
+            "Database transactions of CDRs.",
+            g.batches.load(Relaxed),
+        ),
+        (
+            "callcenter_cdr_batched_total",
+            "CDRs in those transactions (their sum; divide for the mean batch size).",
+            g.batched_cdrs.load(Relaxed),
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    )
+}
+
+/// Creates (or refreshes) one demo tenant, for a first try with a real FreeSWITCH: tenant `demo` on SIP domain `demo.local`, context `demo`, extensions 1000 and 1001 (password
+/// `demo-1000`/`demo-1001`), gateway `trunk`, a rate plan of 0.02/min for everything, 10.00 of
+/// credit. Nothing is created without being asked.
+pub async fn seed_demo_data(ledger: &Ledger, store: &PlatformStore) -> Result<(), DaemonError> {
+    ledger
+        .save_plan(&PlanRecord {
+            id: "demo".into(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,name,rate_per_minute,connect_fee\n,Everywhere,0.02,0\n".into(),
+        })
+        .await?;
+    if ledger.balance("demo").await.is_err() {
+        ledger.open_account("demo", "demo", Decimal::ZERO).await?;
+    }
+    ledger
+        .top_up("demo", Decimal::new(1000, 2), "demo-credit")
+        .await?;
+    store
+        .put_tenant(&Tenant {
+            tenant: "demo".into(),
+            domain: "demo.local".into(),
+            context: "demo".into(),
+            gateway: Some("trunk".into()),
+            prepaid: true,
+            record_calls: false,
+        })
+        .await?;
+    for extension in ["1000", "1001"] {
+        store
+            .put_extension(&ExtensionRow {
+                tenant: "demo".into(),
+                extension: extension.into(),
+                password: Some(format!("demo-{extension}")),
+                a1_hash: None,
+                caller_id_name: Some(format!("Demo {extension}")),
+                caller_id_number: None,
+                record_calls: extension == "1001",
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let mut config: DaemonConfig = toml::from_str(
+            "listen = \"127.0.0.1:9000\"\n[cdr]\nuser = \"fs\"\npassword = \"secret\"\nbatch_max = 50\n",
+        )
+        .unwrap();
+        assert_eq!(config.cdr.batch_max, 50);
+        config
+            .apply_env(|name| match name {
+                "CALLCENTER_CDR_PASSWORD" => Some("from-env".into()),
+                "CALLCENTER_DATABASE" => Some("postgres://u:pw@db/x".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.cdr.credentials.password.as_deref(), Some("from-env"));
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("from-env") && !shown.contains("secret"),
+            "{shown}"
+        );
+        assert!(!shown.contains(":pw@"), "{shown}");
+        assert_eq!(redact(&config.database), "postgres://u:<hidden>@db/x");
+        assert!(toml::from_str::<DaemonConfig>("lisen = \"x\"").is_err());
+    }
+}
