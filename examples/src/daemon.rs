@@ -237,6 +237,9 @@ struct Health {
 /// Opens the database (migrating it) and builds every route.
 pub async fn build(config: &DaemonConfig) -> Result<Daemon, DaemonError> {
     let ledger = Ledger::connect(&config.database).await?;
+    if let Err(error) = std::fs::create_dir_all(&config.recordings_dir) {
+        tracing::warn!(dir = %config.recordings_dir.display(), %error, "cannot create the recordings directory");
+    }
     let store = PlatformStore::open(ledger.pool().clone(), ledger.backend()).await?;
     let gateway_metrics = Arc::new(GatewayMetrics::default());
     let http_metrics = Arc::new(HttpMetrics::default());
@@ -452,5 +455,13 @@ mod tests {
         assert!(!shown.contains(":pw@"), "{shown}");
         assert_eq!(redact(&config.database), "postgres://u:<hidden>@db/x");
         assert!(toml::from_str::<DaemonConfig>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_shipped_configuration_loads() {
+        let config: DaemonConfig =
+            toml::from_str(include_str!("../deploy/callcenter.toml")).unwrap();
+        assert_eq!(config.cdr.credentials.user.as_deref(), Some("freeswitch"));
+        assert_eq!(config.recordings_dir, PathBuf::from("/dev/shm/recordings"));
     }
 }
