@@ -234,8 +234,41 @@ struct Health {
     gateway: Arc<GatewayMetrics>,
 }
 
+/// Which roles a process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// `POST /fsapi`.
+    pub xml_curl: bool,
+    /// `POST /cdr`.
+    pub cdr: bool,
+}
+
+impl Roles {
+    /// Every role: the all-in-one daemon.
+    pub const ALL: Roles = Roles {
+        xml_curl: true,
+        cdr: true,
+    };
+    /// The xml_curl server alone.
+    pub const XML_CURL: Roles = Roles {
+        xml_curl: true,
+        cdr: false,
+    };
+    /// The CDR gateway alone.
+    pub const CDR: Roles = Roles {
+        xml_curl: false,
+        cdr: true,
+    };
+}
+
 /// Opens the database (migrating it) and builds every route.
 pub async fn build(config: &DaemonConfig) -> Result<Daemon, DaemonError> {
+    build_roles(config, Roles::ALL).await
+}
+
+/// Opens the database (migrating it) and builds the routes of `roles`, with `/healthz` and
+/// `/metrics`.
+pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, DaemonError> {
     let ledger = Ledger::connect(&config.database).await?;
     if let Err(error) = std::fs::create_dir_all(&config.recordings_dir) {
         tracing::warn!(dir = %config.recordings_dir.display(), %error, "cannot create the recordings directory");
@@ -273,9 +306,14 @@ pub async fn build(config: &DaemonConfig) -> Result<Daemon, DaemonError> {
         http: http_metrics.clone(),
         gateway: gateway_metrics,
     };
-    let app = Router::new()
-        .merge(gateway)
-        .merge(xml_curl)
+    let mut app = Router::new();
+    if roles.cdr {
+        app = app.merge(gateway);
+    }
+    if roles.xml_curl {
+        app = app.merge(xml_curl);
+    }
+    let app = app
         .layer(axum::middleware::from_fn_with_state(http_metrics, track))
         .merge(
             Router::new()
@@ -298,7 +336,7 @@ pub async fn serve(
             address: config.listen,
             source,
         })?;
-    tracing::info!(address = %config.listen, database = %redact(&config.database), "serving xml_curl on /fsapi and CDRs on /cdr");
+    tracing::info!(address = %config.listen, database = %redact(&config.database), "serving");
     axum::serve(listener, daemon.app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -306,6 +344,82 @@ pub async fn serve(
             address: config.listen,
             source,
         })
+}
+
+/// The `main` of a single-role daemon: `--config FILE`, `--json-logs`, then serve until
+/// SIGINT or SIGTERM.
+pub fn main_for(roles: Roles) -> std::process::ExitCode {
+    let mut config_file = None;
+    let mut json_logs = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config_file = args.next().map(PathBuf::from),
+            "--json-logs" => json_logs = true,
+            "--help" | "-h" => {
+                println!(
+                    "usage: [--config FILE] [--json-logs]; CALLCENTER_* variables override the file"
+                );
+                return std::process::ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument {other:?}; usage: [--config FILE] [--json-logs]");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    init_logs(json_logs);
+    let result = DaemonConfig::load(config_file.as_deref()).and_then(|config| {
+        let runtime =
+            tokio::runtime::Runtime::new().map_err(|e| DaemonError::Config(e.to_string()))?;
+        runtime.block_on(async {
+            let daemon = build_roles(&config, roles).await?;
+            serve(&config, daemon, shutdown_signal()).await
+        })
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Text or JSON logs, filtered by `RUST_LOG` (default `info`).
+pub fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+}
+
+/// SIGINT or SIGTERM: stop accepting, finish what is in flight.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 /// A database URL without its password.

@@ -304,3 +304,40 @@ async fn health_metrics_and_demo_data() {
     let status = daemon.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+#[tokio::test]
+async fn single_role_daemons_serve_only_their_role() {
+    let dir = scratch("roles");
+    for (binary, served, absent) in [
+        (env!("CARGO_BIN_EXE_cdr-gateway"), "/cdr", "/fsapi"),
+        (env!("CARGO_BIN_EXE_xmlcurl-server"), "/fsapi", "/cdr"),
+    ] {
+        let database = format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{}.sqlite", served.trim_start_matches('/')))
+                .display()
+        );
+        let port = free_port();
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut daemon = Command::new(binary)
+            .env("CALLCENTER_DATABASE", &database)
+            .env("CALLCENTER_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_healthy(address).await;
+        let garbage = |path: &str| http::post(path, &[], b"garbage");
+        assert_eq!(
+            http::send(address, &garbage(served)).await.unwrap().status,
+            400
+        );
+        assert_eq!(
+            http::send(address, &garbage(absent)).await.unwrap().status,
+            404
+        );
+        daemon.kill().unwrap();
+        daemon.wait().unwrap();
+    }
+}

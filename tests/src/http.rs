@@ -85,3 +85,57 @@ fn parse(raw: &[u8]) -> Option<Response> {
         body: raw[split + 4..].to_vec(),
     })
 }
+
+/// One kept-alive HTTP/1.1 connection: many requests in turn, as a load client uses them.
+pub struct Connection {
+    stream: tokio::io::BufReader<TcpStream>,
+    buffer: Vec<u8>,
+}
+
+impl Connection {
+    /// Connects.
+    pub async fn open(address: std::net::SocketAddr) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            stream: tokio::io::BufReader::new(stream),
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Sends a request (without `Connection: close`) and reads its response, whose length
+    /// must be given by Content-Length. Returns the status.
+    pub async fn request(&mut self, request: &[u8]) -> std::io::Result<u16> {
+        use tokio::io::AsyncBufReadExt;
+        self.stream.get_mut().write_all(request).await?;
+        self.buffer.clear();
+        let mut content_length = 0usize;
+        let mut status = 0u16;
+        loop {
+            let start = self.buffer.len();
+            let n = self.stream.read_until(b'\n', &mut self.buffer).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            let line = std::str::from_utf8(&self.buffer[start..])
+                .map_err(std::io::Error::other)?
+                .trim_end();
+            if start == 0 {
+                status = line
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| std::io::Error::other("no status line"))?;
+            } else if line.is_empty() {
+                break;
+            } else if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                content_length = value.trim().parse().map_err(std::io::Error::other)?;
+            }
+        }
+        let mut body = vec![0u8; content_length];
+        self.stream.read_exact(&mut body).await?;
+        Ok(status)
+    }
+}

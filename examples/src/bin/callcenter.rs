@@ -1,7 +1,7 @@
 //! The all-in-one daemon: xml_curl server and CDR gateway on one port, SQLite by default.
 
 use clap::{Parser, Subcommand};
-use examples::daemon::{DaemonConfig, build, seed_demo_data, serve};
+use examples::daemon::{DaemonConfig, build, init_logs, seed_demo_data, serve, shutdown_signal};
 use examples::import::import_cdrs;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,16 +41,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    if args.json_logs {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
+    init_logs(args.json_logs);
     let config = match DaemonConfig::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
@@ -96,26 +87,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// SIGINT or SIGTERM: stop accepting, finish what is in flight.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }
