@@ -344,18 +344,23 @@ impl PlatformStore {
         .transpose()
     }
 
-    /// Every tenant with its queues, agents and tiers, for callcenter.conf.
-    pub async fn call_center(
-        &self,
-    ) -> Result<(Vec<Tenant>, Vec<QueueRow>, Vec<AgentRow>, Vec<TierRow>), PlatformError> {
-        let tenants = sqlx::query(
+    /// Every tenant.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, PlatformError> {
+        sqlx::query(
             "SELECT tenant, domain, context, gateway, prepaid, record_calls FROM tenants ORDER BY tenant",
         )
         .fetch_all(&self.pool)
         .await?
         .iter()
         .map(tenant_from)
-        .collect::<Result<_, _>>()?;
+        .collect()
+    }
+
+    /// Every tenant with its queues, agents and tiers, for callcenter.conf.
+    pub async fn call_center(
+        &self,
+    ) -> Result<(Vec<Tenant>, Vec<QueueRow>, Vec<AgentRow>, Vec<TierRow>), PlatformError> {
+        let tenants = self.tenants().await?;
         let queues = sqlx::query(
             "SELECT tenant, name, strategy, moh_sound FROM cc_queues ORDER BY tenant, name",
         )
@@ -407,14 +412,7 @@ impl PlatformStore {
 
     /// Every tenant's IVR menus with their entries, for ivr.conf.
     pub async fn menus(&self) -> Result<(Vec<Tenant>, Vec<MenuRow>), PlatformError> {
-        let tenants = sqlx::query(
-            "SELECT tenant, domain, context, gateway, prepaid, record_calls FROM tenants ORDER BY tenant",
-        )
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(tenant_from)
-        .collect::<Result<_, _>>()?;
+        let tenants = self.tenants().await?;
         let mut menus: Vec<MenuRow> = sqlx::query(
             "SELECT tenant, name, greet_long, greet_short, invalid_sound, exit_sound, timeout_ms, max_failures
              FROM ivr_menus ORDER BY tenant, name",

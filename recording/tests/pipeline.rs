@@ -151,7 +151,7 @@ async fn uploads_wait_for_a_store_that_is_down_and_finish_when_it_returns() {
     let tenant = format!("t-{}", run_id());
     let jobs = stage_real(&staging, &tenant, 2);
 
-    let mut relay = common::Relay::start(
+    let mut relay = tests::relay::Relay::start(
         s3.endpoint
             .as_deref()
             .unwrap()
@@ -160,7 +160,7 @@ async fn uploads_wait_for_a_store_that_is_down_and_finish_when_it_returns() {
     .await;
     relay.down();
     let mut through_relay = s3.clone();
-    through_relay.endpoint = Some(relay.endpoint());
+    through_relay.endpoint = Some(format!("http://127.0.0.1:{}", relay.port));
     let (pipeline, mut reports) =
         Pipeline::start(config(&dir), Destination::s3(&through_relay).unwrap());
     for job in &jobs {
@@ -191,7 +191,7 @@ async fn shutdown_leaves_jobs_staged_and_recovery_finishes_them() {
     let tenant = format!("t-{}", run_id());
     let jobs = stage_real(&staging, &tenant, 2);
 
-    let mut relay = common::Relay::start(
+    let mut relay = tests::relay::Relay::start(
         s3.endpoint
             .as_deref()
             .unwrap()
@@ -200,7 +200,7 @@ async fn shutdown_leaves_jobs_staged_and_recovery_finishes_them() {
     .await;
     relay.down();
     let mut through_relay = s3.clone();
-    through_relay.endpoint = Some(relay.endpoint());
+    through_relay.endpoint = Some(format!("http://127.0.0.1:{}", relay.port));
     let (pipeline, mut reports) =
         Pipeline::start(config(&dir), Destination::s3(&through_relay).unwrap());
     for job in &jobs {
