@@ -214,6 +214,11 @@ async fn a_gateway_killed_mid_burst_loses_no_acknowledged_cdr_and_retries_charge
         ledger.balance(tenant).await.unwrap().balance,
         -Decimal::new(bodies.len() as i64, 2)
     );
+    ledger.pool().close().await;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(public.pool())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

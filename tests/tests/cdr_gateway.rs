@@ -27,6 +27,18 @@ async fn fresh_postgres(port: u16) -> String {
     format!("postgres://postgres@127.0.0.1:{port}/test?options=-c%20search_path%3D{schema}")
 }
 
+/// Drops the schema of a URL made by [`fresh_postgres`], once its test has passed.
+async fn drop_schema(url: &str) {
+    let schema = url.rsplit("%3D").next().unwrap();
+    let public = Ledger::connect("postgres://postgres@127.0.0.1:5432/test")
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(public.pool())
+        .await
+        .unwrap();
+}
+
 fn unique(label: &str) -> String {
     format!(
         "{label}-{}-{}",
@@ -152,12 +164,16 @@ async fn captured_posts_are_recorded_once_however_often_they_are_retried() {
         use std::sync::atomic::Ordering::Relaxed;
         assert_eq!(metrics.recorded.load(Relaxed), 8);
         assert_eq!(metrics.duplicates.load(Relaxed), 8);
+        if url.starts_with("postgres:") {
+            drop_schema(&url).await;
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_and_bad_bodies_store_nothing() {
-    let ledger = Ledger::connect(&fresh_postgres(5432).await).await.unwrap();
+    let url = fresh_postgres(5432).await;
+    let ledger = Ledger::connect(&url).await.unwrap();
     let tenant = tenant(&ledger).await;
     let (address, _) = serve(ledger.clone(), &tenant).await;
     let post = &captured_posts()[0];
@@ -191,6 +207,7 @@ async fn bad_credentials_and_bad_bodies_store_nothing() {
     let huge = http::post("/cdr", &[AUTHORIZATION], &vec![b'{'; 100 * 1024]);
     assert_eq!(http::send(address, &huge).await.unwrap().status, 413);
     assert_eq!(stored(&ledger, &tenant).await, 0);
+    drop_schema(&url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
