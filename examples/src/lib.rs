@@ -11,6 +11,8 @@
 //!   with group commit.
 //! - [`xmlcurl_server`]: answers mod_xml_curl's directory, dialplan and configuration from the
 //!   [`platform`] tables, with prepaid limits from billing.
+//! - [`recording_worker`]: the recording pipeline fed by RECORD_STOP and a staging scan, with
+//!   each recording's metadata stored in the ledger.
 //! - [`recording_tool`]: transcodes a WAV, or runs the recording pipeline over a staging
 //!   directory.
 
@@ -25,4 +27,5 @@ pub mod import;
 pub mod metrics;
 pub mod platform;
 pub mod recording_tool;
+pub mod recording_worker;
 pub mod xmlcurl_server;

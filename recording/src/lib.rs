@@ -20,7 +20,7 @@ mod pipeline;
 mod store;
 mod transcode;
 
-pub use pipeline::{Outcome, Pipeline, PipelineConfig, Report, Stored, SubmitError};
+pub use pipeline::{Outcome, Pipeline, PipelineConfig, Report, Stored, StoredHook, SubmitError};
 pub use staging::Job;
 #[cfg(feature = "s3")]
 pub use store::S3Config;

@@ -10,6 +10,26 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+/// Called once a job's object is verified, before its staged files are removed: the place to
+/// store the recording's metadata (in the billing ledger, say). An error is retried with the
+/// upload backoff and the job stays staged meanwhile, so a verified object is never left without
+/// its record.
+#[derive(Clone)]
+pub struct StoredHook(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<
+        dyn Fn(&Job, &Stored) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for StoredHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredHook")
+    }
+}
+
 /// How the pipeline runs.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
@@ -31,6 +51,8 @@ pub struct PipelineConfig {
     pub retry_first: Duration,
     /// Longest wait between upload attempts. Default 30 s.
     pub retry_max: Duration,
+    /// Run for each verified object before its staged files go. Default: none.
+    pub on_stored: Option<StoredHook>,
 }
 
 impl PipelineConfig {
@@ -46,6 +68,7 @@ impl PipelineConfig {
             layout: KeyLayout::default(),
             retry_first: Duration::from_millis(500),
             retry_max: Duration::from_secs(30),
+            on_stored: None,
         }
     }
 }
@@ -94,7 +117,7 @@ pub struct Report {
     pub outcome: Outcome,
     /// From [`Pipeline::submit`] to the outcome.
     pub latency: Duration,
-    /// Failed upload attempts before the outcome.
+    /// Failed upload (or [`StoredHook`]) attempts before the outcome.
     pub upload_retries: u32,
 }
 
@@ -363,10 +386,22 @@ async fn upload_until_verified(
     let Encoded { queued, stored } = item;
     let mut retries = 0;
     let mut wait = config.retry_first;
-    let outcome = loop {
+    let outcome = 'attempts: loop {
         let key = object_store::path::Path::from(stored.key.as_str());
         match destination.upload(&queued.job.output_file(), &key).await {
             Ok(uploaded) if uploaded.size == stored.size => {
+                if let Some(hook) = &config.on_stored {
+                    let mut hook_wait = config.retry_first;
+                    while let Err(error) = (hook.0)(&queued.job, &stored).await {
+                        retries += 1;
+                        tracing::warn!(key = %stored.key, %error, retries, "verified, but not recorded; retrying");
+                        tokio::select! {
+                            _ = stop.cancelled() => break 'attempts left_staged(&format!("shutdown while recording: {error}")),
+                            _ = tokio::time::sleep(jitter(hook_wait)) => {}
+                        }
+                        hook_wait = (hook_wait * 2).min(config.retry_max);
+                    }
+                }
                 let job = queued.job.clone();
                 match tokio::task::spawn_blocking(move || job.remove_staged()).await {
                     Ok(Ok(())) => break Outcome::Stored(stored),

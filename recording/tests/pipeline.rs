@@ -238,3 +238,48 @@ async fn shutdown_leaves_jobs_staged_and_recovery_finishes_them() {
     );
     assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staged_files_stay_until_the_stored_hook_succeeds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let dir = common::scratch("hook");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let jobs = stage_real(&staging, "acme", 1);
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut config = config(&dir);
+    let (counter, watched) = (calls.clone(), jobs[0].wav.clone());
+    config.on_stored = Some(recording::StoredHook(Arc::new(move |job, _stored| {
+        // The first two attempts for the first job fail, with its WAV still staged.
+        let attempt = if job.wav == watched {
+            counter.fetch_add(1, Ordering::SeqCst)
+        } else {
+            2
+        };
+        let staged = job.wav.exists();
+        Box::pin(async move {
+            assert!(staged, "the WAV went before its record");
+            if attempt < 2 {
+                Err("the database is away".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+    })));
+    let (pipeline, mut reports) =
+        Pipeline::start(config, Destination::local(&dir.join("store")).unwrap());
+    for job in &jobs {
+        pipeline.submit(job.clone()).await.unwrap();
+    }
+    let reports = collect(&mut reports, jobs.len()).await;
+    pipeline.finish().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    for report in &reports {
+        assert!(matches!(report.outcome, Outcome::Stored(_)), "{report:?}");
+        if report.job.wav == jobs[0].wav {
+            assert_eq!(report.upload_retries, 2);
+        }
+    }
+    assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
+}
