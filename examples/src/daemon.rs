@@ -134,6 +134,13 @@ pub struct DaemonConfig {
     pub database: String,
     /// Where `record_session` writes. Default `recordings/staging`.
     pub recordings_dir: PathBuf,
+    /// Where finished recordings are stored, unless `recordings_s3` is set. Default
+    /// `recordings/store`.
+    pub recordings_store: PathBuf,
+    /// An S3 bucket (MinIO, Garage, AWS) for the recordings instead of the local store.
+    pub recordings_s3: Option<recording::S3Config>,
+    /// How often the recording worker scans the staging directory, ms. Default 30000.
+    pub recordings_scan_ms: u64,
     /// xml_curl credentials.
     pub xml_curl: Credentials,
     /// CDR gateway settings.
@@ -146,6 +153,9 @@ impl Default for DaemonConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: "sqlite://callcenter.sqlite?mode=rwc".into(),
             recordings_dir: PathBuf::from("recordings/staging"),
+            recordings_store: PathBuf::from("recordings/store"),
+            recordings_s3: None,
+            recordings_scan_ms: 30_000,
             xml_curl: Credentials::default(),
             cdr: CdrSettings::default(),
         }
@@ -158,6 +168,9 @@ impl std::fmt::Debug for DaemonConfig {
             .field("listen", &self.listen)
             .field("database", &redact(&self.database))
             .field("recordings_dir", &self.recordings_dir)
+            .field("recordings_store", &self.recordings_store)
+            .field("recordings_s3", &self.recordings_s3)
+            .field("recordings_scan_ms", &self.recordings_scan_ms)
             .field("xml_curl", &self.xml_curl)
             .field("cdr", &self.cdr)
             .finish()
@@ -183,8 +196,9 @@ impl DaemonConfig {
     }
 
     /// Overrides from `CALLCENTER_LISTEN`, `CALLCENTER_DATABASE`, `CALLCENTER_RECORDINGS_DIR`,
-    /// `CALLCENTER_XML_CURL_USER`/`_PASSWORD`, `CALLCENTER_CDR_USER`/`_PASSWORD`,
-    /// `CALLCENTER_CDR_DEFAULT_TENANT`.
+    /// `CALLCENTER_RECORDINGS_STORE`, `CALLCENTER_RECORDINGS_SCAN_MS`,
+    /// `CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY`, `CALLCENTER_XML_CURL_USER`/`_PASSWORD`,
+    /// `CALLCENTER_CDR_USER`/`_PASSWORD`, `CALLCENTER_CDR_DEFAULT_TENANT`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), DaemonError> {
         if let Some(listen) = var("CALLCENTER_LISTEN") {
             self.listen = listen
@@ -196,6 +210,20 @@ impl DaemonConfig {
         }
         if let Some(dir) = var("CALLCENTER_RECORDINGS_DIR") {
             self.recordings_dir = dir.into();
+        }
+        if let Some(dir) = var("CALLCENTER_RECORDINGS_STORE") {
+            self.recordings_store = dir.into();
+        }
+        if let Some(ms) = var("CALLCENTER_RECORDINGS_SCAN_MS") {
+            self.recordings_scan_ms = ms
+                .parse()
+                .map_err(|e| DaemonError::Config(format!("CALLCENTER_RECORDINGS_SCAN_MS: {e}")))?;
+        }
+        if let (Some(s3), Some(secret)) = (
+            self.recordings_s3.as_mut(),
+            var("CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY"),
+        ) {
+            s3.secret_access_key = secret;
         }
         let set = |target: &mut Option<String>, name: &str| {
             if let Some(value) = var(name) {
@@ -225,6 +253,8 @@ pub struct Daemon {
     pub store: PlatformStore,
     /// All routes.
     pub app: Router,
+    /// The recording worker, when that role runs.
+    pub recording_worker: Option<crate::recording_worker::RecordingWorker>,
 }
 
 #[derive(Clone)]
@@ -241,6 +271,8 @@ pub struct Roles {
     pub xml_curl: bool,
     /// `POST /cdr`.
     pub cdr: bool,
+    /// The recording worker over the staging directory.
+    pub recordings: bool,
 }
 
 impl Roles {
@@ -248,16 +280,25 @@ impl Roles {
     pub const ALL: Roles = Roles {
         xml_curl: true,
         cdr: true,
+        recordings: true,
     };
     /// The xml_curl server alone.
     pub const XML_CURL: Roles = Roles {
         xml_curl: true,
         cdr: false,
+        recordings: false,
     };
     /// The CDR gateway alone.
     pub const CDR: Roles = Roles {
         xml_curl: false,
         cdr: true,
+        recordings: false,
+    };
+    /// The recording worker alone (with `/healthz` and `/metrics`).
+    pub const RECORDINGS: Roles = Roles {
+        xml_curl: false,
+        cdr: false,
+        recordings: true,
     };
 }
 
@@ -321,7 +362,32 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
                 .route("/metrics", get(metrics))
                 .with_state(health),
         );
-    Ok(Daemon { ledger, store, app })
+    let recording_worker = if roles.recordings {
+        let target = match &config.recordings_s3 {
+            Some(s3) => crate::recording_tool::Target::S3(s3.clone()),
+            None => crate::recording_tool::Target::Directory(config.recordings_store.clone()),
+        };
+        let mut worker_config = crate::recording_worker::RecordingWorkerConfig::new(
+            config.recordings_dir.clone(),
+            target,
+        );
+        worker_config.scan_every = Duration::from_millis(config.recordings_scan_ms.max(10));
+        if let Some(tenant) = &config.cdr.default_tenant {
+            worker_config.default_tenant.clone_from(tenant);
+        }
+        Some(
+            crate::recording_worker::RecordingWorker::start(worker_config, ledger.clone())
+                .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))?,
+        )
+    } else {
+        None
+    };
+    Ok(Daemon {
+        ledger,
+        store,
+        app,
+        recording_worker,
+    })
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.
@@ -337,13 +403,18 @@ pub async fn serve(
             source,
         })?;
     tracing::info!(address = %config.listen, database = %redact(&config.database), "serving");
-    axum::serve(listener, daemon.app)
+    let served = axum::serve(listener, daemon.app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|source| DaemonError::Listen {
             address: config.listen,
             source,
-        })
+        });
+    if let Some(worker) = daemon.recording_worker {
+        // Encodes and uploads in flight may finish; the rest stays staged for the next start.
+        worker.shutdown(Duration::from_secs(10)).await;
+    }
+    served
 }
 
 /// The `main` of a single-role daemon: `--config FILE`, `--json-logs`, then serve until
@@ -577,5 +648,20 @@ mod tests {
             toml::from_str(include_str!("../deploy/callcenter.toml")).unwrap();
         assert_eq!(config.cdr.credentials.user.as_deref(), Some("freeswitch"));
         assert_eq!(config.recordings_dir, PathBuf::from("/dev/shm/recordings"));
+        let with_s3 = include_str!("../deploy/callcenter.toml")
+            .replace("# [recordings_s3]", "[recordings_s3]")
+            .replace("# endpoint", "endpoint")
+            .replace("# bucket", "bucket")
+            .replace("# region", "region")
+            .replace("# access_key_id", "access_key_id");
+        let mut config: DaemonConfig = toml::from_str(&with_s3).unwrap();
+        config
+            .apply_env(|name| {
+                (name == "CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY").then(|| "s3-secret".into())
+            })
+            .unwrap();
+        let s3 = config.recordings_s3.as_ref().unwrap();
+        assert_eq!(s3.secret_access_key, "s3-secret");
+        assert!(!format!("{config:?}").contains("s3-secret"));
     }
 }

@@ -74,6 +74,7 @@ fn start(database: &str, port: u16, tenant: &str) -> Child {
         .env("CALLCENTER_CDR_USER", "freeswitch")
         .env("CALLCENTER_CDR_PASSWORD", "cdrpass")
         .env("CALLCENTER_RECORDINGS_DIR", scratch("staging"))
+        .env("CALLCENTER_RECORDINGS_STORE", scratch("store"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -246,6 +247,7 @@ async fn err_log_dir_files_are_imported_once() {
             .arg(&errlog)
             .env("CALLCENTER_DATABASE", &database)
             .env("CALLCENTER_RECORDINGS_DIR", dir.join("staging"))
+            .env("CALLCENTER_RECORDINGS_STORE", dir.join("store"))
             .env("CALLCENTER_CDR_DEFAULT_TENANT", "imported")
             .env("RUST_LOG", "warn")
             .output()
@@ -276,11 +278,31 @@ async fn health_metrics_and_demo_data() {
     let database = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
     let port = free_port();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
+    // A recording FreeSWITCH finished: the daemon's recording worker stores it.
+    std::fs::create_dir_all(dir.join("staging")).unwrap();
+    let finished = recording::Job {
+        wav: dir.join("staging/call-1.wav"),
+        tags: recording::Tags {
+            call_uuid: "call-1".into(),
+            tenant: "demo".into(),
+            start_epoch: Some(1_700_000_000),
+            ..Default::default()
+        },
+    };
+    let source = std::fs::read_dir(tests::fixture("recordings"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "wav"))
+        .unwrap();
+    std::fs::copy(source, &finished.wav).unwrap();
+    finished.write_job_file().unwrap();
     let mut daemon = Command::new(DAEMON)
         .args(["serve", "--demo-data"])
+        .env("CALLCENTER_RECORDINGS_SCAN_MS", "100")
         .env("CALLCENTER_DATABASE", &database)
         .env("CALLCENTER_LISTEN", format!("127.0.0.1:{port}"))
         .env("CALLCENTER_RECORDINGS_DIR", dir.join("staging"))
+        .env("CALLCENTER_RECORDINGS_STORE", dir.join("store"))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -304,6 +326,19 @@ async fn health_metrics_and_demo_data() {
         "{text}"
     );
     assert!(text.contains("callcenter_cdrs_recorded_total 0"));
+    let stored = dir.join("store/demo/2023/11/14/call-1.mp3");
+    for _ in 0..100 {
+        if stored.exists() && !finished.wav.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        stored.exists() && !finished.wav.exists(),
+        "the recording was not stored"
+    );
+    let ledger = Ledger::connect(&database).await.unwrap();
+    assert_eq!(ledger.recordings("call-1").await.unwrap().len(), 1);
     // SIGTERM: a graceful stop.
     Command::new("kill")
         .arg(daemon.id().to_string())
@@ -330,6 +365,7 @@ async fn single_role_daemons_serve_only_their_role() {
         let mut daemon = Command::new(binary)
             .env("CALLCENTER_DATABASE", &database)
             .env("CALLCENTER_RECORDINGS_DIR", dir.join("staging"))
+            .env("CALLCENTER_RECORDINGS_STORE", dir.join("store"))
             .env("CALLCENTER_LISTEN", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

@@ -279,7 +279,8 @@ pub struct S3Config {
     pub region: String,
     /// Access key id.
     pub access_key_id: String,
-    /// Secret access key.
+    /// Secret access key (may be left out of a configuration file and given separately).
+    #[serde(default)]
     pub secret_access_key: String,
 }
 

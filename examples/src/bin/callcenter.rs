@@ -1,7 +1,9 @@
 //! The all-in-one daemon: xml_curl server and CDR gateway on one port, SQLite by default.
 
 use clap::{Parser, Subcommand};
-use examples::daemon::{DaemonConfig, build, init_logs, seed_demo_data, serve, shutdown_signal};
+use examples::daemon::{
+    DaemonConfig, Roles, build_roles, init_logs, seed_demo_data, serve, shutdown_signal,
+};
 use examples::import::import_cdrs;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,8 +59,17 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let daemon = build(&config).await?;
-        match args.command.unwrap_or(Command::Serve { demo_data: false }) {
+        let command = args.command.unwrap_or(Command::Serve { demo_data: false });
+        // One-shot commands do not start the recording worker.
+        let roles = match command {
+            Command::Serve { .. } => Roles::ALL,
+            _ => Roles {
+                recordings: false,
+                ..Roles::ALL
+            },
+        };
+        let daemon = build_roles(&config, roles).await?;
+        match command {
             Command::Serve { demo_data } => {
                 if demo_data {
                     seed_demo_data(&daemon.ledger, &daemon.store).await?;
