@@ -178,26 +178,22 @@ async fn batcher(
                 metrics.batches.fetch_add(1, Relaxed);
                 metrics.batched_cdrs.fetch_add(cdrs.len() as u64, Relaxed);
                 for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(result.map_err(classify));
+                    let _ = reply.send(result.map_err(|error| classify(&error)));
                 }
             }
             Err(error) => {
                 tracing::warn!(%error, cdrs = cdrs.len(), "CDR batch not recorded");
                 for reply in replies {
-                    let _ = reply.send(Err(classify_ref(&error)));
+                    let _ = reply.send(Err(classify(&error)));
                 }
             }
         }
     }
 }
 
-fn classify(error: LedgerError) -> Failure {
-    classify_ref(&error)
-}
-
 /// The database failing is temporary (503, FreeSWITCH retries); anything about the CDR itself
 /// is not (422).
-fn classify_ref(error: &LedgerError) -> Failure {
+fn classify(error: &LedgerError) -> Failure {
     match error {
         LedgerError::Database(_) | LedgerError::Migrate(_) | LedgerError::Corrupt(_) => {
             Failure::Unavailable(format!("CDR not recorded: {error}"))

@@ -6,7 +6,7 @@ use recording::{
     Report, Transcoded,
 };
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Encoder settings from the command line.
@@ -54,22 +54,6 @@ pub fn transcoded_json(done: &Transcoded) -> serde_json::Value {
     })
 }
 
-/// Transcodes `input` to `output` (through `output.part`, renamed when complete).
-pub fn transcode(
-    input: &Path,
-    output: &Path,
-    options: &EncodeOptions,
-) -> Result<Transcoded, recording::TranscodeError> {
-    let mut part = output.as_os_str().to_owned();
-    part.push(".part");
-    let part = PathBuf::from(part);
-    let done = recording::transcode_file(input, &part, options).inspect_err(|_| {
-        let _ = std::fs::remove_file(&part);
-    })?;
-    std::fs::rename(&part, output)?;
-    Ok(done)
-}
-
 /// Where a batch's objects go.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -77,6 +61,16 @@ pub enum Target {
     Directory(PathBuf),
     /// An S3 bucket.
     S3(recording::S3Config),
+}
+
+impl Target {
+    /// The destination to upload to.
+    pub fn destination(&self) -> Result<Destination, recording::UploadError> {
+        match self {
+            Target::Directory(dir) => Destination::local(dir),
+            Target::S3(config) => Destination::s3(config),
+        }
+    }
 }
 
 /// A batch over a staging directory.
@@ -144,10 +138,7 @@ pub async fn run_batch(
     for (file, why) in &found.unreadable {
         tracing::warn!(file = %file.display(), %why, "unreadable job file; WAV taken with defaults");
     }
-    let destination = match &batch.target {
-        Target::Directory(dir) => Destination::local(dir)?,
-        Target::S3(config) => Destination::s3(config)?,
-    };
+    let destination = batch.target.destination()?;
     let mut config = PipelineConfig::new(batch.quarantine.clone());
     config.workers = batch.workers.max(1);
     config.encode = batch.encoder.options();

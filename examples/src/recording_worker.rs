@@ -5,9 +5,7 @@
 use crate::recording_tool::Target;
 use billing::{Ledger, RecordingRecord};
 use recording::staging::recover;
-use recording::{
-    Destination, EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, StoredHook, SubmitError,
-};
+use recording::{EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, StoredHook, SubmitError};
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -86,10 +84,7 @@ impl RecordingWorker {
                 source,
             }
         })?;
-        let destination = match &config.target {
-            Target::Directory(dir) => Destination::local(dir)?,
-            Target::S3(s3) => Destination::s3(s3)?,
-        };
+        let destination = config.target.destination()?;
         let mut pipeline_config = PipelineConfig::new(config.quarantine.clone());
         pipeline_config.workers = config.workers.max(1);
         pipeline_config.encode = config.encode.clone();

@@ -113,25 +113,24 @@ enum LookupError {
     Ledger(#[from] billing::LedgerError),
 }
 
-impl ServerState {
-    async fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>, PlatformError> {
-        let key = format!("domain:{domain}");
-        if let Some(hit) = self.tenants.get(&key, self.store.generation()) {
-            return Ok(hit);
-        }
-        let generation = self.store.generation();
-        let tenant = self.store.tenant_by_domain(domain).await?;
-        self.tenants.put(key, generation, tenant.clone());
-        Ok(tenant)
-    }
+#[derive(Debug, Clone, Copy)]
+enum TenantBy {
+    Domain,
+    Context,
+}
 
-    async fn tenant_by_context(&self, context: &str) -> Result<Option<Tenant>, PlatformError> {
-        let key = format!("context:{context}");
+impl ServerState {
+    /// The tenant owning a SIP domain or a dialplan context, from the cache when it is fresh.
+    async fn tenant(&self, by: TenantBy, value: &str) -> Result<Option<Tenant>, PlatformError> {
+        let key = format!("{by:?}:{value}");
         if let Some(hit) = self.tenants.get(&key, self.store.generation()) {
             return Ok(hit);
         }
         let generation = self.store.generation();
-        let tenant = self.store.tenant_by_context(context).await?;
+        let tenant = match by {
+            TenantBy::Domain => self.store.tenant_by_domain(value).await?,
+            TenantBy::Context => self.store.tenant_by_context(value).await?,
+        };
         self.tenants.put(key, generation, tenant.clone());
         Ok(tenant)
     }
@@ -160,7 +159,7 @@ async fn directory(
     let (Some(user), Some(domain)) = (lookup.user(), lookup.domain()) else {
         return Ok(NotFound.into());
     };
-    let Some(tenant) = state.tenant_by_domain(domain).await? else {
+    let Some(tenant) = state.tenant(TenantBy::Domain, domain).await? else {
         return Ok(NotFound.into());
     };
     let Some(row) = state.extension(&tenant.tenant, user).await? else {
@@ -203,7 +202,7 @@ async fn dialplan(
     let (Some(context), Some(destination)) = (call.context(), call.destination()) else {
         return Ok(NotFound.into());
     };
-    let Some(tenant) = state.tenant_by_context(context).await? else {
+    let Some(tenant) = state.tenant(TenantBy::Context, context).await? else {
         return Ok(NotFound.into());
     };
     let expression = format!("^{}$", regex_escape(destination));

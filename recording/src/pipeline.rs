@@ -231,32 +231,37 @@ impl Pipeline {
     /// encodes and uploads in progress finish, for at most `grace`, then are left staged too.
     /// Nothing is ever half-deleted: a WAV goes only after its object is verified.
     pub async fn shutdown(mut self, grace: Duration) {
-        self.jobs = None;
         self.stop.cancel();
+        self.close(Some(grace)).await;
+    }
+
+    /// Drains: no new jobs, and returns when every queued job has an outcome.
+    pub async fn finish(mut self) {
+        self.close(None).await;
+    }
+
+    /// Takes no more jobs and waits, within `grace` if given, for the encoder threads and then
+    /// the uploads to end.
+    async fn close(&mut self, grace: Option<Duration>) {
+        self.jobs = None;
         let workers = std::mem::take(&mut self.workers);
         let joined = tokio::task::spawn_blocking(move || {
             for worker in workers {
                 let _ = worker.join();
             }
         });
-        let _ = tokio::time::timeout(grace, joined).await;
-        if let Some(uploader) = self.uploader.take() {
-            let _ = tokio::time::timeout(grace, uploader).await;
-        }
-    }
-
-    /// Drains: no new jobs, and returns when every queued job has an outcome.
-    pub async fn finish(mut self) {
-        self.jobs = None;
-        let workers = std::mem::take(&mut self.workers);
-        let _ = tokio::task::spawn_blocking(move || {
-            for worker in workers {
-                let _ = worker.join();
+        let uploader = self.uploader.take();
+        let both = async {
+            let _ = joined.await;
+            if let Some(uploader) = uploader {
+                let _ = uploader.await;
             }
-        })
-        .await;
-        if let Some(uploader) = self.uploader.take() {
-            let _ = uploader.await;
+        };
+        match grace {
+            Some(grace) => {
+                let _ = tokio::time::timeout(grace, both).await;
+            }
+            None => both.await,
         }
     }
 }
@@ -324,17 +329,14 @@ fn left_staged(reason: &str) -> Outcome {
     }
 }
 
-/// Encodes into `*.part`, then renames: a complete MP3 or none.
+/// Encodes the job's MP3 and names its object.
 fn encode(job: &Job, config: &PipelineConfig) -> Result<Stored, TranscodeError> {
     let mut options = config.encode.clone();
     if config.id3_tags {
         options.tags = Some(job.tags.clone());
     }
-    let part = job.part_file();
-    let done = transcode_file(&job.wav, &part, &options).inspect_err(|_| {
-        let _ = std::fs::remove_file(&part);
-    })?;
-    std::fs::rename(&part, job.output_file())?;
+    // Through `<output>.part` (`Job::part_file`): a complete MP3 or none.
+    let done = transcode_file(&job.wav, &job.output_file(), &options)?;
     let key = config
         .layout
         .key(&job.tags)

@@ -120,8 +120,8 @@ pub struct Transcoded {
     pub input: WavLayout,
 }
 
-/// Transcodes `wav` into a new file at `mp3` (created or truncated). On error the partial
-/// output is left for the caller to remove.
+/// Transcodes `wav` into `mp3`, written as `<mp3>.part` and renamed when complete and synced:
+/// `mp3` is a whole MP3 or absent, never half of one. On error the `.part` file is removed.
 ///
 /// ```no_run
 /// use recording::{transcode_file, EncodeOptions};
@@ -135,15 +135,26 @@ pub fn transcode_file(
     mp3: &Path,
     options: &EncodeOptions,
 ) -> Result<Transcoded, TranscodeError> {
-    let input = File::open(wav)?;
-    let mut output = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(mp3)?;
-    let done = transcode(input, &mut output, options)?;
-    output.sync_all()?;
+    let mut part = mp3.as_os_str().to_owned();
+    part.push(".part");
+    let part = std::path::PathBuf::from(part);
+    let written = File::open(wav)
+        .map_err(TranscodeError::from)
+        .and_then(|input| {
+            let mut output = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&part)?;
+            let done = transcode(input, &mut output, options)?;
+            output.sync_all()?;
+            Ok(done)
+        });
+    let done = written.inspect_err(|_| {
+        let _ = std::fs::remove_file(&part);
+    })?;
+    std::fs::rename(&part, mp3)?;
     Ok(done)
 }
 

@@ -1,7 +1,7 @@
 //! Transcodes a FreeSWITCH WAV to MP3, or runs the recording pipeline over a staging directory.
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use examples::recording_tool::{Batch, EncoderArgs, Target, run_batch, transcode, transcoded_json};
+use examples::recording_tool::{Batch, EncoderArgs, Target, run_batch, transcoded_json};
 use recording::Tags;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -150,7 +150,7 @@ fn main() -> ExitCode {
                     start_epoch: start,
                 });
             }
-            match transcode(&input, &output, &options) {
+            match recording::transcode_file(&input, &output, &options) {
                 Ok(done) => {
                     println!("{}", transcoded_json(&done));
                     ExitCode::SUCCESS
