@@ -12,49 +12,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use recording::{EncodeOptions, Rate, transcode_file};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use tests::recordings::{fixture_samples, looped_wav};
 
 const SECONDS: u32 = 60;
 
-fn fixture_samples(name_prefix: &str) -> (Vec<u8>, u16) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/freeswitch/recordings");
-    let path = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(name_prefix)
-        })
-        .unwrap();
-    let bytes = std::fs::read(path).unwrap();
-    let layout = recording::wav::WavLayout::parse(&bytes, bytes.len() as u64)
-        .unwrap()
-        .unwrap();
-    let start = layout.data_offset as usize;
-    (
-        bytes[start..start + layout.data_len as usize].to_vec(),
-        layout.channels,
-    )
-}
-
-/// A WAV of `SECONDS` seconds made by looping `samples`.
+/// `samples` looped to `SECONDS` seconds, written to `<dir>/<name>.wav`.
 fn looped(dir: &Path, name: &str, samples: &[u8], rate: u32, channels: u16) -> PathBuf {
-    let len = (rate * SECONDS * u32::from(channels) * 2) as usize;
-    let mut data = Vec::with_capacity(len);
-    while data.len() < len {
-        let take = samples.len().min(len - data.len());
-        data.extend_from_slice(&samples[..take]);
-    }
-    let layout = recording::wav::WavLayout {
-        sample_rate: rate,
-        channels,
-        data_offset: 44,
-        data_len: len as u64,
-        repaired: false,
-    };
     let path = dir.join(format!("{name}.wav"));
-    std::fs::write(&path, [&layout.canonical_header()[..], &data].concat()).unwrap();
+    std::fs::write(&path, looped_wav(samples, rate, channels, SECONDS)).unwrap();
     path
 }
 

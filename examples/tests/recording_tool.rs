@@ -28,28 +28,6 @@ fn fixture(prefix: &str) -> PathBuf {
         .unwrap()
 }
 
-/// The S3 settings of `.ci/garage`, or `RECORDING_TEST_S3_*`.
-fn s3() -> recording::S3Config {
-    let var = |name: &str, default: &str| {
-        std::env::var(format!("RECORDING_TEST_S3_{name}")).unwrap_or_else(|_| default.into())
-    };
-    let config = recording::S3Config {
-        endpoint: Some(var("ENDPOINT", "http://127.0.0.1:3900")),
-        bucket: var("BUCKET", "recordings"),
-        region: var("REGION", "us-east-1"),
-        access_key_id: var("ACCESS_KEY_ID", "GK0123456789abcdef01234567"),
-        secret_access_key: var(
-            "SECRET_ACCESS_KEY",
-            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        ),
-    };
-    let address = config.endpoint.clone().unwrap().replace("http://", "");
-    if std::net::TcpStream::connect(&address).is_err() {
-        panic!("the S3 server must be running at {address} for this test: run .ci/garage");
-    }
-    config
-}
-
 fn batch_command(staging: &Path, s3: &recording::S3Config) -> Command {
     let mut command = Command::new(TOOL);
     command
@@ -104,7 +82,7 @@ fn transcode_prints_what_it_wrote_and_refuses_bad_input_clearly() {
 
 #[test]
 fn a_worker_killed_mid_batch_and_restarted_loses_nothing_and_duplicates_nothing() {
-    let s3 = s3();
+    let s3 = tests::recordings::require_s3();
     let dir = scratch("kill");
     let staging = dir.join("staging");
     std::fs::create_dir_all(&staging).unwrap();
@@ -117,24 +95,8 @@ fn a_worker_killed_mid_batch_and_restarted_loses_nothing_and_duplicates_nothing(
             .as_secs()
     );
     // 40 one-minute WAVs: long enough that the kill lands while jobs are in flight.
-    let source = std::fs::read(fixture("mono_")).unwrap();
-    let layout = recording::wav::WavLayout::parse(&source, source.len() as u64)
-        .unwrap()
-        .unwrap();
-    let samples = &source[layout.data_offset as usize..][..layout.data_len as usize];
-    let minute: Vec<u8> = samples
-        .iter()
-        .copied()
-        .cycle()
-        .take(8000 * 2 * 60)
-        .collect();
-    let header = recording::wav::WavLayout {
-        data_len: minute.len() as u64,
-        data_offset: 44,
-        ..layout
-    }
-    .canonical_header();
-    let wav = [&header[..], &minute].concat();
+    let (samples, _) = tests::recordings::fixture_samples("mono_");
+    let wav = tests::recordings::looped_wav(&samples, 8000, 1, 60);
     let mut jobs = Vec::new();
     for i in 0..40 {
         let job = Job {

@@ -74,8 +74,7 @@ fn staged_files(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staged_recordings_become_verified_objects_and_bad_ones_are_quarantined() {
-    let s3 = common::s3_config();
-    common::require_s3(&s3);
+    let s3 = tests::recordings::require_s3();
     let dir = common::scratch("pipeline");
     let staging = dir.join("staging");
     std::fs::create_dir_all(&staging).unwrap();
@@ -143,8 +142,7 @@ async fn staged_recordings_become_verified_objects_and_bad_ones_are_quarantined(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_wait_for_a_store_that_is_down_and_finish_when_it_returns() {
-    let s3 = common::s3_config();
-    common::require_s3(&s3);
+    let s3 = tests::recordings::require_s3();
     let dir = common::scratch("outage");
     let staging = dir.join("staging");
     std::fs::create_dir_all(&staging).unwrap();
@@ -183,8 +181,7 @@ async fn uploads_wait_for_a_store_that_is_down_and_finish_when_it_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_leaves_jobs_staged_and_recovery_finishes_them() {
-    let s3 = common::s3_config();
-    common::require_s3(&s3);
+    let s3 = tests::recordings::require_s3();
     let dir = common::scratch("shutdown");
     let staging = dir.join("staging");
     std::fs::create_dir_all(&staging).unwrap();

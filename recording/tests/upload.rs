@@ -41,8 +41,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 
 #[tokio::test]
 async fn single_and_multipart_uploads_to_s3_are_verified_by_etag() {
-    let config = common::s3_config();
-    common::require_s3(&config);
+    let config = tests::recordings::require_s3();
     let dir = common::scratch("s3");
     let mut destination = Destination::s3(&config).unwrap();
     destination.multipart_threshold = 6 << 20;
@@ -89,8 +88,7 @@ async fn local_directory_uploads_are_verified_by_reading_back() {
 
 #[tokio::test]
 async fn a_refusing_store_is_an_error() {
-    let config = common::s3_config();
-    common::require_s3(&config);
+    let config = tests::recordings::require_s3();
     let dir = common::scratch("refused");
     let file = dir.join("a.mp3");
     std::fs::write(&file, b"not much").unwrap();

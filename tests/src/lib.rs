@@ -4,8 +4,10 @@
 //! - [`replay`]: a stand-in for FreeSWITCH that plays real captures back to a client.
 //! - [`http`]: a minimal HTTP client that replays captured requests byte for byte.
 //! - [`relay`]: a TCP relay a test can take down and bring back.
+//! - [`recordings`]: the S3 server of the tests, and WAVs made from the real recordings.
 
 pub mod http;
+pub mod recordings;
 pub mod relay;
 pub mod replay;
 

@@ -5,10 +5,9 @@
 //!
 //! `--rate R` submits R recordings per second (arrivals spread in time, as calls end); without
 //! it all are submitted at once (throughput, with queueing in the latencies). S3 settings come
-//! from `RECORDING_S3_*` (defaults: the Garage of `.ci/garage`).
+//! from `RECORDING_TEST_S3_*` (defaults: the Garage of `.ci/garage`).
 
 use recording::{Destination, Job, Outcome, Pipeline, PipelineConfig, Tags};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 struct Args {
@@ -38,54 +37,6 @@ fn args() -> Args {
     args
 }
 
-fn two_minute_wav() -> Vec<u8> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/freeswitch/recordings");
-    let path = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("mono_")
-        })
-        .unwrap();
-    let source = std::fs::read(path).unwrap();
-    let layout = recording::wav::WavLayout::parse(&source, source.len() as u64)
-        .unwrap()
-        .unwrap();
-    let samples = &source[layout.data_offset as usize..][..layout.data_len as usize];
-    let data: Vec<u8> = samples
-        .iter()
-        .copied()
-        .cycle()
-        .take(8000 * 2 * 120)
-        .collect();
-    let header = recording::wav::WavLayout {
-        data_offset: 44,
-        data_len: data.len() as u64,
-        ..layout
-    }
-    .canonical_header();
-    [&header[..], &data].concat()
-}
-
-fn s3() -> recording::S3Config {
-    let var = |name: &str, default: &str| {
-        std::env::var(format!("RECORDING_S3_{name}")).unwrap_or_else(|_| default.into())
-    };
-    recording::S3Config {
-        endpoint: Some(var("ENDPOINT", "http://127.0.0.1:3900")),
-        bucket: var("BUCKET", "recordings"),
-        region: var("REGION", "us-east-1"),
-        access_key_id: var("ACCESS_KEY_ID", "GK0123456789abcdef01234567"),
-        secret_access_key: var(
-            "SECRET_ACCESS_KEY",
-            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        ),
-    }
-}
-
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
@@ -110,7 +61,8 @@ async fn main() {
         .unwrap()
         .as_secs();
     let tenant = format!("load-{run}");
-    let wav = two_minute_wav();
+    let (samples, _) = tests::recordings::fixture_samples("mono_");
+    let wav = tests::recordings::looped_wav(&samples, 8000, 1, 120);
     let jobs: Vec<Job> = (0..args.count)
         .map(|i| {
             let job = Job {
@@ -129,7 +81,10 @@ async fn main() {
         .collect();
     let config = PipelineConfig::new(args.staging.join("quarantine"));
     let workers = config.workers;
-    let (pipeline, mut reports) = Pipeline::start(config, Destination::s3(&s3()).unwrap());
+    let (pipeline, mut reports) = Pipeline::start(
+        config,
+        Destination::s3(&tests::recordings::s3_config()).unwrap(),
+    );
     let started = Instant::now();
     let count = jobs.len();
     let rate = args.rate;

@@ -131,30 +131,3 @@ pub fn decode_mp3(path: &Path) -> Decoded {
         tags,
     }
 }
-
-/// The S3 server the tests use: Garage from `.ci/garage` unless `RECORDING_TEST_S3_*` say
-/// otherwise.
-pub fn s3_config() -> recording::S3Config {
-    let var = |name: &str, default: &str| {
-        std::env::var(format!("RECORDING_TEST_S3_{name}")).unwrap_or_else(|_| default.into())
-    };
-    recording::S3Config {
-        endpoint: Some(var("ENDPOINT", "http://127.0.0.1:3900")),
-        bucket: var("BUCKET", "recordings"),
-        region: var("REGION", "us-east-1"),
-        access_key_id: var("ACCESS_KEY_ID", "GK0123456789abcdef01234567"),
-        secret_access_key: var(
-            "SECRET_ACCESS_KEY",
-            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        ),
-    }
-}
-
-/// Fails (never skips) when the S3 server does not answer.
-pub fn require_s3(config: &recording::S3Config) {
-    let endpoint = config.endpoint.clone().unwrap();
-    let address = endpoint.trim_start_matches("http://");
-    if std::net::TcpStream::connect(address).is_err() {
-        panic!("the S3 server must be running at {endpoint} for these tests: run .ci/garage");
-    }
-}
