@@ -13,15 +13,21 @@
 //!   [`platform`] tables, with prepaid limits from billing.
 //! - [`recording_worker`]: the recording pipeline fed by RECORD_STOP and a staging scan, with
 //!   each recording's metadata stored in the ledger.
+//! - [`esl_worker`]: follows FreeSWITCH nodes over ESL: live calls ([`calls`]), CDRs from
+//!   hangup events, recordings to the recording worker, prepaid limits on answer, and call
+//!   events for subscribers ([`events`]).
 //! - [`recording_tool`]: transcodes a WAV, or runs the recording pipeline over a staging
 //!   directory.
 
 pub mod billing_rate;
+pub mod calls;
 pub mod cdr_gateway;
 pub mod daemon;
 pub mod esl_console;
 pub mod esl_decode;
 pub mod esl_json;
+pub mod esl_worker;
+pub mod events;
 pub mod http_auth;
 pub mod import;
 pub mod metrics;

@@ -2,13 +2,14 @@
 //! and by a periodic scan of the staging directory, each recording's metadata stored in the
 //! ledger (linked to its call by UUID) before its staged files go.
 
+use crate::calls::CallEvent;
 use crate::recording_tool::Target;
 use billing::{Ledger, RecordingRecord};
 use recording::staging::recover;
 use recording::{EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, StoredHook, SubmitError};
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 /// How the worker runs.
@@ -31,6 +32,8 @@ pub struct RecordingWorkerConfig {
     pub encode: EncodeOptions,
     /// Encoder threads. Default: the number of cores.
     pub workers: usize,
+    /// Where `RecordingReady` is published once a recording is stored.
+    pub events: Option<crate::events::Hub>,
 }
 
 impl RecordingWorkerConfig {
@@ -45,6 +48,7 @@ impl RecordingWorkerConfig {
             default_tenant: "unassigned".into(),
             encode: EncodeOptions::default(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            events: None,
         }
     }
 }
@@ -63,6 +67,23 @@ pub enum RecordingWorkerError {
     /// The object store could not be set up.
     #[error(transparent)]
     Store(#[from] recording::UploadError),
+}
+
+/// Submits recordings to a running worker; cheap to clone. Once the worker shuts down,
+/// submissions fail with [`SubmitError::ShuttingDown`] (the staging scan of the next start
+/// takes them).
+#[derive(Clone)]
+pub struct RecordingHandle {
+    pipeline: Weak<Pipeline>,
+    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl RecordingHandle {
+    /// RECORD_STOP: the recording at `job.wav` is complete.
+    pub async fn record_stopped(&self, job: Job) -> Result<(), SubmitError> {
+        let pipeline = self.pipeline.upgrade().ok_or(SubmitError::ShuttingDown)?;
+        submit_once(&pipeline, &self.in_flight, job).await
+    }
 }
 
 /// A running worker.
@@ -112,6 +133,7 @@ impl RecordingWorker {
         let in_flight: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
         let reporter = {
             let in_flight = in_flight.clone();
+            let events = config.events.clone();
             tokio::spawn(async move {
                 while let Some(report) = reports.recv().await {
                     in_flight
@@ -120,7 +142,16 @@ impl RecordingWorker {
                         .remove(&report.job.wav);
                     match &report.outcome {
                         Outcome::Stored(stored) => {
-                            tracing::info!(key = %stored.key, bytes = stored.size, "recording stored")
+                            tracing::info!(key = %stored.key, bytes = stored.size, "recording stored");
+                            if let Some(events) = &events {
+                                events.publish(&CallEvent::RecordingReady {
+                                    tenant: report.job.tags.tenant.clone(),
+                                    call_uuid: report.job.tags.call_uuid.clone(),
+                                    key: stored.key.clone(),
+                                    size: stored.size,
+                                    duration_ms: stored.duration.as_millis() as u64,
+                                });
+                            }
                         }
                         Outcome::Quarantined { reason, .. } => {
                             tracing::warn!(wav = %report.job.wav.display(), %reason, "recording quarantined")
@@ -171,6 +202,14 @@ impl RecordingWorker {
     /// RECORD_STOP: the recording at `job.wav` is complete.
     pub async fn record_stopped(&self, job: Job) -> Result<(), SubmitError> {
         submit_once(&self.pipeline, &self.in_flight, job).await
+    }
+
+    /// A handle for submitting from elsewhere (the ESL worker).
+    pub fn handle(&self) -> RecordingHandle {
+        RecordingHandle {
+            pipeline: Arc::downgrade(&self.pipeline),
+            in_flight: self.in_flight.clone(),
+        }
     }
 
     /// Stops scanning and lets the pipeline finish or leave its jobs staged within `grace`.

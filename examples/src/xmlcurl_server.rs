@@ -257,11 +257,16 @@ async fn dialplan(
                         return Ok(document(&tenant.context, &name, condition));
                     }
                     Ok(Authorization::Seconds(seconds)) => {
-                        // Counted from answer: ringing costs nothing.
-                        condition = condition.action_owned(
-                            "set",
-                            format!("execute_on_answer=sched_hangup +{seconds} ALLOTTED_TIMEOUT"),
-                        );
+                        // Counted from answer: ringing costs nothing. `callcenter_limit`
+                        // (on both legs) tells the ESL worker the call is limited already.
+                        condition = condition
+                            .action_owned(
+                                "set",
+                                format!(
+                                    "execute_on_answer=sched_hangup +{seconds} ALLOTTED_TIMEOUT"
+                                ),
+                            )
+                            .action_owned("export", format!("callcenter_limit={seconds}"));
                     }
                     Ok(Authorization::Unlimited) | Err(billing::NoCharge::Free { .. }) => {}
                     Err(billing::NoCharge::NoRoute { .. }) => {

@@ -7,6 +7,7 @@
 //! - [`recordings`]: the S3 server of the tests, and WAVs made from the real recordings.
 
 pub mod http;
+pub mod node;
 pub mod recordings;
 pub mod relay;
 pub mod replay;
