@@ -124,6 +124,64 @@ impl Default for CdrSettings {
     }
 }
 
+/// The ESL worker's settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EslSettings {
+    /// FreeSWITCH nodes; none means the ESL worker does not run.
+    pub nodes: Vec<crate::esl_worker::NodeConfig>,
+    /// Record CDRs from `CHANNEL_HANGUP_COMPLETE` (when `mod_json_cdr` is not used).
+    pub cdrs: bool,
+    /// Limit prepaid calls our dialplan did not limit, on answer.
+    pub prepaid: bool,
+    /// The staging directory as FreeSWITCH names it, when it differs from `recordings_dir`.
+    pub freeswitch_recordings_dir: Option<PathBuf>,
+}
+
+impl Default for EslSettings {
+    fn default() -> Self {
+        EslSettings {
+            nodes: Vec::new(),
+            cdrs: false,
+            prepaid: true,
+            freeswitch_recordings_dir: None,
+        }
+    }
+}
+
+/// The REST API's settings.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// The HS256 secret of the tokens. Without one, a random secret is made at start (tokens
+    /// then die with the process).
+    pub jwt_secret: Option<String>,
+    /// Token lifetime, seconds. Default 8 hours.
+    pub token_ttl_s: u64,
+    /// Lifetime of pre-signed recording URLs, seconds. Default 300.
+    pub download_ttl_s: u64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            jwt_secret: None,
+            token_ttl_s: 8 * 3600,
+            download_ttl_s: 300,
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<hidden>"))
+            .field("token_ttl_s", &self.token_ttl_s)
+            .field("download_ttl_s", &self.download_ttl_s)
+            .finish()
+    }
+}
+
 /// The daemon's configuration. Its `Debug` hides the database password and credentials.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
@@ -145,6 +203,10 @@ pub struct DaemonConfig {
     pub xml_curl: Credentials,
     /// CDR gateway settings.
     pub cdr: CdrSettings,
+    /// ESL worker settings.
+    pub esl: EslSettings,
+    /// REST API settings.
+    pub api: ApiSettings,
 }
 
 impl Default for DaemonConfig {
@@ -158,6 +220,8 @@ impl Default for DaemonConfig {
             recordings_scan_ms: 30_000,
             xml_curl: Credentials::default(),
             cdr: CdrSettings::default(),
+            esl: EslSettings::default(),
+            api: ApiSettings::default(),
         }
     }
 }
@@ -173,6 +237,8 @@ impl std::fmt::Debug for DaemonConfig {
             .field("recordings_scan_ms", &self.recordings_scan_ms)
             .field("xml_curl", &self.xml_curl)
             .field("cdr", &self.cdr)
+            .field("esl", &self.esl)
+            .field("api", &self.api)
             .finish()
     }
 }
@@ -198,7 +264,8 @@ impl DaemonConfig {
     /// Overrides from `CALLCENTER_LISTEN`, `CALLCENTER_DATABASE`, `CALLCENTER_RECORDINGS_DIR`,
     /// `CALLCENTER_RECORDINGS_STORE`, `CALLCENTER_RECORDINGS_SCAN_MS`,
     /// `CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY`, `CALLCENTER_XML_CURL_USER`/`_PASSWORD`,
-    /// `CALLCENTER_CDR_USER`/`_PASSWORD`, `CALLCENTER_CDR_DEFAULT_TENANT`.
+    /// `CALLCENTER_CDR_USER`/`_PASSWORD`, `CALLCENTER_CDR_DEFAULT_TENANT`,
+    /// `CALLCENTER_API_JWT_SECRET`, `CALLCENTER_ESL_PASSWORD` (every node's).
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), DaemonError> {
         if let Some(listen) = var("CALLCENTER_LISTEN") {
             self.listen = listen
@@ -241,6 +308,12 @@ impl DaemonConfig {
             &mut self.cdr.default_tenant,
             "CALLCENTER_CDR_DEFAULT_TENANT",
         );
+        set(&mut self.api.jwt_secret, "CALLCENTER_API_JWT_SECRET");
+        if let Some(password) = var("CALLCENTER_ESL_PASSWORD") {
+            for node in &mut self.esl.nodes {
+                node.password.clone_from(&password);
+            }
+        }
         Ok(())
     }
 }
@@ -255,6 +328,10 @@ pub struct Daemon {
     pub app: Router,
     /// The recording worker, when that role runs.
     pub recording_worker: Option<crate::recording_worker::RecordingWorker>,
+    /// The ESL worker, when that role runs and nodes are configured.
+    pub esl_worker: Option<crate::esl_worker::EslWorker>,
+    /// Call events.
+    pub hub: crate::events::Hub,
 }
 
 #[derive(Clone)]
@@ -262,6 +339,7 @@ struct Health {
     ledger: Ledger,
     http: Arc<HttpMetrics>,
     gateway: Arc<GatewayMetrics>,
+    esl: Option<Arc<crate::esl_worker::EslMetrics>>,
 }
 
 /// Which roles a process serves.
@@ -273,6 +351,10 @@ pub struct Roles {
     pub cdr: bool,
     /// The recording worker over the staging directory.
     pub recordings: bool,
+    /// The ESL worker (when nodes are configured).
+    pub esl: bool,
+    /// The REST API, `/ws` and `/live`.
+    pub api: bool,
 }
 
 impl Roles {
@@ -281,24 +363,40 @@ impl Roles {
         xml_curl: true,
         cdr: true,
         recordings: true,
+        esl: true,
+        api: true,
     };
     /// The xml_curl server alone.
     pub const XML_CURL: Roles = Roles {
         xml_curl: true,
         cdr: false,
         recordings: false,
+        esl: false,
+        api: false,
     };
     /// The CDR gateway alone.
     pub const CDR: Roles = Roles {
         xml_curl: false,
         cdr: true,
         recordings: false,
+        esl: false,
+        api: false,
     };
     /// The recording worker alone (with `/healthz` and `/metrics`).
     pub const RECORDINGS: Roles = Roles {
         xml_curl: false,
         cdr: false,
         recordings: true,
+        esl: false,
+        api: false,
+    };
+    /// The ESL worker with the API over its live state.
+    pub const ESL: Roles = Roles {
+        xml_curl: false,
+        cdr: false,
+        recordings: false,
+        esl: true,
+        api: true,
     };
 }
 
@@ -342,12 +440,85 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
             ..XmlCurlConfig::default()
         },
     );
+    let hub = crate::events::Hub::new(4096);
+    let target = match &config.recordings_s3 {
+        Some(s3) => crate::recording_tool::Target::S3(s3.clone()),
+        None => crate::recording_tool::Target::Directory(config.recordings_store.clone()),
+    };
+    let default_tenant = config
+        .cdr
+        .default_tenant
+        .clone()
+        .unwrap_or_else(|| "unassigned".into());
+    let recording_worker = if roles.recordings {
+        let mut worker_config = crate::recording_worker::RecordingWorkerConfig::new(
+            config.recordings_dir.clone(),
+            target.clone(),
+        );
+        worker_config.scan_every = Duration::from_millis(config.recordings_scan_ms.max(10));
+        worker_config.default_tenant.clone_from(&default_tenant);
+        worker_config.events = Some(hub.clone());
+        Some(
+            crate::recording_worker::RecordingWorker::start(worker_config, ledger.clone())
+                .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let esl_worker = (roles.esl && !config.esl.nodes.is_empty()).then(|| {
+        let mut esl_config = crate::esl_worker::EslWorkerConfig::new(
+            config.esl.nodes.clone(),
+            config.recordings_dir.clone(),
+        );
+        esl_config.cdrs = config.esl.cdrs;
+        esl_config.prepaid = config.esl.prepaid;
+        esl_config.cdr_options.tenant_variable = config.cdr.tenant_variable.clone();
+        esl_config.default_tenant.clone_from(&default_tenant);
+        esl_config
+            .freeswitch_staging
+            .clone_from(&config.esl.freeswitch_recordings_dir);
+        crate::esl_worker::EslWorker::start(
+            esl_config,
+            ledger.clone(),
+            store.clone(),
+            hub.clone(),
+            recording_worker.as_ref().map(|w| w.handle()),
+        )
+    });
     let health = Health {
         ledger: ledger.clone(),
         http: http_metrics.clone(),
         gateway: gateway_metrics,
+        esl: esl_worker.as_ref().map(|w| w.metrics()),
     };
     let mut app = Router::new();
+    if roles.api {
+        let secret = match &config.api.jwt_secret {
+            Some(secret) if secret.len() >= 16 => secret.clone().into_bytes(),
+            Some(_) => {
+                return Err(DaemonError::Config(
+                    "api.jwt_secret must have at least 16 characters".into(),
+                ));
+            }
+            None => {
+                tracing::warn!("no api.jwt_secret: tokens will not survive a restart");
+                format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()).into_bytes()
+            }
+        };
+        app = app.merge(crate::api::router(crate::api::ApiState {
+            tokens: crate::api::Tokens::new(
+                &secret,
+                Duration::from_secs(config.api.token_ttl_s.max(1)),
+            ),
+            users: crate::api::Users::new(ledger.pool().clone()),
+            ledger: ledger.clone(),
+            store: store.clone(),
+            esl: esl_worker.clone(),
+            hub: hub.clone(),
+            recordings: target.destination().ok(),
+            download_ttl: Duration::from_secs(config.api.download_ttl_s.max(1)),
+        }));
+    }
     if roles.cdr {
         app = app.merge(gateway);
     }
@@ -362,32 +533,21 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
                 .route("/metrics", get(metrics))
                 .with_state(health),
         );
-    let recording_worker = if roles.recordings {
-        let target = match &config.recordings_s3 {
-            Some(s3) => crate::recording_tool::Target::S3(s3.clone()),
-            None => crate::recording_tool::Target::Directory(config.recordings_store.clone()),
-        };
-        let mut worker_config = crate::recording_worker::RecordingWorkerConfig::new(
-            config.recordings_dir.clone(),
-            target,
-        );
-        worker_config.scan_every = Duration::from_millis(config.recordings_scan_ms.max(10));
-        if let Some(tenant) = &config.cdr.default_tenant {
-            worker_config.default_tenant.clone_from(tenant);
-        }
-        Some(
-            crate::recording_worker::RecordingWorker::start(worker_config, ledger.clone())
-                .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))?,
-        )
-    } else {
-        None
-    };
     Ok(Daemon {
         ledger,
         store,
         app,
         recording_worker,
+        esl_worker,
+        hub,
     })
+}
+
+impl Daemon {
+    /// The API users, in the daemon's database.
+    pub fn users(&self) -> crate::api::Users {
+        crate::api::Users::new(self.ledger.pool().clone())
+    }
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.
@@ -410,6 +570,9 @@ pub async fn serve(
             address: config.listen,
             source,
         });
+    if let Some(worker) = daemon.esl_worker {
+        worker.shutdown().await;
+    }
     if let Some(worker) = daemon.recording_worker {
         // Encodes and uploads in flight may finish; the rest stays staged for the next start.
         worker.shutdown(Duration::from_secs(10)).await;
@@ -457,17 +620,22 @@ pub fn main_for(roles: Roles) -> std::process::ExitCode {
     }
 }
 
-/// Text or JSON logs, filtered by `RUST_LOG` (default `info`).
+/// Text or JSON logs on stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr: stdout carries the one-shot commands' results.
     if json {
         tracing_subscriber::fmt()
             .json()
             .with_env_filter(filter)
+            .with_writer(std::io::stderr)
             .init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
     }
 }
 
@@ -557,6 +725,50 @@ async fn metrics(State(health): State<Health>) -> impl IntoResponse {
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
         ));
     }
+    if let Some(esl) = &health.esl {
+        for (name, help, value) in [
+            (
+                "callcenter_esl_events_total",
+                "Events received from FreeSWITCH.",
+                &esl.events,
+            ),
+            (
+                "callcenter_esl_published_total",
+                "Call events published.",
+                &esl.published,
+            ),
+            (
+                "callcenter_esl_connections_total",
+                "ESL (re)connections.",
+                &esl.connections,
+            ),
+            (
+                "callcenter_esl_cdrs_total",
+                "CDRs recorded from hangup events.",
+                &esl.cdrs,
+            ),
+            (
+                "callcenter_esl_cdrs_refused_total",
+                "Hangup events not recorded as CDRs.",
+                &esl.cdrs_refused,
+            ),
+            (
+                "callcenter_esl_recordings_total",
+                "Recordings handed to the recording worker.",
+                &esl.recordings,
+            ),
+            (
+                "callcenter_esl_limits_total",
+                "Prepaid limits set on answer.",
+                &esl.limits,
+            ),
+        ] {
+            let value = value.load(Relaxed);
+            text.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+            ));
+        }
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -566,9 +778,11 @@ async fn metrics(State(health): State<Health>) -> impl IntoResponse {
     )
 }
 
-/// Creates (or refreshes) one demo tenant, for a first try with a real FreeSWITCH: tenant `demo` on SIP domain `demo.local`, context `demo`, extensions 1000 and 1001 (password
+/// Creates (or refreshes) one demo tenant, for a first try with a real FreeSWITCH: tenant
+/// `demo` on SIP domain `demo.local`, context `demo`, extensions 1000 and 1001 (password
 /// `demo-1000`/`demo-1001`), gateway `trunk`, a rate plan of 0.02/min for everything, 10.00 of
-/// credit. Nothing is created without being asked.
+/// credit, and API users `admin` (password `demo-admin`) and `agent` (extension 1000, password
+/// `demo-agent`). Nothing is created without being asked.
 pub async fn seed_demo_data(ledger: &Ledger, store: &PlatformStore) -> Result<(), DaemonError> {
     ledger
         .save_plan(&PlanRecord {
@@ -610,6 +824,22 @@ pub async fn seed_demo_data(ledger: &Ledger, store: &PlatformStore) -> Result<()
             })
             .await?;
     }
+    let users = crate::api::Users::new(ledger.pool().clone());
+    for (name, role, extension) in [
+        ("admin", crate::api::Role::Admin, None),
+        ("agent", crate::api::Role::Agent, Some("1000".to_owned())),
+    ] {
+        let user = crate::api::ApiUser {
+            tenant: "demo".into(),
+            username: name.into(),
+            role,
+            extension,
+        };
+        users
+            .put(&user, &format!("demo-{name}"))
+            .await
+            .map_err(|e| DaemonError::Config(format!("demo users: {e}")))?;
+    }
     Ok(())
 }
 
@@ -620,24 +850,34 @@ mod tests {
     #[test]
     fn file_then_environment() {
         let mut config: DaemonConfig = toml::from_str(
-            "listen = \"127.0.0.1:9000\"\n[cdr]\nuser = \"fs\"\npassword = \"secret\"\nbatch_max = 50\n",
+            "listen = \"127.0.0.1:9000\"\n[cdr]\nuser = \"fs\"\npassword = \"file-password\"\nbatch_max = 50\n\
+             [[esl.nodes]]\nname = \"fs1\"\naddress = \"127.0.0.1:8021\"\npassword = \"ClueCon\"\n",
         )
         .unwrap();
         assert_eq!(config.cdr.batch_max, 50);
+        assert_eq!(config.esl.nodes[0].name, "fs1");
         config
             .apply_env(|name| match name {
                 "CALLCENTER_CDR_PASSWORD" => Some("from-env".into()),
                 "CALLCENTER_DATABASE" => Some("postgres://u:pw@db/x".into()),
+                "CALLCENTER_API_JWT_SECRET" => Some("jwt-from-env-0123456789".into()),
+                "CALLCENTER_ESL_PASSWORD" => Some("esl-from-env".into()),
                 _ => None,
             })
             .unwrap();
         assert_eq!(config.cdr.credentials.password.as_deref(), Some("from-env"));
+        assert_eq!(config.esl.nodes[0].password, "esl-from-env");
         let shown = format!("{config:?}");
-        assert!(
-            !shown.contains("from-env") && !shown.contains("secret"),
-            "{shown}"
-        );
-        assert!(!shown.contains(":pw@"), "{shown}");
+        for secret in [
+            "from-env",
+            "file-password",
+            "jwt-from-env",
+            "esl-from-env",
+            "ClueCon",
+            ":pw@",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
         assert_eq!(redact(&config.database), "postgres://u:<hidden>@db/x");
         assert!(toml::from_str::<DaemonConfig>("lisen = \"x\"").is_err());
     }

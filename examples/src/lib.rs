@@ -19,6 +19,7 @@
 //! - [`recording_tool`]: transcodes a WAV, or runs the recording pipeline over a staging
 //!   directory.
 
+pub mod api;
 pub mod billing_rate;
 pub mod calls;
 pub mod cdr_gateway;

@@ -330,18 +330,41 @@ impl PlatformStore {
         .bind(extension)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(ExtensionRow {
-                tenant: row.try_get(0)?,
-                extension: row.try_get(1)?,
-                password: row.try_get(2)?,
-                a1_hash: row.try_get(3)?,
-                caller_id_name: row.try_get(4)?,
-                caller_id_number: row.try_get(5)?,
-                record_calls: row.try_get::<i32, _>(6)? != 0,
-            })
-        })
-        .transpose()
+        row.as_ref().map(extension_from).transpose()
+    }
+
+    /// A tenant's extensions, by number.
+    pub async fn extensions(&self, tenant: &str) -> Result<Vec<ExtensionRow>, PlatformError> {
+        sqlx::query(
+            "SELECT tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls
+             FROM extensions WHERE tenant = $1 ORDER BY extension",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(extension_from)
+        .collect()
+    }
+
+    /// Removes an extension; `false` if there was none.
+    pub async fn delete_extension(
+        &self,
+        tenant: &str,
+        extension: &str,
+    ) -> Result<bool, PlatformError> {
+        let done = sqlx::query("DELETE FROM extensions WHERE tenant = $1 AND extension = $2")
+            .bind(tenant)
+            .bind(extension)
+            .execute(&self.pool)
+            .await?;
+        self.changed();
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The database the store writes to.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Every tenant.
@@ -462,5 +485,17 @@ fn tenant_from(row: &AnyRow) -> Result<Tenant, PlatformError> {
         gateway: row.try_get(3)?,
         prepaid: row.try_get::<i32, _>(4)? != 0,
         record_calls: row.try_get::<i32, _>(5)? != 0,
+    })
+}
+
+fn extension_from(row: &sqlx::any::AnyRow) -> Result<ExtensionRow, PlatformError> {
+    Ok(ExtensionRow {
+        tenant: row.try_get(0)?,
+        extension: row.try_get(1)?,
+        password: row.try_get(2)?,
+        a1_hash: row.try_get(3)?,
+        caller_id_name: row.try_get(4)?,
+        caller_id_number: row.try_get(5)?,
+        record_calls: row.try_get::<i32, _>(6)? != 0,
     })
 }

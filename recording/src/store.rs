@@ -112,6 +112,7 @@ impl KeyLayout {
 #[derive(Debug, Clone)]
 pub struct Destination {
     store: Arc<dyn ObjectStore>,
+    signer: Option<Arc<dyn object_store::signer::Signer>>,
     /// Files at least this large go up in parts. Default 16 MiB.
     pub multipart_threshold: u64,
     /// Size of each part (S3 wants at least 5 MiB but for the last). Default 8 MiB.
@@ -143,6 +144,7 @@ impl Destination {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Destination {
             store,
+            signer: None,
             multipart_threshold: 16 << 20,
             part_size: 8 << 20,
         }
@@ -178,7 +180,33 @@ impl Destination {
                 .with_allow_http(true)
                 .with_virtual_hosted_style_request(false);
         }
-        Ok(Self::new(Arc::new(builder.build()?)))
+        let s3 = Arc::new(builder.build()?);
+        Ok(Destination {
+            signer: Some(s3.clone()),
+            ..Self::new(s3)
+        })
+    }
+
+    /// A pre-signed URL anyone may GET the object at `key` with, for `expires_in`; `None` for
+    /// stores that do not sign (a local directory: read it through [`Destination::store`]).
+    pub async fn signed_download(
+        &self,
+        key: &str,
+        expires_in: std::time::Duration,
+    ) -> Option<Result<String, UploadError>> {
+        let signer = self.signer.as_ref()?;
+        let path = match ObjectPath::parse(key) {
+            Ok(path) => path,
+            Err(e) => return Some(Err(UploadError::Key(e.to_string()))),
+        };
+        let method = object_store::signer::Method::GET;
+        Some(
+            signer
+                .signed_url(method, &path, expires_in)
+                .await
+                .map(|url| url.to_string())
+                .map_err(UploadError::from),
+        )
     }
 
     /// The store.

@@ -43,8 +43,13 @@ pub fn with_headers(raw: &[u8], extra_headers: &[(&str, &str)]) -> Vec<u8> {
 
 /// A POST of `body` to `path`.
 pub fn post(path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    request("POST", path, headers, body)
+}
+
+/// A request with any method, saying `Connection: close`.
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut out = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}",
         body.len()
     )
     .into_bytes();

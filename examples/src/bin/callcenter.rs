@@ -1,6 +1,8 @@
-//! The all-in-one daemon: xml_curl server and CDR gateway on one port, SQLite by default.
+//! The all-in-one daemon: xml_curl server, CDR gateway, recording worker, ESL worker and the
+//! REST API on one port, SQLite by default.
 
 use clap::{Parser, Subcommand};
+use examples::api::{ApiUser, Role};
 use examples::daemon::{
     DaemonConfig, Roles, build_roles, init_logs, seed_demo_data, serve, shutdown_signal,
 };
@@ -33,6 +35,20 @@ enum Command {
     },
     /// Create the demo tenant and exit.
     DemoData,
+    /// Add or replace an API user; the password is read from CALLCENTER_NEW_PASSWORD, else
+    /// from the first line of standard input.
+    AddUser {
+        /// The tenant.
+        tenant: String,
+        /// The user name.
+        username: String,
+        /// `admin` or `agent`.
+        #[arg(value_parser = ["admin", "agent"])]
+        role: String,
+        /// The user's own extension (click-to-call rings it first).
+        #[arg(long)]
+        extension: Option<String>,
+    },
     /// Record the CDRs FreeSWITCH left in its err-log-dir (`*.cdr.json`, as posted); each
     /// recorded file is renamed `*.imported`. Already recorded CDRs change nothing.
     ImportCdrs {
@@ -65,6 +81,8 @@ fn main() -> ExitCode {
             Command::Serve { .. } => Roles::ALL,
             _ => Roles {
                 recordings: false,
+                esl: false,
+                api: false,
                 ..Roles::ALL
             },
         };
@@ -81,6 +99,40 @@ fn main() -> ExitCode {
                 tracing::info!("stopped");
             }
             Command::DemoData => seed_demo_data(&daemon.ledger, &daemon.store).await?,
+            Command::AddUser {
+                tenant,
+                username,
+                role,
+                extension,
+            } => {
+                let password = match std::env::var("CALLCENTER_NEW_PASSWORD") {
+                    Ok(password) => password,
+                    Err(_) => {
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line)?;
+                        line.trim_end_matches(['\r', '\n']).to_owned()
+                    }
+                };
+                if password.len() < 8 {
+                    return Err("a password has at least 8 characters".into());
+                }
+                if daemon.store.tenant(&tenant).await?.is_none() {
+                    return Err(format!("no tenant {tenant:?}").into());
+                }
+                let role = if role == "admin" {
+                    Role::Admin
+                } else {
+                    Role::Agent
+                };
+                let user = ApiUser {
+                    tenant,
+                    username,
+                    role,
+                    extension,
+                };
+                daemon.users().put(&user, &password).await?;
+                println!("user {} of {} saved", user.username, user.tenant);
+            }
             Command::ImportCdrs { dir } => {
                 let summary = import_cdrs(&daemon.ledger, &dir, &config.cdr).await?;
                 println!("{}", serde_json::to_string(&summary).unwrap_or_default());
