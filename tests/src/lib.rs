@@ -6,6 +6,7 @@
 //! - [`relay`]: a TCP relay a test can take down and bring back.
 //! - [`recordings`]: the S3 server of the tests, and WAVs made from the real recordings.
 
+pub mod browser;
 pub mod http;
 pub mod node;
 pub mod recordings;

@@ -128,6 +128,9 @@ pub struct Session {
     pub calls: Option<Calls>,
     /// Close the connection once the events are sent (a dropped connection).
     pub close_after: bool,
+    /// Wait for the signal before sending `events[index]`: the test decides when the call
+    /// moves on.
+    pub pause_before: Vec<(usize, Arc<tokio::sync::Notify>)>,
 }
 
 impl Session {
@@ -138,6 +141,7 @@ impl Session {
             events: Vec::new(),
             calls: None,
             close_after: false,
+            pause_before: Vec::new(),
         }
     }
 }
@@ -363,7 +367,13 @@ async fn play_events(
 ) {
     let wanted =
         |frame: &EventFrame| subscribed.contains("ALL") || subscribed.contains(&frame.name);
-    for frame in session.events.iter().filter(|f| wanted(f)) {
+    for (index, frame) in session.events.iter().enumerate() {
+        for (_, gate) in session.pause_before.iter().filter(|(at, _)| *at == index) {
+            gate.notified().await;
+        }
+        if !wanted(frame) {
+            continue;
+        }
         if out.send(Out::Bytes(frame.bytes.clone())).await.is_err() {
             return;
         }
