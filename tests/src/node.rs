@@ -73,6 +73,9 @@ pub struct Calls {
     pub template: Vec<EventFrame>,
     /// The UUIDs in the template to replace for each copy.
     pub uuids: Vec<String>,
+    /// Other text to vary per call: call `k` gets `alternatives[k % len]` for `text` (same
+    /// length), e.g. a different dialplan context, so calls spread over tenants.
+    pub vary: Vec<(String, Vec<String>)>,
     /// How many copies.
     pub calls: usize,
     /// Frames per second to aim at; as fast as possible when `None`.
@@ -385,12 +388,17 @@ async fn play_events(
         let (mut total, mut pending) = (0usize, 0usize);
         let mut batch = BytesMut::with_capacity(256 * 1024);
         for k in 0..calls.calls {
-            let pairs: Vec<(String, String)> = calls
+            let mut pairs: Vec<(String, String)> = calls
                 .uuids
                 .iter()
                 .enumerate()
                 .map(|(i, uuid)| (uuid.clone(), call_uuid(k, i)))
                 .collect();
+            for (text, alternatives) in &calls.vary {
+                if !alternatives.is_empty() {
+                    pairs.push((text.clone(), alternatives[k % alternatives.len()].clone()));
+                }
+            }
             for frame in &template {
                 batch.extend_from_slice(&substitute(&frame.bytes, &pairs));
             }
