@@ -24,6 +24,7 @@
 //! ```
 
 use crate::calls::CallEvent;
+use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
@@ -33,8 +34,8 @@ use tokio::sync::broadcast;
 pub struct Published {
     /// Position in the tenant's sequence, from 1.
     pub seq: u64,
-    /// The JSON text: `{"seq":N,"type":...}`.
-    pub json: Arc<str>,
+    /// The JSON text: `{"seq":N,"type":...}`, shared by every subscriber without copies.
+    pub json: Utf8Bytes,
 }
 
 struct Channel {

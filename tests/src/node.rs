@@ -384,6 +384,11 @@ async fn play_events(
     }
     if let Some(calls) = &session.calls {
         let template: Vec<&EventFrame> = calls.template.iter().filter(|f| wanted(f)).collect();
+        // One call's frames as one buffer: one substitution pass per call.
+        let whole: Vec<u8> = template
+            .iter()
+            .flat_map(|f| f.bytes.iter().copied())
+            .collect();
         let started = Instant::now();
         let (mut total, mut pending) = (0usize, 0usize);
         let mut batch = BytesMut::with_capacity(256 * 1024);
@@ -399,9 +404,7 @@ async fn play_events(
                     pairs.push((text.clone(), alternatives[k % alternatives.len()].clone()));
                 }
             }
-            for frame in &template {
-                batch.extend_from_slice(&substitute(&frame.bytes, &pairs));
-            }
+            batch.extend_from_slice(&substitute(&whole, &pairs));
             total += template.len();
             pending += template.len();
             let due = calls

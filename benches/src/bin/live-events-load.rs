@@ -156,10 +156,15 @@ async fn main() {
         let tenant = c % args.tenants;
         let expected = calls_per_tenant[tenant] * MESSAGES_PER_CALL;
         let (token, _) = tokens.issue("load", &format!("t{tenant}"), Role::Agent, None);
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async(format!("ws://{address}/ws?token={token}"))
-                .await
-                .unwrap();
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(16 * 1024);
+        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(
+            format!("ws://{address}/ws?token={token}"),
+            Some(config),
+            true,
+        )
+        .await
+        .unwrap();
         let _snapshot = socket.next().await.unwrap().unwrap();
         let sent = sent.clone();
         clients.push(tokio::spawn(async move {

@@ -7,7 +7,7 @@
 
 use super::{ApiError, ApiState};
 use crate::events::{Received, Subscription};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
@@ -32,6 +32,13 @@ pub(super) async fn upgrade(
         .token
         .ok_or_else(|| ApiError::Unauthorized("missing token".into()))?;
     let claims = state.tokens.verify(&token)?;
+    // Clients send next to nothing: a small read buffer, which tungstenite zero-fills on every
+    // read, keeps each poll of the socket cheap. Up to a batch of events waits in the write
+    // buffer before a flush.
+    let upgrade = upgrade
+        .read_buffer_size(4096)
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(16 << 20);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let events = state.hub.subscribe(&claims.tenant);
         let now = SystemTime::now()
@@ -77,7 +84,7 @@ async fn serve(
                 while let Some(item) = next.take() {
                     let sent = match item {
                         Received::Event(event) => {
-                            sink.feed(Message::Text(Utf8Bytes::from(&*event.json))).await
+                            sink.feed(Message::Text(event.json.clone())).await
                         }
                         Received::Lagged(missed) => {
                             let lagged = json!({ "type": "lagged", "missed": missed }).to_string();
