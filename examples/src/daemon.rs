@@ -1,5 +1,6 @@
-//! The all-in-one daemon: the xml_curl server and the CDR gateway on one HTTP port, over one
-//! database (SQLite by default), with `/healthz` and `/metrics`.
+//! The all-in-one daemon: the xml_curl server, the CDR gateway, the REST API with `/ws` and
+//! `/live` on one HTTP port, the recording worker and the ESL worker, over one database (SQLite
+//! by default), with `/healthz` and `/metrics`.
 //!
 //! Configuration: defaults, then a TOML file, then `CALLCENTER_*` environment variables (which
 //! win). Secrets are never logged: credentials print as `<hidden>`.

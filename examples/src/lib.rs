@@ -4,8 +4,9 @@
 //! - [`esl_decode`]: turns a raw ESL byte stream into JSON lines, one per frame.
 //! - [`esl_console`]: runs an api command, or streams events as JSON lines, like `fs_cli`.
 //! - [`billing_rate`]: rates CDR files against a CSV plan, or authorises a prepaid call.
-//! - [`daemon`]: the all-in-one daemon (xml_curl server and CDR gateway on one port, `/healthz`,
-//!   `/metrics`), its configuration and its demo data.
+//! - [`daemon`]: the all-in-one daemon (every role below on one port, `/healthz`, `/metrics`),
+//!   its configuration and its demo data.
+//! - [`api`]: the REST API with JWT, the `/ws` stream of call events and the live page.
 //! - [`import`]: records the CDRs FreeSWITCH left in its err-log-dir.
 //! - [`cdr_gateway`]: receives mod_json_cdr posts and records them through the billing ledger
 //!   with group commit.

@@ -154,7 +154,8 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
         .store
         .put_tenant(&Tenant {
             tenant: tenant.clone(),
-            domain: format!("{tenant}.example"),
+            // The captured directory lookups are for 127.0.0.1.
+            domain: "127.0.0.1".into(),
             context: "default".into(),
             gateway: None,
             prepaid: false,
@@ -363,6 +364,31 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
     let location = download.header("location").unwrap();
     assert!(location.starts_with("http://127.0.0.1:3900/"), "{location}");
     assert!(location.contains("X-Amz-Signature="), "{location}");
+
+    // An extension created through the API is what FreeSWITCH's next directory lookup gets.
+    let lookup = std::fs::read(tests::fixture("xml_curl/001_fsapi_directory.http")).unwrap();
+    let before = send(address, &with_headers(&lookup, &[])).await.unwrap();
+    let before = String::from_utf8_lossy(&before.body).into_owned();
+    assert!(before.contains("result status=\"not found\""), "{before}");
+    let put = send(
+        address,
+        &request(
+            "PUT",
+            "/api/extensions/2000",
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+            ],
+            br#"{"password": "from-the-api", "caller_id_name": "Desk 2000"}"#,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.status, 200);
+    let after = send(address, &with_headers(&lookup, &[])).await.unwrap();
+    let after = String::from_utf8_lossy(&after.body).into_owned();
+    assert!(after.contains("<user id=\"2000\""), "{after}");
+    assert!(after.contains("from-the-api"), "{after}");
 
     ws.close(None).await.unwrap();
     if let Some(worker) = daemon.esl_worker {
