@@ -477,7 +477,7 @@ async fn every_route_answers_for_the_token_tenant_only() {
         Some(json!({"to": "442079460000"})),
     )
     .await;
-    assert_eq!(status, 201, "{placed}");
+    assert_eq!(status, 202, "{placed}");
     let uuid = placed["uuid"].as_str().unwrap();
     assert_eq!(uuid.len(), 36);
     let originate = p

@@ -229,6 +229,7 @@ struct CallRequest {
 
 /// Click-to-call: rings `from` (one of the tenant's extensions); once answered, it is connected
 /// to `to` through the tenant's dialplan context (so prepaid limits and recording apply).
+/// Answers 202 with the call's UUID as soon as FreeSWITCH has accepted the job.
 async fn click_to_call(
     State(state): State<ApiState>,
     Caller(claims): Caller,
@@ -293,16 +294,29 @@ async fn click_to_call(
             NodeError::UnknownNode(_) => ApiError::BadRequest(e.to_string()),
             other => ApiError::Unavailable(other.to_string()),
         })?;
-    let answer = client.originate(&originate).await.map_err(|e| match e {
-        esl::client::Error::ApiFailed(reason) => {
-            ApiError::Unavailable(format!("originate failed: {reason}"))
-        }
-        other => ApiError::Unavailable(other.to_string()),
-    })?;
-    let placed = answer.trim().strip_prefix("+OK ").unwrap_or(&uuid).trim();
+    // bgapi: FreeSWITCH accepts the job at once; the call's progress (or its failure) comes
+    // as call events on /ws, under this UUID.
+    let command = originate
+        .to_command()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let job = uuid::Uuid::new_v4().to_string();
+    let reply = client
+        .send(&esl::proto::Command::BgApi {
+            command: &command,
+            job_uuid: Some(&job),
+        })
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let text = reply.reply_text().unwrap_or_default();
+    if !text.starts_with("+OK") {
+        return Err(ApiError::Unavailable(format!(
+            "FreeSWITCH refused the originate: {}",
+            text.trim()
+        )));
+    }
     Ok((
-        StatusCode::CREATED,
-        Json(json!({ "uuid": placed, "from": from, "to": request.to })),
+        StatusCode::ACCEPTED,
+        Json(json!({ "uuid": uuid, "job_uuid": job, "from": from, "to": request.to })),
     ))
 }
 

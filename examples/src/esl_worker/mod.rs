@@ -32,7 +32,7 @@ use billing::{Cdr, CdrOptions, Ledger};
 use esl::client::{Backoff, Client, EventStream, Incoming, Options};
 use esl::proto::{Event, EventFormat};
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -339,9 +339,17 @@ async fn follow(shared: &Shared, index: usize, client: &Client, mut events: Even
         return;
     }
     shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
-    resync(shared, index, client).await;
+    // Items that arrived while a re-sync waited for its reply: handled right after it.
+    let mut held = resync(shared, index, client, &mut events).await;
     let mut out = Vec::new();
-    while let Some(item) = events.recv().await {
+    loop {
+        let item = match held.pop_front() {
+            Some(item) => item,
+            None => match events.recv().await {
+                Some(item) => item,
+                None => return,
+            },
+        };
         match item {
             Incoming::Event(event) => {
                 shared.metrics.events.fetch_add(1, Ordering::Relaxed);
@@ -350,7 +358,9 @@ async fn follow(shared: &Shared, index: usize, client: &Client, mut events: Even
             Incoming::Reconnected { attempts } => {
                 tracing::info!(node = %node.config.name, attempts, "reconnected to FreeSWITCH");
                 shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
-                resync(shared, index, client).await;
+                let mut more = resync(shared, index, client, &mut events).await;
+                more.extend(held.drain(..));
+                held = more;
             }
             Incoming::Disconnected(error) => {
                 tracing::warn!(node = %node.config.name, %error, "FreeSWITCH connection lost");
@@ -363,26 +373,45 @@ async fn follow(shared: &Shared, index: usize, client: &Client, mut events: Even
     }
 }
 
-/// Reads the node's channels before any further event is taken, and publishes the differences.
-async fn resync(shared: &Shared, index: usize, client: &Client) {
+/// Reads the node's channels and publishes the differences. Events keep being received
+/// meanwhile (the reply comes after them on the socket, and a full stream would hold it back);
+/// they are returned, to be applied after the re-sync: applying again what the list already
+/// shows changes nothing.
+async fn resync(
+    shared: &Shared,
+    index: usize,
+    client: &Client,
+    events: &mut EventStream,
+) -> VecDeque<Incoming> {
     let node = &shared.nodes[index];
     shared.tenants.refresh_if_stale().await;
-    let rows = match client.api("show channels as json").await {
-        Ok(body) => match parse_channels(&body) {
-            Ok(rows) => rows,
-            Err(error) => {
-                tracing::warn!(node = %node.config.name, %error, "cannot re-sync");
-                return;
-            }
-        },
+    let mut held = VecDeque::new();
+    let reply = client.api("show channels as json");
+    tokio::pin!(reply);
+    let reply = loop {
+        tokio::select! {
+            reply = &mut reply => break reply,
+            item = events.recv() => match item {
+                Some(item) => held.push_back(item),
+                None => return held,
+            },
+        }
+    };
+    let rows = match reply.map(|body| parse_channels(&body)) {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(error)) => {
+            tracing::warn!(node = %node.config.name, %error, "cannot re-sync");
+            return held;
+        }
         Err(error) => {
             tracing::warn!(node = %node.config.name, %error, "cannot re-sync");
-            return;
+            return held;
         }
     };
     let mut out = Vec::new();
     lock(&node.calls).resync(&rows, |hints| shared.tenants.resolve(hints), &mut out);
     publish(shared, &out);
+    held
 }
 
 fn publish(shared: &Shared, events: &[CallEvent]) {
