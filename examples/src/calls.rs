@@ -114,6 +114,42 @@ pub struct TenantHints<'a> {
     pub context: Option<&'a str>,
 }
 
+/// The tenant hints a channel event carries, owned: `tenant_id`, the domain (`domain_name`,
+/// else that of `presence_id`) and `Caller-Context`, empty values left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelHints {
+    variable: Option<String>,
+    domain: Option<String>,
+    context: Option<String>,
+}
+
+impl ChannelHints {
+    /// Reads them from an event.
+    pub fn of(event: &Event) -> Self {
+        let non_empty = |v: Option<std::borrow::Cow<'_, str>>| {
+            v.filter(|v| !v.is_empty()).map(|v| v.into_owned())
+        };
+        let presence_domain = || {
+            non_empty(event.variable("presence_id"))
+                .and_then(|p| p.split_once('@').map(|(_, d)| d.to_owned()))
+        };
+        ChannelHints {
+            variable: non_empty(event.variable("tenant_id")),
+            domain: non_empty(event.variable("domain_name")).or_else(presence_domain),
+            context: non_empty(event.header("Caller-Context")),
+        }
+    }
+
+    /// As [`TenantHints`].
+    pub fn hints(&self) -> TenantHints<'_> {
+        TenantHints {
+            variable: self.variable.as_deref(),
+            domain: self.domain.as_deref(),
+            context: self.context.as_deref(),
+        }
+    }
+}
+
 /// One row of `show channels as json`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -314,22 +350,7 @@ impl LiveCalls {
         uuid: &str,
         tenant_of: impl FnOnce(TenantHints<'_>) -> String,
     ) -> Call {
-        let variable = event.variable("tenant_id");
-        let domain = event.variable("domain_name");
-        let presence = event.variable("presence_id");
-        let context = event.header("Caller-Context");
-        let presence_domain = presence
-            .as_deref()
-            .and_then(|p| p.split_once('@'))
-            .map(|(_, d)| d);
-        let tenant = tenant_of(TenantHints {
-            variable: variable.as_deref().filter(|v| !v.is_empty()),
-            domain: domain
-                .as_deref()
-                .filter(|d| !d.is_empty())
-                .or(presence_domain),
-            context: context.as_deref().filter(|c| !c.is_empty()),
-        });
+        let tenant = tenant_of(ChannelHints::of(event).hints());
         let text = |name: &str| {
             event
                 .header(name)

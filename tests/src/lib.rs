@@ -19,3 +19,13 @@ pub fn fixture(path: &str) -> std::path::PathBuf {
         .join("../fixtures/freeswitch")
         .join(path)
 }
+
+/// A new, empty directory `<label>-<pid>-<nanos>` under `base` (a test's `CARGO_TARGET_TMPDIR`).
+pub fn fresh_dir(base: &std::path::Path, label: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = base.join(format!("{label}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}

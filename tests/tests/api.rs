@@ -19,16 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 const SECRET: &[u8] = b"a test secret of some length";
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), name)
 }
 
 struct Platform {

@@ -16,16 +16,7 @@ const A_LEG: &str = "ed22627b-4a74-4b96-b832-34a59357db96";
 const B_LEG: &str = "de9d1a63-359d-4c70-9c3e-368107efbe3c";
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), name)
 }
 
 fn capture() -> Vec<u8> {

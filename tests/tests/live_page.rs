@@ -18,15 +18,7 @@ const ROWS: &str = "JSON.stringify([...document.querySelectorAll('#calls tbody t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_page_follows_a_call() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "live-page-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "live-page");
     // The captured call, held before its first event and after its answers.
     let frames = event_frames(&std::fs::read(tests::fixture("esl/esl-plain.raw")).unwrap());
     let answered = frames

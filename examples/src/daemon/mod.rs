@@ -438,7 +438,7 @@ async fn metrics(State(health): State<Health>) -> impl IntoResponse {
     use std::sync::atomic::Ordering::Relaxed;
     let mut text = health.http.render();
     let g = &health.gateway;
-    for (name, help, value) in [
+    let mut counters = vec![
         (
             "callcenter_cdrs_recorded_total",
             "CDRs committed for the first time.",
@@ -469,13 +469,9 @@ async fn metrics(State(health): State<Health>) -> impl IntoResponse {
             "CDRs in those transactions (their sum; divide for the mean batch size).",
             g.batched_cdrs.load(Relaxed),
         ),
-    ] {
-        text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-        ));
-    }
+    ];
     if let Some(esl) = &health.esl {
-        for (name, help, value) in [
+        let esl_counters = [
             (
                 "callcenter_esl_events_total",
                 "Events received from FreeSWITCH.",
@@ -511,12 +507,17 @@ async fn metrics(State(health): State<Health>) -> impl IntoResponse {
                 "Prepaid limits set on answer.",
                 &esl.limits,
             ),
-        ] {
-            let value = value.load(Relaxed);
-            text.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-            ));
-        }
+        ];
+        counters.extend(
+            esl_counters
+                .into_iter()
+                .map(|(name, help, value)| (name, help, value.load(Relaxed))),
+        );
+    }
+    for (name, help, value) in counters {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        ));
     }
     (
         [(

@@ -2,7 +2,7 @@
 //! to the recording worker, prepaid limits on answer.
 
 use super::{EslMetrics, Shared, lock};
-use crate::calls::TenantHints;
+use crate::calls::ChannelHints;
 use billing::{Authorization, Cdr, Ledger};
 use esl::client::Client;
 use esl::proto::Event;
@@ -22,7 +22,7 @@ pub(super) async fn record_cdr(shared: &Shared, event: &Event, cdrs: &mpsc::Send
     match Cdr::from_pairs(pairs, &shared.config.cdr_options) {
         Ok(mut cdr) => {
             if cdr.tenant.is_none() {
-                cdr.tenant = Some(shared.tenants.resolve(hints(&hint_values(event))));
+                cdr.tenant = Some(shared.tenants.resolve(ChannelHints::of(event).hints()));
             }
             // Waits for room: the writer retries the database until it is back.
             let _ = cdrs.send(cdr).await;
@@ -34,33 +34,6 @@ pub(super) async fn record_cdr(shared: &Shared, event: &Event, cdrs: &mpsc::Send
     }
 }
 
-/// The owned values behind a channel's tenant hints.
-struct HintValues {
-    variable: Option<String>,
-    domain: Option<String>,
-    context: Option<String>,
-}
-
-fn hint_values(event: &Event) -> HintValues {
-    let owned = |v: Option<std::borrow::Cow<'_, str>>| v.map(|v| v.into_owned());
-    HintValues {
-        variable: owned(event.variable("tenant_id")),
-        domain: owned(event.variable("domain_name")).or_else(|| {
-            owned(event.variable("presence_id"))
-                .and_then(|p| p.split_once('@').map(|(_, d)| d.to_owned()))
-        }),
-        context: owned(event.header("Caller-Context")),
-    }
-}
-
-fn hints(values: &HintValues) -> TenantHints<'_> {
-    TenantHints {
-        variable: values.variable.as_deref().filter(|v| !v.is_empty()),
-        domain: values.domain.as_deref().filter(|v| !v.is_empty()),
-        context: values.context.as_deref().filter(|v| !v.is_empty()),
-    }
-}
-
 /// The tenant of the call an event is about: the live call's, else from the event.
 fn tenant_of_event(shared: &Shared, index: usize, event: &Event) -> String {
     let live = event.unique_id().and_then(|uuid| {
@@ -68,7 +41,7 @@ fn tenant_of_event(shared: &Shared, index: usize, event: &Event) -> String {
             .get(&uuid)
             .map(|c| c.tenant.clone())
     });
-    live.unwrap_or_else(|| shared.tenants.resolve(hints(&hint_values(event))))
+    live.unwrap_or_else(|| shared.tenants.resolve(ChannelHints::of(event).hints()))
 }
 
 pub(super) fn limit_prepaid(shared: &Shared, index: usize, client: &Client, event: &Event) {
