@@ -24,7 +24,7 @@ pub use pipeline::{Outcome, Pipeline, PipelineConfig, Report, Stored, StoredHook
 pub use staging::Job;
 #[cfg(feature = "s3")]
 pub use store::S3Config;
-pub use store::{Destination, KeyLayout, UploadError, Uploaded, Verification};
+pub use store::{Destination, KeyLayout, Target, UploadError, Uploaded, Verification};
 
 pub use transcode::{
     Channels, EncodeOptions, Rate, Tags, TranscodeError, Transcoded, transcode, transcode_file,

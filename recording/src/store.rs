@@ -120,6 +120,37 @@ pub struct Destination {
     pub part_size: usize,
 }
 
+/// Where recordings are stored, as a configuration names it.
+///
+/// ```
+/// let scratch = std::env::temp_dir().join(format!("target-doc-{}", std::process::id()));
+/// let target = recording::Target::Directory(scratch.clone());
+/// let _destination = target.destination()?; // creates the directory
+/// assert!(scratch.is_dir());
+/// # std::fs::remove_dir_all(scratch).ok();
+/// # Ok::<(), recording::UploadError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// A local directory.
+    Directory(std::path::PathBuf),
+    /// An S3-compatible bucket.
+    #[cfg(feature = "s3")]
+    S3(S3Config),
+}
+
+impl Target {
+    /// The destination to upload to.
+    pub fn destination(&self) -> Result<Destination, UploadError> {
+        match self {
+            Target::Directory(dir) => Destination::local(dir),
+            #[cfg(feature = "s3")]
+            Target::S3(config) => Destination::s3(config),
+        }
+    }
+}
+
 /// A verified object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uploaded {

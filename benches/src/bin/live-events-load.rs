@@ -13,12 +13,13 @@
 //! Without `--rate` the node sends as fast as the worker takes them.
 
 use billing::Ledger;
-use examples::api::{ApiState, Role, Tokens, Users};
-use examples::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
-use examples::events::Hub;
-use examples::platform::{PlatformStore, Tenant};
+use callcenter::api::{ApiState, Role, Tokens, Users};
+use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
 use futures_util::StreamExt;
-use std::sync::atomic::Ordering;
+use platform::cache::Cache;
+use platform::events::Hub;
+use platform::store::{PlatformStore, Tenant};
+use platform::variables::ChannelVariables;
 use std::time::{Duration, Instant};
 use tests::node::{Calls, FakeNode, SentTimes, Session, call_index, event_frames};
 use tokio_tungstenite::tungstenite::Message;
@@ -133,7 +134,8 @@ async fn main() {
         tokens: tokens.clone(),
         users: Users::new(ledger.pool().clone()),
         ledger: ledger.clone(),
-        store: store.clone(),
+        cache: Cache::new(store.clone(), Duration::from_secs(60)),
+        variables: ChannelVariables::default(),
         esl: None,
         hub: hub.clone(),
         recordings: None,
@@ -142,7 +144,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, examples::api::router(state))
+        axum::serve(listener, callcenter::api::router(state))
             .await
             .unwrap()
     });
@@ -203,15 +205,21 @@ async fn main() {
     );
     config.prepaid = false;
     let started = Instant::now();
-    let worker = EslWorker::start(config, ledger, store, hub, None);
+    let worker = EslWorker::start(
+        config,
+        ledger,
+        Cache::new(store, Duration::from_secs(60)),
+        hub,
+        None,
+    );
     let metrics = worker.metrics();
     let frames_per_call = 9;
     let expected_events = (args.calls * frames_per_call) as u64;
     let mut last_change = Instant::now();
     let mut last_seen = 0;
-    while metrics.events.load(Ordering::Relaxed) < expected_events {
+    while metrics.events.get() < expected_events {
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let seen = metrics.events.load(Ordering::Relaxed);
+        let seen = metrics.events.get();
         if seen != last_seen {
             last_seen = seen;
             last_change = Instant::now();
@@ -221,7 +229,7 @@ async fn main() {
         }
     }
     let ingest = started.elapsed();
-    let events = metrics.events.load(Ordering::Relaxed);
+    let events = metrics.events.get();
 
     let mut all = Vec::new();
     let (mut expected_messages, mut lagged) = (0, 0);

@@ -11,8 +11,8 @@
 //! PostgreSQL: `PLATFORM_LOAD_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/test`).
 
 use billing::{Decimal, Ledger, PlanRecord, Rounding};
-use examples::daemon::{DaemonConfig, build};
-use examples::platform::{ExtensionRow, Tenant};
+use callcenter::daemon::{DaemonConfig, build};
+use platform::store::{ExtensionRow, Tenant};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,7 +67,7 @@ fn vary(body: &[u8], n: usize) -> Vec<u8> {
     text.replace(&cdr.uuid, &new_uuid).into_bytes()
 }
 
-async fn serve(config: &DaemonConfig) -> (SocketAddr, examples::daemon::Daemon) {
+async fn serve(config: &DaemonConfig) -> (SocketAddr, callcenter::daemon::Daemon) {
     let daemon = build(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

@@ -1,0 +1,71 @@
+//! `GET /api/cdrs`: the tenant's CDRs by time range, paginated.
+
+use super::balance::money;
+use super::{ApiError, ApiState, Caller};
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Deserialize)]
+pub(super) struct CdrQuery {
+    /// From, Unix seconds (inclusive). Default 0.
+    from: Option<i64>,
+    /// To, Unix seconds (exclusive). Default: far future.
+    to: Option<i64>,
+    /// The `next` of the previous page.
+    after: Option<i64>,
+    /// Page size, 1 to 1000. Default 100.
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct CdrItem {
+    id: i64,
+    uuid: String,
+    leg: String,
+    start_us: Option<i64>,
+    billsec: i64,
+    destination: Option<String>,
+    outcome: String,
+    amount: Option<String>,
+}
+
+pub(super) async fn cdrs(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+    Query(query): Query<CdrQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
+    }
+    let to_us = |s: i64| s.saturating_mul(1_000_000);
+    let rows = state
+        .ledger
+        .cdrs(
+            &claims.tenant,
+            to_us(query.from.unwrap_or(0)),
+            query.to.map_or(i64::MAX, to_us),
+            query.after,
+            limit,
+        )
+        .await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    let items: Vec<CdrItem> = rows
+        .into_iter()
+        .map(|r| CdrItem {
+            id: r.id,
+            uuid: r.uuid,
+            leg: r.leg,
+            start_us: r.start_us,
+            billsec: r.billsec,
+            destination: r.destination,
+            outcome: r.outcome,
+            amount: r.amount.map(money),
+        })
+        .collect();
+    Ok(Json(json!({ "cdrs": items, "next": next })))
+}

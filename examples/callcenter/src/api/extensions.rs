@@ -1,0 +1,120 @@
+//! `/api/extensions`: the tenant's SIP users (writes reach FreeSWITCH's next directory lookup).
+
+use super::body::Body;
+use super::{ApiError, ApiState, Caller};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use platform::store::ExtensionRow;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ExtensionBody {
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    caller_id_name: Option<String>,
+    #[serde(default)]
+    caller_id_number: Option<String>,
+    #[serde(default)]
+    record_calls: bool,
+}
+
+fn extension_json(row: &ExtensionRow) -> serde_json::Value {
+    // Passwords are write-only.
+    json!({
+        "extension": row.extension,
+        "caller_id_name": row.caller_id_name,
+        "caller_id_number": row.caller_id_number,
+        "record_calls": row.record_calls,
+        "has_password": row.password.is_some() || row.a1_hash.is_some(),
+    })
+}
+
+pub(super) async fn extensions(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rows = state.cache.store().extensions(&claims.tenant).await?;
+    let items: Vec<_> = rows.iter().map(extension_json).collect();
+    Ok(Json(json!({ "extensions": items })))
+}
+
+pub(super) async fn extension(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+    Path(extension): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let row = state
+        .cache
+        .store()
+        .extension(&claims.tenant, &extension)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(extension_json(&row)))
+}
+
+pub(super) async fn put_extension(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(extension): Path<String>,
+    Body(body): Body<ExtensionBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.admin()?;
+    let valid = !extension.is_empty()
+        && extension.len() <= 32
+        && extension
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err(ApiError::BadRequest(
+            "an extension is 1 to 32 letters, digits, '-', '_' or '.'".into(),
+        ));
+    }
+    let tenant = caller.0.tenant;
+    let existing = state.cache.store().extension(&tenant, &extension).await?;
+    let password = match (body.password, &existing) {
+        (Some(p), _) if p.len() < 8 => {
+            return Err(ApiError::BadRequest(
+                "a SIP password has at least 8 characters".into(),
+            ));
+        }
+        (Some(p), _) => Some(p),
+        (None, Some(row)) => row.password.clone(),
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "a new extension needs a password".into(),
+            ));
+        }
+    };
+    let row = ExtensionRow {
+        tenant,
+        extension,
+        a1_hash: existing.as_ref().and_then(|r| r.a1_hash.clone()),
+        password,
+        caller_id_name: body.caller_id_name,
+        caller_id_number: body.caller_id_number,
+        record_calls: body.record_calls,
+    };
+    state.cache.store().put_extension(&row).await?;
+    Ok(Json(extension_json(&row)))
+}
+
+pub(super) async fn delete_extension(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(extension): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.admin()?;
+    if state
+        .cache
+        .store()
+        .delete_extension(&caller.0.tenant, &extension)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}

@@ -1,0 +1,82 @@
+//! `/api/recordings/{call_uuid}`: a call's recordings, and their download.
+
+use super::{ApiError, ApiState, Caller};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+async fn tenant_recordings(
+    state: &ApiState,
+    tenant: &str,
+    call_uuid: &str,
+) -> Result<Vec<billing::RecordingRecord>, ApiError> {
+    let all = state.ledger.recordings(call_uuid).await?;
+    Ok(all.into_iter().filter(|r| r.tenant == tenant).collect())
+}
+
+pub(super) async fn recordings(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+    Path(call_uuid): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let found = tenant_recordings(&state, &claims.tenant, &call_uuid).await?;
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .enumerate()
+        .map(|(index, r)| {
+            json!({
+                "index": index,
+                "key": r.object_key,
+                "size_bytes": r.size_bytes,
+                "duration_ms": r.duration_ms,
+                "sha256": r.sha256,
+                "download": format!("/api/recordings/{call_uuid}/{index}"),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "recordings": items })))
+}
+
+/// A pre-signed URL (S3: 307 to it) or the MP3 streamed from the local store.
+pub(super) async fn download(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+    Path((call_uuid, index)): Path<(String, usize)>,
+) -> Result<Response, ApiError> {
+    let found = tenant_recordings(&state, &claims.tenant, &call_uuid).await?;
+    let record = found.get(index).ok_or(ApiError::NotFound)?;
+    let destination = state
+        .recordings
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("no recording store here".into()))?;
+    if let Some(url) = destination
+        .signed_download(&record.object_key, state.download_ttl)
+        .await
+    {
+        let url = url.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        return Ok(Redirect::temporary(&url).into_response());
+    }
+    let path = object_store::path::Path::parse(&record.object_key)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    use object_store::ObjectStoreExt;
+    let object = destination.store().get(&path).await.map_err(|e| match e {
+        object_store::Error::NotFound { .. } => ApiError::NotFound,
+        other => ApiError::Unavailable(other.to_string()),
+    })?;
+    let size = object.meta.size;
+    let body = axum::body::Body::from_stream(object.into_stream());
+    let name = format!("{call_uuid}-{index}.mp3");
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "audio/mpeg".to_owned()),
+            (axum::http::header::CONTENT_LENGTH, size.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

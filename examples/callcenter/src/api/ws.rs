@@ -1,0 +1,128 @@
+//! `GET /ws?token=...`: the caller's tenant's call events, as JSON text messages.
+//!
+//! The first message is `{"type":"snapshot","calls":[...]}` (taken after subscribing, so no
+//! event falls between the two); then one message per event (`seq` counts the tenant's events).
+//! A client that falls too far behind gets `{"type":"lagged","missed":N}` and a new snapshot.
+//! The socket closes when the token expires.
+
+use super::{ApiError, ApiState};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use platform::events::{Received, Subscription};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Deserialize)]
+pub(super) struct WsQuery {
+    token: Option<String>,
+}
+
+/// Most messages written before one flush.
+const BATCH: usize = 256;
+
+pub(super) async fn upgrade(
+    State(state): State<ApiState>,
+    Query(query): Query<WsQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let token = query
+        .token
+        .ok_or_else(|| ApiError::Unauthorized("missing token".into()))?;
+    let claims = state.tokens.verify(&token)?;
+    // Clients send next to nothing: a small read buffer, which tungstenite zero-fills on every
+    // read, keeps each poll of the socket cheap. Up to a batch of events waits in the write
+    // buffer before a flush.
+    let upgrade = upgrade
+        .read_buffer_size(4096)
+        .write_buffer_size(64 * 1024)
+        .max_write_buffer_size(16 << 20);
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        let events = state.hub.subscribe(&claims.tenant);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let expires_in = Duration::from_secs(claims.exp.saturating_sub(now));
+        serve(socket, events, &state, &claims.tenant, expires_in).await;
+    }))
+}
+
+fn snapshot(state: &ApiState, tenant: &str) -> Message {
+    let calls = state
+        .esl
+        .as_ref()
+        .map(|esl| esl.active_calls(tenant))
+        .unwrap_or_default();
+    Message::Text(
+        json!({ "type": "snapshot", "calls": calls })
+            .to_string()
+            .into(),
+    )
+}
+
+async fn serve(
+    socket: WebSocket,
+    mut events: Subscription,
+    state: &ApiState,
+    tenant: &str,
+    expires_in: Duration,
+) {
+    let (mut sink, mut stream) = socket.split();
+    if sink.send(snapshot(state, tenant)).await.is_err() {
+        return;
+    }
+    let expiry = tokio::time::sleep(expires_in);
+    tokio::pin!(expiry);
+    loop {
+        tokio::select! {
+            received = events.recv() => {
+                // Everything already waiting goes out in one flush.
+                let mut next = Some(received);
+                let mut written = 0;
+                while let Some(item) = next.take() {
+                    let sent = match item {
+                        Received::Event(event) => match Utf8Bytes::try_from(event.json.clone()) {
+                            Ok(text) => sink.feed(Message::Text(text)).await,
+                            // The hub publishes serde_json's output only: always UTF-8.
+                            Err(_) => Ok(()),
+                        },
+                        Received::Lagged(missed) => {
+                            let lagged = json!({ "type": "lagged", "missed": missed }).to_string();
+                            match sink.feed(Message::Text(lagged.into())).await {
+                                Ok(()) => sink.feed(snapshot(state, tenant)).await,
+                                Err(e) => Err(e),
+                            }
+                        }
+                        Received::Closed => return,
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                    written += 1;
+                    if written < BATCH {
+                        next = events.try_recv();
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            incoming = stream.next() => match incoming {
+                // Pings are answered by the library; text from the client means nothing here.
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            () = &mut expiry => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 4001,
+                        reason: "token expired".into(),
+                    })))
+                    .await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The all-in-one daemon: xml_curl server, CDR gateway, recording worker, ESL worker and the
+//! REST API on one port, SQLite by default; and its one-shot commands.
+
+use callcenter::api::{ApiUser, Role};
+use callcenter::daemon::{
+    CommonArgs, Daemon, DaemonConfig, DaemonError, Roles, build_roles, exit_code, init_logs,
+    seed_demo_data, serve, shutdown_signal,
+};
+use callcenter::import::import_cdrs;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve (the default).
+    Serve {
+        /// Create the demo tenant first (tenant `demo`, domain `demo.local`, extensions 1000 and
+        /// 1001, a rate plan and some credit).
+        #[arg(long)]
+        demo_data: bool,
+    },
+    /// Create the demo tenant and exit.
+    DemoData,
+    /// Add or replace an API user; the password is read from CALLCENTER_NEW_PASSWORD, else
+    /// from the first line of standard input.
+    AddUser {
+        /// The tenant.
+        tenant: String,
+        /// The user name.
+        username: String,
+        /// What the user may do.
+        role: RoleArg,
+        /// The user's own extension (click-to-call rings it first).
+        #[arg(long)]
+        extension: Option<String>,
+    },
+    /// Record the CDRs FreeSWITCH left in its err-log-dir (`*.cdr.json`, as posted); each
+    /// recorded file is renamed `*.imported`. Already recorded CDRs change nothing.
+    ImportCdrs {
+        /// The err-log-dir.
+        dir: PathBuf,
+    },
+}
+
+/// A user's role on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// Manages the tenant.
+    Admin,
+    /// Works calls.
+    Agent,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Agent => Role::Agent,
+        }
+    }
+}
+
+/// Why a command failed: the daemon's own errors keep their exit status.
+#[derive(Debug)]
+enum Failure {
+    Daemon(DaemonError),
+    Other(Box<dyn std::error::Error>),
+}
+
+impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        let error = error.into();
+        match error.downcast::<DaemonError>() {
+            Ok(daemon) => Failure::Daemon(*daemon),
+            Err(other) => Failure::Other(other),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logs(args.common.json_logs);
+    let command = args.command.unwrap_or(Command::Serve { demo_data: false });
+    let result = DaemonConfig::load(args.common.config.as_deref())
+        .map_err(Failure::Daemon)
+        .and_then(|config| run(config, command));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Daemon(error)) => {
+            eprintln!("callcenter: {error}");
+            exit_code(&error)
+        }
+        Err(Failure::Other(error)) => {
+            eprintln!("callcenter: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: DaemonConfig, command: Command) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Runtime::new().map_err(DaemonError::Runtime)?;
+    runtime.block_on(async {
+        // One-shot commands do not start the workers or the API.
+        let roles = match command {
+            Command::Serve { .. } => Roles::ALL,
+            _ => Roles {
+                recordings: false,
+                esl: false,
+                api: false,
+                ..Roles::ALL
+            },
+        };
+        let daemon = build_roles(&config, roles).await?;
+        match command {
+            Command::Serve { demo_data } => serve_all(&config, daemon, demo_data).await,
+            Command::DemoData => Ok(seed_demo_data(&daemon.ledger, &daemon.store).await?),
+            Command::AddUser {
+                tenant,
+                username,
+                role,
+                extension,
+            } => {
+                let user = ApiUser {
+                    tenant,
+                    username,
+                    role: role.into(),
+                    extension,
+                };
+                add_user(&daemon, user).await
+            }
+            Command::ImportCdrs { dir } => import(&config, &daemon, &dir).await,
+        }
+    })
+}
+
+async fn serve_all(config: &DaemonConfig, daemon: Daemon, demo_data: bool) -> Result<(), Failure> {
+    if demo_data {
+        seed_demo_data(&daemon.ledger, &daemon.store).await?;
+        tracing::info!("demo tenant ready: domain demo.local, extensions 1000 and 1001");
+    }
+    serve(config, daemon, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn add_user(daemon: &Daemon, user: ApiUser) -> Result<(), Failure> {
+    let password = match std::env::var("CALLCENTER_NEW_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    if password.len() < 8 {
+        return Err("a password has at least 8 characters".into());
+    }
+    if daemon.store.tenant(&user.tenant).await?.is_none() {
+        return Err(format!("no tenant {:?}", user.tenant).into());
+    }
+    daemon.users().put(&user, &password).await?;
+    println!("user {} of {} saved", user.username, user.tenant);
+    Ok(())
+}
+
+async fn import(
+    config: &DaemonConfig,
+    daemon: &Daemon,
+    dir: &std::path::Path,
+) -> Result<(), Failure> {
+    let options = billing::CdrOptions {
+        tenant_variable: config.cdr.tenant_variable.clone(),
+    };
+    let default_tenant = config.cdr.default_tenant.as_deref();
+    let summary = import_cdrs(&daemon.ledger, dir, &options, default_tenant).await?;
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    if summary.failed > 0 {
+        return Err("some files were not imported".into());
+    }
+    Ok(())
+}

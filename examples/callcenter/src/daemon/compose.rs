@@ -1,0 +1,226 @@
+//! Composition: the roles a process serves, built over one database, one cache and one event
+//! hub, behind one router with `/healthz` and `/metrics`.
+
+use super::health::{self, Health};
+use super::{Daemon, DaemonConfig, DaemonError, Roles};
+use crate::api::{self, ApiState, Tokens, Users};
+use crate::http::metrics::{HttpMetrics, track};
+use crate::roles::cdr_gateway::{self, GatewayConfig, GatewayMetrics};
+use crate::roles::esl_worker::{EslWorker, EslWorkerConfig};
+use crate::roles::recording_worker::{RecordingWorker, RecordingWorkerConfig};
+use crate::roles::xml_curl::{self, XmlCurlConfig};
+use axum::Router;
+use billing::Ledger;
+use platform::cache::Cache;
+use platform::events::Hub;
+use platform::store::PlatformStore;
+use platform::variables::ChannelVariables;
+use prometheus_client::registry::Registry;
+use recording::Target;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long what the roles read stays cached (writes in this process invalidate it at once).
+const CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Events kept per tenant for subscribers that fall behind.
+const HUB_CAPACITY: usize = 4096;
+
+/// Opens the database (migrating it) and builds every route.
+pub async fn build(config: &DaemonConfig) -> Result<Daemon, DaemonError> {
+    build_roles(config, Roles::ALL).await
+}
+
+/// Opens the database (migrating it) and builds the routes of `roles`, with `/healthz` and
+/// `/metrics`.
+pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, DaemonError> {
+    let ledger = Ledger::connect(&config.database).await?;
+    if let Err(error) = std::fs::create_dir_all(&config.recordings_dir) {
+        tracing::warn!(dir = %config.recordings_dir.display(), %error, "cannot create the recordings directory");
+    }
+    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend()).await?;
+    let cache = Cache::new(store.clone(), CACHE_TTL);
+    let hub = Hub::new(HUB_CAPACITY);
+    let variables = ChannelVariables::new(&config.cdr.tenant_variable);
+    let recording_worker = roles
+        .recordings
+        .then(|| start_recording_worker(config, &ledger, &hub))
+        .transpose()?;
+    let esl_worker = (roles.esl && !config.esl.nodes.is_empty()).then(|| {
+        start_esl_worker(
+            config,
+            &ledger,
+            &cache,
+            &hub,
+            &variables,
+            recording_worker.as_ref(),
+        )
+    });
+    let http_metrics = Arc::new(HttpMetrics::default());
+    let gateway_metrics = Arc::new(GatewayMetrics::default());
+    let mut app = Router::new();
+    if roles.api {
+        let state = api_state(
+            config,
+            &ledger,
+            &cache,
+            &hub,
+            &variables,
+            esl_worker.as_ref(),
+        )?;
+        app = app.merge(api::router(state));
+    }
+    if roles.cdr {
+        app = app.merge(cdr_gateway_router(config, &ledger, gateway_metrics.clone()));
+    }
+    if roles.xml_curl {
+        app = app.merge(xml_curl_router(config, &ledger, &cache, &variables));
+    }
+    let mut registry = Registry::default();
+    http_metrics.register(&mut registry);
+    if roles.cdr {
+        gateway_metrics.register(&mut registry);
+    }
+    if let Some(worker) = &esl_worker {
+        worker.metrics().register(&mut registry);
+    }
+    let health = Health {
+        ledger: ledger.clone(),
+        registry: Arc::new(registry),
+    };
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(http_metrics, track))
+        .merge(health::router(health));
+    Ok(Daemon {
+        ledger,
+        store,
+        cache,
+        app,
+        recording_worker,
+        esl_worker,
+        hub,
+    })
+}
+
+/// The tenant of calls and recordings nothing else names.
+fn default_tenant(config: &DaemonConfig) -> String {
+    config
+        .cdr
+        .default_tenant
+        .clone()
+        .unwrap_or_else(|| "unassigned".into())
+}
+
+/// Where recordings are stored: the S3 bucket when one is configured, else the local store.
+fn recordings_target(config: &DaemonConfig) -> Target {
+    match &config.recordings_s3 {
+        Some(s3) => Target::S3(s3.clone()),
+        None => Target::Directory(config.recordings_store.clone()),
+    }
+}
+
+fn cdr_gateway_router(
+    config: &DaemonConfig,
+    ledger: &Ledger,
+    metrics: Arc<GatewayMetrics>,
+) -> Router {
+    let gateway = GatewayConfig {
+        auth: config.cdr.credentials.auth(),
+        batch_max: config.cdr.batch_max.max(1),
+        batch_wait: Duration::from_millis(config.cdr.batch_wait_ms),
+        cdr: billing::CdrOptions {
+            tenant_variable: config.cdr.tenant_variable.clone(),
+        },
+        default_tenant: config.cdr.default_tenant.clone(),
+        ..GatewayConfig::default()
+    };
+    cdr_gateway::router(ledger.clone(), gateway, metrics)
+}
+
+fn xml_curl_router(
+    config: &DaemonConfig,
+    ledger: &Ledger,
+    cache: &Cache,
+    variables: &ChannelVariables,
+) -> Router {
+    let xml_curl = XmlCurlConfig {
+        auth: config.xml_curl.auth(),
+        // FreeSWITCH resolves a relative path against its own directory, not ours.
+        recordings_dir: std::path::absolute(&config.recordings_dir)
+            .unwrap_or_else(|_| config.recordings_dir.clone()),
+        variables: variables.clone(),
+    };
+    xml_curl::router(cache.clone(), ledger.clone(), xml_curl)
+}
+
+fn start_recording_worker(
+    config: &DaemonConfig,
+    ledger: &Ledger,
+    hub: &Hub,
+) -> Result<RecordingWorker, DaemonError> {
+    let mut worker =
+        RecordingWorkerConfig::new(config.recordings_dir.clone(), recordings_target(config));
+    worker.scan_every = Duration::from_millis(config.recordings_scan_ms.max(10));
+    worker.default_tenant = default_tenant(config);
+    worker.events = Some(hub.clone());
+    RecordingWorker::start(worker, ledger.clone())
+        .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))
+}
+
+fn start_esl_worker(
+    config: &DaemonConfig,
+    ledger: &Ledger,
+    cache: &Cache,
+    hub: &Hub,
+    variables: &ChannelVariables,
+    recordings: Option<&RecordingWorker>,
+) -> EslWorker {
+    let mut worker = EslWorkerConfig::new(config.esl.nodes.clone(), config.recordings_dir.clone());
+    worker.cdrs = config.esl.cdrs;
+    worker.prepaid = config.esl.prepaid;
+    worker.variables = variables.clone();
+    worker.default_tenant = default_tenant(config);
+    worker
+        .freeswitch_staging
+        .clone_from(&config.esl.freeswitch_recordings_dir);
+    EslWorker::start(
+        worker,
+        ledger.clone(),
+        cache.clone(),
+        hub.clone(),
+        recordings.map(RecordingWorker::handle),
+    )
+}
+
+fn api_state(
+    config: &DaemonConfig,
+    ledger: &Ledger,
+    cache: &Cache,
+    hub: &Hub,
+    variables: &ChannelVariables,
+    esl: Option<&EslWorker>,
+) -> Result<ApiState, DaemonError> {
+    let secret = match &config.api.jwt_secret {
+        Some(secret) if secret.len() >= 16 => secret.clone().into_bytes(),
+        Some(_) => {
+            return Err(DaemonError::Config(
+                "api.jwt_secret must have at least 16 characters".into(),
+            ));
+        }
+        None => {
+            tracing::warn!("no api.jwt_secret: tokens will not survive a restart");
+            format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()).into_bytes()
+        }
+    };
+    Ok(ApiState {
+        tokens: Tokens::new(&secret, Duration::from_secs(config.api.token_ttl_s.max(1))),
+        users: Users::new(ledger.pool().clone()),
+        ledger: ledger.clone(),
+        cache: cache.clone(),
+        variables: variables.clone(),
+        esl: esl.cloned(),
+        hub: hub.clone(),
+        recordings: recordings_target(config).destination().ok(),
+        download_ttl: Duration::from_secs(config.api.download_ttl_s.max(1)),
+    })
+}

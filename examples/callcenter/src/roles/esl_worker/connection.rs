@@ -1,0 +1,174 @@
+//! One node's connection: connect (retried forever), subscribe, re-sync the live calls from
+//! `show channels`, then follow the events until the connection ends for good.
+
+use super::{Shared, cdrs, lock, prepaid, recordings};
+use esl::client::{Client, EventStream, Incoming, Options};
+use esl::proto::Event;
+use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// The events the worker subscribes to.
+/// (CHANNEL_HANGUP_COMPLETE, among the channel events, also carries the CDR.)
+fn subscriptions() -> Vec<&'static str> {
+    let mut events = CHANNEL_EVENTS.to_vec();
+    events.push("RECORD_STOP");
+    events
+}
+
+pub(super) async fn run(shared: Arc<Shared>, index: usize) {
+    let node = &shared.nodes[index];
+    let name = node.config.name.clone();
+    let mut attempt = 0u32;
+    loop {
+        let options = Options::new(node.config.address.clone(), node.config.password.clone())
+            .events(65_536, esl::client::Overflow::Backpressure)
+            .reconnect(shared.config.backoff);
+        let (client, events) = match options.connect().await {
+            Ok(connected) => connected,
+            Err(error) => {
+                attempt += 1;
+                let delay = shared.config.backoff.delay(attempt);
+                tracing::warn!(node = %name, %error, ?delay, "cannot connect to FreeSWITCH");
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+        attempt = 0;
+        tracing::info!(node = %name, address = %node.config.address, "connected to FreeSWITCH");
+        *node.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+        follow(&shared, index, &client, events).await;
+        node.client
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        tracing::warn!(node = %name, "connection to FreeSWITCH ended; connecting again");
+        tokio::time::sleep(shared.config.backoff.delay(1)).await;
+    }
+}
+
+/// Subscribes, re-syncs, then follows the events until the connection ends for good.
+async fn follow(shared: &Shared, index: usize, client: &Client, mut events: EventStream) {
+    let node = &shared.nodes[index];
+    let subscribed = client
+        .subscribe(shared.config.format, &subscriptions())
+        .await;
+    if let Err(error) = subscribed {
+        tracing::warn!(node = %node.config.name, %error, "subscription failed");
+        return;
+    }
+    shared.metrics.connections.inc();
+    // Items that arrived while a re-sync waited for its reply: handled right after it.
+    let mut held = resync(shared, index, client, &mut events).await;
+    let mut out = Vec::new();
+    loop {
+        let item = match held.pop_front() {
+            Some(item) => item,
+            None => match events.recv().await {
+                Some(item) => item,
+                None => return,
+            },
+        };
+        match item {
+            Incoming::Event(event) => {
+                shared.metrics.events.inc();
+                handle(shared, index, client, &event, &mut out).await;
+            }
+            Incoming::Reconnected { attempts } => {
+                tracing::info!(node = %node.config.name, attempts, "reconnected to FreeSWITCH");
+                shared.metrics.connections.inc();
+                let mut more = resync(shared, index, client, &mut events).await;
+                more.extend(held.drain(..));
+                held = more;
+            }
+            Incoming::Disconnected(error) => {
+                tracing::warn!(node = %node.config.name, %error, "FreeSWITCH connection lost");
+            }
+            Incoming::Unparsed { error, .. } => {
+                tracing::warn!(node = %node.config.name, %error, "unparsable event");
+            }
+            Incoming::Log(_) | Incoming::DisconnectNotice(_) => {}
+        }
+    }
+}
+
+/// Reads the node's channels and publishes the differences. Events keep being received
+/// meanwhile (the reply comes after them on the socket, and a full stream would hold it back);
+/// they are returned, to be applied after the re-sync: applying again what the list already
+/// shows changes nothing.
+async fn resync(
+    shared: &Shared,
+    index: usize,
+    client: &Client,
+    events: &mut EventStream,
+) -> VecDeque<Incoming> {
+    let node = &shared.nodes[index];
+    shared.refresh_tenants().await;
+    let mut held = VecDeque::new();
+    let reply = client.api("show channels as json");
+    tokio::pin!(reply);
+    let reply = loop {
+        tokio::select! {
+            reply = &mut reply => break reply,
+            item = events.recv() => match item {
+                Some(item) => held.push_back(item),
+                None => return held,
+            },
+        }
+    };
+    let rows = match reply.map(|body| parse_channels(&body)) {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(error)) => {
+            tracing::warn!(node = %node.config.name, %error, "cannot re-sync");
+            return held;
+        }
+        Err(error) => {
+            tracing::warn!(node = %node.config.name, %error, "cannot re-sync");
+            return held;
+        }
+    };
+    let mut out = Vec::new();
+    lock(&node.calls).resync(&rows, |hints| shared.resolve(hints), &mut out);
+    publish(shared, &out);
+    held
+}
+
+fn publish(shared: &Shared, events: &[CallEvent]) {
+    for event in events {
+        shared.hub.publish(event);
+    }
+    let count = events.len() as u64;
+    shared.metrics.published.inc_by(count);
+}
+
+async fn handle(
+    shared: &Shared,
+    index: usize,
+    client: &Client,
+    event: &Event,
+    out: &mut Vec<CallEvent>,
+) {
+    let node = &shared.nodes[index];
+    shared.refresh_tenants().await;
+    out.clear();
+    lock(&node.calls).apply(event, |hints| shared.resolve(hints), out);
+    publish(shared, out);
+    let Some(name) = event.header_raw("Event-Name") else {
+        return;
+    };
+    match name {
+        b"CHANNEL_HANGUP_COMPLETE" => {
+            if let Some(uuid) = event.unique_id() {
+                lock(&node.limited).remove(uuid.as_ref());
+            }
+            if let Some(cdrs) = &shared.cdrs {
+                cdrs::record(shared, event, cdrs).await;
+            }
+        }
+        b"CHANNEL_ANSWER" if shared.config.prepaid => {
+            prepaid::limit_on_answer(shared, index, client, event)
+        }
+        b"RECORD_STOP" => recordings::stopped(shared, index, event).await,
+        _ => {}
+    }
+}

@@ -1,0 +1,394 @@
+//! The ESL worker: one reconnecting inbound connection per FreeSWITCH node, keeping each
+//! node's live calls ([`platform::calls`]) and publishing their changes ([`platform::events`]).
+//!
+//! From the events it also
+//! - records CDRs from `CHANNEL_HANGUP_COMPLETE` (when `cdrs` is on, for platforms without
+//!   `mod_json_cdr`) through the ledger, which keys them by (uuid, leg): a call reported by both
+//!   sources is charged once;
+//! - hands `RECORD_STOP` recordings in the staging directory to the recording worker;
+//! - limits prepaid calls that did not pass our dialplan ([`platform::policy`]) with
+//!   `sched_hangup` on answer.
+//!
+//! After every (re)connection it subscribes, then reads `show channels as json` before any
+//! further event, so the state is re-synced and subscribers see only real transitions.
+//!
+//! CDRs taken from events are as durable as the events: one arriving while the database is down
+//! is retried until stored, but one FreeSWITCH sent while the worker was away is not seen;
+//! `mod_json_cdr` (with its err-log-dir) is the lossless source.
+
+mod cdrs;
+mod connection;
+mod prepaid;
+mod recordings;
+
+use crate::roles::recording_worker::RecordingHandle;
+use billing::{Cdr, CdrOptions, Ledger};
+use esl::api::Originate;
+use esl::client::{Backoff, Client};
+use esl::proto::EventFormat;
+use platform::cache::Cache;
+use platform::calls::{Call, ChannelHints, LiveCalls, TenantHints};
+use platform::events::Hub;
+use platform::variables::ChannelVariables;
+use prometheus_client::metrics::counter::Counter;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// One FreeSWITCH node to connect to.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Its name in call state and the API.
+    pub name: String,
+    /// `host:port` of its event socket.
+    pub address: String,
+    /// The event socket password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct EslWorkerConfig {
+    /// The nodes.
+    pub nodes: Vec<NodeConfig>,
+    /// Event format to subscribe in. Default plain.
+    pub format: EventFormat,
+    /// Record CDRs from `CHANNEL_HANGUP_COMPLETE`. Default off (`mod_json_cdr` posts them).
+    pub cdrs: bool,
+    /// The channel variables (the tenant's name among them).
+    pub variables: ChannelVariables,
+    /// Limit prepaid calls that did not pass our dialplan. Default on.
+    pub prepaid: bool,
+    /// Tenant of calls nothing else names.
+    pub default_tenant: String,
+    /// Our staging directory, where RECORD_STOP files must be to be taken.
+    pub staging: PathBuf,
+    /// The same directory as FreeSWITCH names it, when it differs (another host's mount).
+    pub freeswitch_staging: Option<PathBuf>,
+    /// Reconnection policy.
+    pub backoff: Backoff,
+}
+
+impl EslWorkerConfig {
+    /// Defaults for these nodes and staging directory.
+    pub fn new(nodes: Vec<NodeConfig>, staging: PathBuf) -> Self {
+        EslWorkerConfig {
+            nodes,
+            format: EventFormat::Plain,
+            cdrs: false,
+            variables: ChannelVariables::default(),
+            prepaid: true,
+            default_tenant: "unassigned".into(),
+            staging,
+            freeswitch_staging: None,
+            backoff: Backoff {
+                initial: Duration::from_millis(200),
+                max: Duration::from_secs(5),
+                max_attempts: None,
+            },
+        }
+    }
+}
+
+/// Why an API action on a node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// No node of that name, or none configured.
+    #[error("no node {0:?}")]
+    UnknownNode(String),
+    /// The node is not connected now.
+    #[error("node {0:?} is not connected")]
+    NotConnected(String),
+    /// The command cannot be built from these values.
+    #[error(transparent)]
+    Command(#[from] esl::api::ApiError),
+    /// FreeSWITCH refused the command.
+    #[error("FreeSWITCH refused the {command}: {reason}")]
+    Refused {
+        /// Which command.
+        command: &'static str,
+        /// FreeSWITCH's reply.
+        reason: String,
+    },
+    /// The connection failed.
+    #[error(transparent)]
+    Esl(#[from] esl::client::Error),
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct EslMetrics {
+    /// Events received from all nodes.
+    pub events: Counter,
+    /// Call events published.
+    pub published: Counter,
+    /// (Re)connections.
+    pub connections: Counter,
+    /// CDRs recorded from events (first time).
+    pub cdrs: Counter,
+    /// CDRs from events the ledger refused.
+    pub cdrs_refused: Counter,
+    /// Recordings handed to the recording worker.
+    pub recordings: Counter,
+    /// Prepaid limits scheduled.
+    pub limits: Counter,
+}
+
+impl EslMetrics {
+    /// Adds the counters to `registry` (`callcenter_esl_events_total`, ...).
+    pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        crate::http::metrics::register_counters(
+            registry,
+            [
+                (
+                    "esl_events",
+                    "Events received from FreeSWITCH",
+                    &self.events,
+                ),
+                ("esl_published", "Call events published", &self.published),
+                ("esl_connections", "ESL (re)connections", &self.connections),
+                ("esl_cdrs", "CDRs recorded from hangup events", &self.cdrs),
+                (
+                    "esl_cdrs_refused",
+                    "Hangup events not recorded as CDRs",
+                    &self.cdrs_refused,
+                ),
+                (
+                    "esl_recordings",
+                    "Recordings handed to the recording worker",
+                    &self.recordings,
+                ),
+                ("esl_limits", "Prepaid limits set on answer", &self.limits),
+            ],
+        );
+    }
+}
+
+struct Node {
+    config: NodeConfig,
+    calls: Mutex<LiveCalls>,
+    /// Channels already limited, and their partner legs.
+    limited: Mutex<HashSet<String>>,
+    client: RwLock<Option<Client>>,
+}
+
+struct Shared {
+    config: EslWorkerConfig,
+    nodes: Vec<Node>,
+    hub: Hub,
+    tenants: Cache,
+    ledger: Ledger,
+    recordings: Option<RecordingHandle>,
+    cdrs: Option<mpsc::Sender<Cdr>>,
+    metrics: Arc<EslMetrics>,
+}
+
+/// A running worker. Cheap to clone; [`EslWorker::shutdown`] stops it.
+#[derive(Clone)]
+pub struct EslWorker {
+    shared: Arc<Shared>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl EslWorker {
+    /// Starts a connection task per node (and the CDR writer when `cdrs` is on). Call inside a
+    /// tokio runtime. Nodes that are down are retried with the backoff, forever.
+    pub fn start(
+        config: EslWorkerConfig,
+        ledger: Ledger,
+        tenants: Cache,
+        hub: Hub,
+        recordings: Option<RecordingHandle>,
+    ) -> Self {
+        let metrics = Arc::new(EslMetrics::default());
+        let mut tasks = Vec::new();
+        let cdrs = config.cdrs.then(|| {
+            let (tx, rx) = mpsc::channel(10_000);
+            tasks.push(tokio::spawn(cdrs::write(
+                rx,
+                ledger.clone(),
+                metrics.clone(),
+            )));
+            tx
+        });
+        let nodes = config
+            .nodes
+            .iter()
+            .map(|node| Node {
+                config: node.clone(),
+                calls: Mutex::new(LiveCalls::new(node.name.clone(), config.variables.clone())),
+                limited: Mutex::default(),
+                client: RwLock::new(None),
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            tenants,
+            config,
+            nodes,
+            hub,
+            ledger,
+            recordings,
+            cdrs,
+            metrics,
+        });
+        for index in 0..shared.nodes.len() {
+            tasks.push(tokio::spawn(connection::run(shared.clone(), index)));
+        }
+        EslWorker {
+            shared,
+            tasks: Arc::new(Mutex::new(tasks)),
+        }
+    }
+
+    /// The tenant's calls in progress on every node, oldest first.
+    pub fn active_calls(&self, tenant: &str) -> Vec<Call> {
+        let mut calls: Vec<Call> = self
+            .shared
+            .nodes
+            .iter()
+            .flat_map(|node| {
+                lock(&node.calls)
+                    .calls()
+                    .filter(|call| call.tenant == tenant)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
+        calls
+    }
+
+    /// One call in progress, if the tenant has it.
+    pub fn call(&self, tenant: &str, uuid: &str) -> Option<Call> {
+        self.shared.nodes.iter().find_map(|node| {
+            lock(&node.calls)
+                .get(uuid)
+                .filter(|call| call.tenant == tenant)
+                .cloned()
+        })
+    }
+
+    /// The names of the nodes.
+    pub fn nodes(&self) -> Vec<String> {
+        let nodes = self.shared.nodes.iter();
+        nodes.map(|node| node.config.name.clone()).collect()
+    }
+
+    /// The connection to a node (the first one when `node` is `None`).
+    pub fn client(&self, node: Option<&str>) -> Result<Client, NodeError> {
+        let found = match node {
+            Some(name) => self.shared.nodes.iter().find(|n| n.config.name == name),
+            None => self.shared.nodes.first(),
+        };
+        let found = found.ok_or_else(|| NodeError::UnknownNode(node.unwrap_or("").to_owned()))?;
+        found
+            .client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| NodeError::NotConnected(found.config.name.clone()))
+    }
+
+    /// Places a call on a node (the first when `node` is `None`) as a background job: returns
+    /// the job's UUID as soon as FreeSWITCH has accepted it (the call's progress comes as call
+    /// events).
+    pub async fn originate_in_background(
+        &self,
+        node: Option<&str>,
+        originate: &Originate,
+    ) -> Result<String, NodeError> {
+        let command = originate.to_command()?;
+        let client = self.client(node)?;
+        let job = uuid::Uuid::new_v4().to_string();
+        let reply = client
+            .send(&esl::proto::Command::BgApi {
+                command: &command,
+                job_uuid: Some(&job),
+            })
+            .await?;
+        let text = reply.reply_text().unwrap_or_default();
+        if !text.starts_with("+OK") {
+            return Err(NodeError::Refused {
+                command: "originate",
+                reason: text.trim().to_owned(),
+            });
+        }
+        Ok(job)
+    }
+
+    /// The worker's counters.
+    pub fn metrics(&self) -> Arc<EslMetrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// Stops every connection.
+    pub async fn shutdown(self) {
+        let tasks = std::mem::take(&mut *lock(&self.tasks));
+        for task in tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        for node in &self.shared.nodes {
+            node.client
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// The tenant of a channel, from what an event or the channel list says about it.
+    fn resolve(&self, hints: TenantHints<'_>) -> String {
+        self.tenants.resolve(hints, &self.config.default_tenant)
+    }
+
+    /// The tenant of the channel an event is about, from the event.
+    fn tenant_of_event(&self, event: &esl::proto::Event) -> String {
+        self.resolve(ChannelHints::of(event, &self.config.variables).hints())
+    }
+
+    /// The tenant of the call an event is about: the live call's, else from the event.
+    fn tenant_of_call(&self, index: usize, event: &esl::proto::Event) -> String {
+        let live = event.unique_id().and_then(|uuid| {
+            lock(&self.nodes[index].calls)
+                .get(&uuid)
+                .map(|c| c.tenant.clone())
+        });
+        live.unwrap_or_else(|| self.tenant_of_event(event))
+    }
+
+    /// Reloads the tenants when they are stale; on failure the last ones stay in use.
+    async fn refresh_tenants(&self) {
+        match self.tenants.refresh_tenants().await {
+            Ok(()) | Err(platform::store::PlatformError::Unavailable) => {}
+            Err(error) => tracing::warn!(%error, "cannot load tenants; using the last ones"),
+        }
+    }
+
+    /// How CDRs from events name their tenant.
+    fn cdr_options(&self) -> CdrOptions {
+        CdrOptions {
+            tenant_variable: self.config.variables.tenant().to_owned(),
+        }
+    }
+}

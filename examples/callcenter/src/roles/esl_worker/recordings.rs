@@ -1,0 +1,58 @@
+//! `RECORD_STOP`: a recording in the staging directory is complete; the recording worker takes
+//! it from here.
+
+use super::Shared;
+use esl::proto::Event;
+use platform::policy::staged_path;
+use recording::{Job, Tags};
+use std::path::Path;
+
+pub(super) async fn stopped(shared: &Shared, index: usize, event: &Event) {
+    let Some(recordings) = &shared.recordings else {
+        return;
+    };
+    let Some(path) = event.header("Record-File-Path") else {
+        return;
+    };
+    let fs_dir = shared
+        .config
+        .freeswitch_staging
+        .as_deref()
+        .unwrap_or(&shared.config.staging);
+    let Some(wav) = staged_path(Path::new(path.as_ref()), fs_dir, &shared.config.staging) else {
+        tracing::debug!(%path, "recording outside the staging directory, left alone");
+        return;
+    };
+    let job = Job {
+        wav,
+        tags: tags(shared, index, event),
+    };
+    match recordings.record_stopped(job).await {
+        Ok(()) => {
+            shared.metrics.recordings.inc();
+        }
+        // The staging scan takes it later.
+        Err(error) => tracing::warn!(%path, %error, "recording not submitted"),
+    }
+}
+
+/// What the MP3 is tagged with: the call, its tenant and parties, its start.
+fn tags(shared: &Shared, index: usize, event: &Event) -> Tags {
+    let text = |name: &str| {
+        event
+            .header(name)
+            .map(|v| v.into_owned())
+            .unwrap_or_default()
+    };
+    Tags {
+        call_uuid: text("Unique-ID"),
+        tenant: shared.tenant_of_call(index, event),
+        caller: text("Caller-Caller-ID-Number"),
+        callee: text("Caller-Destination-Number"),
+        start_epoch: event
+            .header("Caller-Channel-Created-Time")
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|&t| t > 0)
+            .map(|us| us / 1_000_000),
+    }
+}

@@ -1,0 +1,266 @@
+//! The recording worker: the recording pipeline fed by RECORD_STOP ([`RecordingWorker::record_stopped`])
+//! and by a periodic scan of the staging directory, each recording's metadata stored in the
+//! ledger (linked to its call by UUID) before its staged files go.
+
+use billing::{Ledger, RecordingRecord};
+use platform::calls::CallEvent;
+use platform::events::Hub;
+use recording::staging::recover;
+use recording::{
+    EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, Report, StoredHook, SubmitError, Target,
+};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct RecordingWorkerConfig {
+    /// The staging directory (`record_session` writes there).
+    pub staging: PathBuf,
+    /// Quarantine directory.
+    pub quarantine: PathBuf,
+    /// Where objects go.
+    pub target: Target,
+    /// How often the staging directory is scanned. Default 30 s.
+    pub scan_every: Duration,
+    /// Age after which a WAV without a job file counts as finished (its RECORD_STOP was
+    /// missed). Default 1 hour, longer than calls last.
+    pub stale_after: Duration,
+    /// Tenant of such WAVs.
+    pub default_tenant: String,
+    /// Encoder settings.
+    pub encode: EncodeOptions,
+    /// Encoder threads. Default: the number of cores.
+    pub workers: usize,
+    /// Where `RecordingReady` is published once a recording is stored.
+    pub events: Option<Hub>,
+}
+
+impl RecordingWorkerConfig {
+    /// Defaults for `staging`, storing into `target`.
+    pub fn new(staging: PathBuf, target: Target) -> Self {
+        RecordingWorkerConfig {
+            quarantine: staging.join("quarantine"),
+            staging,
+            target,
+            scan_every: Duration::from_secs(30),
+            stale_after: Duration::from_secs(3600),
+            default_tenant: "unassigned".into(),
+            encode: EncodeOptions::default(),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            events: None,
+        }
+    }
+}
+
+/// Why the worker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingWorkerError {
+    /// The staging directory is unusable.
+    #[error("staging directory {dir}: {source}")]
+    Staging {
+        /// The directory.
+        dir: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The object store could not be set up.
+    #[error(transparent)]
+    Store(#[from] recording::UploadError),
+}
+
+/// Submits recordings to a running worker; cheap to clone. Once the worker shuts down,
+/// submissions fail with [`SubmitError::ShuttingDown`] (the staging scan of the next start
+/// takes them).
+#[derive(Clone)]
+pub struct RecordingHandle {
+    pipeline: Weak<Pipeline>,
+    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl RecordingHandle {
+    /// RECORD_STOP: the recording at `job.wav` is complete.
+    pub async fn record_stopped(&self, job: Job) -> Result<(), SubmitError> {
+        let pipeline = self.pipeline.upgrade().ok_or(SubmitError::ShuttingDown)?;
+        submit_once(&pipeline, &self.in_flight, job).await
+    }
+}
+
+/// A running worker.
+pub struct RecordingWorker {
+    pipeline: Arc<Pipeline>,
+    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RecordingWorker {
+    /// Starts the pipeline, the scan and the report handling. Call inside a tokio runtime.
+    pub fn start(
+        config: RecordingWorkerConfig,
+        ledger: Ledger,
+    ) -> Result<Self, RecordingWorkerError> {
+        std::fs::create_dir_all(&config.staging).map_err(|source| {
+            RecordingWorkerError::Staging {
+                dir: config.staging.display().to_string(),
+                source,
+            }
+        })?;
+        let destination = config.target.destination()?;
+        let mut pipeline_config = PipelineConfig::new(config.quarantine.clone());
+        pipeline_config.workers = config.workers.max(1);
+        pipeline_config.encode = config.encode.clone();
+        pipeline_config.on_stored = Some(save_metadata(ledger));
+        let (pipeline, reports) = Pipeline::start(pipeline_config, destination);
+        let pipeline = Arc::new(pipeline);
+        let in_flight: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+        let reporter = tokio::spawn(follow_reports(
+            reports,
+            in_flight.clone(),
+            config.events.clone(),
+        ));
+        let scanner = tokio::spawn(scan_staging(config, pipeline.clone(), in_flight.clone()));
+        Ok(RecordingWorker {
+            pipeline,
+            in_flight,
+            tasks: vec![scanner, reporter],
+        })
+    }
+
+    /// RECORD_STOP: the recording at `job.wav` is complete.
+    pub async fn record_stopped(&self, job: Job) -> Result<(), SubmitError> {
+        submit_once(&self.pipeline, &self.in_flight, job).await
+    }
+
+    /// A handle for submitting from elsewhere (the ESL worker).
+    pub fn handle(&self) -> RecordingHandle {
+        RecordingHandle {
+            pipeline: Arc::downgrade(&self.pipeline),
+            in_flight: self.in_flight.clone(),
+        }
+    }
+
+    /// Stops scanning and lets the pipeline finish or leave its jobs staged within `grace`.
+    pub async fn shutdown(mut self, grace: Duration) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+            // The scan holds the pipeline until its task is really gone.
+            let _ = task.await;
+        }
+        if let Ok(pipeline) = Arc::try_unwrap(self.pipeline) {
+            pipeline.shutdown(grace).await;
+        }
+    }
+}
+
+/// Submits unless the same WAV is already queued or in flight.
+async fn submit_once(
+    pipeline: &Pipeline,
+    in_flight: &Mutex<HashSet<PathBuf>>,
+    job: Job,
+) -> Result<(), SubmitError> {
+    if !in_flight
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(job.wav.clone())
+    {
+        return Ok(());
+    }
+    let wav = job.wav.clone();
+    pipeline.submit(job).await.inspect_err(|_| {
+        in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&wav);
+    })
+}
+
+/// Stores each recording's metadata in the ledger (linked to its call by UUID) before its staged
+/// files go; the pipeline retries it until it succeeds.
+fn save_metadata(ledger: Ledger) -> StoredHook {
+    StoredHook(Arc::new(move |job, stored| {
+        let ledger = ledger.clone();
+        let record = RecordingRecord {
+            call_uuid: job.tags.call_uuid.clone(),
+            tenant: job.tags.tenant.clone(),
+            object_key: stored.key.clone(),
+            size_bytes: stored.size as i64,
+            duration_ms: stored.duration.as_millis() as i64,
+            sha256: stored.sha256.clone(),
+            bitrate_kbps: stored.bitrate_kbps as i32,
+        };
+        Box::pin(async move {
+            ledger
+                .save_recording(&record)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }))
+}
+
+/// Logs each finished job, forgets it as in flight and publishes `RecordingReady`.
+async fn follow_reports(
+    mut reports: tokio::sync::mpsc::Receiver<Report>,
+    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+    events: Option<Hub>,
+) {
+    while let Some(report) = reports.recv().await {
+        in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&report.job.wav);
+        match &report.outcome {
+            Outcome::Stored(stored) => {
+                tracing::info!(key = %stored.key, bytes = stored.size, "recording stored");
+                if let Some(events) = &events {
+                    events.publish(&CallEvent::RecordingReady {
+                        tenant: report.job.tags.tenant.clone(),
+                        call_uuid: report.job.tags.call_uuid.clone(),
+                        key: stored.key.clone(),
+                        size: stored.size,
+                        duration_ms: stored.duration.as_millis() as u64,
+                    });
+                }
+            }
+            Outcome::Quarantined { reason, .. } => {
+                tracing::warn!(wav = %report.job.wav.display(), %reason, "recording quarantined")
+            }
+            Outcome::LeftStaged { reason } => {
+                tracing::warn!(wav = %report.job.wav.display(), %reason, "recording left staged")
+            }
+        }
+    }
+}
+
+/// Every `scan_every`, submits the finished WAVs of the staging directory (those whose
+/// RECORD_STOP was missed, or left by a previous run).
+async fn scan_staging(
+    config: RecordingWorkerConfig,
+    pipeline: Arc<Pipeline>,
+    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
+) {
+    let mut every = tokio::time::interval(config.scan_every);
+    loop {
+        every.tick().await;
+        let (staging, stale_after, tenant) = (
+            config.staging.clone(),
+            config.stale_after,
+            config.default_tenant.clone(),
+        );
+        let found =
+            tokio::task::spawn_blocking(move || recover(&staging, stale_after, &tenant)).await;
+        match found {
+            Ok(Ok(found)) => {
+                for job in found.jobs {
+                    if submit_once(&pipeline, &in_flight, job).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "staging scan failed"),
+            Err(_) => return,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `section=configuration`: `callcenter.conf` (queues, agents, tiers) and `ivr.conf` (menus)
+//! of every tenant, each name qualified by the tenant's domain so tenants cannot collide.
+
+use super::{LookupError, ServerState};
+use platform::store::Tenant;
+use xmlcurl::axum::XmlResponse;
+use xmlcurl::{Agent, CallCenter, Ivr, Menu, NotFound, Queue, Tier};
+
+pub(super) async fn answer(
+    state: &ServerState,
+    request: &xmlcurl::Request<'_>,
+) -> Result<XmlResponse, LookupError> {
+    match request.configuration_file() {
+        Some("callcenter.conf") => call_center(state).await,
+        Some("ivr.conf") => ivr(state).await,
+        _ => Ok(NotFound.into()),
+    }
+}
+
+/// The SIP domain of a tenant, or its id when it has none.
+fn domain_of<'a>(tenants: &'a [Tenant], tenant: &'a str) -> &'a str {
+    tenants
+        .iter()
+        .find(|t| t.tenant == tenant)
+        .map_or(tenant, |t| t.domain.as_str())
+}
+
+async fn call_center(state: &ServerState) -> Result<XmlResponse, LookupError> {
+    let (tenants, queues, agents, tiers) = state.cache.store().call_center().await?;
+    let mut document = CallCenter::new();
+    for queue in queues {
+        let domain = domain_of(&tenants, &queue.tenant);
+        let mut entry =
+            Queue::new(format!("{}@{domain}", queue.name)).param("strategy", queue.strategy);
+        if let Some(moh) = queue.moh_sound {
+            entry = entry.param("moh-sound", moh);
+        }
+        document = document.queue(entry);
+    }
+    for agent in agents {
+        let domain = domain_of(&tenants, &agent.tenant);
+        document = document.agent(
+            Agent::new(format!("{}@{domain}", agent.name), agent.contact).status(agent.status),
+        );
+    }
+    for tier in tiers {
+        let domain = domain_of(&tenants, &tier.tenant);
+        document = document.tier(
+            Tier::new(
+                format!("{}@{domain}", tier.agent),
+                format!("{}@{domain}", tier.queue),
+            )
+            .level(tier.level.max(0) as u64)
+            .position(tier.position.max(0) as u64),
+        );
+    }
+    Ok(document.into())
+}
+
+async fn ivr(state: &ServerState) -> Result<XmlResponse, LookupError> {
+    let (tenants, menus) = state.cache.store().menus().await?;
+    let mut document = Ivr::new();
+    for menu in &menus {
+        let domain = domain_of(&tenants, &menu.tenant);
+        let mut entry = Menu::new(format!("{}@{domain}", menu.name))
+            .attr("greet-long", menu.greet_long.as_str())
+            .attr("greet-short", menu.greet_short.as_str())
+            .attr("invalid-sound", menu.invalid_sound.as_str())
+            .attr("exit-sound", menu.exit_sound.as_str())
+            .attr("timeout", menu.timeout_ms.to_string())
+            .attr("max-failures", menu.max_failures.to_string());
+        for (digits, action, param) in &menu.entries {
+            let param = (!param.is_empty()).then_some(param.as_str());
+            entry = entry.entry(action.as_str(), digits.as_str(), param);
+        }
+        document = document.menu(entry);
+    }
+    Ok(document.into())
+}

@@ -1,0 +1,107 @@
+//! The mod_xml_curl server: FreeSWITCH's directory, dialplan and configuration, answered from
+//! the platform's tables.
+//!
+//! - `directory`: the extension of the tenant owning the SIP domain, with its password or
+//!   `a1-hash`, its caller ID, `user_context` (the tenant's context) and the tenant variable (so
+//!   that its calls, and their CDRs, name the tenant).
+//! - `dialplan`: in the tenant owning the context, an extension is bridged to the user; any
+//!   other number goes out through the tenant's gateway, limited by the prepaid policy; calls
+//!   the recording policy selects start `record_session` into the staging directory.
+//! - `configuration`: `callcenter.conf` and `ivr.conf` from the database; not-found otherwise.
+//!
+//! FreeSWITCH blocks a thread while it waits, so tenants and extensions come from the
+//! platform's cache, which every write through the store invalidates.
+
+mod configuration;
+mod dialplan;
+mod directory;
+
+use crate::http::BasicAuth;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use billing::Ledger;
+use platform::cache::Cache;
+use platform::store::PlatformError;
+use platform::variables::ChannelVariables;
+use std::path::PathBuf;
+use std::sync::Arc;
+use xmlcurl::axum::XmlCurl;
+
+/// How the xml_curl server answers.
+#[derive(Debug, Clone)]
+pub struct XmlCurlConfig {
+    /// Credentials FreeSWITCH sends (`gateway-credentials`); `None` accepts any request.
+    pub auth: Option<BasicAuth>,
+    /// Where `record_session` writes (the recording pipeline's staging directory).
+    pub recordings_dir: PathBuf,
+    /// The channel variables set on users and calls.
+    pub variables: ChannelVariables,
+}
+
+impl Default for XmlCurlConfig {
+    fn default() -> Self {
+        XmlCurlConfig {
+            auth: None,
+            recordings_dir: PathBuf::from("/dev/shm/recordings"),
+            variables: ChannelVariables::default(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ServerState {
+    config: Arc<XmlCurlConfig>,
+    cache: Cache,
+    ledger: Ledger,
+}
+
+/// The routes: `POST /fsapi` (and any path below it), answered from `cache`.
+pub fn router(cache: Cache, ledger: Ledger, config: XmlCurlConfig) -> Router {
+    let state = ServerState {
+        config: Arc::new(config),
+        cache,
+        ledger,
+    };
+    Router::new()
+        .route("/fsapi", post(answer))
+        .route("/fsapi/{*rest}", post(answer))
+        .with_state(state)
+}
+
+async fn answer(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    XmlCurl(request): XmlCurl,
+) -> Response {
+    if let Some(auth) = &state.config.auth
+        && !auth.accepts(&headers)
+    {
+        return auth.challenge();
+    }
+    let answered = if let Some(lookup) = request.directory() {
+        directory::answer(&state, &lookup).await
+    } else if let Some(call) = request.dialplan() {
+        dialplan::answer(&state, &request, &call).await
+    } else {
+        configuration::answer(&state, &request).await
+    };
+    match answered {
+        Ok(response) => response.into_response(),
+        Err(error) => {
+            // FreeSWITCH falls back to its next source on an error, and retries on the next call.
+            tracing::warn!(%error, "xml_curl lookup failed");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum LookupError {
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error(transparent)]
+    Ledger(#[from] billing::LedgerError),
+}

@@ -1,0 +1,329 @@
+//! The ESL worker against a node playing a real FreeSWITCH session (the loopback call of
+//! `esl-plain.raw`): live state, call events, a dropped and restored connection, CDRs from
+//! hangup events, the recording handed over on RECORD_STOP, and the prepaid limit on answer.
+
+use billing::{Decimal, Ledger, PlanRecord, Rounding};
+use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
+use callcenter::roles::recording_worker::{RecordingWorker, RecordingWorkerConfig};
+use platform::cache::Cache;
+use platform::events::{Hub, Received, Subscription};
+use platform::store::{PlatformStore, Tenant};
+use recording::Target;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tests::node::{EventFrame, FakeNode, Session, api_responses, event_frames};
+
+const A_LEG: &str = "ed22627b-4a74-4b96-b832-34a59357db96";
+const B_LEG: &str = "de9d1a63-359d-4c70-9c3e-368107efbe3c";
+
+fn temp_dir(name: &str) -> PathBuf {
+    tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), name)
+}
+
+fn capture() -> Vec<u8> {
+    std::fs::read(tests::fixture("esl/esl-plain.raw")).unwrap()
+}
+
+/// The call's events, cut after the last CHANNEL_ANSWER: before and after a dropped connection.
+fn call_events_split() -> (Vec<EventFrame>, Vec<EventFrame>) {
+    let frames = event_frames(&capture());
+    let cut = frames
+        .iter()
+        .rposition(|f| f.name == "CHANNEL_ANSWER")
+        .unwrap()
+        + 1;
+    (frames[..cut].to_vec(), frames[cut..].to_vec())
+}
+
+/// Ledger and platform: tenant `acme` owns context `default` (the captured call's), prepaid,
+/// 0.60/min for everything, 10.00 of credit.
+async fn platform(dir: &Path) -> (Ledger, PlatformStore) {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
+    let ledger = Ledger::connect(&url).await.unwrap();
+    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
+        .await
+        .unwrap();
+    ledger
+        .save_plan(&PlanRecord {
+            id: "p".into(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,rate_per_minute,connect_fee\n,0.60,0\n".into(),
+        })
+        .await
+        .unwrap();
+    ledger
+        .open_account("acme", "p", Decimal::ZERO)
+        .await
+        .unwrap();
+    ledger
+        .top_up("acme", Decimal::new(1000, 2), "initial")
+        .await
+        .unwrap();
+    store
+        .put_tenant(&Tenant {
+            tenant: "acme".into(),
+            domain: "acme.example".into(),
+            context: "default".into(),
+            gateway: None,
+            prepaid: true,
+            record_calls: false,
+        })
+        .await
+        .unwrap();
+    (ledger, store)
+}
+
+/// Receives until `done` says so, or fails after 30 s.
+async fn collect(
+    events: &mut Subscription,
+    mut done: impl FnMut(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done(&seen) {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Received::Event(event)) => seen.push(serde_json::from_slice(&event.json).unwrap()),
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => panic!("timed out; seen so far: {seen:#?}"),
+        }
+    }
+    seen
+}
+
+fn kinds(events: &[serde_json::Value]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|e| {
+            let uuid = e["call"]["uuid"].as_str().or(e["call_uuid"].as_str());
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                uuid.unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_call_through_a_dropped_connection() {
+    let dir = temp_dir("esl-worker");
+    let (ledger, store) = platform(&dir).await;
+    let (before, after) = call_events_split();
+    // The channels FreeSWITCH listed during the call: both legs, answered.
+    let during_call = api_responses(&capture())
+        .into_iter()
+        .find(|body| body.starts_with("{\"row_count\":2"))
+        .unwrap();
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![
+            Session {
+                events: before,
+                close_after: true,
+                ..Session::idle()
+            },
+            Session {
+                channels: during_call,
+                events: after,
+                ..Session::idle()
+            },
+        ],
+    )
+    .await;
+
+    // FreeSWITCH wrote the recording to /srv/rec-staging/rec/; here that directory is ours.
+    let (staging, object_store) = (dir.join("staging"), dir.join("store"));
+    std::fs::create_dir_all(staging.join("rec")).unwrap();
+    let wav = format!("rec/mono_{B_LEG}.wav");
+    std::fs::copy(
+        tests::fixture(&format!("recordings/mono_{B_LEG}.wav")),
+        staging.join(&wav),
+    )
+    .unwrap();
+    let hub = Hub::new(1024);
+    let mut events = hub.subscribe("acme");
+    let mut recording_config =
+        RecordingWorkerConfig::new(staging.clone(), Target::Directory(object_store.clone()));
+    recording_config.events = Some(hub.clone());
+    let recordings = RecordingWorker::start(recording_config, ledger.clone()).unwrap();
+    let mut config = EslWorkerConfig::new(
+        vec![NodeConfig {
+            name: "fs1".into(),
+            address: node.address(),
+            password: "ClueCon".into(),
+        }],
+        staging.clone(),
+    );
+    config.freeswitch_staging = Some("/srv/rec-staging".into());
+    config.cdrs = true;
+    let worker = EslWorker::start(
+        config,
+        ledger.clone(),
+        Cache::new(store, Duration::from_secs(60)),
+        hub.clone(),
+        Some(recordings.handle()),
+    );
+
+    let seen = collect(&mut events, |seen| seen.len() >= 7).await;
+    let mut got = kinds(&seen);
+    let seqs: Vec<u64> = seen.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
+    got.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("call_answered", A_LEG),
+        ("call_answered", B_LEG),
+        ("call_ended", A_LEG),
+        ("call_ended", B_LEG),
+        ("call_started", A_LEG),
+        ("call_started", B_LEG),
+        ("recording_ready", B_LEG),
+    ]
+    .iter()
+    .map(|(k, u)| (k.to_string(), u.to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(got, expected, "every transition once, across the reconnect");
+    let ended = seen
+        .iter()
+        .find(|e| e["type"] == "call_ended" && e["call"]["uuid"] == A_LEG)
+        .unwrap();
+    assert_eq!(ended["cause"], "NORMAL_CLEARING");
+    assert_eq!(ended["call"]["tenant"], "acme");
+    assert_eq!(ended["call"]["callee"], "9999");
+    assert!(worker.active_calls("acme").is_empty());
+    assert_eq!(node.log().connections, 2);
+
+    // The recording: stored under the tenant, with its metadata, and gone from staging.
+    let ready = seen
+        .iter()
+        .find(|e| e["type"] == "recording_ready")
+        .unwrap();
+    let key = ready["key"].as_str().unwrap();
+    assert!(key.starts_with("acme/2026/11/21/"), "{key}");
+    assert!(object_store.join(key).is_file());
+    assert!(!staging.join(&wav).exists());
+    assert_eq!(ledger.recordings(B_LEG).await.unwrap().len(), 1);
+
+    // The prepaid limit: 10.00 at 0.60/min pays 1000 s; one leg carries it.
+    // (Sent after the first connection dropped: retried once it is back.)
+    let mut limits: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        limits = node
+            .log()
+            .commands
+            .into_iter()
+            .filter(|c| c.starts_with("api sched_hangup"))
+            .collect();
+        if !limits.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(limits.len(), 1, "{:?}", node.log().commands);
+    assert!(
+        limits[0].starts_with("api sched_hangup +1000 "),
+        "{limits:?}"
+    );
+    assert!(limits[0].ends_with(" ALLOTTED_TIMEOUT"));
+
+    // Both legs' CDRs from CHANNEL_HANGUP_COMPLETE, charged once each.
+    let mut cdrs = Vec::new();
+    for _ in 0..100 {
+        cdrs = ledger.cdrs("acme", 0, i64::MAX, None, 100).await.unwrap();
+        if cdrs.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut legs: Vec<(String, String)> = cdrs
+        .iter()
+        .map(|c| (c.uuid.clone(), c.leg.clone()))
+        .collect();
+    legs.sort();
+    assert_eq!(
+        legs,
+        [
+            (B_LEG.to_string(), "a".to_string()),
+            (A_LEG.to_string(), "b".to_string())
+        ]
+    );
+    let metrics = worker.metrics();
+    assert_eq!(metrics.cdrs.get(), 2);
+    worker.shutdown().await;
+    recordings.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_is_down_is_retried_and_calls_found_running_are_published() {
+    let dir = temp_dir("esl-worker-down");
+    let (ledger, store) = platform(&dir).await;
+    // Reserve a port, then free it: the node is not there yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let hub = Hub::new(64);
+    let mut events = hub.subscribe("acme");
+    let worker = EslWorker::start(
+        EslWorkerConfig::new(
+            vec![NodeConfig {
+                name: "fs1".into(),
+                address: format!("127.0.0.1:{port}"),
+                password: "ClueCon".into(),
+            }],
+            dir.join("staging"),
+        ),
+        ledger,
+        Cache::new(store, Duration::from_secs(60)),
+        hub.clone(),
+        None,
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(worker.client(None).is_err(), "not connected yet");
+    let during_call = api_responses(&capture())
+        .into_iter()
+        .find(|body| body.starts_with("{\"row_count\":2"))
+        .unwrap();
+    let node = FakeNode::start_on(
+        ("127.0.0.1", port),
+        "ClueCon",
+        vec![Session {
+            channels: during_call,
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let seen = collect(&mut events, |seen| seen.len() >= 4).await;
+    let mut got = kinds(&seen);
+    got.sort();
+    assert_eq!(
+        got.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        [
+            "call_answered",
+            "call_answered",
+            "call_started",
+            "call_started"
+        ]
+    );
+    let active = worker.active_calls("acme");
+    assert_eq!(active.len(), 2);
+    assert!(active.iter().all(|c| c.answered_us.is_some()));
+    assert!(worker.active_calls("other").is_empty());
+    assert_eq!(node.log().connections, 1);
+    worker.shutdown().await;
+}
+
+#[test]
+fn the_capture_holds_the_whole_call() {
+    let (before, after) = call_events_split();
+    let names =
+        |frames: &[EventFrame], name: &str| frames.iter().filter(|f| f.name == name).count();
+    assert_eq!(names(&before, "CHANNEL_CREATE"), 2);
+    assert_eq!(names(&before, "CHANNEL_ANSWER"), 2);
+    assert_eq!(names(&after, "CHANNEL_HANGUP_COMPLETE"), 2);
+    assert_eq!(names(&after, "RECORD_STOP"), 1);
+}

@@ -1,0 +1,416 @@
+//! End to end with the real captures, through the all-in-one daemon: three real calls played
+//! by a FreeSWITCH node over ESL (one of them also reported by the real mod_json_cdr posts),
+//! the eight json_cdr documents posted over HTTP, the four real WAVs staged → exactly the
+//! expected CDRs, charges and balance, the live transitions on `/ws`, and the MP3 objects in S3
+//! (Garage on 127.0.0.1).
+
+use billing::{Decimal, PlanRecord, Rounding};
+use callcenter::api::{ApiUser, Role};
+use callcenter::daemon::{DaemonConfig, build};
+use callcenter::roles::esl_worker::NodeConfig;
+use futures_util::StreamExt;
+use object_store::ObjectStoreExt;
+use platform::store::Tenant;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tests::http::{request, send, with_headers};
+use tests::node::{EventFrame, FakeNode, Session, event_frames, substitute};
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The plain capture's call carries the json_cdr call's UUIDs (leg for leg: the inbound
+/// de9d1a63 is 0e11178b, the outbound ed22627b is ff55e9cb), as if both sources saw one call.
+const SAME_CALL: [(&str, &str); 2] = [
+    (
+        "de9d1a63-359d-4c70-9c3e-368107efbe3c",
+        "0e11178b-0a91-4f66-91bd-12898bc1f518",
+    ),
+    (
+        "ed22627b-4a74-4b96-b832-34a59357db96",
+        "ff55e9cb-4b5a-424c-9de1-2fc9a2b681f4",
+    ),
+];
+
+fn call_frames(capture: &str) -> Vec<EventFrame> {
+    let raw = std::fs::read(tests::fixture(&format!("esl/{capture}"))).unwrap();
+    event_frames(&raw)
+        .into_iter()
+        .filter(|f| f.name.starts_with("CHANNEL_") || f.name == "RECORD_STOP")
+        .collect()
+}
+
+fn json_cdr_posts() -> Vec<Vec<u8>> {
+    let mut files: Vec<_> = std::fs::read_dir(tests::fixture("json_cdr"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.to_string_lossy().ends_with(".response.http"))
+        .collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_calls_cdrs_and_recordings_end_to_end() {
+    let s3 = tests::recordings::require_s3();
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let tenant = format!("e2e{stamp}");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("platform-{stamp}"));
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(staging.join("rec")).unwrap();
+
+    // FreeSWITCH wrote three recordings under /srv/rec-staging/rec (ours: staging/rec), and a
+    // fourth two hours ago whose RECORD_STOP never came.
+    let recordings = tests::fixture("recordings");
+    let staged = [
+        (
+            "mono_de9d1a63-359d-4c70-9c3e-368107efbe3c.wav",
+            "rec/mono_0e11178b-0a91-4f66-91bd-12898bc1f518.wav",
+        ),
+        (
+            "stereo_4c42a0ff-18a8-40a2-92b4-b2dd769aef43.wav",
+            "rec/stereo_4c42a0ff-18a8-40a2-92b4-b2dd769aef43.wav",
+        ),
+        (
+            "mono_9305d10d-2b68-4741-87ff-fdd2e1702f9c.wav",
+            "rec/mono_9305d10d-2b68-4741-87ff-fdd2e1702f9c.wav",
+        ),
+        (
+            "mono_6321df0c-0ae2-46a8-bfb3-7cc6e4e671c5.wav",
+            "mono_6321df0c-0ae2-46a8-bfb3-7cc6e4e671c5.wav",
+        ),
+    ];
+    for (source, target) in &staged[..3] {
+        std::fs::copy(recordings.join(source), staging.join(target)).unwrap();
+    }
+
+    let pairs: Vec<(String, String)> = SAME_CALL
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let mut events: Vec<EventFrame> = call_frames("esl-plain.raw")
+        .into_iter()
+        .map(|f| EventFrame {
+            bytes: substitute(&f.bytes, &pairs),
+            name: f.name,
+        })
+        .collect();
+    events.extend(call_frames("esl-json.raw"));
+    events.extend(call_frames("esl-xml.raw"));
+    let go = Arc::new(Notify::new());
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events,
+            pause_before: vec![(0, go.clone())],
+            ..Session::idle()
+        }],
+    )
+    .await;
+
+    let mut config = DaemonConfig {
+        database: format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
+        recordings_dir: staging.clone(),
+        recordings_s3: Some(s3.clone()),
+        recordings_scan_ms: 200,
+        ..DaemonConfig::default()
+    };
+    config.cdr.default_tenant = Some(tenant.clone());
+    config.esl.nodes = vec![NodeConfig {
+        name: "fs1".into(),
+        address: node.address(),
+        password: "ClueCon".into(),
+    }];
+    config.esl.cdrs = true;
+    config.esl.freeswitch_recordings_dir = Some("/srv/rec-staging".into());
+    let daemon = build(&config).await.unwrap();
+    let ledger = daemon.ledger.clone();
+    ledger
+        .save_plan(&PlanRecord {
+            id: "p".into(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,rate_per_minute,connect_fee\n,0.60,0.05\n".into(),
+        })
+        .await
+        .unwrap();
+    ledger
+        .open_account(&tenant, "p", Decimal::ZERO)
+        .await
+        .unwrap();
+    ledger
+        .top_up(&tenant, Decimal::new(1000, 2), "initial")
+        .await
+        .unwrap();
+    daemon
+        .store
+        .put_tenant(&Tenant {
+            tenant: tenant.clone(),
+            // The captured directory lookups are for 127.0.0.1.
+            domain: "127.0.0.1".into(),
+            context: "default".into(),
+            gateway: None,
+            prepaid: false,
+            record_calls: false,
+        })
+        .await
+        .unwrap();
+    daemon
+        .users()
+        .put(
+            &ApiUser {
+                tenant: tenant.clone(),
+                username: "boss".into(),
+                role: Role::Admin,
+                extension: None,
+            },
+            "boss-password",
+        )
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = daemon.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let login = send(
+        address,
+        &request(
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            json!({"tenant": tenant, "username": "boss", "password": "boss-password"})
+                .to_string()
+                .as_bytes(),
+        ),
+    )
+    .await
+    .unwrap();
+    let token: Value = serde_json::from_slice(&login.body).unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws?token={token}"))
+        .await
+        .unwrap();
+
+    // mod_json_cdr posts first, then the calls play over ESL.
+    for post in json_cdr_posts() {
+        let response = send(address, &with_headers(&post, &[])).await.unwrap();
+        assert_eq!(response.status, 200);
+    }
+    go.notify_one();
+    // The orphan appears now, so that its recording_ready is seen by the client.
+    let orphan = staging.join(staged[3].1);
+    std::fs::copy(recordings.join(staged[3].0), &orphan).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&orphan)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(7200))
+        .unwrap();
+
+    // Live transitions: every leg starts, is answered and ends once; four recordings ready.
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut ready = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen.values().map(Vec::len).sum::<usize>() < 18 || ready.len() < 4 {
+        let message = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("timed out: {seen:?} {ready:?}"))
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let event: Value = serde_json::from_str(&text).unwrap();
+        match event["type"].as_str().unwrap() {
+            "snapshot" => assert_eq!(event["calls"], json!([])),
+            "recording_ready" => ready.push(event["key"].as_str().unwrap().to_owned()),
+            kind => seen
+                .entry(event["call"]["uuid"].as_str().unwrap().to_owned())
+                .or_default()
+                .push(kind.to_owned()),
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    for (uuid, kinds) in &seen {
+        assert_eq!(
+            kinds,
+            &["call_started", "call_answered", "call_ended"],
+            "{uuid}"
+        );
+    }
+    for (_, uuid) in SAME_CALL {
+        assert!(seen.contains_key(uuid));
+    }
+
+    // CDRs: the eight posted, and the four legs only ESL saw; the call both sources reported
+    // is stored once per leg.
+    let mut cdrs = Vec::new();
+    for _ in 0..200 {
+        cdrs = ledger.cdrs(&tenant, 0, i64::MAX, None, 100).await.unwrap();
+        if cdrs.len() >= 12 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(cdrs.len(), 12, "{cdrs:#?}");
+    for (_, uuid) in SAME_CALL {
+        assert_eq!(cdrs.iter().filter(|c| c.uuid == uuid).count(), 1);
+    }
+    let charged: Decimal = cdrs.iter().filter_map(|c| c.amount).sum();
+    let transactions = ledger.transactions(&tenant, None, 100).await.unwrap();
+    let charges = cdrs.iter().filter(|c| c.amount.is_some()).count();
+    assert_eq!(
+        transactions.len(),
+        charges + 1,
+        "one per charge, and the top-up"
+    );
+    let balance = ledger.balance(&tenant).await.unwrap().balance;
+    assert_eq!(balance, Decimal::new(1000, 2) - charged);
+    // Billed per started second of billmsec at 0.60/min, plus the 0.05 connect fee: the posted
+    // a-legs lasted 1000 ms (0.06), the posted b-legs 1020 ms (0.07), the legs only ESL saw
+    // a little over 2 s (0.08).
+    let expected: BTreeMap<&str, i64> = [
+        ("0e11178b-0a91-4f66-91bd-12898bc1f518", 6),
+        ("ff55e9cb-4b5a-424c-9de1-2fc9a2b681f4", 7),
+        ("b8225513-fc58-4ad4-bb67-001280ae3fc2", 6),
+        ("08a65048-6e32-4f9f-8492-69114b7a80e0", 7),
+        ("616b2281-b0ef-45d2-bd9a-ffbcab62cc1a", 6),
+        ("7ce1d573-b169-4b9f-ad90-13fae054fc2c", 7),
+        ("08564497-c92a-45c1-b1df-621c72c2d232", 6),
+        ("9fb7a41b-75c2-4083-9c6f-02b9dcbc91a1", 7),
+        ("e9e0875f-a631-49d6-b13d-e8a163362d56", 8),
+        ("4c42a0ff-18a8-40a2-92b4-b2dd769aef43", 8),
+        ("60e75c04-80ba-42ef-8b30-2a51c2ad7f1a", 8),
+        ("9305d10d-2b68-4741-87ff-fdd2e1702f9c", 8),
+    ]
+    .into_iter()
+    .collect();
+    let amounts: BTreeMap<&str, i64> = cdrs
+        .iter()
+        .map(|c| {
+            (
+                c.uuid.as_str(),
+                (c.amount.unwrap() * Decimal::new(100, 0))
+                    .try_into()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(amounts, expected);
+    assert_eq!((charges, charged), (12, Decimal::new(84, 2)));
+    assert_eq!(balance, Decimal::new(916, 2));
+
+    // Recordings: four MP3 objects under the tenant, each once, with their metadata, and
+    // nothing left staged.
+    let store = recording::Destination::s3(&s3).unwrap();
+    let prefix = object_store::path::Path::from(tenant.as_str());
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = store
+            .store()
+            .list(Some(&prefix))
+            .map(|m| m.unwrap().location.to_string())
+            .collect::<Vec<_>>()
+            .await;
+        if listed.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    listed.sort();
+    ready.sort();
+    assert_eq!(listed, ready);
+    for key in &listed {
+        let path = object_store::path::Path::from(key.as_str());
+        let bytes = store
+            .store()
+            .get(&path)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..3], b"ID3", "{key}");
+    }
+    let recorded_uuid = SAME_CALL[0].1;
+    let rows = ledger.recordings(recorded_uuid).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(listed.contains(&rows[0].object_key));
+    let wavs_left = walk(&staging);
+    assert!(wavs_left.is_empty(), "left staged: {wavs_left:?}");
+
+    // The API serves the same: the download of the shared call's recording redirects to S3.
+    let download = send(
+        address,
+        &request(
+            "GET",
+            &format!("/api/recordings/{recorded_uuid}/0"),
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(download.status, 307);
+    let location = download.header("location").unwrap();
+    assert!(location.starts_with("http://127.0.0.1:3900/"), "{location}");
+    assert!(location.contains("X-Amz-Signature="), "{location}");
+
+    // An extension created through the API is what FreeSWITCH's next directory lookup gets.
+    let lookup = std::fs::read(tests::fixture("xml_curl/001_fsapi_directory.http")).unwrap();
+    let before = send(address, &with_headers(&lookup, &[])).await.unwrap();
+    let before = String::from_utf8_lossy(&before.body).into_owned();
+    assert!(before.contains("result status=\"not found\""), "{before}");
+    let put = send(
+        address,
+        &request(
+            "PUT",
+            "/api/extensions/2000",
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+            ],
+            br#"{"password": "from-the-api", "caller_id_name": "Desk 2000"}"#,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.status, 200);
+    let after = send(address, &with_headers(&lookup, &[])).await.unwrap();
+    let after = String::from_utf8_lossy(&after.body).into_owned();
+    assert!(after.contains("<user id=\"2000\""), "{after}");
+    assert!(after.contains("from-the-api"), "{after}");
+
+    ws.close(None).await.unwrap();
+    if let Some(worker) = daemon.esl_worker {
+        worker.shutdown().await;
+    }
+    if let Some(worker) = daemon.recording_worker {
+        worker.shutdown(Duration::from_secs(5)).await;
+    }
+}
+
+/// Files under `dir` but the quarantine.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if !path.ends_with("quarantine") {
+                files.extend(walk(&path));
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -1,0 +1,346 @@
+//! The xml_curl server over real HTTP: FreeSWITCH's captured directory and dialplan requests
+//! replayed byte for byte and answered from the database; prepaid limits and refusals from
+//! billing; recording; configuration; the cache following writes; credentials.
+
+use billing::{Decimal, Ledger, PlanRecord, Rounding};
+use callcenter::http::basic_auth::BasicAuth;
+use callcenter::roles::xml_curl::{XmlCurlConfig, router};
+use platform::cache::Cache;
+use platform::store::{AgentRow, ExtensionRow, MenuRow, PlatformStore, QueueRow, Tenant, TierRow};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tests::http;
+
+const AUTHORIZATION: (&str, &str) = ("Authorization", "Basic ZnJlZXN3aXRjaDpjdXJscGFzcw=="); // freeswitch:curlpass
+
+fn captured(name: &str) -> Vec<u8> {
+    std::fs::read(tests::fixture(&format!("xml_curl/{name}"))).unwrap()
+}
+
+/// The body of an answer, checked to be well-formed XML.
+fn xml(response: &http::Response) -> String {
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    assert_eq!(response.header("content-type"), Some("text/xml"));
+    let text = String::from_utf8(response.body.clone()).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&text);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed: {e}\n{text}"),
+        }
+    }
+    text
+}
+
+struct Platform {
+    address: SocketAddr,
+    store: PlatformStore,
+    ledger: Ledger,
+    recordings: std::path::PathBuf,
+}
+
+/// One tenant owning the captured domain (127.0.0.1) and context (default), with the captured
+/// users 1000 (password) and 2000 (a1-hash), a trunk gateway, a queue, an agent and a menu.
+async fn platform(prepaid: bool) -> Platform {
+    let name = format!("xc-{}-{}", std::process::id(), rand_suffix());
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.sqlite"));
+    let ledger = Ledger::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    ledger
+        .save_plan(&PlanRecord {
+            id: "retail".into(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,rate_per_minute,connect_fee\n,0.60,0\n".into(),
+        })
+        .await
+        .unwrap();
+    ledger
+        .open_account("acme", "retail", Decimal::ZERO)
+        .await
+        .unwrap();
+    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
+        .await
+        .unwrap();
+    store
+        .put_tenant(&Tenant {
+            tenant: "acme".into(),
+            domain: "127.0.0.1".into(),
+            context: "default".into(),
+            gateway: Some("trunk".into()),
+            prepaid,
+            record_calls: false,
+        })
+        .await
+        .unwrap();
+    for (extension, password, a1_hash) in [
+        ("1000", Some("1234"), None),
+        (
+            "2000",
+            None,
+            Some(xmlcurl::a1_hash("2000", "127.0.0.1", "curlpass")),
+        ),
+    ] {
+        store
+            .put_extension(&ExtensionRow {
+                tenant: "acme".into(),
+                extension: extension.into(),
+                password: password.map(Into::into),
+                a1_hash,
+                caller_id_name: Some(format!("Agent <{extension}> & co")),
+                caller_id_number: None,
+                record_calls: false,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .put_queue(&QueueRow {
+            tenant: "acme".into(),
+            name: "support".into(),
+            strategy: "ring-all".into(),
+            moh_sound: None,
+        })
+        .await
+        .unwrap();
+    store
+        .put_agent(&AgentRow {
+            tenant: "acme".into(),
+            name: "1000".into(),
+            contact: "user/1000@127.0.0.1".into(),
+            status: "Available".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .put_tier(&TierRow {
+            tenant: "acme".into(),
+            queue: "support".into(),
+            agent: "1000".into(),
+            level: 1,
+            position: 1,
+        })
+        .await
+        .unwrap();
+    store
+        .put_menu(&MenuRow {
+            tenant: "acme".into(),
+            name: "main".into(),
+            greet_long: "ivr/welcome.wav".into(),
+            greet_short: "ivr/short.wav".into(),
+            invalid_sound: "ivr/invalid.wav".into(),
+            exit_sound: "ivr/bye.wav".into(),
+            timeout_ms: 5000,
+            max_failures: 3,
+            entries: vec![(
+                "1".into(),
+                "menu-exec-app".into(),
+                "transfer 1000 XML default".into(),
+            )],
+        })
+        .await
+        .unwrap();
+    let recordings = std::path::PathBuf::from("/tmp/staging");
+    let config = XmlCurlConfig {
+        auth: Some(BasicAuth::new("freeswitch", "curlpass")),
+        recordings_dir: recordings.clone(),
+        ..XmlCurlConfig::default()
+    };
+    let app = router(
+        Cache::new(store.clone(), Duration::from_secs(60)),
+        ledger.clone(),
+        config,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Platform {
+        address,
+        store,
+        ledger,
+        recordings,
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+async fn ask(platform: &Platform, capture: &str) -> http::Response {
+    http::send(
+        platform.address,
+        &http::with_headers(&captured(capture), &[AUTHORIZATION]),
+    )
+    .await
+    .unwrap()
+}
+
+async fn ask_form(platform: &Platform, form: &str) -> http::Response {
+    let request = http::post(
+        "/fsapi",
+        &[
+            AUTHORIZATION,
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        form.as_bytes(),
+    );
+    http::send(platform.address, &request).await.unwrap()
+}
+
+#[tokio::test]
+async fn captured_directory_requests_are_answered_from_the_database() {
+    let platform = platform(false).await;
+    for capture in ["001_fsapi_directory.http", "004_fsapi_directory.http"] {
+        let answer = xml(&ask(&platform, capture).await);
+        assert!(answer.contains(r#"<domain name="127.0.0.1">"#), "{answer}");
+        assert!(answer.contains(r#"<user id="2000">"#));
+        let hash = xmlcurl::a1_hash("2000", "127.0.0.1", "curlpass");
+        assert!(answer.contains(&format!(r#"<param name="a1-hash" value="{hash}"/>"#)));
+        assert!(answer.contains(r#"<variable name="user_context" value="default"/>"#));
+        assert!(answer.contains(r#"<variable name="tenant_id" value="acme"/>"#));
+        assert!(
+            answer.contains("Agent &lt;2000&gt; &amp; co"),
+            "escaped: {answer}"
+        );
+    }
+    for capture in ["002_fsapi_directory.http", "003_fsapi_directory.http"] {
+        let answer = xml(&ask(&platform, capture).await);
+        assert!(answer.contains(r#"<user id="1000">"#));
+        assert!(answer.contains(r#"<param name="password" value="1234"/>"#));
+    }
+    // A write through the store is seen at once, cache or not.
+    platform
+        .store
+        .put_extension(&ExtensionRow {
+            tenant: "acme".into(),
+            extension: "1000".into(),
+            password: Some("changed".into()),
+            a1_hash: None,
+            caller_id_name: None,
+            caller_id_number: Some("+442079460000".into()),
+            record_calls: false,
+        })
+        .await
+        .unwrap();
+    let answer = xml(&ask(&platform, "002_fsapi_directory.http").await);
+    assert!(answer.contains(r#"<param name="password" value="changed"/>"#));
+    assert!(answer.contains(r#"value="+442079460000""#));
+    // Unknown users and domains: not found, so FreeSWITCH tries its next source.
+    let unknown = xml(&ask_form(&platform, "section=directory&tag_name=domain&key_name=name&key_value=other.example&user=1000&domain=other.example").await);
+    assert!(
+        unknown.contains(r#"<result status="not found"/>"#),
+        "{unknown}"
+    );
+}
+
+#[tokio::test]
+async fn captured_dialplan_requests_go_out_through_the_gateway_or_to_users() {
+    let platform = platform(false).await;
+    let answer = xml(&ask(&platform, "005_fsapi_dialplan.http").await);
+    assert!(answer.contains(r#"<context name="default">"#), "{answer}");
+    assert!(answer.contains(r#"expression="^7777$""#));
+    assert!(answer.contains(r#"application="bridge" data="sofia/gateway/trunk/7777""#));
+    let answer = xml(&ask(&platform, "006_fsapi_dialplan.http").await);
+    assert!(answer.contains(r#"data="sofia/gateway/trunk/9995""#));
+    assert!(!answer.contains("record_session"));
+
+    // To an extension that records: bridged to the user, recorded into staging by call UUID.
+    platform
+        .store
+        .put_extension(&ExtensionRow {
+            tenant: "acme".into(),
+            extension: "7777".into(),
+            password: Some("x".into()),
+            a1_hash: None,
+            caller_id_name: None,
+            caller_id_number: None,
+            record_calls: true,
+        })
+        .await
+        .unwrap();
+    let answer = xml(&ask(&platform, "005_fsapi_dialplan.http").await);
+    assert!(answer.contains(r#"data="user/7777@127.0.0.1""#), "{answer}");
+    let uuid = String::from_utf8_lossy(&captured("005_fsapi_dialplan.http"))
+        .split("Unique-ID=")
+        .nth(1)
+        .unwrap()[..36]
+        .to_owned();
+    let path = platform.recordings.join(format!("{uuid}.wav"));
+    assert!(answer.contains(&format!(
+        r#"application="record_session" data="{}""#,
+        path.display()
+    )));
+}
+
+#[tokio::test]
+async fn prepaid_calls_are_limited_to_the_balance_and_refused_without_it() {
+    let platform = platform(true).await;
+    let answer = xml(&ask(&platform, "005_fsapi_dialplan.http").await);
+    assert!(
+        answer.contains(r#"application="hangup" data="OUTGOING_CALL_BARRED""#),
+        "{answer}"
+    );
+    assert!(!answer.contains("bridge"));
+    platform
+        .ledger
+        .top_up("acme", "1.00".parse().unwrap(), "card-1")
+        .await
+        .unwrap();
+    // 1.00 at 0.60/min, 1/1 increments: 100 seconds.
+    let answer = xml(&ask(&platform, "005_fsapi_dialplan.http").await);
+    assert!(
+        answer.contains(r#"data="execute_on_answer=sched_hangup +100 ALLOTTED_TIMEOUT""#),
+        "{answer}"
+    );
+    assert!(answer.contains(r#"data="sofia/gateway/trunk/7777""#));
+}
+
+#[tokio::test]
+async fn configuration_comes_from_the_database_and_other_files_are_not_found() {
+    let platform = platform(false).await;
+    let form = |file: &str| {
+        format!("section=configuration&tag_name=configuration&key_name=name&key_value={file}")
+    };
+    let answer = xml(&ask_form(&platform, &form("callcenter.conf")).await);
+    assert!(
+        answer.contains(r#"<queue name="support@127.0.0.1">"#),
+        "{answer}"
+    );
+    assert!(answer.contains(r#"<agent name="1000@127.0.0.1""#));
+    assert!(answer.contains(r#"<tier agent="1000@127.0.0.1" queue="support@127.0.0.1""#));
+    let answer = xml(&ask_form(&platform, &form("ivr.conf")).await);
+    assert!(
+        answer.contains(r#"<menu name="main@127.0.0.1""#),
+        "{answer}"
+    );
+    assert!(answer.contains(r#"param="transfer 1000 XML default""#));
+    let answer = xml(&ask_form(&platform, &form("sofia.conf")).await);
+    assert!(answer.contains(r#"<result status="not found"/>"#));
+}
+
+#[tokio::test]
+async fn requests_without_the_credentials_are_refused() {
+    let platform = platform(false).await;
+    let response = http::send(
+        platform.address,
+        &http::with_headers(&captured("001_fsapi_directory.http"), &[]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status, 401);
+    let response = ask_form(&platform, "this is not a form").await;
+    assert_eq!(response.status, 400);
+}

@@ -1,0 +1,246 @@
+//! The one cache of what the roles read on every call: tenants and extensions.
+//!
+//! FreeSWITCH blocks a thread while mod_xml_curl waits, and the ESL worker names a tenant for
+//! every channel event, so neither can ask the database each time.
+//!
+//! - Tenants are few: all of them are held as one snapshot (by id, SIP domain and dialplan
+//!   context), reloaded when the store's generation moved (a write in this process) or the TTL
+//!   passed (a write elsewhere). Lookups are then synchronous, which the live-call state needs.
+//! - Extensions are many: each is cached on its own (moka, bounded, least-used entries evicted
+//!   first), with the generation it was read at; an entry from an older generation or past the
+//!   TTL is read again. Unknown extensions are cached too (as `None`), so a flood of them costs
+//!   one query each and evicts only cold entries, never the whole cache.
+//!
+//! ```no_run
+//! # async fn demo(store: platform::store::PlatformStore) -> Result<(), platform::store::PlatformError> {
+//! use platform::cache::Cache;
+//! use std::time::Duration;
+//!
+//! let cache = Cache::new(store, Duration::from_secs(60));
+//! if let Some(tenant) = cache.tenant_by_domain("demo.local").await? {
+//!     let user = cache.extension(&tenant.tenant, "1000").await?;
+//!     println!("{tenant:?} {user:?}");
+//! }
+//! # Ok(()) }
+//! ```
+
+use crate::calls::TenantHints;
+use crate::store::{ExtensionRow, PlatformError, PlatformStore, Tenant};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Most extensions held at once.
+const MAX_EXTENSIONS: u64 = 100_000;
+
+/// After a failed reload, the snapshot is not tried again for this long (so a database outage
+/// costs one query per second, not one per event).
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Tenants and extensions as last read from the [`PlatformStore`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: PlatformStore,
+    ttl: Duration,
+    tenants: RwLock<Snapshot>,
+    reloading: tokio::sync::Mutex<()>,
+    extensions: moka::sync::Cache<(String, String), Cached<Option<ExtensionRow>>>,
+}
+
+#[derive(Clone)]
+struct Cached<V> {
+    generation: u64,
+    value: V,
+}
+
+#[derive(Default)]
+struct Snapshot {
+    generation: u64,
+    loaded: Option<Instant>,
+    failed: Option<Instant>,
+    by_id: HashMap<String, Tenant>,
+    by_domain: HashMap<String, String>,
+    by_context: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("ttl", &self.inner.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// A cache over `store` whose entries live at most `ttl`.
+    pub fn new(store: PlatformStore, ttl: Duration) -> Self {
+        let extensions = moka::sync::Cache::builder()
+            .max_capacity(MAX_EXTENSIONS)
+            .time_to_live(ttl)
+            .build();
+        Cache {
+            inner: Arc::new(Inner {
+                store,
+                ttl,
+                tenants: RwLock::default(),
+                reloading: tokio::sync::Mutex::new(()),
+                extensions,
+            }),
+        }
+    }
+
+    /// The store read through.
+    pub fn store(&self) -> &PlatformStore {
+        &self.inner.store
+    }
+
+    fn snapshot(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
+        self.inner.tenants.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tenants_are_stale(&self) -> bool {
+        let snapshot = self.snapshot();
+        snapshot.generation != self.inner.store.generation()
+            || snapshot
+                .loaded
+                .is_none_or(|at| at.elapsed() > self.inner.ttl)
+    }
+
+    /// Reloads the tenants if they are stale. On failure the previous snapshot stays in use
+    /// (the error is returned, and the next reload is tried a second later at the earliest).
+    pub async fn refresh_tenants(&self) -> Result<(), PlatformError> {
+        if !self.tenants_are_stale() {
+            return Ok(());
+        }
+        let _one_at_a_time = self.inner.reloading.lock().await;
+        if !self.tenants_are_stale() {
+            return Ok(());
+        }
+        if self
+            .snapshot()
+            .failed
+            .is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE)
+        {
+            return Err(PlatformError::Unavailable);
+        }
+        let generation = self.inner.store.generation();
+        match self.inner.store.tenants().await {
+            Ok(tenants) => {
+                *self
+                    .inner
+                    .tenants
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner()) = Snapshot::of(tenants, generation);
+                Ok(())
+            }
+            Err(error) => {
+                let mut snapshot = self
+                    .inner
+                    .tenants
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner());
+                snapshot.failed = Some(Instant::now());
+                Err(error)
+            }
+        }
+    }
+
+    /// The tenant owning a SIP domain.
+    pub async fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>, PlatformError> {
+        self.refresh_tenants().await?;
+        let snapshot = self.snapshot();
+        Ok(snapshot
+            .by_domain
+            .get(domain)
+            .and_then(|id| snapshot.by_id.get(id))
+            .cloned())
+    }
+
+    /// The tenant owning a dialplan context.
+    pub async fn tenant_by_context(&self, context: &str) -> Result<Option<Tenant>, PlatformError> {
+        self.refresh_tenants().await?;
+        let snapshot = self.snapshot();
+        Ok(snapshot
+            .by_context
+            .get(context)
+            .and_then(|id| snapshot.by_id.get(id))
+            .cloned())
+    }
+
+    /// A tenant by id.
+    pub async fn tenant(&self, tenant: &str) -> Result<Option<Tenant>, PlatformError> {
+        self.refresh_tenants().await?;
+        Ok(self.snapshot().by_id.get(tenant).cloned())
+    }
+
+    /// The tenant a channel belongs to, from the snapshot as it is (call
+    /// [`Cache::refresh_tenants`] first): its tenant variable, else the tenant of its domain,
+    /// else of its context, else `default`.
+    pub fn resolve(&self, hints: TenantHints<'_>, default: &str) -> String {
+        let snapshot = self.snapshot();
+        hints
+            .variable
+            .map(str::to_owned)
+            .or_else(|| {
+                hints
+                    .domain
+                    .and_then(|d| snapshot.by_domain.get(d).cloned())
+            })
+            .or_else(|| {
+                hints
+                    .context
+                    .and_then(|c| snapshot.by_context.get(c).cloned())
+            })
+            .unwrap_or_else(|| default.to_owned())
+    }
+
+    /// Whether a tenant is prepaid, from the snapshot as it is.
+    pub fn is_prepaid(&self, tenant: &str) -> bool {
+        self.snapshot().by_id.get(tenant).is_some_and(|t| t.prepaid)
+    }
+
+    /// An extension of a tenant.
+    pub async fn extension(
+        &self,
+        tenant: &str,
+        extension: &str,
+    ) -> Result<Option<ExtensionRow>, PlatformError> {
+        let key = (tenant.to_owned(), extension.to_owned());
+        let generation = self.inner.store.generation();
+        if let Some(hit) = self.inner.extensions.get(&key)
+            && hit.generation == generation
+        {
+            return Ok(hit.value);
+        }
+        let value = self.inner.store.extension(tenant, extension).await?;
+        let cached = Cached {
+            generation,
+            value: value.clone(),
+        };
+        self.inner.extensions.insert(key, cached);
+        Ok(value)
+    }
+}
+
+impl Snapshot {
+    fn of(tenants: Vec<Tenant>, generation: u64) -> Self {
+        let mut snapshot = Snapshot {
+            generation,
+            loaded: Some(Instant::now()),
+            ..Snapshot::default()
+        };
+        for tenant in tenants {
+            let id = tenant.tenant.clone();
+            snapshot.by_domain.insert(tenant.domain.clone(), id.clone());
+            snapshot
+                .by_context
+                .insert(tenant.context.clone(), id.clone());
+            snapshot.by_id.insert(id, tenant);
+        }
+        snapshot
+    }
+}

@@ -1,0 +1,33 @@
+//! The call-center platform's shared pieces, used by every role of the `callcenter` daemon:
+//!
+//! - [`store`]: the platform's tables beside the ledger (tenants, extensions, queues, agents,
+//!   IVR menus) and their migrations; every write bumps a generation number.
+//! - [`cache`]: the one cache of what the roles read on every call: tenants (by id, SIP domain
+//!   or dialplan context) and extensions, invalidated by the store's generation and a TTL,
+//!   bounded.
+//! - [`variables`]: the channel variables the platform sets and reads, named in one place
+//!   (the tenant variable is configurable).
+//! - [`policy`]: the prepaid and recording decisions, taken the same way by the dialplan and the
+//!   ESL worker.
+//! - [`calls`]: live call state of a FreeSWITCH node, without I/O (channel events in, call
+//!   events out).
+//! - [`events`]: the per-tenant hub that fans call events out to subscribers.
+//! - [`clock`]: the time of day, in the units the platform stores.
+//!
+//! ```
+//! use platform::variables::ChannelVariables;
+//!
+//! let variables = ChannelVariables::new("tenant_id");
+//! assert_eq!(variables.tenant(), "tenant_id");
+//! assert_eq!(ChannelVariables::LIMIT, "callcenter_limit");
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod cache;
+pub mod calls;
+pub mod clock;
+pub mod events;
+pub mod policy;
+pub mod store;
+pub mod variables;

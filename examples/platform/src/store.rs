@@ -1,0 +1,504 @@
+//! The platform's data beside the ledger, in the same database: tenants (one SIP domain and one
+//! dialplan context each), extensions, call-center queues and IVR menus.
+//!
+//! Every write goes through [`PlatformStore`], which bumps a generation number: the cache of what
+//! was read ([`crate::cache`]) compares it and drops what is stale.
+
+use billing::Backend;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why a platform query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The platform's migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database failed under a second ago; not asked again yet.
+    #[error("database unavailable (it failed under a second ago)")]
+    Unavailable,
+}
+
+/// A tenant: its SIP domain, its dialplan context and its call policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// The tenant's id (the ledger's account).
+    pub tenant: String,
+    /// Its SIP domain.
+    pub domain: String,
+    /// Its dialplan context (its users' `user_context`).
+    pub context: String,
+    /// The sofia gateway for outside numbers.
+    pub gateway: Option<String>,
+    /// Calls limited to what the balance pays for.
+    pub prepaid: bool,
+    /// Record every call.
+    pub record_calls: bool,
+}
+
+/// An extension (a SIP user of a tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionRow {
+    /// Its tenant.
+    pub tenant: String,
+    /// The user id and number.
+    pub extension: String,
+    /// Plain password, or
+    pub password: Option<String>,
+    /// the digest `a1-hash` (MD5 of `user:domain:password`).
+    pub a1_hash: Option<String>,
+    /// Caller ID name.
+    pub caller_id_name: Option<String>,
+    /// Caller ID number.
+    pub caller_id_number: Option<String>,
+    /// Record this extension's calls.
+    pub record_calls: bool,
+}
+
+/// A call-center queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRow {
+    /// Its tenant.
+    pub tenant: String,
+    /// Its name (FreeSWITCH sees `name@domain`).
+    pub name: String,
+    /// mod_callcenter strategy.
+    pub strategy: String,
+    /// Music on hold.
+    pub moh_sound: Option<String>,
+}
+
+/// A call-center agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRow {
+    /// Its tenant.
+    pub tenant: String,
+    /// Its name.
+    pub name: String,
+    /// Dial string.
+    pub contact: String,
+    /// Status (`Available`, `Logged Out`, ...).
+    pub status: String,
+}
+
+/// An agent in a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierRow {
+    /// Its tenant.
+    pub tenant: String,
+    /// The queue.
+    pub queue: String,
+    /// The agent.
+    pub agent: String,
+    /// Tier level.
+    pub level: i64,
+    /// Position in the level.
+    pub position: i64,
+}
+
+/// An IVR menu and its entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuRow {
+    /// Its tenant.
+    pub tenant: String,
+    /// Its name.
+    pub name: String,
+    /// Long greeting.
+    pub greet_long: String,
+    /// Short greeting.
+    pub greet_short: String,
+    /// Played on an invalid entry.
+    pub invalid_sound: String,
+    /// Played on exit.
+    pub exit_sound: String,
+    /// Digit timeout, ms.
+    pub timeout_ms: i64,
+    /// Failures before exit.
+    pub max_failures: i64,
+    /// (digits, action, param).
+    pub entries: Vec<(String, String, String)>,
+}
+
+/// Reads and writes the platform's tables. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct PlatformStore {
+    pool: AnyPool,
+    generation: Arc<AtomicU64>,
+}
+
+impl PlatformStore {
+    /// Migrates the platform's tables into the ledger's database and returns the store.
+    pub async fn open(pool: AnyPool, backend: Backend) -> Result<Self, PlatformError> {
+        let mut migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        // The ledger's migrations live in the same table.
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
+        Ok(PlatformStore {
+            pool,
+            generation: Arc::new(AtomicU64::new(1)),
+        })
+    }
+
+    /// Bumped on every write through this store.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Adds or replaces a tenant.
+    pub async fn put_tenant(&self, tenant: &Tenant) -> Result<(), PlatformError> {
+        sqlx::query(
+            "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant) DO UPDATE SET domain = excluded.domain, context = excluded.context,
+                 gateway = excluded.gateway, prepaid = excluded.prepaid, record_calls = excluded.record_calls",
+        )
+        .bind(&tenant.tenant)
+        .bind(&tenant.domain)
+        .bind(&tenant.context)
+        .bind(tenant.gateway.as_deref())
+        .bind(i32::from(tenant.prepaid))
+        .bind(i32::from(tenant.record_calls))
+        .execute(&self.pool)
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Adds or replaces an extension.
+    pub async fn put_extension(&self, row: &ExtensionRow) -> Result<(), PlatformError> {
+        sqlx::query(
+            "INSERT INTO extensions (tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (tenant, extension) DO UPDATE SET password = excluded.password,
+                 a1_hash = excluded.a1_hash, caller_id_name = excluded.caller_id_name,
+                 caller_id_number = excluded.caller_id_number, record_calls = excluded.record_calls",
+        )
+        .bind(&row.tenant)
+        .bind(&row.extension)
+        .bind(row.password.as_deref())
+        .bind(row.a1_hash.as_deref())
+        .bind(row.caller_id_name.as_deref())
+        .bind(row.caller_id_number.as_deref())
+        .bind(i32::from(row.record_calls))
+        .execute(&self.pool)
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Adds or replaces a queue.
+    pub async fn put_queue(&self, row: &QueueRow) -> Result<(), PlatformError> {
+        sqlx::query(
+            "INSERT INTO cc_queues (tenant, name, strategy, moh_sound) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant, name) DO UPDATE SET strategy = excluded.strategy, moh_sound = excluded.moh_sound",
+        )
+        .bind(&row.tenant)
+        .bind(&row.name)
+        .bind(&row.strategy)
+        .bind(row.moh_sound.as_deref())
+        .execute(&self.pool)
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Adds or replaces an agent.
+    pub async fn put_agent(&self, row: &AgentRow) -> Result<(), PlatformError> {
+        sqlx::query(
+            "INSERT INTO cc_agents (tenant, name, contact, status) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant, name) DO UPDATE SET contact = excluded.contact, status = excluded.status",
+        )
+        .bind(&row.tenant)
+        .bind(&row.name)
+        .bind(&row.contact)
+        .bind(&row.status)
+        .execute(&self.pool)
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Adds or replaces a tier.
+    pub async fn put_tier(&self, row: &TierRow) -> Result<(), PlatformError> {
+        sqlx::query(
+            "INSERT INTO cc_tiers (tenant, queue, agent, level, position) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, queue, agent) DO UPDATE SET level = excluded.level, position = excluded.position",
+        )
+        .bind(&row.tenant)
+        .bind(&row.queue)
+        .bind(&row.agent)
+        .bind(row.level)
+        .bind(row.position)
+        .execute(&self.pool)
+        .await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Adds or replaces an IVR menu with its entries, in one transaction.
+    pub async fn put_menu(&self, menu: &MenuRow) -> Result<(), PlatformError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM ivr_entries WHERE tenant = $1 AND menu = $2")
+            .bind(&menu.tenant)
+            .bind(&menu.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO ivr_menus (tenant, name, greet_long, greet_short, invalid_sound, exit_sound, timeout_ms, max_failures)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (tenant, name) DO UPDATE SET greet_long = excluded.greet_long,
+                 greet_short = excluded.greet_short, invalid_sound = excluded.invalid_sound,
+                 exit_sound = excluded.exit_sound, timeout_ms = excluded.timeout_ms,
+                 max_failures = excluded.max_failures",
+        )
+        .bind(&menu.tenant)
+        .bind(&menu.name)
+        .bind(&menu.greet_long)
+        .bind(&menu.greet_short)
+        .bind(&menu.invalid_sound)
+        .bind(&menu.exit_sound)
+        .bind(menu.timeout_ms)
+        .bind(menu.max_failures)
+        .execute(&mut *tx)
+        .await?;
+        for (digits, action, param) in &menu.entries {
+            sqlx::query(
+                "INSERT INTO ivr_entries (tenant, menu, digits, action, param) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&menu.tenant)
+            .bind(&menu.name)
+            .bind(digits)
+            .bind(action)
+            .bind(param)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// The tenant of a SIP domain.
+    pub async fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>, PlatformError> {
+        self.tenant_where("domain", domain).await
+    }
+
+    /// The tenant of a dialplan context.
+    pub async fn tenant_by_context(&self, context: &str) -> Result<Option<Tenant>, PlatformError> {
+        self.tenant_where("context", context).await
+    }
+
+    /// A tenant by id.
+    pub async fn tenant(&self, tenant: &str) -> Result<Option<Tenant>, PlatformError> {
+        self.tenant_where("tenant", tenant).await
+    }
+
+    async fn tenant_where(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> Result<Option<Tenant>, PlatformError> {
+        let row = sqlx::query(&format!(
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls FROM tenants WHERE {column} = $1"
+        ))
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| tenant_from(&row)).transpose()
+    }
+
+    /// An extension of a tenant.
+    pub async fn extension(
+        &self,
+        tenant: &str,
+        extension: &str,
+    ) -> Result<Option<ExtensionRow>, PlatformError> {
+        let row = sqlx::query(
+            "SELECT tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls
+             FROM extensions WHERE tenant = $1 AND extension = $2",
+        )
+        .bind(tenant)
+        .bind(extension)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(extension_from).transpose()
+    }
+
+    /// A tenant's extensions, by number.
+    pub async fn extensions(&self, tenant: &str) -> Result<Vec<ExtensionRow>, PlatformError> {
+        sqlx::query(
+            "SELECT tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls
+             FROM extensions WHERE tenant = $1 ORDER BY extension",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(extension_from)
+        .collect()
+    }
+
+    /// Removes an extension; `false` if there was none.
+    pub async fn delete_extension(
+        &self,
+        tenant: &str,
+        extension: &str,
+    ) -> Result<bool, PlatformError> {
+        let done = sqlx::query("DELETE FROM extensions WHERE tenant = $1 AND extension = $2")
+            .bind(tenant)
+            .bind(extension)
+            .execute(&self.pool)
+            .await?;
+        self.changed();
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The database the store writes to.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Every tenant.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, PlatformError> {
+        sqlx::query(
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls FROM tenants ORDER BY tenant",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(tenant_from)
+        .collect()
+    }
+
+    /// Every tenant with its queues, agents and tiers, for callcenter.conf.
+    pub async fn call_center(
+        &self,
+    ) -> Result<(Vec<Tenant>, Vec<QueueRow>, Vec<AgentRow>, Vec<TierRow>), PlatformError> {
+        let tenants = self.tenants().await?;
+        let queues = sqlx::query(
+            "SELECT tenant, name, strategy, moh_sound FROM cc_queues ORDER BY tenant, name",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(QueueRow {
+                tenant: r.try_get(0)?,
+                name: r.try_get(1)?,
+                strategy: r.try_get(2)?,
+                moh_sound: r.try_get(3)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        let agents = sqlx::query(
+            "SELECT tenant, name, contact, status FROM cc_agents ORDER BY tenant, name",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AgentRow {
+                tenant: r.try_get(0)?,
+                name: r.try_get(1)?,
+                contact: r.try_get(2)?,
+                status: r.try_get(3)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        let tiers = sqlx::query(
+            "SELECT tenant, queue, agent, level, position FROM cc_tiers ORDER BY tenant, queue, level, position",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TierRow {
+                tenant: r.try_get(0)?,
+                queue: r.try_get(1)?,
+                agent: r.try_get(2)?,
+                level: i64::from(r.try_get::<i32, _>(3)?),
+                position: i64::from(r.try_get::<i32, _>(4)?),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        Ok((tenants, queues, agents, tiers))
+    }
+
+    /// Every tenant's IVR menus with their entries, for ivr.conf.
+    pub async fn menus(&self) -> Result<(Vec<Tenant>, Vec<MenuRow>), PlatformError> {
+        let tenants = self.tenants().await?;
+        let mut menus: Vec<MenuRow> = sqlx::query(
+            "SELECT tenant, name, greet_long, greet_short, invalid_sound, exit_sound, timeout_ms, max_failures
+             FROM ivr_menus ORDER BY tenant, name",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(MenuRow {
+                tenant: r.try_get(0)?,
+                name: r.try_get(1)?,
+                greet_long: r.try_get(2)?,
+                greet_short: r.try_get(3)?,
+                invalid_sound: r.try_get(4)?,
+                exit_sound: r.try_get(5)?,
+                timeout_ms: i64::from(r.try_get::<i32, _>(6)?),
+                max_failures: i64::from(r.try_get::<i32, _>(7)?),
+                entries: Vec::new(),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        for row in sqlx::query(
+            "SELECT tenant, menu, digits, action, param FROM ivr_entries ORDER BY tenant, menu, digits",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let (tenant, menu): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            if let Some(target) = menus
+                .iter_mut()
+                .find(|m| m.tenant == tenant && m.name == menu)
+            {
+                target
+                    .entries
+                    .push((row.try_get(2)?, row.try_get(3)?, row.try_get(4)?));
+            }
+        }
+        Ok((tenants, menus))
+    }
+}
+
+fn tenant_from(row: &AnyRow) -> Result<Tenant, PlatformError> {
+    Ok(Tenant {
+        tenant: row.try_get(0)?,
+        domain: row.try_get(1)?,
+        context: row.try_get(2)?,
+        gateway: row.try_get(3)?,
+        prepaid: row.try_get::<i32, _>(4)? != 0,
+        record_calls: row.try_get::<i32, _>(5)? != 0,
+    })
+}
+
+fn extension_from(row: &sqlx::any::AnyRow) -> Result<ExtensionRow, PlatformError> {
+    Ok(ExtensionRow {
+        tenant: row.try_get(0)?,
+        extension: row.try_get(1)?,
+        password: row.try_get(2)?,
+        a1_hash: row.try_get(3)?,
+        caller_id_name: row.try_get(4)?,
+        caller_id_number: row.try_get(5)?,
+        record_calls: row.try_get::<i32, _>(6)? != 0,
+    })
+}

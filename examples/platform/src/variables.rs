@@ -1,0 +1,54 @@
+//! The channel variables the platform sets (through the directory, the dialplan and originate)
+//! and reads back (from events and CDRs), named in one place.
+//!
+//! The tenant's variable is configurable (`cdr.tenant_variable`, `tenant_id` by default): every
+//! role takes its name from one [`ChannelVariables`], so that directory answers, click-to-call,
+//! live calls and CDRs always agree on a call's tenant.
+
+use std::sync::Arc;
+
+/// The names of the platform's channel variables. Cheap to clone.
+///
+/// ```
+/// use platform::variables::ChannelVariables;
+///
+/// let variables = ChannelVariables::new("acme_tenant");
+/// assert_eq!(variables.tenant(), "acme_tenant");
+/// assert_eq!(ChannelVariables::default().tenant(), "tenant_id");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelVariables {
+    tenant: Arc<str>,
+}
+
+impl Default for ChannelVariables {
+    fn default() -> Self {
+        ChannelVariables::new(Self::DEFAULT_TENANT)
+    }
+}
+
+impl ChannelVariables {
+    /// The tenant variable's name unless configured otherwise.
+    pub const DEFAULT_TENANT: &'static str = "tenant_id";
+    /// Set (exported to both legs) by our dialplan on a prepaid call it limited, to the
+    /// seconds allowed: the ESL worker leaves such calls alone.
+    pub const LIMIT: &'static str = "callcenter_limit";
+    /// Set by click-to-call on the call it originates: the API user who placed it.
+    pub const CLICK_TO_CALL: &'static str = "callcenter_click_to_call";
+    /// Set by the directory on users whose calls are recorded.
+    pub const RECORD_CALLS: &'static str = "record_calls";
+    /// Set by the directory: the dialplan context of the user's calls.
+    pub const USER_CONTEXT: &'static str = "user_context";
+
+    /// The variables, with the tenant's named `tenant`.
+    pub fn new(tenant: &str) -> Self {
+        ChannelVariables {
+            tenant: Arc::from(tenant),
+        }
+    }
+
+    /// The name of the variable naming a call's tenant.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+}

@@ -1,6 +1,0 @@
-//! The CDR gateway alone (`POST /cdr`, `/healthz`, `/metrics`), configured like the all-in-one
-//! daemon.
-
-fn main() -> std::process::ExitCode {
-    examples::daemon::main_for(examples::daemon::Roles::CDR)
-}

@@ -1,0 +1,284 @@
+//! The whole pipeline against the real S3 server: staged WAVs in, verified objects out, bad files
+//! quarantined, the store going down and coming back, shutdown and recovery.
+
+// The recording crate's own WAV and MP3 helpers, shared rather than copied.
+#[path = "../../recording/tests/common/mod.rs"]
+mod common;
+
+use object_store::ObjectStoreExt;
+use recording::staging::recover;
+use recording::{Destination, Job, Outcome, Pipeline, PipelineConfig, Report, Tags};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn run_id() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// Copies the real recordings into `staging`, `copies` times each, as jobs of tenant `tenant`.
+fn stage_real(staging: &Path, tenant: &str, copies: usize) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for (i, source) in common::fixture_recordings().iter().enumerate() {
+        for copy in 0..copies {
+            let uuid = format!("{}-{copy}", source.file_stem().unwrap().to_string_lossy());
+            let wav = staging.join(format!("{uuid}.wav"));
+            std::fs::copy(source, &wav).unwrap();
+            jobs.push(Job {
+                wav,
+                tags: Tags {
+                    call_uuid: uuid,
+                    tenant: tenant.into(),
+                    caller: format!("100{i}"),
+                    callee: "442079460000".into(),
+                    start_epoch: Some(1_700_000_000),
+                },
+            });
+        }
+    }
+    jobs
+}
+
+fn config(dir: &Path) -> PipelineConfig {
+    let mut config = PipelineConfig::new(dir.join("quarantine"));
+    config.retry_first = Duration::from_millis(100);
+    config.retry_max = Duration::from_millis(400);
+    config
+}
+
+async fn collect(reports: &mut tokio::sync::mpsc::Receiver<Report>, count: usize) -> Vec<Report> {
+    let mut all = Vec::new();
+    while all.len() < count {
+        let report = tokio::time::timeout(Duration::from_secs(120), reports.recv())
+            .await
+            .expect("a report within two minutes")
+            .expect("the pipeline is running");
+        all.push(report);
+    }
+    all
+}
+
+fn staged_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staged_recordings_become_verified_objects_and_bad_ones_are_quarantined() {
+    let s3 = tests::recordings::require_s3();
+    let dir = common::scratch("pipeline");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let tenant = format!("t-{}", run_id());
+    let mut jobs = stage_real(&staging, &tenant, 3);
+    let bad = Job {
+        wav: staging.join("mulaw.wav"),
+        tags: Tags {
+            call_uuid: "mulaw".into(),
+            tenant: tenant.clone(),
+            ..Tags::default()
+        },
+    };
+    std::fs::write(
+        &bad.wav,
+        [common::header(7, 1, 8000, 8, 800), vec![0xff; 800]].concat(),
+    )
+    .unwrap();
+    jobs.push(bad.clone());
+
+    let destination = Destination::s3(&s3).unwrap();
+    let (pipeline, mut reports) = Pipeline::start(config(&dir), destination.clone());
+    for job in &jobs {
+        pipeline.submit(job.clone()).await.unwrap();
+    }
+    let reports = collect(&mut reports, jobs.len()).await;
+    pipeline.finish().await;
+
+    let mut stored = 0;
+    for report in &reports {
+        match &report.outcome {
+            Outcome::Stored(object) => {
+                stored += 1;
+                assert_eq!(
+                    object.key,
+                    format!("{tenant}/2023/11/14/{}.mp3", report.job.tags.call_uuid)
+                );
+                let key = object_store::path::Path::from(object.key.as_str());
+                let meta = destination.store().head(&key).await.unwrap();
+                assert_eq!(meta.size, object.size);
+                assert!((object.duration.as_secs_f64() - 2.26).abs() < 0.01);
+                assert_eq!(object.bitrate_kbps, 32);
+            }
+            Outcome::Quarantined { moved_to, reason } => {
+                assert_eq!(report.job, bad);
+                assert!(reason.contains("unsupported WAV encoding"), "{reason}");
+                assert!(moved_to.exists());
+                let reason_file = dir.join("quarantine/mulaw.wav.reason.txt");
+                assert!(
+                    std::fs::read_to_string(reason_file)
+                        .unwrap()
+                        .contains("0x0007")
+                );
+            }
+            Outcome::LeftStaged { reason } => panic!("{:?} left staged: {reason}", report.job.wav),
+        }
+    }
+    assert_eq!(stored, jobs.len() - 1);
+    assert_eq!(
+        staged_files(&staging),
+        Vec::<PathBuf>::new(),
+        "staging is empty"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_wait_for_a_store_that_is_down_and_finish_when_it_returns() {
+    let s3 = tests::recordings::require_s3();
+    let dir = common::scratch("outage");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let tenant = format!("t-{}", run_id());
+    let jobs = stage_real(&staging, &tenant, 2);
+
+    let mut relay = tests::relay::Relay::start(
+        s3.endpoint
+            .as_deref()
+            .unwrap()
+            .trim_start_matches("http://"),
+    )
+    .await;
+    relay.down();
+    let mut through_relay = s3.clone();
+    through_relay.endpoint = Some(format!("http://127.0.0.1:{}", relay.port));
+    let (pipeline, mut reports) =
+        Pipeline::start(config(&dir), Destination::s3(&through_relay).unwrap());
+    for job in &jobs {
+        pipeline.submit(job.clone()).await.unwrap();
+    }
+    // Encoded and waiting: every WAV and its MP3 are still staged while the store is away.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for job in &jobs {
+        assert!(job.wav.exists() && job.output_file().exists());
+    }
+    relay.up().await;
+    let reports = collect(&mut reports, jobs.len()).await;
+    pipeline.finish().await;
+    for report in &reports {
+        assert!(matches!(report.outcome, Outcome::Stored(_)), "{report:?}");
+        assert!(report.upload_retries >= 1, "{report:?}");
+    }
+    assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_leaves_jobs_staged_and_recovery_finishes_them() {
+    let s3 = tests::recordings::require_s3();
+    let dir = common::scratch("shutdown");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let tenant = format!("t-{}", run_id());
+    let jobs = stage_real(&staging, &tenant, 2);
+
+    let mut relay = tests::relay::Relay::start(
+        s3.endpoint
+            .as_deref()
+            .unwrap()
+            .trim_start_matches("http://"),
+    )
+    .await;
+    relay.down();
+    let mut through_relay = s3.clone();
+    through_relay.endpoint = Some(format!("http://127.0.0.1:{}", relay.port));
+    let (pipeline, mut reports) =
+        Pipeline::start(config(&dir), Destination::s3(&through_relay).unwrap());
+    for job in &jobs {
+        pipeline.submit(job.clone()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    pipeline.shutdown(Duration::from_secs(5)).await;
+    let reports = collect(&mut reports, jobs.len()).await;
+    for report in &reports {
+        assert!(
+            matches!(report.outcome, Outcome::LeftStaged { .. }),
+            "{report:?}"
+        );
+        assert!(report.job.wav.exists() && report.job.job_file().exists());
+    }
+
+    // A restart: recovery finds every job with its metadata, and the store is back.
+    let found = recover(&staging, Duration::from_secs(3600), "default").unwrap();
+    assert_eq!(found.jobs.len(), jobs.len());
+    for job in &found.jobs {
+        assert_eq!(job.tags.tenant, tenant);
+    }
+    relay.up().await;
+    let (pipeline, mut reports) =
+        Pipeline::start(config(&dir), Destination::s3(&through_relay).unwrap());
+    for job in found.jobs {
+        pipeline.submit(job).await.unwrap();
+    }
+    let reports = collect(&mut reports, jobs.len()).await;
+    pipeline.finish().await;
+    assert!(
+        reports
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Stored(_)))
+    );
+    assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staged_files_stay_until_the_stored_hook_succeeds() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let dir = common::scratch("hook");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let jobs = stage_real(&staging, "acme", 1);
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut config = config(&dir);
+    let (counter, watched) = (calls.clone(), jobs[0].wav.clone());
+    config.on_stored = Some(recording::StoredHook(Arc::new(move |job, _stored| {
+        // The first two attempts for the first job fail, with its WAV still staged.
+        let attempt = if job.wav == watched {
+            counter.fetch_add(1, Ordering::SeqCst)
+        } else {
+            2
+        };
+        let staged = job.wav.exists();
+        Box::pin(async move {
+            assert!(staged, "the WAV went before its record");
+            if attempt < 2 {
+                Err("the database is away".to_owned())
+            } else {
+                Ok(())
+            }
+        })
+    })));
+    let (pipeline, mut reports) =
+        Pipeline::start(config, Destination::local(&dir.join("store")).unwrap());
+    for job in &jobs {
+        pipeline.submit(job.clone()).await.unwrap();
+    }
+    let reports = collect(&mut reports, jobs.len()).await;
+    pipeline.finish().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    for report in &reports {
+        assert!(matches!(report.outcome, Outcome::Stored(_)), "{report:?}");
+        if report.job.wav == jobs[0].wav {
+            assert_eq!(report.upload_retries, 2);
+        }
+    }
+    assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
+}
