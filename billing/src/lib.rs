@@ -10,6 +10,16 @@
 //!   ([`RatePlan::rate_call`]) and authorisation ([`RatePlan::authorize`]) are pure functions.
 //! - [`Cdr`]: [`Cdr::parse`] detects the body's encoding; [`Cdr::from_pairs`] reads event
 //!   headers. This crate does not depend on `esl`.
+#![cfg_attr(
+    feature = "ledger",
+    doc = "- [`Ledger`] (feature `ledger`): accounts, balances, top-ups, rate plans, CDRs with \
+           their charges and recording metadata, in SQLite or PostgreSQL through sqlx."
+)]
+//!
+//! # Features
+//! - `ledger` (on by default): the `Ledger` and its records, with sqlx and tokio. A tool that
+//!   only rates calls or parses CDRs depends on `billing = { default-features = false }` and
+//!   gets money, plans, rating, prepaid authorisation and [`Cdr`] parsing without either.
 //!
 //! ```
 //! use billing::{Authorization, Cdr, Currency, RatePlan, Rounding};
@@ -36,12 +46,14 @@
 
 mod cdr;
 mod csv_plan;
+#[cfg(feature = "ledger")]
 mod ledger;
 mod money;
 mod plan;
 mod trie;
 
 pub use cdr::{Cdr, CdrError, CdrOptions, Leg, MAX_BILLSEC};
+#[cfg(feature = "ledger")]
 pub use ledger::{
     Backend, Balance, CdrRecord, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
     RecordingRecord, Transaction,
