@@ -1,0 +1,176 @@
+//! Accounts: opening one, balances, top-ups (once per reference), prepaid authorisation, and
+//! the list of balance movements.
+
+use super::micros::{from_micros, now_us, to_micros};
+use super::{Account, Ledger, LedgerError};
+use crate::plan::{Authorization, NoCharge};
+use rust_decimal::Decimal;
+use sqlx::Row;
+
+/// An account's money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    /// The balance.
+    pub balance: Decimal,
+    /// How far below zero it may go.
+    pub credit_limit: Decimal,
+}
+
+impl Balance {
+    /// What a prepaid call may spend.
+    pub fn available(&self) -> Decimal {
+        self.balance + self.credit_limit
+    }
+}
+
+/// A balance movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// Row id (cursor).
+    pub id: i64,
+    /// `charge` or `topup`.
+    pub kind: String,
+    /// Signed amount (charges negative).
+    pub amount: Decimal,
+    /// Balance right after.
+    pub balance_after: Decimal,
+    /// The top-up reference, or `uuid:leg` of the charged CDR.
+    pub reference: Option<String>,
+}
+
+impl Ledger {
+    /// Opens an account for a tenant on a plan (its currency is the plan's).
+    pub async fn open_account(
+        &self,
+        tenant: &str,
+        plan: &str,
+        credit_limit: Decimal,
+    ) -> Result<(), LedgerError> {
+        let currency = self.plans_with(plan).await?[plan].currency();
+        sqlx::query(
+            "INSERT INTO accounts (tenant, currency, rate_plan, balance_micros, credit_limit_micros)
+             VALUES ($1, $2, $3, 0, $4)
+             ON CONFLICT (tenant) DO UPDATE SET rate_plan = $3, credit_limit_micros = $4",
+        )
+        .bind(tenant)
+        .bind(currency.code())
+        .bind(plan)
+        .bind(to_micros(credit_limit)?)
+        .execute(&self.pool)
+        .await?;
+        self.accounts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                tenant.to_owned(),
+                Account {
+                    plan: plan.to_owned(),
+                },
+            );
+        Ok(())
+    }
+
+    /// Adds money to an account, once per `reference` (a retried top-up changes nothing).
+    pub async fn top_up(
+        &self,
+        tenant: &str,
+        amount: Decimal,
+        reference: &str,
+    ) -> Result<Balance, LedgerError> {
+        let micros = to_micros(amount)?;
+        let mut tx = self.pool.begin().await?;
+        // The balance update comes first: it locks the account row, so concurrent top-ups of one
+        // tenant are serialised and the check below cannot race with another.
+        let after: i64 = sqlx::query(
+            "UPDATE accounts SET balance_micros = balance_micros + $1 WHERE tenant = $2 RETURNING balance_micros",
+        )
+        .bind(micros)
+        .bind(tenant)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?
+        .try_get(0)?;
+        let exists = sqlx::query(
+            "SELECT 1 FROM transactions WHERE tenant = $1 AND kind = 'topup' AND reference = $2",
+        )
+        .bind(tenant)
+        .bind(reference)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_some() {
+            tx.rollback().await?;
+            return self.balance(tenant).await;
+        }
+        // The unique index on top-up references is the backstop: a conflict fails the whole
+        // transaction, balance update included.
+        sqlx::query(
+            "INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, reference, created_at_us)
+             VALUES ($1, 'topup', $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(micros)
+        .bind(after)
+        .bind(reference)
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.balance(tenant).await
+    }
+
+    /// An account's balance and credit limit.
+    pub async fn balance(&self, tenant: &str) -> Result<Balance, LedgerError> {
+        let row = sqlx::query(
+            "SELECT balance_micros, credit_limit_micros FROM accounts WHERE tenant = $1",
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?;
+        Ok(Balance {
+            balance: from_micros(row.try_get(0)?),
+            credit_limit: from_micros(row.try_get(1)?),
+        })
+    }
+
+    /// The longest call the tenant's balance pays for, to `destination` now (`at`, Unix s).
+    pub async fn authorize(
+        &self,
+        tenant: &str,
+        destination: &str,
+        at: i64,
+    ) -> Result<Result<Authorization, NoCharge>, LedgerError> {
+        let (plan, plans) = self.tenant_plan(tenant).await?;
+        let available = self.balance(tenant).await?.available();
+        Ok(plans[&plan].authorize_with(&plans, destination, at, available))
+    }
+
+    /// A tenant's balance movements, oldest first, after row `after`, at most `limit`.
+    pub async fn transactions(
+        &self,
+        tenant: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Transaction>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, amount_micros, balance_after_micros, reference FROM transactions
+             WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Transaction {
+                    id: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    amount: from_micros(row.try_get(2)?),
+                    balance_after: from_micros(row.try_get(3)?),
+                    reference: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,250 @@
+//! CDRs: rated without the database, then recorded in one transaction per batch, idempotent
+//! on (call UUID, leg); and listed per tenant.
+
+use super::micros::{from_micros, to_micros};
+use super::store::store_batch;
+use super::{Ledger, LedgerError};
+use crate::cdr::Cdr;
+use crate::plan::NoCharge;
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::HashMap;
+
+/// What recording a CDR did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Charged; the balance after the charge.
+    Charged {
+        /// What the call cost.
+        amount: Decimal,
+        /// Seconds billed.
+        billed_seconds: u64,
+        /// The account's balance right after.
+        balance_after: Decimal,
+    },
+    /// Stored without charge, for this reason (`not answered`, `free destination ...`,
+    /// `no route for ...`).
+    NotCharged(String),
+}
+
+/// The result of recording one CDR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The CDR's row id.
+    pub cdr_id: i64,
+    /// What was done (the first time).
+    pub outcome: Outcome,
+    /// `true` if the CDR had been recorded before: nothing changed this time.
+    pub duplicate: bool,
+}
+
+/// A stored CDR, for queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdrRecord {
+    /// Row id (also the pagination cursor).
+    pub id: i64,
+    /// Call UUID.
+    pub uuid: String,
+    /// `a` or `b`.
+    pub leg: String,
+    /// Channel creation, Unix microseconds.
+    pub start_us: Option<i64>,
+    /// Seconds from answer to hangup.
+    pub billsec: i64,
+    /// Number dialled.
+    pub destination: Option<String>,
+    /// Stored outcome (`charged`, `not_answered`, `free`, `no_route`).
+    pub outcome: String,
+    /// Charged amount, if any.
+    pub amount: Option<Decimal>,
+}
+
+/// A CDR rated and ready to store.
+pub(super) struct Prepared {
+    pub(super) tenant: String,
+    /// Amount in micro-units and the charge, when charged.
+    pub(super) charge: Option<(i64, crate::plan::Charge)>,
+    /// `charged`, `not_answered`, `free` or `no_route`.
+    pub(super) outcome: String,
+}
+
+impl Ledger {
+    /// Rates a CDR without touching the database: what would be stored.
+    async fn prepare(&self, cdr: &Cdr) -> Result<Prepared, LedgerError> {
+        let tenant = cdr
+            .tenant
+            .clone()
+            .ok_or_else(|| LedgerError::NoTenant(cdr.uuid.clone()))?;
+        let (plan, plans) = self.tenant_plan(&tenant).await?;
+        let plan = &plans[&plan];
+        let rated = match cdr.destination.as_deref() {
+            Some(destination) => {
+                plan.rate_call_with(&plans, destination, cdr.answered_at(), cdr.duration_ms())
+            }
+            None if cdr.answer_us.is_none() => Err(NoCharge::NotAnswered),
+            None => Err(NoCharge::NoRoute {
+                destination: String::new(),
+            }),
+        };
+        let (charge, outcome) = match rated {
+            Ok(charge) => (Some((to_micros(charge.amount.amount)?, charge)), "charged"),
+            Err(NoCharge::NotAnswered) => (None, "not_answered"),
+            Err(NoCharge::Free { .. }) => (None, "free"),
+            Err(NoCharge::NoRoute { .. }) => (None, "no_route"),
+        };
+        let outcome = outcome.to_owned();
+        Ok(Prepared {
+            tenant,
+            charge,
+            outcome,
+        })
+    }
+
+    /// Stores a CDR with its charge, transaction and new balance, in one database transaction.
+    /// Recording the same (uuid, leg) again returns the first outcome with `duplicate: true` and
+    /// changes nothing. An input error stores nothing.
+    pub async fn record(&self, cdr: &Cdr) -> Result<Recorded, LedgerError> {
+        let mut results = self.record_batch(std::slice::from_ref(cdr)).await?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(LedgerError::Corrupt("CDR left without outcome".into())))
+    }
+
+    /// Records many CDRs in one database transaction (group commit), with an outcome per CDR:
+    /// a CDR with bad input gets its error and the others are still recorded. Each table is
+    /// written with one statement per chunk of CDRs rather than one per CDR. A database error
+    /// fails the whole batch (nothing is stored, so all may be retried).
+    pub async fn record_batch(
+        &self,
+        cdrs: &[Cdr],
+    ) -> Result<Vec<Result<Recorded, LedgerError>>, LedgerError> {
+        let mut results: Vec<Option<Result<Recorded, LedgerError>>> =
+            cdrs.iter().map(|_| None).collect();
+        // The first occurrence of each (uuid, leg) is written; later ones repeat its outcome.
+        let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut repeats = Vec::new();
+        let mut batch = Vec::new();
+        for (index, cdr) in cdrs.iter().enumerate() {
+            match self.prepare(cdr).await {
+                Err(error) => results[index] = Some(Err(error)),
+                Ok(prepared) => match first_of.entry((&cdr.uuid, cdr.leg.as_str())) {
+                    std::collections::hash_map::Entry::Occupied(first) => {
+                        repeats.push((index, *first.get()))
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(index);
+                        batch.push((index, cdr, prepared));
+                    }
+                },
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let written = store_batch(&mut tx, &batch).await?;
+        for (index, cdr, _) in &batch {
+            let recorded = match written.get(index) {
+                Some(recorded) => recorded.clone(),
+                None => first_outcome(&mut tx, &cdr.uuid, cdr.leg.as_str()).await?,
+            };
+            results[*index] = Some(Ok(recorded));
+        }
+        tx.commit().await?;
+        for (index, first) in repeats {
+            let repeated = match &results[first] {
+                Some(Ok(recorded)) => Ok(Recorded {
+                    duplicate: true,
+                    ..recorded.clone()
+                }),
+                _ => Err(LedgerError::Corrupt(
+                    "a repeated CDR lost its first outcome".into(),
+                )),
+            };
+            results[index] = Some(repeated);
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(LedgerError::Corrupt("CDR left without outcome".into())))
+            })
+            .collect())
+    }
+
+    /// A tenant's CDRs that started in `[from_us, to_us)`, oldest first, after the row `after`
+    /// (the last id of the previous page), at most `limit`.
+    pub async fn cdrs(
+        &self,
+        tenant: &str,
+        from_us: i64,
+        to_us: i64,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<CdrRecord>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.uuid, c.leg, c.start_us, c.billsec, c.destination, c.outcome, g.amount_micros
+             FROM cdrs c LEFT JOIN charges g ON g.cdr_id = c.id
+             WHERE c.tenant = $1 AND c.start_us >= $2 AND c.start_us < $3 AND c.id > $4
+             ORDER BY c.id LIMIT $5",
+        )
+        .bind(tenant)
+        .bind(from_us)
+        .bind(to_us)
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CdrRecord {
+                    id: row.try_get(0)?,
+                    uuid: row.try_get(1)?,
+                    leg: row.try_get(2)?,
+                    start_us: row.try_get(3)?,
+                    billsec: row.try_get(4)?,
+                    destination: row.try_get(5)?,
+                    outcome: row.try_get(6)?,
+                    amount: row.try_get::<Option<i64>, _>(7)?.map(from_micros),
+                })
+            })
+            .collect()
+    }
+}
+
+/// What the first recording of (uuid, leg) did. Three point lookups by key rather than one
+/// join, so no query plan can turn them into a scan.
+async fn first_outcome(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    uuid: &str,
+    leg: &str,
+) -> Result<Recorded, LedgerError> {
+    let row: AnyRow = sqlx::query("SELECT id, outcome FROM cdrs WHERE uuid = $1 AND leg = $2")
+        .bind(uuid)
+        .bind(leg)
+        .fetch_one(&mut **tx)
+        .await?;
+    let cdr_id: i64 = row.try_get(0)?;
+    let outcome: String = row.try_get(1)?;
+    let charge = sqlx::query("SELECT amount_micros, billed_seconds FROM charges WHERE cdr_id = $1")
+        .bind(cdr_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let outcome = match charge {
+        Some(charge) => {
+            let after: i64 = sqlx::query("SELECT balance_after_micros FROM transactions WHERE cdr_id = $1 AND kind = 'charge'")
+                .bind(cdr_id)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
+            Outcome::Charged {
+                amount: from_micros(charge.try_get(0)?),
+                billed_seconds: charge.try_get::<i64, _>(1)? as u64,
+                balance_after: from_micros(after),
+            }
+        }
+        None => Outcome::NotCharged(outcome),
+    };
+    Ok(Recorded {
+        cdr_id,
+        outcome,
+        duplicate: true,
+    })
+}

@@ -1,0 +1,72 @@
+//! The database: which one, its pool, and its migrations.
+
+use super::{Ledger, LedgerError};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which database the ledger is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (embedded; one writer).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Ledger {
+    /// Connects (`sqlite://path?mode=rwc`, `sqlite::memory:`, `postgres://...`) and migrates.
+    pub async fn connect(url: &str) -> Result<Self, LedgerError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(LedgerError::UnsupportedUrl(url.to_owned()));
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        // SQLite has one writer: one connection serialises writes without lock errors.
+        let options = match backend {
+            Backend::Sqlite => options.max_connections(1),
+            Backend::Postgres => options.max_connections(16),
+        };
+        let pool = options.connect(url).await?;
+        match backend {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await?;
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&pool)
+                    .await?;
+                let mut migrator = sqlx::migrate!("migrations/sqlite");
+                // Other crates' tables may share the database, with migrations of their own.
+                migrator.set_ignore_missing(true);
+                migrator.run(&pool).await?;
+            }
+            Backend::Postgres => {
+                let mut migrator = sqlx::migrate!("migrations/postgres");
+                migrator.set_ignore_missing(true);
+                migrator.run(&pool).await?;
+            }
+        }
+        Ok(Self {
+            pool,
+            backend,
+            plans: Arc::default(),
+            accounts: Arc::default(),
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for callers that store their own tables beside the ledger.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,92 @@
+//! The ledger: accounts and balances, rate plans, CDRs, charges, transactions and recording
+//! metadata, in SQLite (embedded) or PostgreSQL through sqlx.
+//!
+//! [`Ledger::record`] stores a CDR, its charge, the transaction and the new balance in one
+//! database transaction, idempotent on (call UUID, leg): recording the same CDR again returns
+//! the first outcome and changes nothing, however many processes race to record it.
+//! [`Ledger::record_batch`] does the same for many CDRs in one transaction (group commit).
+//!
+//! Money is stored as integer micro-units (10⁻⁶ of the currency): exact, and summed in SQL.
+//!
+//! - `connect`: the database, its pool and migrations.
+//! - `plans`: rate plans as stored, and the cache of built plans and tenants' plans.
+//! - `accounts`: balances, top-ups, prepaid authorisation and the transactions list.
+//! - `cdrs`: rating and recording CDRs (idempotent), and listing them.
+//! - `store`: the multi-row statements that write a batch of new CDRs.
+//! - `recordings`: recording metadata.
+//! - `micros`: amounts as integer micro-units.
+
+mod accounts;
+mod cdrs;
+mod connect;
+mod micros;
+mod plans;
+mod recordings;
+mod store;
+
+pub use accounts::{Balance, Transaction};
+pub use cdrs::{CdrRecord, Outcome, Recorded};
+pub use connect::Backend;
+pub use plans::PlanRecord;
+pub use recordings::RecordingRecord;
+
+use crate::cdr::CdrError;
+use crate::plan::{PlanError, RatePlan};
+use rust_decimal::Decimal;
+use sqlx::AnyPool;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Why the ledger refused or failed. `Database` errors are worth retrying (the gateway answers
+/// 5xx so FreeSWITCH retries); the others are about the input, which nothing stored.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The database failed or is unreachable.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL {0:?}")]
+    UnsupportedUrl(String),
+    /// The CDR names no tenant.
+    #[error("CDR {0} has no tenant")]
+    NoTenant(String),
+    /// No account exists for the tenant.
+    #[error("unknown tenant {0:?}")]
+    UnknownTenant(String),
+    /// No such rate plan.
+    #[error("unknown rate plan {0:?}")]
+    UnknownPlan(String),
+    /// A rate plan is invalid.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A CDR is invalid.
+    #[error(transparent)]
+    Cdr(#[from] CdrError),
+    /// An amount has more decimals than micro-units carry, or is out of range.
+    #[error("amount {0} cannot be stored exactly")]
+    Amount(Decimal),
+    /// A stored value is not what the ledger wrote.
+    #[error("corrupt ledger data: {0}")]
+    Corrupt(String),
+}
+
+type Plans = HashMap<String, RatePlan>;
+
+/// An account as the ledger caches it.
+#[derive(Debug, Clone)]
+struct Account {
+    plan: String,
+}
+
+/// The ledger. Cheap to clone: it shares the pool and caches.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    pool: AnyPool,
+    backend: Backend,
+    /// A snapshot replaced whole on change, so readers share it without copying plans.
+    plans: Arc<RwLock<Arc<Plans>>>,
+    accounts: Arc<RwLock<HashMap<String, Account>>>,
+}
