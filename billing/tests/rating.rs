@@ -250,6 +250,58 @@ fn bad_rate_tables_name_their_line() {
     }
 }
 
+#[test]
+fn a_bad_row_reports_its_first_problem_in_column_order() {
+    let eur = Currency::new("EUR", 2).unwrap();
+    let header = "prefix,rate_per_minute,connect_fee,initial_increment,subsequent_increment,minimum_seconds,free,weekdays,time\n";
+    let cases = [
+        (
+            "4x,abc,x,0,0,x,maybe,fri-mon,",
+            "prefix \"4x\" is not all digits",
+        ),
+        (
+            "44,abc,x,0,0,x,maybe,fri-mon,",
+            "bad period Some(\"fri-mon\") None",
+        ),
+        (
+            "44,abc,x,y,0,x,maybe,,",
+            "initial_increment \"y\" is not a whole number of seconds",
+        ),
+        (
+            "44,abc,x,1,z,x,maybe,,",
+            "subsequent_increment \"z\" is not a whole number of seconds",
+        ),
+        (
+            "44,abc,x,0,1,x,maybe,,",
+            "increments must be at least one second",
+        ),
+        (
+            "44,abc,x,1,1,x,maybe,,",
+            "rate_per_minute \"abc\" is not a decimal number",
+        ),
+        ("44,0.1,-1,1,1,x,maybe,,", "connect_fee \"-1\" is negative"),
+        (
+            "44,0.1,,1,1,x,maybe,,",
+            "minimum_seconds \"x\" is not a whole number of seconds",
+        ),
+        (
+            "44,0.1,,1,1,,maybe,,",
+            "free \"maybe\" is not true or false",
+        ),
+    ];
+    for (row, reason) in cases {
+        let csv = format!("{header}{row}\n");
+        assert_eq!(
+            RatePlan::from_csv("p", eur, Rounding::Up, csv.as_bytes()).unwrap_err(),
+            PlanError::BadRow {
+                line: 2,
+                reason: reason.into()
+            },
+            "{row}"
+        );
+    }
+}
+
 fn arbitrary_rate() -> impl Strategy<Value = Rate> {
     (
         0u64..5_000,
