@@ -51,6 +51,141 @@ fn blank(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// A row's error, on its 1-based line (the header is line 1).
+fn bad(line: u64, reason: String) -> PlanError {
+    PlanError::BadRow { line, reason }
+}
+
+/// A non-negative decimal column.
+fn decimal(line: u64, field: &str, value: &str) -> Result<Decimal, PlanError> {
+    let parsed: Decimal = value
+        .parse()
+        .map_err(|_| bad(line, format!("{field} {value:?} is not a decimal number")))?;
+    if parsed.is_sign_negative() {
+        return Err(bad(line, format!("{field} {value:?} is negative")));
+    }
+    Ok(parsed)
+}
+
+/// A whole number of seconds, `default` when the column is blank.
+fn seconds(line: u64, field: &str, value: Option<&str>, default: u64) -> Result<u64, PlanError> {
+    value.map_or(Ok(default), |v| {
+        v.parse().map_err(|_| {
+            bad(
+                line,
+                format!("{field} {v:?} is not a whole number of seconds"),
+            )
+        })
+    })
+}
+
+/// One row, checked: a rate of the destination `prefix`.
+struct RateRow {
+    prefix: String,
+    /// The destination's name, if this row is its first.
+    name: String,
+    free: bool,
+    rate: Rate,
+}
+
+impl Row {
+    /// Checks the row's columns, in the order their errors are reported.
+    fn check(self, line: u64) -> Result<RateRow, PlanError> {
+        if !self.prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(
+                line,
+                format!("prefix {:?} is not all digits", self.prefix),
+            ));
+        }
+        let period = match (blank(&self.weekdays), blank(&self.time)) {
+            (None, None) => None,
+            (days, time) => Some(
+                Period::parse(days.unwrap_or(""), time.unwrap_or(""))
+                    .ok_or_else(|| bad(line, format!("bad period {days:?} {time:?}")))?,
+            ),
+        };
+        let increments = (
+            seconds(line, "initial_increment", blank(&self.initial_increment), 1)?,
+            seconds(
+                line,
+                "subsequent_increment",
+                blank(&self.subsequent_increment),
+                1,
+            )?,
+        );
+        if increments.0 == 0 || increments.1 == 0 {
+            return Err(bad(line, "increments must be at least one second".into()));
+        }
+        let rate = Rate {
+            per_minute: decimal(line, "rate_per_minute", &self.rate_per_minute)?,
+            connect_fee: blank(&self.connect_fee)
+                .map_or(Ok(Decimal::ZERO), |v| decimal(line, "connect_fee", v))?,
+            initial_increment: increments.0,
+            subsequent_increment: increments.1,
+            minimum_seconds: seconds(line, "minimum_seconds", blank(&self.minimum_seconds), 0)?,
+            period,
+        };
+        let free = match blank(&self.free).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false") | Some("0") | Some("no") => false,
+            Some("true") | Some("1") | Some("yes") => true,
+            Some(other) => {
+                return Err(bad(line, format!("free {other:?} is not true or false")));
+            }
+        };
+        let name = blank(&self.name).unwrap_or(&self.prefix).to_owned();
+        Ok(RateRow {
+            prefix: self.prefix,
+            name,
+            free,
+            rate,
+        })
+    }
+}
+
+/// Destinations gathered from rows, in the order their prefixes first appear.
+#[derive(Default)]
+struct Destinations {
+    by_prefix: HashMap<String, Destination>,
+    order: Vec<String>,
+}
+
+impl Destinations {
+    /// Adds a row's rate to its destination (made by the destination's first row).
+    fn add(&mut self, row: RateRow) {
+        let destination = self.by_prefix.entry(row.prefix.clone()).or_insert_with(|| {
+            self.order.push(row.prefix.clone());
+            Destination {
+                prefix: row.prefix,
+                name: row.name,
+                free: false,
+                rates: Vec::new(),
+            }
+        });
+        destination.free |= row.free;
+        // Period-specific rates are tried before the rate for other times.
+        if row.rate.period.is_some() {
+            let at = destination
+                .rates
+                .iter()
+                .position(|r| r.period.is_none())
+                .unwrap_or(destination.rates.len());
+            destination.rates.insert(at, row.rate);
+        } else {
+            destination.rates.push(row.rate);
+        }
+    }
+
+    /// Adds the destinations to `plan`, in order.
+    fn into_plan(mut self, mut plan: RatePlan) -> Result<RatePlan, PlanError> {
+        for prefix in self.order {
+            if let Some(destination) = self.by_prefix.remove(&prefix) {
+                plan.add(destination)?;
+            }
+        }
+        Ok(plan)
+    }
+}
+
 impl RatePlan {
     /// Reads a plan's destinations from CSV (columns above).
     ///
@@ -70,91 +205,16 @@ impl RatePlan {
         rounding: Rounding,
         input: impl Read,
     ) -> Result<Self, PlanError> {
-        let mut plan = RatePlan::new(id, currency, rounding);
+        let plan = RatePlan::new(id, currency, rounding);
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(input);
-        let mut by_prefix: HashMap<String, Destination> = HashMap::new();
-        let mut order = Vec::new();
+        let mut destinations = Destinations::default();
         for (index, row) in reader.deserialize::<Row>().enumerate() {
             let line = index as u64 + 2;
-            let bad = |reason: String| PlanError::BadRow { line, reason };
-            let row = row.map_err(|e| bad(e.to_string()))?;
-            let decimal = |field: &str, value: &str| -> Result<Decimal, PlanError> {
-                let parsed: Decimal = value
-                    .parse()
-                    .map_err(|_| bad(format!("{field} {value:?} is not a decimal number")))?;
-                if parsed.is_sign_negative() {
-                    return Err(bad(format!("{field} {value:?} is negative")));
-                }
-                Ok(parsed)
-            };
-            let seconds =
-                |field: &str, value: Option<&str>, default: u64| -> Result<u64, PlanError> {
-                    value.map_or(Ok(default), |v| {
-                        v.parse().map_err(|_| {
-                            bad(format!("{field} {v:?} is not a whole number of seconds"))
-                        })
-                    })
-                };
-            if !row.prefix.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad(format!("prefix {:?} is not all digits", row.prefix)));
-            }
-            let period = match (blank(&row.weekdays), blank(&row.time)) {
-                (None, None) => None,
-                (days, time) => Some(
-                    Period::parse(days.unwrap_or(""), time.unwrap_or(""))
-                        .ok_or_else(|| bad(format!("bad period {days:?} {time:?}")))?,
-                ),
-            };
-            let increments = (
-                seconds("initial_increment", blank(&row.initial_increment), 1)?,
-                seconds("subsequent_increment", blank(&row.subsequent_increment), 1)?,
-            );
-            if increments.0 == 0 || increments.1 == 0 {
-                return Err(bad("increments must be at least one second".into()));
-            }
-            let rate = Rate {
-                per_minute: decimal("rate_per_minute", &row.rate_per_minute)?,
-                connect_fee: blank(&row.connect_fee)
-                    .map_or(Ok(Decimal::ZERO), |v| decimal("connect_fee", v))?,
-                initial_increment: increments.0,
-                subsequent_increment: increments.1,
-                minimum_seconds: seconds("minimum_seconds", blank(&row.minimum_seconds), 0)?,
-                period,
-            };
-            let free = match blank(&row.free).map(str::to_ascii_lowercase).as_deref() {
-                None | Some("false") | Some("0") | Some("no") => false,
-                Some("true") | Some("1") | Some("yes") => true,
-                Some(other) => return Err(bad(format!("free {other:?} is not true or false"))),
-            };
-            let destination = by_prefix.entry(row.prefix.clone()).or_insert_with(|| {
-                order.push(row.prefix.clone());
-                Destination {
-                    prefix: row.prefix.clone(),
-                    name: blank(&row.name).unwrap_or(&row.prefix).to_owned(),
-                    free: false,
-                    rates: Vec::new(),
-                }
-            });
-            destination.free |= free;
-            // Period-specific rates are tried before the rate for other times.
-            if rate.period.is_some() {
-                let at = destination
-                    .rates
-                    .iter()
-                    .position(|r| r.period.is_none())
-                    .unwrap_or(destination.rates.len());
-                destination.rates.insert(at, rate);
-            } else {
-                destination.rates.push(rate);
-            }
+            let row = row.map_err(|e| bad(line, e.to_string()))?;
+            destinations.add(row.check(line)?);
         }
-        for prefix in order {
-            if let Some(destination) = by_prefix.remove(&prefix) {
-                plan.add(destination)?;
-            }
-        }
-        Ok(plan)
+        destinations.into_plan(plan)
     }
 }
