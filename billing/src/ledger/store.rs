@@ -4,6 +4,7 @@ use super::LedgerError;
 use super::cdrs::{Outcome, Prepared, Recorded};
 use super::micros::{from_micros, now_us};
 use crate::cdr::Cdr;
+use crate::plan::Charge;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -27,6 +28,24 @@ fn placeholders(rows: usize, columns: usize) -> String {
     sql
 }
 
+/// A CDR of the batch that this batch inserted (it had not been recorded before).
+struct NewCdr<'a> {
+    /// Its index in the batch.
+    index: usize,
+    cdr: &'a Cdr,
+    prepared: &'a Prepared,
+    /// Its row id.
+    id: i64,
+}
+
+/// A new CDR with a charge.
+struct ChargedCdr<'a> {
+    new: &'a NewCdr<'a>,
+    /// The charge's amount in micro-units.
+    micros: i64,
+    charge: &'a Charge,
+}
+
 /// Writes new CDRs, their charges, the balances and the transactions with a few multi-row
 /// statements. Returns what was recorded, by CDR index; CDRs recorded before are absent.
 pub(super) async fn store_batch(
@@ -34,6 +53,44 @@ pub(super) async fn store_batch(
     batch: &[(usize, &Cdr, Prepared)],
 ) -> Result<HashMap<usize, Recorded>, LedgerError> {
     let recorded_at = now_us();
+    let ids = insert_cdrs(tx, batch, recorded_at).await?;
+    let new: Vec<NewCdr> = batch
+        .iter()
+        .filter_map(|(index, cdr, prepared)| {
+            ids.get(&(cdr.uuid.clone(), cdr.leg.as_str().to_owned()))
+                .map(|id| NewCdr {
+                    index: *index,
+                    cdr,
+                    prepared,
+                    id: *id,
+                })
+        })
+        .collect();
+    let charged: Vec<ChargedCdr> = new
+        .iter()
+        .filter_map(|new| {
+            new.prepared
+                .charge
+                .as_ref()
+                .map(|(micros, charge)| ChargedCdr {
+                    new,
+                    micros: *micros,
+                    charge,
+                })
+        })
+        .collect();
+    insert_charges(tx, &charged).await?;
+    let balance_after = debit_balances(tx, &charged).await?;
+    insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
+    Ok(outcomes(&new, &balance_after))
+}
+
+/// Inserts the CDRs not recorded before; returns the row ids of those inserted, by (uuid, leg).
+async fn insert_cdrs(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    batch: &[(usize, &Cdr, Prepared)],
+    recorded_at: i64,
+) -> Result<HashMap<(String, String), i64>, LedgerError> {
     let mut ids: HashMap<(String, String), i64> = HashMap::new();
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
@@ -65,43 +122,46 @@ pub(super) async fn store_batch(
             ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
         }
     }
-    let new: Vec<(usize, &Cdr, &Prepared, i64)> = batch
-        .iter()
-        .filter_map(|(index, cdr, prepared)| {
-            ids.get(&(cdr.uuid.clone(), cdr.leg.as_str().to_owned()))
-                .map(|id| (*index, *cdr, prepared, *id))
-        })
-        .collect();
-    let charged: Vec<(usize, &Cdr, &Prepared, i64, i64, &crate::plan::Charge)> = new
-        .iter()
-        .filter_map(|(index, cdr, prepared, id)| {
-            prepared
-                .charge
-                .as_ref()
-                .map(|(micros, charge)| (*index, *cdr, *prepared, *id, *micros, charge))
-        })
-        .collect();
+    Ok(ids)
+}
+
+/// Inserts one charges row per charged CDR.
+async fn insert_charges(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    charged: &[ChargedCdr<'_>],
+) -> Result<(), LedgerError> {
     for chunk in charged.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO charges (cdr_id, plan, prefix, rate_per_minute, billed_seconds, amount_micros) VALUES {}",
             placeholders(chunk.len(), 6)
         );
         let mut query = sqlx::query(&sql);
-        for (_, _, _, id, micros, charge) in chunk {
+        for charged in chunk {
+            let charge = charged.charge;
             query = query
-                .bind(*id)
+                .bind(charged.new.id)
                 .bind(&charge.plan)
                 .bind(&charge.prefix)
                 .bind(charge.per_minute.to_string())
                 .bind(charge.billed_seconds as i64)
-                .bind(*micros);
+                .bind(charged.micros);
         }
         query.execute(&mut **tx).await?;
     }
-    // One balance update per tenant; each transaction's balance-after follows in batch order.
+    Ok(())
+}
+
+/// Debits each tenant's balance once, by the sum of its charges; returns each charge's
+/// balance-after (in micro-units, by CDR index), following batch order.
+async fn debit_balances(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    charged: &[ChargedCdr<'_>],
+) -> Result<HashMap<usize, i64>, LedgerError> {
     let mut totals: HashMap<&str, i64> = HashMap::new();
-    for (_, _, prepared, _, micros, _) in &charged {
-        *totals.entry(prepared.tenant.as_str()).or_default() += micros;
+    for charged in charged {
+        *totals
+            .entry(charged.new.prepared.tenant.as_str())
+            .or_default() += charged.micros;
     }
     let mut running: HashMap<&str, i64> = HashMap::new();
     for (tenant, total) in &totals {
@@ -114,49 +174,65 @@ pub(super) async fn store_batch(
         running.insert(tenant, after + total);
     }
     let mut balance_after = HashMap::new();
-    for (index, _, prepared, _, micros, _) in &charged {
+    for charged in charged {
         let balance = running
-            .get_mut(prepared.tenant.as_str())
+            .get_mut(charged.new.prepared.tenant.as_str())
             .expect("every charged tenant was updated");
-        *balance -= micros;
-        balance_after.insert(*index, *balance);
+        *balance -= charged.micros;
+        balance_after.insert(charged.new.index, *balance);
     }
+    Ok(balance_after)
+}
+
+/// Inserts one charge transaction per charged CDR, with its balance-after.
+async fn insert_charge_transactions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    charged: &[ChargedCdr<'_>],
+    balance_after: &HashMap<usize, i64>,
+    recorded_at: i64,
+) -> Result<(), LedgerError> {
     for chunk in charged.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, cdr_id, reference, created_at_us) VALUES {}",
             placeholders(chunk.len(), 7)
         );
         let mut query = sqlx::query(&sql);
-        for (index, cdr, prepared, id, micros, _) in chunk {
+        for charged in chunk {
+            let new = charged.new;
             query = query
-                .bind(&prepared.tenant)
+                .bind(&new.prepared.tenant)
                 .bind("charge")
-                .bind(-*micros)
-                .bind(balance_after[index])
-                .bind(*id)
-                .bind(format!("{}:{}", cdr.uuid, cdr.leg.as_str()))
+                .bind(-charged.micros)
+                .bind(balance_after[&new.index])
+                .bind(new.id)
+                .bind(format!("{}:{}", new.cdr.uuid, new.cdr.leg.as_str()))
                 .bind(recorded_at);
         }
         query.execute(&mut **tx).await?;
     }
+    Ok(())
+}
+
+/// What recording each new CDR did, by CDR index.
+fn outcomes(new: &[NewCdr<'_>], balance_after: &HashMap<usize, i64>) -> HashMap<usize, Recorded> {
     let mut recorded = HashMap::new();
-    for (index, _, prepared, id) in &new {
-        let outcome = match &prepared.charge {
+    for new in new {
+        let outcome = match &new.prepared.charge {
             Some((micros, charge)) => Outcome::Charged {
                 amount: from_micros(*micros),
                 billed_seconds: charge.billed_seconds,
-                balance_after: from_micros(balance_after[index]),
+                balance_after: from_micros(balance_after[&new.index]),
             },
-            None => Outcome::NotCharged(prepared.outcome.clone()),
+            None => Outcome::NotCharged(new.prepared.outcome.clone()),
         };
         recorded.insert(
-            *index,
+            new.index,
             Recorded {
-                cdr_id: *id,
+                cdr_id: new.id,
                 outcome,
                 duplicate: false,
             },
         );
     }
-    Ok(recorded)
+    recorded
 }
