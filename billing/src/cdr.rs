@@ -1,6 +1,7 @@
 //! One typed [`Cdr`] from what FreeSWITCH sends: `mod_json_cdr` posts in any of their
 //! encodings, or a plain key/value map such as a `CHANNEL_HANGUP_COMPLETE` event's headers.
 
+use crate::stored::stored_text;
 use base64::Engine;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -8,22 +9,22 @@ use std::borrow::Cow;
 /// Longest call believed: 30 days. A CDR beyond it is refused as absurd.
 pub const MAX_BILLSEC: u64 = 30 * 24 * 3600;
 
-/// Which leg of a call a CDR describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Leg {
-    /// The inbound leg (the caller's side).
-    A,
-    /// The outbound, originated leg.
-    B,
-}
-
-impl Leg {
-    /// `a` or `b`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::A => "a",
-            Self::B => "b",
-        }
+stored_text! {
+    /// Which leg of a call a CDR describes: `a` or `b`, as the ledger stores it (`cdrs.leg`,
+    /// and in the reference `uuid:leg` of a charge).
+    ///
+    /// ```
+    /// use billing::Leg;
+    /// assert_eq!(Leg::B.as_str(), "b");
+    /// assert_eq!("a".parse(), Ok(Leg::A));
+    /// assert_eq!(serde_json::to_string(&Leg::A).unwrap(), r#""a""#);
+    /// assert!("A".parse::<Leg>().is_err());
+    /// ```
+    pub enum Leg("leg") {
+        /// The inbound leg (the caller's side).
+        A = "a",
+        /// The outbound, originated leg.
+        B = "b",
     }
 }
 

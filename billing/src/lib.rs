@@ -10,6 +10,9 @@
 //!   ([`RatePlan::rate_call`]) and authorisation ([`RatePlan::authorize`]) are pure functions.
 //! - [`Cdr`]: [`Cdr::parse`] detects the body's encoding; [`Cdr::from_pairs`] reads event
 //!   headers. This crate does not depend on `esl`.
+//! - [`Leg`], [`CdrOutcome`] (and, with the ledger, `TransactionKind`): what the ledger stores
+//!   as text, each with one mapping to its text (`as_str`, `FromStr`, `Display`, serde); a text
+//!   none of them maps is an [`UnknownText`] error.
 #![cfg_attr(
     feature = "ledger",
     doc = "- [`Ledger`] (feature `ledger`): accounts, balances, top-ups, rate plans, CDRs with \
@@ -50,6 +53,7 @@ mod csv_plan;
 mod ledger;
 mod money;
 mod plan;
+mod stored;
 mod trie;
 
 pub use cdr::{Cdr, CdrError, CdrOptions, Leg, MAX_BILLSEC};
@@ -60,7 +64,8 @@ pub use ledger::{
 };
 pub use money::{Currency, Money, Rounding};
 pub use plan::{
-    Authorization, Breakdown, Charge, Destination, MAX_AUTHORIZED_SECONDS, NoCharge, Period,
-    PlanError, Rate, RatePlan,
+    Authorization, Breakdown, CdrOutcome, Charge, Destination, MAX_AUTHORIZED_SECONDS, NoCharge,
+    Period, PlanError, Rate, RatePlan,
 };
 pub use rust_decimal::Decimal;
+pub use stored::UnknownText;

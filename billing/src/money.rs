@@ -31,6 +31,22 @@ impl Rounding {
         }
     }
 
+    /// The text a plan's rounding is stored as: `up`, `half-up` or `down`.
+    /// [`Rounding::parse`] reads it back (and also accepts `half_up` and any case).
+    ///
+    /// ```
+    /// use billing::Rounding;
+    /// assert_eq!(Rounding::HalfUp.as_str(), "half-up");
+    /// assert_eq!(Rounding::parse(Rounding::HalfUp.as_str()), Some(Rounding::HalfUp));
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Up => "up",
+            Self::HalfUp => "half-up",
+            Self::Down => "down",
+        }
+    }
+
     /// Rounds a non-negative amount to `decimals` places.
     ///
     /// ```
@@ -50,6 +66,12 @@ impl Rounding {
         let mut rounded = amount.round_dp_with_strategy(decimals, strategy);
         rounded.rescale(decimals);
         rounded
+    }
+}
+
+impl fmt::Display for Rounding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -15,6 +15,7 @@
 //!   once, to the currency's decimals, with the plan's rounding mode.
 
 use crate::money::{Currency, Money, Rounding};
+use crate::stored::stored_text;
 use crate::trie::PrefixTrie;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -169,7 +170,8 @@ pub struct Destination {
     pub rates: Vec<Rate>,
 }
 
-/// Why a call costs nothing.
+/// Why a call costs nothing. Its `Display` is a message for people, with the prefix or
+/// destination (`no route for 9995`); what the ledger stores is [`NoCharge::outcome`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoCharge {
     /// The call was never answered.
@@ -187,6 +189,51 @@ pub enum NoCharge {
         /// The destination as dialled.
         destination: String,
     },
+}
+
+stored_text! {
+    /// What rating decided for a CDR, as the ledger stores it (`cdrs.outcome`): charged, or why
+    /// not. [`NoCharge::outcome`] is the one mapping from a [`NoCharge`] to it. The texts are
+    /// those the ledger has always written, so existing databases read back unchanged.
+    ///
+    /// ```
+    /// use billing::{CdrOutcome, NoCharge};
+    ///
+    /// let outcome = NoCharge::NoRoute { destination: "9995".into() }.outcome();
+    /// assert_eq!(outcome, CdrOutcome::NoRoute);
+    /// assert_eq!(outcome.as_str(), "no_route");
+    /// assert_eq!("not_answered".parse(), Ok(CdrOutcome::NotAnswered));
+    /// assert_eq!(serde_json::to_string(&CdrOutcome::Charged).unwrap(), r#""charged""#);
+    /// assert!("no route".parse::<CdrOutcome>().is_err());
+    /// ```
+    pub enum CdrOutcome("CDR outcome") {
+        /// Rated and charged.
+        Charged = "charged",
+        /// Never answered: [`NoCharge::NotAnswered`].
+        NotAnswered = "not_answered",
+        /// A free destination: [`NoCharge::Free`].
+        Free = "free",
+        /// No route, or no rate at that time: [`NoCharge::NoRoute`] (also a CDR without a
+        /// destination that was answered).
+        NoRoute = "no_route",
+    }
+}
+
+impl NoCharge {
+    /// The [`CdrOutcome`] stored for a call that costs nothing for this reason.
+    ///
+    /// ```
+    /// use billing::{CdrOutcome, NoCharge};
+    /// assert_eq!(NoCharge::NotAnswered.outcome(), CdrOutcome::NotAnswered);
+    /// assert_eq!(NoCharge::Free { prefix: "800".into() }.outcome(), CdrOutcome::Free);
+    /// ```
+    pub fn outcome(&self) -> CdrOutcome {
+        match self {
+            Self::NotAnswered => CdrOutcome::NotAnswered,
+            Self::Free { .. } => CdrOutcome::Free,
+            Self::NoRoute { .. } => CdrOutcome::NoRoute,
+        }
+    }
 }
 
 /// How the amount was made.
