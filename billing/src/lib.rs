@@ -59,8 +59,8 @@ mod trie;
 pub use cdr::{Cdr, CdrError, CdrOptions, Leg, MAX_BILLSEC};
 #[cfg(feature = "ledger")]
 pub use ledger::{
-    Backend, Balance, CdrRecord, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
-    RecordingRecord, Transaction,
+    Backend, Balance, CdrRecord, Corruption, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
+    RecordingRecord, Transaction, TransactionKind,
 };
 pub use money::{Currency, Money, Rounding};
 pub use plan::{

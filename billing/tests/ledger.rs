@@ -2,7 +2,10 @@
 //! `BILLING_TEST_POSTGRES`) and SQLite in a file. Each test uses its own tenant and call UUIDs,
 //! so runs never see each other's rows.
 
-use billing::{Cdr, Decimal, Ledger, LedgerError, Leg, Outcome, PlanRecord, Rounding};
+use billing::{
+    Cdr, CdrOutcome, Decimal, Ledger, LedgerError, Leg, Outcome, PlanRecord, Rounding,
+    TransactionKind,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn postgres_url() -> String {
@@ -181,7 +184,10 @@ async fn fifty_tasks_recording_the_same_cdrs_charge_each_once() {
         assert_eq!(balance, expected, "{name}: exact balance");
         let charges = ledger.transactions(&tenant, None, 5000).await.unwrap();
         assert_eq!(
-            charges.iter().filter(|t| t.kind == "charge").count(),
+            charges
+                .iter()
+                .filter(|t| t.kind == TransactionKind::Charge)
+                .count(),
             1000,
             "{name}"
         );
@@ -224,18 +230,18 @@ async fn a_duplicate_returns_the_first_outcome_and_changes_nothing() {
             .unwrap();
         assert_eq!(
             unanswered.outcome,
-            Outcome::NotCharged("not_answered".into())
+            Outcome::NotCharged(CdrOutcome::NotAnswered)
         );
         let free = ledger
             .record(&cdr(&unique("call"), &tenant, "8001234", Some(60_000)))
             .await
             .unwrap();
-        assert_eq!(free.outcome, Outcome::NotCharged("free".into()));
+        assert_eq!(free.outcome, Outcome::NotCharged(CdrOutcome::Free));
         let no_route = ledger
             .record(&cdr(&unique("call"), &tenant, "33123", Some(60_000)))
             .await
             .unwrap();
-        assert_eq!(no_route.outcome, Outcome::NotCharged("no_route".into()));
+        assert_eq!(no_route.outcome, Outcome::NotCharged(CdrOutcome::NoRoute));
     }
 }
 
@@ -330,7 +336,7 @@ async fn queries_topups_and_authorisation() {
         assert_eq!(page1[0].amount, Some("0.06".parse().unwrap()));
         let transactions = ledger.transactions(&tenant, None, 100).await.unwrap();
         assert_eq!(transactions.len(), 26);
-        assert_eq!(transactions[0].kind, "topup");
+        assert_eq!(transactions[0].kind, TransactionKind::TopUp);
         assert_eq!(
             transactions.last().unwrap().balance_after,
             "8.50".parse::<Decimal>().unwrap()
@@ -359,7 +365,7 @@ async fn real_fixture_cdrs_are_recorded() {
             let recorded = ledger.record(&call).await.unwrap();
             assert_eq!(
                 recorded.outcome,
-                Outcome::NotCharged("no_route".into()),
+                Outcome::NotCharged(CdrOutcome::NoRoute),
                 "{name}: 9995 is not in the plan"
             );
             count += 1;
@@ -423,5 +429,145 @@ async fn concurrent_retries_of_one_top_up_add_once() {
         );
         let topups = ledger.transactions(&tenant, None, 100).await.unwrap();
         assert_eq!(topups.len(), 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn stored_texts_are_those_existing_databases_hold() {
+    use sqlx::Row;
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        ledger
+            .top_up(&tenant, "5.00".parse().unwrap(), "card-1")
+            .await
+            .unwrap();
+        let mut calls = Vec::new();
+        for (destination, billmsec, leg, outcome, text) in [
+            ("4420", Some(1000), Leg::A, CdrOutcome::Charged, "charged"),
+            (
+                "4420",
+                None,
+                Leg::B,
+                CdrOutcome::NotAnswered,
+                "not_answered",
+            ),
+            ("8001234", Some(1000), Leg::A, CdrOutcome::Free, "free"),
+            ("33123", Some(1000), Leg::B, CdrOutcome::NoRoute, "no_route"),
+        ] {
+            let mut call = cdr(&unique("call"), &tenant, destination, billmsec);
+            call.leg = leg;
+            let recorded = ledger.record(&call).await.unwrap();
+            assert_eq!(recorded.outcome.cdr_outcome(), outcome, "{name}");
+            let row = sqlx::query("SELECT outcome, leg FROM cdrs WHERE uuid = $1")
+                .bind(&call.uuid)
+                .fetch_one(ledger.pool())
+                .await
+                .unwrap();
+            let stored: (String, String) = (row.try_get(0).unwrap(), row.try_get(1).unwrap());
+            let leg_text = if leg == Leg::A { "a" } else { "b" };
+            assert_eq!(stored, (text.into(), leg_text.into()), "{name}");
+            calls.push((call.uuid, leg, outcome));
+        }
+        let listed: Vec<(String, Leg, CdrOutcome)> = ledger
+            .cdrs(&tenant, 0, i64::MAX, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.uuid, c.leg, c.outcome))
+            .collect();
+        assert_eq!(listed, calls, "{name}");
+        let kinds: Vec<String> =
+            sqlx::query("SELECT kind FROM transactions WHERE tenant = $1 ORDER BY id")
+                .bind(&tenant)
+                .fetch_all(ledger.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get(0).unwrap())
+                .collect();
+        assert_eq!(kinds, ["topup", "charge"], "{name}");
+        let kinds: Vec<TransactionKind> = ledger
+            .transactions(&tenant, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [TransactionKind::TopUp, TransactionKind::Charge],
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_stored_text_is_a_corrupt_error_not_a_panic() {
+    use billing::{Corruption, UnknownText};
+    let corrupt = |what: &'static str, text: &str| {
+        Corruption::UnknownText(UnknownText {
+            what,
+            text: text.into(),
+        })
+    };
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger).await;
+        // A row with an outcome this crate never wrote.
+        let uuid = unique("call");
+        sqlx::query(
+            "INSERT INTO cdrs (uuid, leg, tenant, start_us, billsec, outcome, raw, recorded_at_us)
+             VALUES ($1, 'a', $2, 1, 0, 'refunded', '{}', 0)",
+        )
+        .bind(&uuid)
+        .bind(&tenant)
+        .execute(ledger.pool())
+        .await
+        .unwrap();
+        match ledger.cdrs(&tenant, 0, i64::MAX, None, 10).await {
+            Err(LedgerError::Corrupt(found)) => {
+                assert_eq!(found, corrupt("CDR outcome", "refunded"), "{name}")
+            }
+            other => panic!("{name}: expected a corrupt outcome, got {other:?}"),
+        }
+        // Recording that CDR again reads its first outcome back: the same error.
+        match ledger.record(&cdr(&uuid, &tenant, "4420", None)).await {
+            Err(LedgerError::Corrupt(found)) => {
+                assert_eq!(found, corrupt("CDR outcome", "refunded"), "{name}")
+            }
+            other => panic!("{name}: expected a corrupt outcome, got {other:?}"),
+        }
+        // A leg and a transaction kind this crate never wrote.
+        let tenant = self::tenant(&ledger).await;
+        sqlx::query(
+            "INSERT INTO cdrs (uuid, leg, tenant, start_us, billsec, outcome, raw, recorded_at_us)
+             VALUES ($1, 'c', $2, 1, 0, 'free', '{}', 0)",
+        )
+        .bind(unique("call"))
+        .bind(&tenant)
+        .execute(ledger.pool())
+        .await
+        .unwrap();
+        assert!(
+            matches!(
+                ledger.cdrs(&tenant, 0, i64::MAX, None, 10).await,
+                Err(LedgerError::Corrupt(found)) if found == corrupt("leg", "c")
+            ),
+            "{name}"
+        );
+        sqlx::query(
+            "INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, created_at_us)
+             VALUES ($1, 'bonus', 0, 0, 0)",
+        )
+        .bind(&tenant)
+        .execute(ledger.pool())
+        .await
+        .unwrap();
+        assert!(
+            matches!(
+                ledger.transactions(&tenant, None, 10).await,
+                Err(LedgerError::Corrupt(found)) if found == corrupt("transaction kind", "bonus")
+            ),
+            "{name}"
+        );
     }
 }

@@ -75,3 +75,28 @@ fn an_unknown_text_is_an_error_naming_what_was_read() {
     let error = serde_json::from_str::<Leg>("\"c\"").unwrap_err();
     assert!(error.to_string().contains(r#"unknown leg "c""#), "{error}");
 }
+
+#[cfg(feature = "ledger")]
+#[test]
+fn transaction_kinds_keep_their_stored_texts() {
+    use billing::TransactionKind;
+    let kinds: Vec<(TransactionKind, &str)> = TransactionKind::ALL
+        .iter()
+        .map(|k| (*k, k.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (TransactionKind::Charge, "charge"),
+            (TransactionKind::TopUp, "topup")
+        ]
+    );
+    for kind in TransactionKind::ALL {
+        assert_eq!(kind.as_str().parse::<TransactionKind>(), Ok(*kind));
+        let json = serde_json::to_string(kind).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TransactionKind>(&json).unwrap(),
+            *kind
+        );
+    }
+}

@@ -4,6 +4,7 @@
 use super::micros::{from_micros, now_us, to_micros};
 use super::{Account, Ledger, LedgerError};
 use crate::plan::{Authorization, NoCharge};
+use crate::stored::stored_text;
 use rust_decimal::Decimal;
 use sqlx::Row;
 
@@ -23,13 +24,33 @@ impl Balance {
     }
 }
 
+stored_text! {
+    /// What moved a balance, as the ledger stores it (`transactions.kind`).
+    ///
+    /// ```
+    /// use billing::TransactionKind;
+    /// assert_eq!(TransactionKind::TopUp.as_str(), "topup");
+    /// assert_eq!("charge".parse(), Ok(TransactionKind::Charge));
+    /// assert_eq!(serde_json::to_string(&TransactionKind::TopUp).unwrap(), r#""topup""#);
+    /// assert!("top-up".parse::<TransactionKind>().is_err());
+    /// ```
+    pub enum TransactionKind("transaction kind") {
+        /// A recorded CDR's charge (a negative amount). PostgreSQL's unique index on
+        /// `transactions (cdr_id)` allows one per CDR.
+        Charge = "charge",
+        /// Money added by [`Ledger::top_up`], once per reference: PostgreSQL's partial unique
+        /// index `transactions_topup_reference` names this text in its `WHERE kind = 'topup'`.
+        TopUp = "topup",
+    }
+}
+
 /// A balance movement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
     /// Row id (cursor).
     pub id: i64,
-    /// `charge` or `topup`.
-    pub kind: String,
+    /// What moved the balance.
+    pub kind: TransactionKind,
     /// Signed amount (charges negative).
     pub amount: Decimal,
     /// Balance right after.
@@ -90,13 +111,17 @@ impl Ledger {
         .await?
         .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?
         .try_get(0)?;
-        let exists = sqlx::query(
-            "SELECT 1 FROM transactions WHERE tenant = $1 AND kind = 'topup' AND reference = $2",
-        )
-        .bind(tenant)
-        .bind(reference)
-        .fetch_optional(&mut *tx)
-        .await?;
+        // The kind is written into the text, not bound: PostgreSQL then matches the condition of
+        // the partial index on top-up references whatever plan it caches for the statement.
+        let exists_sql = format!(
+            "SELECT 1 FROM transactions WHERE tenant = $1 AND kind = '{}' AND reference = $2",
+            TransactionKind::TopUp.as_str()
+        );
+        let exists = sqlx::query(&exists_sql)
+            .bind(tenant)
+            .bind(reference)
+            .fetch_optional(&mut *tx)
+            .await?;
         if exists.is_some() {
             tx.rollback().await?;
             return self.balance(tenant).await;
@@ -105,9 +130,10 @@ impl Ledger {
         // transaction, balance update included.
         sqlx::query(
             "INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, reference, created_at_us)
-             VALUES ($1, 'topup', $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(tenant)
+        .bind(TransactionKind::TopUp.as_str())
         .bind(micros)
         .bind(after)
         .bind(reference)
@@ -165,7 +191,7 @@ impl Ledger {
             .map(|row| {
                 Ok(Transaction {
                     id: row.try_get(0)?,
-                    kind: row.try_get(1)?,
+                    kind: row.try_get::<String, _>(1)?.parse()?,
                     amount: from_micros(row.try_get(2)?),
                     balance_after: from_micros(row.try_get(3)?),
                     reference: row.try_get(4)?,

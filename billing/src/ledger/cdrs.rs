@@ -3,9 +3,9 @@
 
 use super::micros::{from_micros, to_micros};
 use super::store::store_batch;
-use super::{Ledger, LedgerError};
-use crate::cdr::Cdr;
-use crate::plan::NoCharge;
+use super::{Corruption, Ledger, LedgerError, TransactionKind};
+use crate::cdr::{Cdr, Leg};
+use crate::plan::{CdrOutcome, NoCharge};
 use rust_decimal::Decimal;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -23,9 +23,30 @@ pub enum Outcome {
         /// The account's balance right after.
         balance_after: Decimal,
     },
-    /// Stored without charge, for this reason (`not answered`, `free destination ...`,
-    /// `no route for ...`).
-    NotCharged(String),
+    /// Stored without charge, for this reason: [`CdrOutcome::NotAnswered`],
+    /// [`CdrOutcome::Free`] or [`CdrOutcome::NoRoute`] (never [`CdrOutcome::Charged`]).
+    NotCharged(CdrOutcome),
+}
+
+impl Outcome {
+    /// The outcome stored with the CDR.
+    ///
+    /// ```
+    /// use billing::{CdrOutcome, Outcome};
+    /// let charged = Outcome::Charged {
+    ///     amount: "0.67".parse().unwrap(),
+    ///     billed_seconds: 62,
+    ///     balance_after: "9.33".parse().unwrap(),
+    /// };
+    /// assert_eq!(charged.cdr_outcome(), CdrOutcome::Charged);
+    /// assert_eq!(Outcome::NotCharged(CdrOutcome::Free).cdr_outcome(), CdrOutcome::Free);
+    /// ```
+    pub fn cdr_outcome(&self) -> CdrOutcome {
+        match self {
+            Self::Charged { .. } => CdrOutcome::Charged,
+            Self::NotCharged(outcome) => *outcome,
+        }
+    }
 }
 
 /// The result of recording one CDR.
@@ -46,16 +67,16 @@ pub struct CdrRecord {
     pub id: i64,
     /// Call UUID.
     pub uuid: String,
-    /// `a` or `b`.
-    pub leg: String,
+    /// Which leg.
+    pub leg: Leg,
     /// Channel creation, Unix microseconds.
     pub start_us: Option<i64>,
     /// Seconds from answer to hangup.
     pub billsec: i64,
     /// Number dialled.
     pub destination: Option<String>,
-    /// Stored outcome (`charged`, `not_answered`, `free`, `no_route`).
-    pub outcome: String,
+    /// What rating decided.
+    pub outcome: CdrOutcome,
     /// Charged amount, if any.
     pub amount: Option<Decimal>,
 }
@@ -65,8 +86,8 @@ pub(super) struct Prepared {
     pub(super) tenant: String,
     /// Amount in micro-units and the charge, when charged.
     pub(super) charge: Option<(i64, crate::plan::Charge)>,
-    /// `charged`, `not_answered`, `free` or `no_route`.
-    pub(super) outcome: String,
+    /// What rating decided.
+    pub(super) outcome: CdrOutcome,
 }
 
 impl Ledger {
@@ -88,12 +109,12 @@ impl Ledger {
             }),
         };
         let (charge, outcome) = match rated {
-            Ok(charge) => (Some((to_micros(charge.amount.amount)?, charge)), "charged"),
-            Err(NoCharge::NotAnswered) => (None, "not_answered"),
-            Err(NoCharge::Free { .. }) => (None, "free"),
-            Err(NoCharge::NoRoute { .. }) => (None, "no_route"),
+            Ok(charge) => (
+                Some((to_micros(charge.amount.amount)?, charge)),
+                CdrOutcome::Charged,
+            ),
+            Err(no_charge) => (None, no_charge.outcome()),
         };
-        let outcome = outcome.to_owned();
         Ok(Prepared {
             tenant,
             charge,
@@ -108,7 +129,7 @@ impl Ledger {
         let mut results = self.record_batch(std::slice::from_ref(cdr)).await?;
         results
             .pop()
-            .unwrap_or_else(|| Err(LedgerError::Corrupt("CDR left without outcome".into())))
+            .unwrap_or_else(|| Err(LedgerError::Corrupt(Corruption::MissingOutcome)))
     }
 
     /// Records many CDRs in one database transaction (group commit), with an outcome per CDR:
@@ -122,13 +143,13 @@ impl Ledger {
         let mut results: Vec<Option<Result<Recorded, LedgerError>>> =
             cdrs.iter().map(|_| None).collect();
         // The first occurrence of each (uuid, leg) is written; later ones repeat its outcome.
-        let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut first_of: HashMap<(&str, Leg), usize> = HashMap::new();
         let mut repeats = Vec::new();
         let mut batch = Vec::new();
         for (index, cdr) in cdrs.iter().enumerate() {
             match self.prepare(cdr).await {
                 Err(error) => results[index] = Some(Err(error)),
-                Ok(prepared) => match first_of.entry((&cdr.uuid, cdr.leg.as_str())) {
+                Ok(prepared) => match first_of.entry((&cdr.uuid, cdr.leg)) {
                     std::collections::hash_map::Entry::Occupied(first) => {
                         repeats.push((index, *first.get()))
                     }
@@ -144,7 +165,7 @@ impl Ledger {
         for (index, cdr, _) in &batch {
             let recorded = match written.get(index) {
                 Some(recorded) => recorded.clone(),
-                None => first_outcome(&mut tx, &cdr.uuid, cdr.leg.as_str()).await?,
+                None => first_outcome(&mut tx, &cdr.uuid, cdr.leg).await?,
             };
             results[*index] = Some(Ok(recorded));
         }
@@ -155,17 +176,13 @@ impl Ledger {
                     duplicate: true,
                     ..recorded.clone()
                 }),
-                _ => Err(LedgerError::Corrupt(
-                    "a repeated CDR lost its first outcome".into(),
-                )),
+                _ => Err(LedgerError::Corrupt(Corruption::LostFirstOutcome)),
             };
             results[index] = Some(repeated);
         }
         Ok(results
             .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| Err(LedgerError::Corrupt("CDR left without outcome".into())))
-            })
+            .map(|r| r.unwrap_or_else(|| Err(LedgerError::Corrupt(Corruption::MissingOutcome))))
             .collect())
     }
 
@@ -197,11 +214,11 @@ impl Ledger {
                 Ok(CdrRecord {
                     id: row.try_get(0)?,
                     uuid: row.try_get(1)?,
-                    leg: row.try_get(2)?,
+                    leg: row.try_get::<String, _>(2)?.parse()?,
                     start_us: row.try_get(3)?,
                     billsec: row.try_get(4)?,
                     destination: row.try_get(5)?,
-                    outcome: row.try_get(6)?,
+                    outcome: row.try_get::<String, _>(6)?.parse()?,
                     amount: row.try_get::<Option<i64>, _>(7)?.map(from_micros),
                 })
             })
@@ -214,26 +231,29 @@ impl Ledger {
 async fn first_outcome(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     uuid: &str,
-    leg: &str,
+    leg: Leg,
 ) -> Result<Recorded, LedgerError> {
     let row: AnyRow = sqlx::query("SELECT id, outcome FROM cdrs WHERE uuid = $1 AND leg = $2")
         .bind(uuid)
-        .bind(leg)
+        .bind(leg.as_str())
         .fetch_one(&mut **tx)
         .await?;
     let cdr_id: i64 = row.try_get(0)?;
-    let outcome: String = row.try_get(1)?;
+    let outcome: CdrOutcome = row.try_get::<String, _>(1)?.parse()?;
     let charge = sqlx::query("SELECT amount_micros, billed_seconds FROM charges WHERE cdr_id = $1")
         .bind(cdr_id)
         .fetch_optional(&mut **tx)
         .await?;
     let outcome = match charge {
         Some(charge) => {
-            let after: i64 = sqlx::query("SELECT balance_after_micros FROM transactions WHERE cdr_id = $1 AND kind = 'charge'")
-                .bind(cdr_id)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get(0)?;
+            let after: i64 = sqlx::query(
+                "SELECT balance_after_micros FROM transactions WHERE cdr_id = $1 AND kind = $2",
+            )
+            .bind(cdr_id)
+            .bind(TransactionKind::Charge.as_str())
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
             Outcome::Charged {
                 amount: from_micros(charge.try_get(0)?),
                 billed_seconds: charge.try_get::<i64, _>(1)? as u64,

@@ -24,7 +24,7 @@ mod plans;
 mod recordings;
 mod store;
 
-pub use accounts::{Balance, Transaction};
+pub use accounts::{Balance, Transaction, TransactionKind};
 pub use cdrs::{CdrRecord, Outcome, Recorded};
 pub use connect::Backend;
 pub use plans::PlanRecord;
@@ -32,6 +32,7 @@ pub use recordings::RecordingRecord;
 
 use crate::cdr::CdrError;
 use crate::plan::{PlanError, RatePlan};
+use crate::stored::UnknownText;
 use rust_decimal::Decimal;
 use sqlx::AnyPool;
 use std::collections::HashMap;
@@ -68,9 +69,42 @@ pub enum LedgerError {
     /// An amount has more decimals than micro-units carry, or is out of range.
     #[error("amount {0} cannot be stored exactly")]
     Amount(Decimal),
-    /// A stored value is not what the ledger wrote.
+    /// A stored value is not what the ledger wrote, or the ledger lost track of a CDR.
     #[error("corrupt ledger data: {0}")]
-    Corrupt(String),
+    Corrupt(Corruption),
+}
+
+/// What is wrong in [`LedgerError::Corrupt`].
+///
+/// ```
+/// use billing::{Corruption, LedgerError, Leg, UnknownText};
+///
+/// let error: LedgerError = "c".parse::<Leg>().unwrap_err().into();
+/// assert!(matches!(
+///     &error,
+///     LedgerError::Corrupt(Corruption::UnknownText(UnknownText { what: "leg", .. }))
+/// ));
+/// assert_eq!(error.to_string(), r#"corrupt ledger data: unknown leg "c""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// A stored enum's text names none of its variants (a leg, CDR outcome, transaction kind
+    /// or rounding this crate does not write).
+    #[error(transparent)]
+    UnknownText(#[from] UnknownText),
+    /// A CDR of a batch was left without an outcome.
+    #[error("CDR left without outcome")]
+    MissingOutcome,
+    /// A CDR repeated within a batch lost the outcome of its first occurrence.
+    #[error("a repeated CDR lost its first outcome")]
+    LostFirstOutcome,
+}
+
+impl From<UnknownText> for LedgerError {
+    fn from(error: UnknownText) -> Self {
+        Self::Corrupt(Corruption::UnknownText(error))
+    }
 }
 
 type Plans = HashMap<String, RatePlan>;

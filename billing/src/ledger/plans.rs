@@ -4,6 +4,7 @@
 use super::{Account, Ledger, LedgerError, Plans};
 use crate::money::{Currency, Rounding};
 use crate::plan::{PlanError, RatePlan};
+use crate::stored::UnknownText;
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,11 +56,6 @@ impl Ledger {
     /// Stores (or replaces) a rate plan after checking that it parses.
     pub async fn save_plan(&self, record: &PlanRecord) -> Result<(), LedgerError> {
         let plan = record.build()?;
-        let rounding = match record.rounding {
-            Rounding::Up => "up",
-            Rounding::HalfUp => "half-up",
-            Rounding::Down => "down",
-        };
         sqlx::query(
             "INSERT INTO rate_plans (id, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -69,7 +65,7 @@ impl Ledger {
         .bind(&record.id)
         .bind(&record.currency)
         .bind(record.decimals as i32)
-        .bind(rounding)
+        .bind(record.rounding.as_str())
         .bind(record.utc_offset_minutes)
         .bind(record.fallback.as_deref())
         .bind(&record.rates_csv)
@@ -122,8 +118,10 @@ impl Ledger {
                 id: row.try_get(0)?,
                 currency: row.try_get(1)?,
                 decimals: row.try_get::<i32, _>(2)? as u32,
-                rounding: Rounding::parse(&rounding)
-                    .ok_or_else(|| LedgerError::Corrupt(format!("rounding {rounding}")))?,
+                rounding: Rounding::parse(&rounding).ok_or(UnknownText {
+                    what: "rounding",
+                    text: rounding,
+                })?,
                 utc_offset_minutes: row.try_get(4)?,
                 fallback: row.try_get(5)?,
                 rates_csv: row.try_get(6)?,

@@ -1,9 +1,9 @@
 //! Writing a batch of new CDRs: a few multi-row statements per table rather than one per CDR.
 
-use super::LedgerError;
 use super::cdrs::{Outcome, Prepared, Recorded};
 use super::micros::{from_micros, now_us};
-use crate::cdr::Cdr;
+use super::{LedgerError, TransactionKind};
+use crate::cdr::{Cdr, Leg};
 use crate::plan::Charge;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -57,13 +57,12 @@ pub(super) async fn store_batch(
     let new: Vec<NewCdr> = batch
         .iter()
         .filter_map(|(index, cdr, prepared)| {
-            ids.get(&(cdr.uuid.clone(), cdr.leg.as_str().to_owned()))
-                .map(|id| NewCdr {
-                    index: *index,
-                    cdr,
-                    prepared,
-                    id: *id,
-                })
+            ids.get(&(cdr.uuid.clone(), cdr.leg)).map(|id| NewCdr {
+                index: *index,
+                cdr,
+                prepared,
+                id: *id,
+            })
         })
         .collect();
     let charged: Vec<ChargedCdr> = new
@@ -90,8 +89,8 @@ async fn insert_cdrs(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     batch: &[(usize, &Cdr, Prepared)],
     recorded_at: i64,
-) -> Result<HashMap<(String, String), i64>, LedgerError> {
-    let mut ids: HashMap<(String, String), i64> = HashMap::new();
+) -> Result<HashMap<(String, Leg), i64>, LedgerError> {
+    let mut ids: HashMap<(String, Leg), i64> = HashMap::new();
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO cdrs (uuid, leg, tenant, switchname, start_us, answer_us, end_us, billsec, billmsec,
@@ -114,12 +113,13 @@ async fn insert_cdrs(
                 .bind(cdr.caller_id_number.as_deref())
                 .bind(cdr.destination.as_deref())
                 .bind(cdr.hangup_cause.as_deref())
-                .bind(&prepared.outcome)
+                .bind(prepared.outcome.as_str())
                 .bind(&cdr.raw)
                 .bind(recorded_at);
         }
         for row in query.fetch_all(&mut **tx).await? {
-            ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
+            let leg: Leg = row.try_get::<String, _>(2)?.parse()?;
+            ids.insert((row.try_get(1)?, leg), row.try_get(0)?);
         }
     }
     Ok(ids)
@@ -201,7 +201,7 @@ async fn insert_charge_transactions(
             let new = charged.new;
             query = query
                 .bind(&new.prepared.tenant)
-                .bind("charge")
+                .bind(TransactionKind::Charge.as_str())
                 .bind(-charged.micros)
                 .bind(balance_after[&new.index])
                 .bind(new.id)
@@ -223,7 +223,7 @@ fn outcomes(new: &[NewCdr<'_>], balance_after: &HashMap<usize, i64>) -> HashMap<
                 billed_seconds: charge.billed_seconds,
                 balance_after: from_micros(balance_after[&new.index]),
             },
-            None => Outcome::NotCharged(new.prepared.outcome.clone()),
+            None => Outcome::NotCharged(new.prepared.outcome),
         };
         recorded.insert(
             new.index,

@@ -240,7 +240,7 @@ async fn a_real_call_through_a_dropped_connection() {
     }
     let mut legs: Vec<(String, String)> = cdrs
         .iter()
-        .map(|c| (c.uuid.clone(), c.leg.clone()))
+        .map(|c| (c.uuid.clone(), c.leg.to_string()))
         .collect();
     legs.sort();
     assert_eq!(

@@ -23,11 +23,11 @@ pub(super) struct CdrQuery {
 struct CdrItem {
     id: i64,
     uuid: String,
-    leg: String,
+    leg: billing::Leg,
     start_us: Option<i64>,
     billsec: i64,
     destination: Option<String>,
-    outcome: String,
+    outcome: billing::CdrOutcome,
     amount: Option<String>,
 }
 
