@@ -308,3 +308,20 @@ async fn log_lines_and_disconnect_notices_reach_the_stream() {
         Some(Incoming::DisconnectNotice(_))
     ));
 }
+
+#[tokio::test]
+async fn refused_connection_keeps_its_io_kind() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let error = Options::new(address, "ClueCon")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.io_kind(),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "{error:?}"
+    );
+    assert!(std::error::Error::source(&error).is_some());
+}

@@ -2,14 +2,17 @@
 
 use crate::api::ApiError;
 use crate::proto::{EncodeError, EventError, FrameError};
+use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What went wrong talking to FreeSWITCH.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
-    /// The TCP connection could not be made or broke.
+    /// The TCP connection could not be made or broke. The I/O error is kept whole (shared, so
+    /// the error stays cheap to clone); [`Error::io_kind`] reads its kind.
     #[error("i/o: {0}")]
-    Io(String),
+    Io(#[source] Arc<io::Error>),
     /// Connecting (TCP and authentication) took longer than allowed.
     #[error("connecting timed out after {0:?}")]
     ConnectTimeout(Duration),
@@ -48,9 +51,32 @@ pub enum Error {
     Protocol(String),
 }
 
-impl From<std::io::Error> for Error {
-    fn from(err: std::io::Error) -> Self {
-        Self::Io(err.to_string())
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Self {
+        Self::Io(Arc::new(err))
+    }
+}
+
+impl Error {
+    /// The kind of the I/O error behind this error, so that callers can tell
+    /// [`io::ErrorKind::ConnectionRefused`] from [`io::ErrorKind::TimedOut`] and the like.
+    /// `None` for errors that did not come from a socket (timeouts of this crate's own clocks
+    /// are [`Error::ConnectTimeout`] and [`Error::Timeout`]; a clean close is
+    /// [`Error::Disconnected`]).
+    ///
+    /// ```
+    /// use esl::client::Error;
+    /// use std::io;
+    ///
+    /// let refused = Error::from(io::Error::from(io::ErrorKind::ConnectionRefused));
+    /// assert_eq!(refused.io_kind(), Some(io::ErrorKind::ConnectionRefused));
+    /// assert_eq!(Error::Disconnected.io_kind(), None);
+    /// ```
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Self::Io(err) => Some(err.kind()),
+            _ => None,
+        }
     }
 }
 
