@@ -3,7 +3,7 @@
 mod common;
 
 use common::{SplitMix, capture, decode_in_chunks, decode_whole};
-use esl::proto::{ContentType, Disconnect, Event, EventFormat, Frame};
+use esl::proto::{ContentType, Disconnect, Event, EventFormat, EventName, Frame, HangupCause};
 use std::collections::BTreeMap;
 
 const CAPTURES: [&str; 8] = [
@@ -382,4 +382,23 @@ fn custom_event_carries_its_subclass_headers_and_body() {
         completed.header("Application-UUID").as_deref(),
         Some("aaaaaaaa-0000-0000-0000-000000000001")
     );
+}
+
+#[test]
+fn every_captured_event_name_and_hangup_cause_is_known() {
+    for name in CAPTURES {
+        for event in events(&decode_whole(&capture(name))) {
+            let typed = event.event_name().expect("every event has a name");
+            assert!(!matches!(typed, EventName::Other(_)), "{name}: {typed:?}");
+            if let EventName::Custom(subclass) = &typed {
+                assert_eq!(Some(subclass.as_str()), event.subclass().as_deref());
+            } else {
+                assert_eq!(Some(typed.as_str()), event.name().as_deref());
+            }
+            if let Some(cause) = event.hangup_cause_typed() {
+                assert!(!matches!(cause, HangupCause::Other(_)), "{name}: {cause:?}");
+                assert_eq!(Some(cause.as_str()), event.hangup_cause().as_deref());
+            }
+        }
+    }
 }

@@ -325,3 +325,27 @@ async fn refused_connection_keeps_its_io_kind() {
     );
     assert!(std::error::Error::source(&error).is_some());
 }
+
+#[tokio::test]
+async fn typed_subscriptions_put_custom_subclasses_last() {
+    use esl::proto::EventName;
+    let (client, _events, mut peer) = connect().await;
+    let call = tokio::spawn(async move {
+        client
+            .subscribe_to(
+                EventFormat::Json,
+                &[
+                    EventName::Custom("sofia::register".into()),
+                    EventName::ChannelHangupComplete,
+                    EventName::RecordStop,
+                ],
+            )
+            .await
+    });
+    assert_eq!(
+        peer.command().await,
+        "event json CHANNEL_HANGUP_COMPLETE RECORD_STOP CUSTOM sofia::register"
+    );
+    peer.reply("+OK event listener enabled json").await;
+    call.await.unwrap().unwrap();
+}

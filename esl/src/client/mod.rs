@@ -35,7 +35,7 @@ pub use error::Error;
 pub use incoming::{EventStream, Incoming, LogLine, Overflow};
 pub use options::{Auth, Options};
 
-use crate::proto::{Command, Event, EventFormat, Frame, LogLevel, SendMsg};
+use crate::proto::{Command, Event, EventFormat, EventName, Frame, LogLevel, SendMsg};
 use bytes::BytesMut;
 pub(crate) use connection::Established;
 use connection::{Connector, ReplySlot, Request, Shared, encode_setups, lock, supervise};
@@ -256,13 +256,50 @@ impl Client {
         Ok(())
     }
 
-    /// `event <format> <names...>`: subscribe (names may be `ALL`, `CUSTOM` and subclasses).
+    /// `event <format> <names...>`: subscribe to typed event names; custom events are sent
+    /// after `CUSTOM` as FreeSWITCH expects ([`EventName::subscription_words`]).
+    ///
+    /// ```no_run
+    /// use esl::proto::{EventFormat, EventName};
+    ///
+    /// # async fn run(client: esl::client::Client) -> Result<(), esl::client::Error> {
+    /// client
+    ///     .subscribe_to(
+    ///         EventFormat::Json,
+    ///         &[EventName::ChannelAnswer, EventName::Custom("sofia::register".into())],
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_to(
+        &self,
+        format: EventFormat,
+        events: &[EventName],
+    ) -> Result<(), Error> {
+        self.subscribe(format, &EventName::subscription_words(events))
+            .await
+    }
+
+    /// `event <format> <names...>`: subscribe by the names as written (`ALL`, `CUSTOM` and
+    /// subclasses after it...); [`Client::subscribe_to`] takes typed names.
     pub async fn subscribe(&self, format: EventFormat, events: &[&str]) -> Result<(), Error> {
         let names = events.iter().map(|n| (*n).to_owned()).collect();
         self.setup(Setup::Event { format, names }).await
     }
 
-    /// `nixevent <names...>`: unsubscribe from some events.
+    /// `nixevent <names...>`: unsubscribe from some typed event names.
+    ///
+    /// ```no_run
+    /// # async fn run(client: esl::client::Client) -> Result<(), esl::client::Error> {
+    /// client.unsubscribe_from(&[esl::proto::EventName::Heartbeat]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn unsubscribe_from(&self, events: &[EventName]) -> Result<(), Error> {
+        self.unsubscribe(&EventName::subscription_words(events))
+            .await
+    }
+
+    /// `nixevent <names...>`: unsubscribe from some events, by the names as written.
     pub async fn unsubscribe(&self, events: &[&str]) -> Result<(), Error> {
         self.setup(Setup::NixEvent(
             events.iter().map(|n| (*n).to_owned()).collect(),

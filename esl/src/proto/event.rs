@@ -5,7 +5,9 @@ use super::decode::{
     ARRAY_PREFIX, ARRAY_SEPARATOR, UNDEF, into_text, json_array_items, json_unescape, split_array,
     text, url_decode, xml_unescape,
 };
+use super::event_name::EventName;
 use super::frame::{ContentType, parse_content_length};
+use super::hangup_cause::HangupCause;
 use super::header_block::{BlockError, index_block, name_eq};
 use super::span::{HeaderSpan, IndexError};
 use super::{json, xml};
@@ -329,6 +331,22 @@ impl Event {
         self.header("Event-Name")
     }
 
+    /// `Event-Name` (with `Event-Subclass` for `CUSTOM` events), typed.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use esl::proto::{Event, EventFormat, EventName};
+    ///
+    /// let plain = Bytes::from_static(b"Event-Name: CUSTOM\nEvent-Subclass: sofia%3A%3Aregister\n\n");
+    /// let event = Event::parse(plain, EventFormat::Plain, 64)?;
+    /// assert_eq!(event.event_name(), Some(EventName::Custom("sofia::register".into())));
+    /// # Ok::<(), esl::proto::EventError>(())
+    /// ```
+    pub fn event_name(&self) -> Option<EventName> {
+        let name = self.name()?;
+        Some(EventName::from_headers(&name, self.subclass().as_deref()))
+    }
+
     /// `Event-Subclass` (set on `CUSTOM` events).
     pub fn subclass(&self) -> Option<Cow<'_, str>> {
         self.header("Event-Subclass")
@@ -372,6 +390,22 @@ impl Event {
     /// `Hangup-Cause`, e.g. `NORMAL_CLEARING`.
     pub fn hangup_cause(&self) -> Option<Cow<'_, str>> {
         self.header("Hangup-Cause")
+    }
+
+    /// `Hangup-Cause`, typed; text this crate does not know reads as [`HangupCause::Other`].
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use esl::proto::{Event, EventFormat, HangupCause};
+    ///
+    /// let plain = Bytes::from_static(b"Event-Name: CHANNEL_HANGUP\nHangup-Cause: ORIGINATOR_CANCEL\n\n");
+    /// let event = Event::parse(plain, EventFormat::Plain, 64)?;
+    /// assert_eq!(event.hangup_cause_typed(), Some(HangupCause::OriginatorCancel));
+    /// # Ok::<(), esl::proto::EventError>(())
+    /// ```
+    pub fn hangup_cause_typed(&self) -> Option<HangupCause> {
+        self.hangup_cause()
+            .map(|cause| HangupCause::from(cause.as_ref()))
     }
 
     /// A `Caller-*` header: `caller("Destination-Number")` reads `Caller-Destination-Number`.

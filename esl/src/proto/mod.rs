@@ -18,13 +18,18 @@
 mod command;
 mod decode;
 mod event;
+mod event_name;
 mod frame;
+mod hangup_cause;
 mod header_block;
 mod json;
 mod span;
+mod wire_name;
 mod xml;
 
 pub use command::{Body, CallCommand, Command, EncodeError, LogLevel, SendMsg, write_plain_event};
 pub use decode::text;
 pub use event::{AnswerState, ChannelState, Event, EventError, EventFormat};
+pub use event_name::EventName;
 pub use frame::{ContentType, Disconnect, Frame, FrameDecoder, FrameError, Limits};
+pub use hangup_cause::HangupCause;
