@@ -2,11 +2,15 @@
 //!
 //! - [`proto`]: the sans-IO heart: an incremental, zero-copy frame parser over
 //!   [`bytes::BytesMut`], one [`proto::Event`] type over the plain, JSON and XML event formats
-//!   with headers decoded lazily, and an encoder for every command.
-//! - [`api`]: API command strings built from typed parts (`originate` and its endpoints).
+//!   with headers decoded lazily, typed [`proto::EventName`] and [`proto::HangupCause`], and an
+//!   encoder for every command.
+//! - [`api`]: API commands as typed values ([`api::Originate`], [`api::UuidKill`],
+//!   [`api::SchedHangup`]...), each an [`api::ApiCommand`] that writes its own checked command
+//!   line and reads its own result.
 //! - `client` (feature `client`, default): the inbound client on tokio: authentication,
-//!   pipelined `api`/`bgapi`, subscriptions, a bounded event stream, executions with
-//!   completion, reconnect.
+//!   pipelined `api`/`bgapi` (`Client::run` and `Client::run_background` for any
+//!   [`api::ApiCommand`]), subscriptions, a bounded event stream, executions with completion,
+//!   reconnect.
 //! - `outbound` (feature `client`): the server for FreeSWITCH's `socket` application.
 //!
 //! ```

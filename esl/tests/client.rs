@@ -349,3 +349,74 @@ async fn typed_subscriptions_put_custom_subclasses_last() {
     peer.reply("+OK event listener enabled json").await;
     call.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn typed_commands_run_through_api_and_read_their_results() {
+    use esl::api::UuidGetVar;
+    let (client, _events, mut peer) = connect().await;
+    let calls = tokio::spawn(async move {
+        let unset = client
+            .run(&UuidGetVar {
+                uuid: "abc".into(),
+                name: "billsec".into(),
+            })
+            .await;
+        let killed = client.uuid_kill("abc", Some("OUTGOING_CALL_BARRED")).await;
+        let limited = client
+            .sched_hangup("abc", Duration::from_secs(1000), Some("ALLOTTED_TIMEOUT"))
+            .await;
+        let refused = client.uuid_kill("abc def", None).await;
+        (unset, killed, limited, refused)
+    });
+    assert_eq!(peer.command().await, "api uuid_getvar abc billsec");
+    peer.api_response("_undef_").await;
+    assert_eq!(
+        peer.command().await,
+        "api uuid_kill abc OUTGOING_CALL_BARRED"
+    );
+    peer.api_response("-ERR No such channel!\n").await;
+    assert_eq!(
+        peer.command().await,
+        "api sched_hangup +1000 abc ALLOTTED_TIMEOUT"
+    );
+    peer.api_response("+OK Scheduled\n").await;
+    let (unset, killed, limited, refused) = calls.await.unwrap();
+    assert_eq!(unset.unwrap(), None);
+    match killed {
+        Err(Error::ApiFailed(text)) => assert_eq!(text, "-ERR No such channel!"),
+        other => panic!("expected ApiFailed, got {other:?}"),
+    }
+    assert_eq!(limited.unwrap(), "+OK Scheduled\n");
+    assert!(matches!(refused, Err(Error::Api(_))), "{refused:?}");
+}
+
+#[tokio::test]
+async fn originate_runs_in_the_background_and_returns_the_new_uuid() {
+    use esl::api::{Destination, Endpoint, Originate};
+    let (client, _events, mut peer) = connect().await;
+    let call = tokio::spawn(async move {
+        let originate = Originate::new(
+            Endpoint::User {
+                user: "1000".into(),
+                domain: None,
+            },
+            Destination::Application {
+                app: "park".into(),
+                arg: None,
+            },
+        );
+        client.run_background(&originate).await
+    });
+    assert_eq!(peer.command().await, "event plain BACKGROUND_JOB");
+    let bgapi = peer.command().await;
+    assert!(bgapi.starts_with("bgapi originate user/1000 &park()\nJob-UUID: "));
+    let job = job_uuid(&bgapi);
+    peer.reply("+OK event listener enabled plain").await;
+    peer.reply(&format!("+OK Job-UUID: {job}")).await;
+    peer.event(
+        &[("Event-Name", "BACKGROUND_JOB"), ("Job-UUID", &job)],
+        Some(b"+OK 7f4b-11\n"),
+    )
+    .await;
+    assert_eq!(call.await.unwrap().unwrap(), "7f4b-11");
+}

@@ -1,30 +1,71 @@
-//! Typed helpers over `api`/`bgapi`: originate and the common `uuid_*` commands. Every
-//! argument is checked to be one word (or one line), so none can smuggle a second command.
+//! Typed API commands over `api`/`bgapi`: [`Client::run`] and [`Client::run_background`] run any
+//! [`ApiCommand`]; the helpers below are thin wrappers over them for the common commands.
 
 use super::{Client, Error};
-use crate::api::{self, Originate};
+use crate::api::{
+    ApiCommand, Originate, RecordAction, SchedHangup, UuidBridge, UuidGetVar, UuidKill, UuidRecord,
+    UuidSetVar, UuidTransfer,
+};
+use crate::proto::HangupCause;
 use std::time::Duration;
 
 impl Client {
+    /// Runs a typed API command with `api` (the connection waits for it) and reads its result.
+    ///
+    /// ```no_run
+    /// use esl::api::UuidKill;
+    /// use esl::proto::HangupCause;
+    ///
+    /// # async fn run(client: esl::client::Client) -> Result<(), esl::client::Error> {
+    /// client
+    ///     .run(&UuidKill { uuid: "0a9c5e84".into(), cause: Some(HangupCause::NormalClearing) })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run<C: ApiCommand + ?Sized>(&self, command: &C) -> Result<C::Output, Error> {
+        let line = command.to_command()?;
+        let result = self.api_result(&line).await?;
+        Ok(command.read_result(result)?)
+    }
+
+    /// Runs a typed API command with `bgapi` (the connection stays free; the result comes in a
+    /// `BACKGROUND_JOB` event) and reads its result.
+    ///
+    /// ```no_run
+    /// use esl::api::{Destination, Endpoint, Originate};
+    ///
+    /// # async fn run(client: esl::client::Client) -> Result<(), esl::client::Error> {
+    /// let call = Originate::new(
+    ///     Endpoint::User { user: "1000".into(), domain: None },
+    ///     Destination::Application { app: "park".into(), arg: None },
+    /// );
+    /// let uuid: String = client.run_background(&call).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_background<C: ApiCommand + ?Sized>(
+        &self,
+        command: &C,
+    ) -> Result<C::Output, Error> {
+        let line = command.to_command()?;
+        let result = self.bgapi_result(&line).await?;
+        Ok(command.read_result(result)?)
+    }
+
     /// Places a call with `bgapi originate`; returns the new channel's UUID.
     pub async fn originate(&self, originate: &Originate) -> Result<String, Error> {
-        let result = self.bgapi(&originate.to_command()?).await?;
-        match result.trim_end().strip_prefix("+OK ") {
-            Some(uuid) => Ok(uuid.to_owned()),
-            None => Err(Error::ApiFailed(result.trim_end().to_owned())),
-        }
+        self.run_background(originate).await
     }
 
-    /// `uuid_kill <uuid> [cause]`.
+    /// `uuid_kill <uuid> [cause]` ([`UuidKill`]).
     pub async fn uuid_kill(&self, uuid: &str, cause: Option<&str>) -> Result<String, Error> {
-        let mut cmd = format!("uuid_kill {}", api::word("uuid", uuid)?);
-        if let Some(cause) = cause {
-            cmd = format!("{cmd} {}", api::word("cause", cause)?);
-        }
-        self.api(&cmd).await
+        self.run(&UuidKill {
+            uuid: uuid.to_owned(),
+            cause: cause.map(HangupCause::from),
+        })
+        .await
     }
 
-    /// `uuid_transfer <uuid> <destination> [<dialplan> [<context>]]`.
+    /// `uuid_transfer <uuid> <destination> [<dialplan> [<context>]]` ([`UuidTransfer`]).
     pub async fn uuid_transfer(
         &self,
         uuid: &str,
@@ -32,78 +73,70 @@ impl Client {
         dialplan: Option<&str>,
         context: Option<&str>,
     ) -> Result<String, Error> {
-        let mut cmd = format!(
-            "uuid_transfer {} {}",
-            api::word("uuid", uuid)?,
-            api::word("destination", destination)?
-        );
-        if let Some(dialplan) = dialplan {
-            cmd = format!("{cmd} {}", api::word("dialplan", dialplan)?);
-            if let Some(context) = context {
-                cmd = format!("{cmd} {}", api::word("context", context)?);
-            }
-        }
-        self.api(&cmd).await
+        self.run(&UuidTransfer {
+            uuid: uuid.to_owned(),
+            extension: destination.to_owned(),
+            dialplan: dialplan.map(str::to_owned),
+            context: context.map(str::to_owned),
+        })
+        .await
     }
 
-    /// `uuid_bridge <uuid> <other-uuid>`.
+    /// `uuid_bridge <uuid> <other-uuid>` ([`UuidBridge`]).
     pub async fn uuid_bridge(&self, uuid: &str, other: &str) -> Result<String, Error> {
-        let cmd = format!(
-            "uuid_bridge {} {}",
-            api::word("uuid", uuid)?,
-            api::word("uuid", other)?
-        );
-        self.api(&cmd).await
+        self.run(&UuidBridge {
+            uuid: uuid.to_owned(),
+            other: other.to_owned(),
+        })
+        .await
     }
 
-    /// `uuid_record <uuid> start|stop <path>`.
+    /// `uuid_record <uuid> start|stop <path>` ([`UuidRecord`]).
     pub async fn uuid_record(&self, uuid: &str, start: bool, path: &str) -> Result<String, Error> {
-        let action = if start { "start" } else { "stop" };
-        let cmd = format!(
-            "uuid_record {} {action} {}",
-            api::word("uuid", uuid)?,
-            api::word("path", path)?
-        );
-        self.api(&cmd).await
+        self.run(&UuidRecord {
+            uuid: uuid.to_owned(),
+            action: if start {
+                RecordAction::Start
+            } else {
+                RecordAction::Stop
+            },
+            path: path.to_owned(),
+        })
+        .await
     }
 
-    /// `uuid_setvar <uuid> <name> <value>`.
+    /// `uuid_setvar <uuid> <name> <value>` ([`UuidSetVar`]).
     pub async fn uuid_setvar(&self, uuid: &str, name: &str, value: &str) -> Result<String, Error> {
-        let cmd = format!(
-            "uuid_setvar {} {} {}",
-            api::word("uuid", uuid)?,
-            api::word("variable", name)?,
-            api::line("value", value)?
-        );
-        self.api(&cmd).await
+        self.run(&UuidSetVar {
+            uuid: uuid.to_owned(),
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+        .await
     }
 
-    /// `uuid_getvar <uuid> <name>`: `None` when the variable is not set (`_undef_`).
+    /// `uuid_getvar <uuid> <name>`: `None` when the variable is not set ([`UuidGetVar`]).
     pub async fn uuid_getvar(&self, uuid: &str, name: &str) -> Result<Option<String>, Error> {
-        let cmd = format!(
-            "uuid_getvar {} {}",
-            api::word("uuid", uuid)?,
-            api::word("variable", name)?
-        );
-        let value = self.api(&cmd).await?;
-        Ok((value != "_undef_").then_some(value))
+        self.run(&UuidGetVar {
+            uuid: uuid.to_owned(),
+            name: name.to_owned(),
+        })
+        .await
     }
 
-    /// `sched_hangup +<seconds> <uuid> [cause]`: hang up after a delay (prepaid limits).
+    /// `sched_hangup +<seconds> <uuid> [cause]`: hang up after a delay (prepaid limits)
+    /// ([`SchedHangup`]).
     pub async fn sched_hangup(
         &self,
         uuid: &str,
         after: Duration,
         cause: Option<&str>,
     ) -> Result<String, Error> {
-        let mut cmd = format!(
-            "sched_hangup +{} {}",
-            after.as_secs(),
-            api::word("uuid", uuid)?
-        );
-        if let Some(cause) = cause {
-            cmd = format!("{cmd} {}", api::word("cause", cause)?);
-        }
-        self.api(&cmd).await
+        self.run(&SchedHangup {
+            after,
+            uuid: uuid.to_owned(),
+            cause: cause.map(HangupCause::from),
+        })
+        .await
     }
 }

@@ -1,6 +1,6 @@
 //! Errors of the tokio layers.
 
-use crate::api::ApiError;
+use crate::api::{ApiError, ApiFailure, check_result};
 use crate::proto::{EncodeError, EventError, FrameError};
 use std::io;
 use std::sync::Arc;
@@ -89,11 +89,13 @@ pub(crate) fn check_reply(text: &str) -> Result<(), Error> {
     }
 }
 
+impl From<ApiFailure> for Error {
+    fn from(failure: ApiFailure) -> Self {
+        Self::ApiFailed(failure.text)
+    }
+}
+
 /// Maps an `api`/`bgapi` body starting with `-ERR`/`-USAGE` to an error.
 pub(crate) fn check_api_body(body: String) -> Result<String, Error> {
-    if body.starts_with("-ERR") || body.starts_with("-USAGE") {
-        Err(Error::ApiFailed(body.trim_end().to_owned()))
-    } else {
-        Ok(body)
-    }
+    Ok(check_result(body)?)
 }

@@ -183,14 +183,24 @@ impl Client {
 
     /// `api <command>`: the result body, or [`Error::ApiFailed`] with FreeSWITCH's `-ERR` text.
     pub async fn api(&self, command: &str) -> Result<String, Error> {
+        check_api_body(self.api_result(command).await?)
+    }
+
+    /// `api <command>`: the result body as received, failure or not.
+    async fn api_result(&self, command: &str) -> Result<String, Error> {
         let reply = self.send(&Command::Api { command }).await?;
-        check_api_body(crate::proto::text(reply.body()).into_owned())
+        Ok(crate::proto::text(reply.body()).into_owned())
     }
 
     /// `bgapi <command>` with a Job-UUID chosen here; resolves with the result from the matching
     /// `BACKGROUND_JOB` event. The client subscribes to those events itself when needed and
     /// keeps them off the event stream unless the user subscribed to them.
     pub async fn bgapi(&self, command: &str) -> Result<String, Error> {
+        check_api_body(self.bgapi_result(command).await?)
+    }
+
+    /// `bgapi <command>`: the job's result as received, failure or not.
+    async fn bgapi_result(&self, command: &str) -> Result<String, Error> {
         let mut waiting = self.wait_for(&self.shared.jobs, BACKGROUND_JOB, None)?;
         Command::BgApi {
             command,
@@ -208,7 +218,7 @@ impl Client {
             Ok(Err(_)) => return Err(Error::Disconnected),
             Ok(Ok(result)) => result?,
         };
-        check_api_body(event.body_text().unwrap_or_default().into_owned())
+        Ok(event.body_text().unwrap_or_default().into_owned())
     }
 
     /// Registers a waiter under a fresh id for an event named `event` (about `channel`), and

@@ -1,51 +1,10 @@
-//! API command strings built from typed parts, never by concatenating user input: `originate`
-//! with typed endpoints and escaped channel variables, and validation shared by the `uuid_*`
-//! helpers. Pure functions; the client sends what they build.
+//! `originate`: a new call to a typed endpoint, connected to an extension or an application,
+//! with channel variables escaped as FreeSWITCH expects.
 
-use std::fmt::Write as _;
-
-/// Why an API command cannot be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ApiError {
-    /// A part that must be one word is empty or has whitespace or a line break.
-    #[error("{field} {value:?} must be one word")]
-    NotAWord {
-        /// Which part.
-        field: &'static str,
-        /// The offending value.
-        value: String,
-    },
-    /// A value contains a character that cannot be carried in that position.
-    #[error("{field} {value:?} contains a character FreeSWITCH cannot take there")]
-    Unencodable {
-        /// Which part.
-        field: &'static str,
-        /// The offending value.
-        value: String,
-    },
-}
-
-/// Checks that `value` is one non-empty word.
-pub(crate) fn word<'a>(field: &'static str, value: &'a str) -> Result<&'a str, ApiError> {
-    if value.is_empty() || value.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err(ApiError::NotAWord {
-            field,
-            value: value.to_owned(),
-        });
-    }
-    Ok(value)
-}
-
-/// Checks that free text stays on one line.
-pub(crate) fn line<'a>(field: &'static str, value: &'a str) -> Result<&'a str, ApiError> {
-    if value.contains(['\n', '\r']) {
-        return Err(ApiError::Unencodable {
-            field,
-            value: value.to_owned(),
-        });
-    }
-    Ok(value)
-}
+use super::value::{
+    write_braced_variable_value, write_extension, write_line, write_variable_name, write_word,
+};
+use super::{ApiCommand, ApiError, ApiFailure};
 
 /// Where `originate` places the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,24 +37,24 @@ impl Endpoint {
         match self {
             Self::User { user, domain } => {
                 out.push_str("user/");
-                out.push_str(word("user", user)?);
+                write_word(out, "user", user)?;
                 if let Some(domain) = domain {
                     out.push('@');
-                    out.push_str(word("domain", domain)?);
+                    write_word(out, "domain", domain)?;
                 }
             }
             Self::Gateway { gateway, number } => {
                 out.push_str("sofia/gateway/");
-                out.push_str(word("gateway", gateway)?);
+                write_word(out, "gateway", gateway)?;
                 out.push('/');
-                out.push_str(word("number", number)?);
+                write_word(out, "number", number)?;
             }
             Self::Loopback { extension, context } => {
                 out.push_str("loopback/");
-                out.push_str(word("extension", extension)?);
+                write_word(out, "extension", extension)?;
                 if let Some(context) = context {
                     out.push('/');
-                    out.push_str(word("context", context)?);
+                    write_word(out, "context", context)?;
                 }
             }
         }
@@ -106,7 +65,8 @@ impl Endpoint {
 /// What the originated leg is connected to once it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
-    /// An extension of the dialplan: `<extension> [<dialplan> [<context>]]`.
+    /// An extension of the dialplan: `<extension> [<dialplan> [<context>]]`; a context without
+    /// a dialplan is sent with FreeSWITCH's default dialplan, `XML`.
     Extension {
         /// The extension.
         extension: String,
@@ -164,84 +124,55 @@ impl Originate {
         self
     }
 
-    /// The `originate ...` API command.
+    /// The `originate ...` API command line (the same as [`ApiCommand::to_command`]).
     pub fn to_command(&self) -> Result<String, ApiError> {
-        let mut out = String::from("originate ");
+        ApiCommand::to_command(self)
+    }
+}
+
+impl ApiCommand for Originate {
+    /// The new channel's UUID, from FreeSWITCH's `+OK <uuid>`.
+    type Output = String;
+
+    fn write_command(&self, out: &mut String) -> Result<(), ApiError> {
+        out.push_str("originate ");
         if !self.variables.is_empty() {
             out.push('{');
             for (i, (name, value)) in self.variables.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                if name.is_empty()
-                    || !name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                {
-                    return Err(ApiError::NotAWord {
-                        field: "variable name",
-                        value: name.clone(),
-                    });
-                }
-                out.push_str(name);
+                write_variable_name(out, name)?;
                 out.push('=');
-                write_variable_value(value, &mut out)?;
+                write_braced_variable_value(out, value)?;
             }
             out.push('}');
         }
-        self.endpoint.write(&mut out)?;
+        self.endpoint.write(out)?;
+        out.push(' ');
         match &self.destination {
             Destination::Extension {
                 extension,
                 dialplan,
                 context,
-            } => {
-                let _ = write!(out, " {}", word("extension", extension)?);
-                if let Some(dialplan) = dialplan {
-                    let _ = write!(out, " {}", word("dialplan", dialplan)?);
-                    if let Some(context) = context {
-                        let _ = write!(out, " {}", word("context", context)?);
-                    }
-                }
-            }
+            } => write_extension(out, extension, dialplan.as_deref(), context.as_deref()),
             Destination::Application { app, arg } => {
-                let arg = arg.as_deref().unwrap_or("");
-                let _ = write!(
-                    out,
-                    " &{}({})",
-                    word("application", app)?,
-                    line("application argument", arg)?
-                );
+                out.push('&');
+                write_word(out, "application", app)?;
+                out.push('(');
+                write_line(out, "application argument", arg.as_deref().unwrap_or(""))?;
+                out.push(')');
+                Ok(())
             }
         }
-        Ok(out)
     }
-}
 
-/// A variable value inside `{...}`: commas are escaped, and a value with spaces or quotes is
-/// single-quoted. Braces and line breaks cannot be carried and are refused.
-fn write_variable_value(value: &str, out: &mut String) -> Result<(), ApiError> {
-    if value.contains(['{', '}', '\n', '\r']) {
-        return Err(ApiError::Unencodable {
-            field: "variable value",
-            value: value.to_owned(),
-        });
-    }
-    let quoted = value.contains([' ', '\t', '\'']) || value.contains(',');
-    if quoted {
-        out.push('\'');
-    }
-    for c in value.chars() {
-        match c {
-            ',' => out.push_str("\\,"),
-            '\'' => out.push_str("\\'"),
-            c => out.push(c),
+    fn parse_result(&self, result: String) -> Result<String, ApiFailure> {
+        match result.trim_end().strip_prefix("+OK ") {
+            Some(uuid) if !uuid.trim().is_empty() => Ok(uuid.trim().to_owned()),
+            _ => Err(ApiFailure::new(&result)),
         }
     }
-    if quoted {
-        out.push('\'');
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -324,9 +255,28 @@ mod tests {
     }
 
     #[test]
-    fn variable_values_are_escaped() {
-        let mut out = String::new();
-        write_variable_value("it's a, b", &mut out).unwrap();
-        assert_eq!(out, "'it\\'s a\\, b'");
+    fn originate_result_is_the_new_channels_uuid() {
+        let originate = Originate::new(
+            Endpoint::User {
+                user: "1000".into(),
+                domain: None,
+            },
+            Destination::Application {
+                app: "park".into(),
+                arg: None,
+            },
+        );
+        assert_eq!(
+            originate.read_result("+OK 7f4b-11\n".into()),
+            Ok("7f4b-11".to_owned())
+        );
+        for refused in ["-ERR USER_NOT_REGISTERED\n", "+OK\n", "oops"] {
+            assert_eq!(
+                originate.read_result(refused.into()),
+                Err(ApiFailure {
+                    text: refused.trim_end().to_owned()
+                })
+            );
+        }
     }
 }
