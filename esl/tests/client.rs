@@ -420,3 +420,47 @@ async fn originate_runs_in_the_background_and_returns_the_new_uuid() {
     .await;
     assert_eq!(call.await.unwrap().unwrap(), "7f4b-11");
 }
+
+#[tokio::test]
+async fn bgapi_while_reconnecting_fails_at_once_rather_than_at_its_job_timeout() {
+    use esl::client::Backoff;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let peer = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut peer = Peer {
+            stream,
+            buf: Vec::new(),
+        };
+        peer.send(b"Content-Type: auth/request\n\n").await;
+        peer.command().await;
+        peer.reply("+OK accepted").await;
+        // With every event subscribed, a bgapi needs no setup command of its own.
+        assert_eq!(peer.command().await, "event plain ALL");
+        peer.reply("+OK event listener enabled plain").await;
+        // Keep the listener so the client's reconnect attempts have somewhere to go later.
+        (peer, listener)
+    });
+    let (client, mut events) = Options::new(address, "ClueCon")
+        .job_timeout(Duration::from_secs(3))
+        .reconnect(Backoff {
+            initial: Duration::from_secs(30),
+            max: Duration::from_secs(30),
+            max_attempts: None,
+        })
+        .connect()
+        .await
+        .unwrap();
+    client
+        .subscribe(EventFormat::Plain, &["ALL"])
+        .await
+        .unwrap();
+    let (peer, _listener) = peer.await.unwrap();
+    drop(peer);
+    assert!(matches!(
+        events.recv().await,
+        Some(Incoming::Disconnected(_))
+    ));
+    let result = client.bgapi("status").await;
+    assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
+}

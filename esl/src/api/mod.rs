@@ -85,7 +85,7 @@ impl ApiFailure {
 
 /// Passes an `api`/`bgapi` result through unless it reports failure (`-ERR`, `-USAGE`).
 pub fn check_result(result: String) -> Result<String, ApiFailure> {
-    if result.starts_with("-ERR") || result.starts_with("-USAGE") {
+    if crate::proto::reports_failure(&result) {
         Err(ApiFailure::new(&result))
     } else {
         Ok(result)

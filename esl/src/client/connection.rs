@@ -1,38 +1,27 @@
 //! One connection's machinery, shared by the inbound client and outbound sessions: a writer
-//! that pipelines commands, a reader that routes frames (replies in order, job results and
-//! execution completions to their waiters, the rest to the event stream), and a supervisor that
-//! fails pending work on disconnect and, when asked, reconnects.
+//! that pipelines commands (recording each in the [`Router`] before its bytes go out), a
+//! reader that hands every frame to the router (which wakes the request it resolves; the rest
+//! goes to the event stream), and a supervisor that fails pending work on disconnect and, when
+//! asked, reconnects.
 
 use super::error::{Error, check_reply};
 use super::incoming::{Incoming, LogLine, Sink};
-use super::subscriptions::{BACKGROUND_JOB, CHANNEL_EXECUTE_COMPLETE, Setup, Subscriptions};
-use crate::proto::{ContentType, Disconnect, Event, Frame, FrameDecoder, Limits};
+use super::router::{Expect, Router};
+use super::subscriptions::{Setup, Subscriptions};
+use crate::proto::{ContentType, Frame, FrameDecoder, Limits, RequestId, Routed};
 use bytes::{Bytes, BytesMut};
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-/// Where a reply goes.
-pub(crate) enum ReplySlot {
-    /// To a caller waiting for it.
-    Frame(oneshot::Sender<Result<Frame, Error>>),
-    /// A `bgapi` reply: nobody waits for it; an `-ERR` ends the job with that error, and
-    /// `+OK` leaves the job to its `BACKGROUND_JOB` event (one wake-up per job, not two).
-    Job(String),
-}
-
-/// What a job waiter receives: the `BACKGROUND_JOB` event, or why there will be none.
-pub(crate) type JobResult = Result<Event, Error>;
-
-/// Bytes to write, with one reply slot per command in them, in order.
+/// Bytes to write, with what the caller waits for from each command in them, in order.
 pub(crate) struct Request {
     pub(crate) bytes: Bytes,
-    pub(crate) replies: Vec<ReplySlot>,
+    pub(crate) expects: Vec<Expect>,
 }
 
 /// Locks a mutex, ignoring poisoning: the data is plain bookkeeping that stays consistent.
@@ -74,116 +63,65 @@ impl Ids {
 /// State shared by the handles and the connection task.
 pub(crate) struct Shared {
     pub(crate) ids: Ids,
-    pending: Mutex<VecDeque<ReplySlot>>,
-    pub(crate) jobs: Mutex<HashMap<String, oneshot::Sender<JobResult>>>,
-    pub(crate) executions: Mutex<HashMap<String, oneshot::Sender<Event>>>,
+    requests: AtomicU64,
+    router: Mutex<Router>,
     pub(crate) subscriptions: Mutex<Subscriptions>,
     pub(crate) sink: Sink,
-    pub(crate) limits: Limits,
     /// The user asked to leave (`exit`): do not reconnect.
     pub(crate) exiting: AtomicBool,
-    /// FreeSWITCH said the session is over (final disconnect notice).
-    closed_by_peer: AtomicBool,
 }
 
 impl Shared {
     pub(crate) fn new(sink: Sink, limits: Limits) -> Self {
         Self {
             ids: Ids::new(),
-            pending: Mutex::new(VecDeque::new()),
-            jobs: Mutex::new(HashMap::new()),
-            executions: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            router: Mutex::new(Router::new(limits)),
             subscriptions: Mutex::new(Subscriptions::default()),
             sink,
-            limits,
             exiting: AtomicBool::new(false),
-            closed_by_peer: AtomicBool::new(false),
         }
+    }
+
+    /// A fresh id for one command of a request.
+    pub(crate) fn request_id(&self) -> RequestId {
+        RequestId::new(self.requests.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Nobody waits for `id` any more (its caller gave up).
+    pub(crate) fn cancel(&self, id: RequestId) {
+        lock(&self.router).cancel(id);
     }
 
     /// Fails every reply, job and execution waiting on this connection.
     fn fail_all(&self) {
-        for slot in lock(&self.pending).drain(..) {
-            if let ReplySlot::Frame(waiter) = slot {
-                let _ = waiter.send(Err(Error::Disconnected));
-            }
-        }
-        // Dropping the senders wakes the waiters with a closed-channel error.
-        lock(&self.jobs).clear();
-        lock(&self.executions).clear();
+        lock(&self.router).disconnected();
     }
 
-    /// Decides where one frame goes: a reply to its waiting command, a job result or an
-    /// execution completion to its waiter; what the user should see is returned.
+    /// Routes one frame: the router wakes the request it resolves; what the user should see
+    /// is returned.
     fn route(&self, frame: Frame) -> Option<Incoming> {
-        match frame.content_type() {
-            ContentType::CommandReply | ContentType::ApiResponse => {
-                let slot = lock(&self.pending).pop_front();
-                match slot {
-                    Some(ReplySlot::Frame(waiter)) => {
-                        let _ = waiter.send(Ok(frame));
-                    }
-                    Some(ReplySlot::Job(job)) => {
-                        let text = frame.reply_text().unwrap_or_default();
-                        if let Err(error) = super::error::check_reply(&text) {
-                            if let Some(waiter) = lock(&self.jobs).remove(&job) {
-                                let _ = waiter.send(Err(error));
-                            }
-                        }
-                    }
-                    None => tracing::warn!(?frame, "reply without a pending command"),
-                }
-                None
+        let routed = lock(&self.router).route(frame)?;
+        match routed {
+            Routed::Event(event) => {
+                let wanted = match event.name() {
+                    Some(name) => lock(&self.subscriptions).user_wants(&name),
+                    None => true,
+                };
+                wanted.then_some(Incoming::Event(event))
             }
-            ContentType::EventPlain | ContentType::EventJson | ContentType::EventXml => {
-                match frame.event_with_limits(&self.limits) {
-                    Ok(event) => self.route_event(event),
-                    Err(error) => {
-                        tracing::warn!(%error, "unparseable event delivered raw");
-                        Some(Incoming::Unparsed { frame, error })
-                    }
-                }
+            Routed::Unparsed { frame, error } => {
+                tracing::warn!(%error, "unparseable event delivered raw");
+                Some(Incoming::Unparsed { frame, error })
             }
-            ContentType::LogData => Some(Incoming::Log(LogLine::new(frame))),
-            ContentType::DisconnectNotice => {
-                let notice = frame.disconnect().unwrap_or(Disconnect::Close);
-                if notice == Disconnect::Close {
-                    self.closed_by_peer.store(true, Ordering::Relaxed);
-                }
-                Some(Incoming::DisconnectNotice(notice))
-            }
-            ContentType::RudeRejection => {
-                let text = String::from_utf8_lossy(frame.body()).trim().to_owned();
-                Some(Incoming::Disconnected(Error::Rejected(text)))
-            }
-            ContentType::AuthRequest | ContentType::Unknown => {
-                tracing::debug!(?frame, "frame ignored");
+            Routed::Log(frame) => Some(Incoming::Log(LogLine::new(frame))),
+            Routed::DisconnectNotice(notice) => Some(Incoming::DisconnectNotice(notice)),
+            Routed::Rejected(text) => Some(Incoming::Disconnected(Error::Rejected(text))),
+            other => {
+                tracing::debug!(?other, "frame with nothing for the stream");
                 None
             }
         }
-    }
-
-    fn route_event(&self, event: Event) -> Option<Incoming> {
-        let wanted = match event.name() {
-            Some(name) => {
-                if name == BACKGROUND_JOB {
-                    if let Some(job) = event.job_uuid() {
-                        if let Some(waiter) = lock(&self.jobs).remove(job.as_ref()) {
-                            let _ = waiter.send(Ok(event.clone()));
-                        }
-                    }
-                } else if name == CHANNEL_EXECUTE_COMPLETE {
-                    if let Some(id) = event.header("Application-UUID") {
-                        if let Some(waiter) = lock(&self.executions).remove(id.as_ref()) {
-                            let _ = waiter.send(event.clone());
-                        }
-                    }
-                }
-                lock(&self.subscriptions).user_wants(&name)
-            }
-            None => true,
-        };
-        wanted.then_some(Incoming::Event(event))
     }
 
     /// Routes one frame and delivers what the user should see right away.
@@ -303,8 +241,8 @@ async fn read_loop(
     }
 }
 
-/// Writes requests as they come, batching whatever is already queued into one write. Reply
-/// slots are queued before the bytes go out, so replies always find their slot.
+/// Writes requests as they come, batching whatever is already queued into one write. Each
+/// command is recorded in the router before the bytes go out, so replies always find it.
 async fn write_loop(
     mut write: OwnedWriteHalf,
     requests: &mut mpsc::Receiver<Request>,
@@ -317,11 +255,13 @@ async fn write_loop(
         };
         out.clear();
         {
-            let mut pending = lock(&shared.pending);
+            let mut router = lock(&shared.router);
             let mut next = Some(first);
             while let Some(request) = next {
                 out.extend_from_slice(&request.bytes);
-                pending.extend(request.replies);
+                for expect in request.expects {
+                    router.sent(expect);
+                }
                 next = if out.len() < 64 * 1024 {
                     requests.try_recv().ok()
                 } else {
@@ -418,7 +358,7 @@ async fn supervise_until_done(
             End::Lost(error) => error,
         };
         let ended_cleanly =
-            shared.exiting.load(Ordering::Relaxed) || shared.closed_by_peer.load(Ordering::Relaxed);
+            shared.exiting.load(Ordering::Relaxed) || lock(&shared.router).peer_closed();
         let Some((backoff, connect)) = reconnect
             .as_ref()
             .filter(|_| !shared.exiting.load(Ordering::Relaxed))
@@ -428,7 +368,7 @@ async fn supervise_until_done(
             }
             return;
         };
-        shared.closed_by_peer.store(false, Ordering::Relaxed);
+        lock(&shared.router).connected();
         shared.sink.notify(Incoming::Disconnected(error));
         let mut attempts = 0u32;
         conn = loop {
@@ -443,13 +383,7 @@ async fn supervise_until_done(
                 tokio::select! {
                     _ = &mut delay => break,
                     request = requests.recv() => match request {
-                        Some(request) => {
-                            for slot in request.replies {
-                                if let ReplySlot::Frame(waiter) = slot {
-                                    let _ = waiter.send(Err(Error::Disconnected));
-                                }
-                            }
-                        }
+                        Some(request) => request.expects.into_iter().for_each(Expect::fail),
                         None => return,
                     },
                 }

@@ -82,7 +82,7 @@ impl Error {
 
 /// Maps a `-ERR`/`-USAGE` reply text to an error, or returns the text.
 pub(crate) fn check_reply(text: &str) -> Result<(), Error> {
-    if text.starts_with("-ERR") || text.starts_with("-USAGE") {
+    if crate::proto::reports_failure(text) {
         Err(Error::CommandFailed(text.trim_end().to_owned()))
     } else {
         Ok(())

@@ -28,6 +28,7 @@ mod connection;
 mod error;
 mod incoming;
 mod options;
+mod router;
 mod subscriptions;
 
 pub use connection::Backoff;
@@ -35,14 +36,14 @@ pub use error::Error;
 pub use incoming::{EventStream, Incoming, LogLine, Overflow};
 pub use options::{Auth, Options};
 
-use crate::proto::{Command, Event, EventFormat, EventName, Frame, LogLevel, SendMsg};
+use crate::proto::{Command, Event, EventFormat, EventName, Frame, LogLevel, RequestId, SendMsg};
 use bytes::BytesMut;
 pub(crate) use connection::Established;
-use connection::{Connector, ReplySlot, Request, Shared, encode_setups, lock, supervise};
+use connection::{Connector, Request, Shared, encode_setups, lock, supervise};
 use error::{check_api_body, check_reply};
-use std::collections::HashMap;
+use router::Expect;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use subscriptions::{BACKGROUND_JOB, CHANNEL_EXECUTE_COMPLETE, Setup};
 use tokio::sync::{mpsc, oneshot};
@@ -126,33 +127,42 @@ impl Client {
 
     /// Writes the commands in `bytes` and waits for their `count` replies, in order.
     async fn round_trip(&self, bytes: BytesMut, count: usize) -> Result<Vec<Frame>, Error> {
-        self.round_trip_then(bytes, count, None).await
+        let (expects, replies) = self.expect_replies(count);
+        self.exchange(bytes, expects, replies).await
     }
 
-    /// Like `round_trip`, with one more command at the end whose reply goes to `last`.
-    async fn round_trip_then(
+    /// `count` commands' replies to wait for.
+    #[allow(clippy::type_complexity)]
+    fn expect_replies(
+        &self,
+        count: usize,
+    ) -> (Vec<Expect>, Vec<oneshot::Receiver<Result<Frame, Error>>>) {
+        (0..count)
+            .map(|_| {
+                let (reply, rx) = oneshot::channel();
+                let id = self.shared.request_id();
+                (Expect::Reply { id, reply }, rx)
+            })
+            .unzip()
+    }
+
+    /// Writes `bytes` with what each of its commands is awaited by, then waits for `replies`
+    /// (in order) within the command timeout.
+    async fn exchange(
         &self,
         bytes: BytesMut,
-        count: usize,
-        last: Option<ReplySlot>,
+        expects: Vec<Expect>,
+        replies: Vec<oneshot::Receiver<Result<Frame, Error>>>,
     ) -> Result<Vec<Frame>, Error> {
-        let mut replies = Vec::with_capacity(count);
-        let mut slots = Vec::with_capacity(count + 1);
-        for _ in 0..count {
-            let (tx, rx) = oneshot::channel();
-            slots.push(ReplySlot::Frame(tx));
-            replies.push(rx);
-        }
-        slots.extend(last);
         self.requests
             .send(Request {
                 bytes: bytes.freeze(),
-                replies: slots,
+                expects,
             })
             .await
             .map_err(|_| Error::Disconnected)?;
         let all = async {
-            let mut frames = Vec::with_capacity(count);
+            let mut frames = Vec::with_capacity(replies.len());
             for reply in replies {
                 frames.push(reply.await.map_err(|_| Error::Disconnected)??);
             }
@@ -201,19 +211,23 @@ impl Client {
 
     /// `bgapi <command>`: the job's result as received, failure or not.
     async fn bgapi_result(&self, command: &str) -> Result<String, Error> {
-        let mut waiting = self.wait_for(&self.shared.jobs, BACKGROUND_JOB, None)?;
+        let mut waiting = self.wait_for(BACKGROUND_JOB, None)?;
         Command::BgApi {
             command,
-            job_uuid: Some(&waiting.id),
+            job_uuid: Some(&waiting.correlation),
         }
         .encode(&mut waiting.bytes)?;
-        let last = Some(ReplySlot::Job(waiting.id.clone()));
-        let replies = self
-            .round_trip_then(waiting.bytes, waiting.setups.len(), last)
-            .await?;
+        let (mut expects, replies) = self.expect_replies(waiting.setups.len());
+        let (job, done) = oneshot::channel();
+        expects.push(Expect::Job {
+            id: waiting.id,
+            job_uuid: waiting.correlation.clone(),
+            done: job,
+        });
+        let replies = self.exchange(waiting.bytes, expects, replies).await?;
         self.check_internal(&waiting.setups, &replies)?;
         // The reply (`-ERR`, or `+OK Job-UUID`) and then the result resolve the job.
-        let event = match tokio::time::timeout(self.job_timeout, waiting.done).await {
+        let event = match tokio::time::timeout(self.job_timeout, done).await {
             Err(_) => return Err(Error::Timeout(self.job_timeout)),
             Ok(Err(_)) => return Err(Error::Disconnected),
             Ok(Ok(result)) => result?,
@@ -221,24 +235,21 @@ impl Client {
         Ok(event.body_text().unwrap_or_default().into_owned())
     }
 
-    /// Registers a waiter under a fresh id for an event named `event` (about `channel`), and
-    /// starts the request bytes with whatever subscription that event needs first.
-    fn wait_for<'a, T>(
-        &self,
-        waiters: &'a Mutex<HashMap<String, oneshot::Sender<T>>>,
-        event: &'static str,
-        channel: Option<&str>,
-    ) -> Result<Waiting<'a, T>, Error> {
-        let id = self.shared.ids.next();
-        let (tx, done) = oneshot::channel();
-        lock(waiters).insert(id.clone(), tx);
-        let forget = Forget(waiters, id.clone());
+    /// A fresh request id and correlation id (`Job-UUID`, `event-uuid`) for a command whose
+    /// result comes in an event named `event` (about `channel`), and the start of the request's
+    /// bytes: whatever subscription that event needs first.
+    fn wait_for(&self, event: &'static str, channel: Option<&str>) -> Result<Waiting<'_>, Error> {
+        let id = self.shared.request_id();
+        let forget = Forget {
+            shared: &self.shared,
+            id: Some(id),
+        };
         let setups = lock(&self.shared.subscriptions).ensure(event, channel);
         let mut bytes = BytesMut::new();
         encode_setups(&setups, &mut bytes)?;
         Ok(Waiting {
             id,
-            done,
+            correlation: self.shared.ids.next(),
             setups,
             bytes,
             forget,
@@ -392,23 +403,33 @@ impl Client {
         arg: Option<&str>,
         event_lock: bool,
     ) -> Result<Execution, Error> {
-        let mut waiting = self.wait_for(&self.shared.executions, CHANNEL_EXECUTE_COMPLETE, uuid)?;
+        let mut waiting = self.wait_for(CHANNEL_EXECUTE_COMPLETE, uuid)?;
         let mut msg = SendMsg::execute(app, arg)
-            .event_uuid(&waiting.id)
+            .event_uuid(&waiting.correlation)
             .event_lock(event_lock);
         if let Some(uuid) = uuid {
             msg = msg.uuid(uuid);
         }
         Command::SendMsg(msg).encode(&mut waiting.bytes)?;
         let count = waiting.setups.len();
-        let replies = self.round_trip(waiting.bytes, count + 1).await?;
+        let (mut expects, mut replies) = self.expect_replies(count);
+        let (reply, reply_rx) = oneshot::channel();
+        let (completion, done) = oneshot::channel();
+        expects.push(Expect::Execution {
+            id: waiting.id,
+            application_uuid: waiting.correlation.clone(),
+            reply,
+            done: completion,
+        });
+        replies.push(reply_rx);
+        let replies = self.exchange(waiting.bytes, expects, replies).await?;
         self.check_internal(&waiting.setups, &replies)?;
         check_reply(&replies[count].reply_text().unwrap_or_default())?;
         // From here the execution's waiter outlives this call, until its completion arrives.
         waiting.forget.disarm();
         Ok(Execution {
-            id: waiting.id,
-            done: waiting.done,
+            id: waiting.correlation,
+            done,
             timeout: self.job_timeout,
         })
     }
@@ -437,29 +458,34 @@ impl Client {
     }
 }
 
-/// A registered waiter and the start of the request that will resolve it.
-struct Waiting<'a, T> {
-    id: String,
-    done: oneshot::Receiver<T>,
+/// A request whose result comes in an event, and the start of its bytes.
+struct Waiting<'a> {
+    id: RequestId,
+    /// The `Job-UUID` or `event-uuid` that FreeSWITCH echoes in the result's event.
+    correlation: String,
     setups: Vec<Setup>,
     bytes: BytesMut,
-    forget: Forget<'a, T>,
+    forget: Forget<'a>,
 }
 
-/// Removes a waiter when the call that registered it ends early (error, timeout, cancel).
-struct Forget<'a, T>(&'a Mutex<HashMap<String, oneshot::Sender<T>>>, String);
+/// Cancels a request when the call that made it ends early (error, timeout, cancel), so the
+/// connection keeps nothing for a caller that is gone.
+struct Forget<'a> {
+    shared: &'a Shared,
+    id: Option<RequestId>,
+}
 
-impl<T> Forget<'_, T> {
-    /// Keeps the waiter registered: something else will resolve it.
+impl Forget<'_> {
+    /// Keeps the request: something else will resolve it.
     fn disarm(mut self) {
-        self.1.clear();
+        self.id = None;
     }
 }
 
-impl<T> Drop for Forget<'_, T> {
+impl Drop for Forget<'_> {
     fn drop(&mut self) {
-        if !self.1.is_empty() {
-            lock(self.0).remove(&self.1);
+        if let Some(id) = self.id {
+            self.shared.cancel(id);
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The sans-IO protocol layer: bytes in, [`Frame`]s and [`Event`]s out; [`Command`]s in, bytes
-//! out. Nothing here touches a socket, so it is tested and fuzzed on byte slices.
+//! out; a [`Session`] that says which pending request each reply, job result or execution
+//! completion belongs to. Nothing here touches a socket, so it is tested and fuzzed on byte
+//! slices.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -23,6 +25,8 @@ mod frame;
 mod hangup_cause;
 mod header_block;
 mod json;
+mod reply;
+mod session;
 mod span;
 mod wire_name;
 mod xml;
@@ -33,3 +37,5 @@ pub use event::{AnswerState, ChannelState, Event, EventError, EventFormat};
 pub use event_name::EventName;
 pub use frame::{ContentType, Disconnect, Frame, FrameDecoder, FrameError, Limits};
 pub use hangup_cause::HangupCause;
+pub use reply::reports_failure;
+pub use session::{RequestId, Routed, Session};
