@@ -36,6 +36,7 @@ pub use originate::{Destination, Endpoint, Originate};
 
 /// Why an API command cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiError {
     /// A part that must be one word is empty or has whitespace or a line break.
     #[error("{field} {value:?} must be one word")]

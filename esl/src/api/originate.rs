@@ -8,6 +8,7 @@ use super::{ApiCommand, ApiError, ApiFailure};
 
 /// Where `originate` places the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// `user/<user>[@<domain>]`: a registered directory user.
     User {
@@ -64,6 +65,7 @@ impl Endpoint {
 
 /// What the originated leg is connected to once it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Destination {
     /// An extension of the dialplan: `<extension> [<dialplan> [<context>]]`; a context without
     /// a dialplan is sent with FreeSWITCH's default dialplan, `XML`.

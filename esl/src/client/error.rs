@@ -8,6 +8,7 @@ use std::time::Duration;
 
 /// What went wrong talking to FreeSWITCH.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The TCP connection could not be made or broke. The I/O error is kept whole (shared, so
     /// the error stays cheap to clone); [`Error::io_kind`] reads its kind.

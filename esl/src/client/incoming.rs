@@ -17,6 +17,7 @@ struct Closed {
 
 /// What to do when the user does not keep up with events.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Overflow {
     /// The socket reader waits for room on the stream; nothing is lost, and FreeSWITCH's own
     /// queue absorbs the delay (it drops events for a listener that lags by 100,000). Consume
@@ -58,6 +59,7 @@ impl LogLine {
 
 /// An item on the event stream.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Incoming {
     /// An event the user subscribed to.
     Event(Event),

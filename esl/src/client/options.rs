@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 
 /// How to authenticate.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Auth {
     /// `auth <password>`: the event socket's password.
     Password(String),

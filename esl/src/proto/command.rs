@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 /// assert_eq!(err, EncodeError::LineBreak { field: "api command" });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// A value contains `\n` or `\r`, which would end the command or inject a header.
     #[error("{field} contains a line break")]
@@ -50,6 +51,7 @@ pub enum EncodeError {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum LogLevel {
     Emergency = 0,
     Alert = 1,
@@ -98,6 +100,7 @@ pub struct Body<'a> {
 /// # Ok::<(), esl::proto::EncodeError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallCommand<'a> {
     /// Run a dialplan application.
     Execute {
@@ -214,6 +217,7 @@ impl<'a> SendMsg<'a> {
 /// # Ok::<(), esl::proto::EncodeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Command<'a> {
     /// `auth <password>`.
     Auth {

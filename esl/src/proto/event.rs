@@ -21,6 +21,7 @@ use std::fmt;
 /// assert_eq!(esl::proto::EventFormat::Json.as_str(), "json");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EventFormat {
     /// URL-encoded `Name: value` lines.
     Plain,
@@ -51,6 +52,7 @@ impl EventFormat {
 /// assert!(matches!(err, EventError::Malformed { offset: 5, .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EventError {
     /// The frame does not carry an event.
     #[error("a {0:?} frame does not carry an event")]
@@ -88,6 +90,7 @@ pub enum EventError {
 /// A channel's state machine position (`Channel-State`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum ChannelState {
     New,
     Init,
@@ -136,6 +139,7 @@ impl ChannelState {
 /// Where a call is in being answered (`Answer-State`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum AnswerState {
     Ringing,
     Early,

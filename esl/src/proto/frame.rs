@@ -70,6 +70,7 @@ impl Default for Limits {
 /// # Ok::<(), FrameError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The frame would be larger than [`Limits::max_frame_size`].
     #[error("frame at byte {offset} is larger than the {limit}-byte limit")]
@@ -117,6 +118,7 @@ impl FrameError {
 
 /// What a frame is, from its `Content-Type` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContentType {
     /// `auth/request`: the first frame, asking for `auth`.
     AuthRequest,
@@ -186,6 +188,7 @@ impl ContentType {
 /// # Ok::<(), esl::proto::FrameError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Disconnect {
     /// The channel hung up but the socket stays open for the final events (outbound `linger`).
     /// `seconds` is `Linger-Time`; FreeSWITCH sends `-1` for "until all events are sent".

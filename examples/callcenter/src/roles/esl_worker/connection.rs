@@ -88,6 +88,7 @@ async fn follow(shared: &Shared, index: usize, client: &Client, mut events: Even
                 tracing::warn!(node = %node.config.name, %error, "unparsable event");
             }
             Incoming::Log(_) | Incoming::DisconnectNotice(_) => {}
+            _ => {}
         }
     }
 }
