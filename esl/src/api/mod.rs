@@ -85,6 +85,11 @@ impl ApiFailure {
 }
 
 /// Passes an `api`/`bgapi` result through unless it reports failure (`-ERR`, `-USAGE`).
+///
+/// ```
+/// assert!(esl::api::check_result("-USAGE: <uuid>".into()).is_err());
+/// assert_eq!(esl::api::check_result("_undef_".into()).as_deref(), Ok("_undef_"));
+/// ```
 pub fn check_result(result: String) -> Result<String, ApiFailure> {
     if crate::proto::reports_failure(&result) {
         Err(ApiFailure::new(&result))

@@ -29,6 +29,7 @@ wire_names! {
     /// assert_eq!(register.to_string(), "CUSTOM sofia::register");
     ///
     /// assert_eq!("NEW_EVENT".parse::<EventName>().unwrap(), EventName::Other("NEW_EVENT".into()));
+    /// assert!(EventName::KNOWN_NAMES.contains(&"RECORD_STOP"));
     /// ```
     pub enum EventName {
         Clone = "CLONE",

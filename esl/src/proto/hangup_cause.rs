@@ -23,6 +23,8 @@ wire_names! {
     /// let unknown: HangupCause = "SOMETHING_NEWER".parse().unwrap();
     /// assert_eq!(unknown, HangupCause::Other("SOMETHING_NEWER".into()));
     /// assert_eq!(unknown.to_string(), "SOMETHING_NEWER");
+    ///
+    /// assert!(HangupCause::KNOWN_NAMES.contains(&"USER_NOT_REGISTERED"));
     /// ```
     pub enum HangupCause {
         None = "NONE",

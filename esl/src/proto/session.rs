@@ -181,11 +181,33 @@ impl Session {
 
     /// A fresh connection starts (after a reconnect): the previous peer's close notice is
     /// forgotten.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use esl::proto::{FrameDecoder, Limits, Session};
+    ///
+    /// let mut session = Session::new(Limits::default());
+    /// let wire = "Content-Type: text/disconnect-notice\nContent-Length: 0\n\n";
+    /// session.handle_frame(FrameDecoder::new().decode(&mut BytesMut::from(wire))?.unwrap());
+    /// assert!(session.peer_closed());
+    /// session.connected();
+    /// assert!(!session.peer_closed());
+    /// # Ok::<(), esl::proto::FrameError>(())
+    /// ```
     pub fn connected(&mut self) {
         self.peer_closed = false;
     }
 
     /// A command was written whose reply resolves `request`.
+    ///
+    /// ```
+    /// use esl::proto::{Limits, RequestId, Session};
+    ///
+    /// let mut session = Session::new(Limits::default());
+    /// session.sent_command(RequestId::new(1));
+    /// assert_eq!(session.pending_replies(), 1);
+    /// assert_eq!(session.disconnected(), [RequestId::new(1)]);
+    /// ```
     pub fn sent_command(&mut self, request: RequestId) {
         self.owed.push_back(Owed::Reply(request));
     }
@@ -200,6 +222,26 @@ impl Session {
     /// A `sendmsg` executing an application with this `event-uuid` was written: its reply
     /// resolves `request`, and so does its `CHANNEL_EXECUTE_COMPLETE` unless the reply refused
     /// it.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use esl::proto::{FrameDecoder, Limits, RequestId, Routed, Session, write_plain_event};
+    ///
+    /// let mut session = Session::new(Limits::default());
+    /// session.sent_execute(RequestId::new(3), "app-3");
+    /// let mut wire = BytesMut::from("Content-Type: command/reply\nReply-Text: +OK\n\n");
+    /// write_plain_event(
+    ///     &[("Event-Name", "CHANNEL_EXECUTE_COMPLETE"), ("Application-UUID", "app-3")],
+    ///     None,
+    ///     &mut wire,
+    /// )?;
+    /// let mut decoder = FrameDecoder::new();
+    /// let reply = session.handle_frame(decoder.decode(&mut wire).unwrap().unwrap());
+    /// assert!(matches!(reply, Routed::Reply { .. }));
+    /// let done = session.handle_frame(decoder.decode(&mut wire).unwrap().unwrap());
+    /// assert!(matches!(done, Routed::ExecutionComplete { request, .. } if request.get() == 3));
+    /// # Ok::<(), esl::proto::EncodeError>(())
+    /// ```
     pub fn sent_execute(&mut self, request: RequestId, application_uuid: impl Into<String>) {
         self.await_event(request, Awaited::Execution(application_uuid.into()));
         self.owed.push_back(Owed::ExecutionReply(request));
@@ -224,6 +266,17 @@ impl Session {
 
     /// Nobody waits for `request` any more: its job result or completion, when it comes, is
     /// an ordinary event. A reply it still owes is consumed in its turn (and routed as usual).
+    ///
+    /// ```
+    /// use esl::proto::{Limits, RequestId, Session};
+    ///
+    /// let mut session = Session::new(Limits::default());
+    /// session.sent_bgapi(RequestId::new(1), "job-1");
+    /// assert_eq!(session.pending_results(), 1);
+    /// session.cancel(RequestId::new(1));
+    /// assert_eq!(session.pending_results(), 0);
+    /// assert_eq!(session.pending_replies(), 1);
+    /// ```
     pub fn cancel(&mut self, request: RequestId) {
         if let Some(awaited) = self.awaiting.remove(&request) {
             self.awaited.remove(&awaited);
