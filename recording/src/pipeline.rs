@@ -123,7 +123,15 @@ pub struct Report {
 
 /// Why a job was not accepted.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SubmitError {
+    /// The WAV is not there (stored and removed already, or never written): nothing is
+    /// queued, and no job file is written for it.
+    #[error("no WAV at {wav}")]
+    NoWav {
+        /// The WAV.
+        wav: PathBuf,
+    },
     /// The job file could not be written; the job is not queued.
     #[error("writing the job file of {wav}: {source}")]
     JobFile {
@@ -216,6 +224,11 @@ impl Pipeline {
         let jobs = self.jobs.clone().ok_or(SubmitError::ShuttingDown)?;
         let since = Instant::now();
         let job = tokio::task::spawn_blocking(move || {
+            // A job submitted again after its object was verified must not leave a job file
+            // without its WAV behind.
+            if !job.wav.is_file() {
+                return Err(SubmitError::NoWav { wav: job.wav });
+            }
             job.write_job_file()
                 .map_err(|source| SubmitError::JobFile {
                     wav: job.wav.clone(),

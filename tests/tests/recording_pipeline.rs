@@ -282,3 +282,27 @@ async fn staged_files_stay_until_the_stored_hook_succeeds() {
     }
     assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
 }
+
+#[tokio::test]
+async fn a_job_whose_wav_is_gone_is_refused_without_a_job_file() {
+    let dir = common::scratch("gone");
+    let destination = Destination::local(&dir.join("store")).unwrap();
+    let (pipeline, _reports) = Pipeline::start(PipelineConfig::new(dir.join("q")), destination);
+    let wav = dir.join("stored-already.wav");
+    let job = Job {
+        wav: wav.clone(),
+        tags: Tags::default(),
+    };
+    let refused = pipeline.submit(job).await;
+    assert!(
+        matches!(&refused, Err(recording::SubmitError::NoWav { wav: w }) if *w == wav),
+        "{refused:?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| name.to_string_lossy().ends_with(".json"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    pipeline.finish().await;
+}

@@ -12,6 +12,8 @@
 //! - [`calls`]: live call state of a FreeSWITCH node, without I/O (channel events in, call
 //!   events out).
 //! - [`events`]: the per-tenant hub that fans call events out to subscribers.
+//! - [`retry`]: the one retry policy (exponential, jittered) for whatever waits for a
+//!   dependency to come back.
 //! - [`clock`]: the time of day, in the units the platform stores.
 //!
 //! ```
@@ -29,5 +31,6 @@ pub mod calls;
 pub mod clock;
 pub mod events;
 pub mod policy;
+pub mod retry;
 pub mod store;
 pub mod variables;

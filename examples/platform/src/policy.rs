@@ -12,7 +12,7 @@
 use crate::store::{ExtensionRow, Tenant};
 use crate::variables::ChannelVariables;
 use billing::{Authorization, Ledger, LedgerError, NoCharge};
-use esl::proto::Event;
+use esl::proto::{Event, HangupCause};
 use std::path::{Component, Path, PathBuf};
 
 /// What a prepaid tenant's call to a destination may do.
@@ -31,11 +31,11 @@ pub enum PrepaidLimit {
 
 impl PrepaidLimit {
     /// The hangup cause of a call whose credit ran out.
-    pub const EXPIRED: &'static str = "ALLOTTED_TIMEOUT";
+    pub const EXPIRED: HangupCause = HangupCause::AllottedTimeout;
     /// The hangup cause of a call refused for lack of credit.
-    pub const BARRED: &'static str = "OUTGOING_CALL_BARRED";
+    pub const BARRED: HangupCause = HangupCause::OutgoingCallBarred;
     /// The hangup cause of a call to a destination the plan does not rate.
-    pub const NO_ROUTE: &'static str = "NO_ROUTE_DESTINATION";
+    pub const NO_ROUTE: HangupCause = HangupCause::NoRouteDestination;
 }
 
 /// Prices a prepaid tenant's call to `destination` at `now` (Unix seconds) against its balance.

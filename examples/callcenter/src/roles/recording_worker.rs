@@ -254,8 +254,12 @@ async fn scan_staging(
         match found {
             Ok(Ok(found)) => {
                 for job in found.jobs {
-                    if submit_once(&pipeline, &in_flight, job).await.is_err() {
-                        return;
+                    match submit_once(&pipeline, &in_flight, job).await {
+                        Ok(()) => {}
+                        Err(SubmitError::ShuttingDown) => return,
+                        // Stored meanwhile (its WAV is gone): nothing left to do.
+                        Err(SubmitError::NoWav { .. }) => {}
+                        Err(error) => tracing::warn!(%error, "staged recording not submitted"),
                     }
                 }
             }

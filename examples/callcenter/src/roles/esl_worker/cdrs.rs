@@ -3,8 +3,10 @@
 //! once.
 
 use super::{EslMetrics, Shared};
+use backon::Retryable;
 use billing::{Cdr, Ledger};
 use esl::proto::Event;
+use platform::retry::Retry;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -34,30 +36,34 @@ pub(super) async fn record(shared: &Shared, event: &Event, cdrs: &mpsc::Sender<C
 /// Writes CDRs from events in batches, retrying the database until they are stored.
 pub(super) async fn write(mut rx: mpsc::Receiver<Cdr>, ledger: Ledger, metrics: Arc<EslMetrics>) {
     let mut batch = Vec::new();
+    let retry = Retry::new(Duration::from_millis(100), Duration::from_secs(6));
     while rx.recv_many(&mut batch, 500).await > 0 {
-        let mut attempt = 0u32;
-        loop {
-            match ledger.record_batch(&batch).await {
-                Ok(results) => {
-                    for (cdr, result) in batch.iter().zip(results) {
-                        match result {
-                            Ok(recorded) if !recorded.duplicate => {
-                                metrics.cdrs.inc();
-                            }
-                            Ok(_) => {}
-                            Err(error) => {
-                                metrics.cdrs_refused.inc();
-                                tracing::error!(uuid = %cdr.uuid, %error, raw = %cdr.raw, "CDR from CHANNEL_HANGUP_COMPLETE refused");
-                            }
+        let stored = (|| ledger.record_batch(&batch))
+            .retry(retry.builder())
+            .sleep(tokio::time::sleep)
+            .notify(|error, delay| {
+                tracing::warn!(%error, ?delay, cdrs = batch.len(), "cannot store CDRs; retrying");
+            })
+            .await;
+        match stored {
+            Ok(results) => {
+                for (cdr, result) in batch.iter().zip(results) {
+                    match result {
+                        Ok(recorded) if !recorded.duplicate => {
+                            metrics.cdrs.inc();
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            metrics.cdrs_refused.inc();
+                            tracing::error!(uuid = %cdr.uuid, %error, raw = %cdr.raw, "CDR from CHANNEL_HANGUP_COMPLETE refused");
                         }
                     }
-                    break;
                 }
-                Err(error) => {
-                    attempt += 1;
-                    let delay = Duration::from_millis(100 << attempt.min(6));
-                    tracing::warn!(%error, ?delay, cdrs = batch.len(), "cannot store CDRs; retrying");
-                    tokio::time::sleep(delay).await;
+            }
+            // The policy retries forever: only reached if it is ever limited.
+            Err(error) => {
+                for cdr in &batch {
+                    tracing::error!(uuid = %cdr.uuid, %error, raw = %cdr.raw, "CDR from CHANNEL_HANGUP_COMPLETE not stored");
                 }
             }
         }

@@ -5,6 +5,7 @@ use super::{Shared, cdrs, lock, prepaid, recordings};
 use esl::client::{Client, EventStream, Incoming, Options};
 use esl::proto::Event;
 use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
+use platform::retry::Retry;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -19,7 +20,8 @@ fn subscriptions() -> Vec<&'static str> {
 pub(super) async fn run(shared: Arc<Shared>, index: usize) {
     let node = &shared.nodes[index];
     let name = node.config.name.clone();
-    let mut attempt = 0u32;
+    let retry = Retry::new(shared.config.backoff.initial, shared.config.backoff.max);
+    let mut delays = retry.delays();
     loop {
         let options = Options::new(node.config.address.clone(), node.config.password.clone())
             .events(65_536, esl::client::Overflow::Backpressure)
@@ -27,14 +29,13 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize) {
         let (client, events) = match options.connect().await {
             Ok(connected) => connected,
             Err(error) => {
-                attempt += 1;
-                let delay = shared.config.backoff.delay(attempt);
+                let delay = delays.next().unwrap_or(shared.config.backoff.max);
                 tracing::warn!(node = %name, %error, ?delay, "cannot connect to FreeSWITCH");
                 tokio::time::sleep(delay).await;
                 continue;
             }
         };
-        attempt = 0;
+        delays = retry.delays();
         tracing::info!(node = %name, address = %node.config.address, "connected to FreeSWITCH");
         *node.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
         follow(&shared, index, &client, events).await;
@@ -43,7 +44,13 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize) {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         tracing::warn!(node = %name, "connection to FreeSWITCH ended; connecting again");
-        tokio::time::sleep(shared.config.backoff.delay(1)).await;
+        tokio::time::sleep(
+            retry
+                .delays()
+                .next()
+                .unwrap_or(shared.config.backoff.initial),
+        )
+        .await;
     }
 }
 

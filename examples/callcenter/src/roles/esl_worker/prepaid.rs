@@ -3,10 +3,13 @@
 //! spent, `uuid_kill` when there is none.
 
 use super::{Shared, lock};
+use backon::Retryable;
+use esl::api::{SchedHangup, UuidKill};
 use esl::client::Client;
 use esl::proto::Event;
 use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
+use platform::retry::Retry;
 use std::time::Duration;
 
 /// The headers naming a channel's partner legs: one limit per call, on the first leg answered.
@@ -72,31 +75,47 @@ fn first_leg_of_call(shared: &Shared, index: usize, uuid: &str, event: &Event) -
 /// Sends the limit; a connection lost meanwhile comes back (the client reconnects), so it is
 /// tried again for a while. Whether FreeSWITCH took it.
 async fn send_limit(client: &Client, uuid: &str, tenant: &str, limit: PrepaidLimit) -> bool {
-    for attempt in 1..=20u32 {
-        let sent = match limit {
+    let send = || async {
+        match limit {
             PrepaidLimit::Seconds(seconds) => {
-                let after = Duration::from_secs(seconds);
-                client
-                    .sched_hangup(uuid, after, Some(PrepaidLimit::EXPIRED))
-                    .await
+                let hangup = SchedHangup {
+                    after: Duration::from_secs(seconds),
+                    uuid: uuid.to_owned(),
+                    cause: Some(PrepaidLimit::EXPIRED),
+                };
+                client.run(&hangup).await
             }
-            _ => client.uuid_kill(uuid, Some(PrepaidLimit::BARRED)).await,
-        };
-        match sent {
-            Ok(_) => {
-                tracing::info!(%uuid, %tenant, ?limit, "prepaid limit set on answer");
-                return true;
-            }
-            Err(esl::client::Error::ApiFailed(reason)) => {
-                tracing::info!(%uuid, %reason, "prepaid limit refused (the call is gone?)");
-                return false;
-            }
-            Err(error) => {
-                tracing::warn!(%uuid, %tenant, %error, attempt, "cannot limit a prepaid call yet");
-                tokio::time::sleep(Duration::from_millis(250)).await;
+            _ => {
+                let kill = UuidKill {
+                    uuid: uuid.to_owned(),
+                    cause: Some(PrepaidLimit::BARRED),
+                };
+                client.run(&kill).await
             }
         }
+    };
+    // For about ten seconds: a connection lost meanwhile comes back (the client reconnects).
+    let retry = Retry::new(Duration::from_millis(250), Duration::from_secs(1)).attempts(12);
+    let sent = send
+        .retry(retry.builder())
+        .sleep(tokio::time::sleep)
+        .when(|error| !matches!(error, esl::client::Error::ApiFailed(_)))
+        .notify(|error, delay| {
+            tracing::warn!(%uuid, %tenant, %error, ?delay, "cannot limit a prepaid call yet");
+        })
+        .await;
+    match sent {
+        Ok(_) => {
+            tracing::info!(%uuid, %tenant, ?limit, "prepaid limit set on answer");
+            true
+        }
+        Err(esl::client::Error::ApiFailed(reason)) => {
+            tracing::info!(%uuid, %reason, "prepaid limit refused (the call is gone?)");
+            false
+        }
+        Err(error) => {
+            tracing::error!(%uuid, %tenant, %error, "prepaid limit not set: FreeSWITCH unreachable");
+            false
+        }
     }
-    tracing::error!(%uuid, %tenant, "prepaid limit not set: FreeSWITCH unreachable");
-    false
 }

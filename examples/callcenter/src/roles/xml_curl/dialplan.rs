@@ -2,6 +2,7 @@
 //! through its gateway, with the platform's recording and prepaid policy applied.
 
 use super::{LookupError, ServerState};
+use esl::proto::HangupCause;
 use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
 use platform::store::{ExtensionRow, Tenant};
@@ -71,7 +72,7 @@ async fn outbound(
     condition: Condition<'static>,
 ) -> Result<Condition<'static>, LookupError> {
     let Some(gateway) = &tenant.gateway else {
-        return Ok(condition.action_owned("hangup", "UNALLOCATED_NUMBER".into()));
+        return Ok(condition.action_owned("hangup", HangupCause::UnallocatedNumber.to_string()));
     };
     let limit = if tenant.prepaid {
         policy::prepaid_limit(&state.ledger, &tenant.tenant, destination, unix_seconds()).await?
@@ -80,10 +81,10 @@ async fn outbound(
     };
     let condition = match limit {
         PrepaidLimit::Barred => {
-            return Ok(condition.action_owned("hangup", PrepaidLimit::BARRED.into()));
+            return Ok(condition.action_owned("hangup", PrepaidLimit::BARRED.to_string()));
         }
         PrepaidLimit::NoRoute => {
-            return Ok(condition.action_owned("hangup", PrepaidLimit::NO_ROUTE.into()));
+            return Ok(condition.action_owned("hangup", PrepaidLimit::NO_ROUTE.to_string()));
         }
         PrepaidLimit::Seconds(seconds) => {
             // Counted from answer: ringing costs nothing. The marker (on both legs) tells the
