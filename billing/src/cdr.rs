@@ -3,6 +3,7 @@
 
 use crate::stored::stored_text;
 use base64::Engine;
+use esl::proto::HangupCause;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -102,8 +103,8 @@ pub struct Cdr {
     pub caller_id_number: Option<String>,
     /// The number dialled (the current caller profile's destination).
     pub destination: Option<String>,
-    /// `hangup_cause`, e.g. `NORMAL_CLEARING`.
-    pub hangup_cause: Option<String>,
+    /// `hangup_cause`, e.g. [`HangupCause::NormalClearing`] (stored as FreeSWITCH's text).
+    pub hangup_cause: Option<HangupCause>,
     /// The tenant, from [`CdrOptions::tenant_variable`].
     pub tenant: Option<String>,
     /// `accountcode`.
@@ -370,7 +371,7 @@ impl Fields {
             duration,
             caller_id_number: self.caller_id_number,
             destination: self.destination,
-            hangup_cause: self.hangup_cause,
+            hangup_cause: self.hangup_cause.as_deref().map(HangupCause::from),
             tenant: self.tenant,
             accountcode: self.accountcode,
             raw,

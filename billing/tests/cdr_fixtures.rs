@@ -85,8 +85,8 @@ fn every_encoding_parses_to_the_same_fields() {
         assert_eq!(cdr.answer_us, Some(answer_us), "{file}");
         assert_eq!(cdr.answered_at(), Some(answer_us / 1_000_000));
         assert_eq!(
-            cdr.hangup_cause.as_deref(),
-            Some("NORMAL_CLEARING"),
+            cdr.hangup_cause,
+            Some(esl::proto::HangupCause::NormalClearing),
             "{file}"
         );
         assert_eq!(cdr.destination.as_deref(), Some("9995"), "{file}");

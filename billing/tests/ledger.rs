@@ -115,7 +115,7 @@ fn cdr(uuid: &str, tenant: &str, destination: &str, billmsec: Option<u64>) -> Cd
         duration: 100,
         caller_id_number: Some("1000".into()),
         destination: Some(destination.into()),
-        hangup_cause: Some("NORMAL_CLEARING".into()),
+        hangup_cause: Some(esl::proto::HangupCause::NormalClearing),
         tenant: Some(tenant.into()),
         accountcode: None,
         raw: format!("{{\"uuid\":\"{uuid}\"}}"),

@@ -5,6 +5,7 @@ use super::micros::{from_micros, now_us};
 use super::{LedgerError, TransactionKind};
 use crate::cdr::{Cdr, Leg};
 use crate::plan::Charge;
+use esl::proto::HangupCause;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -112,7 +113,7 @@ async fn insert_cdrs(
                 .bind(cdr.billmsec.map(|m| m as i64))
                 .bind(cdr.caller_id_number.as_deref())
                 .bind(cdr.destination.as_deref())
-                .bind(cdr.hangup_cause.as_deref())
+                .bind(cdr.hangup_cause.as_ref().map(HangupCause::as_str))
                 .bind(prepared.outcome.as_str())
                 .bind(&cdr.raw)
                 .bind(recorded_at);

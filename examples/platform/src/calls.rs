@@ -24,7 +24,7 @@
 //! ```
 
 use crate::variables::ChannelVariables;
-use esl::proto::Event;
+use esl::proto::{Event, HangupCause};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -75,8 +75,10 @@ pub enum CallEvent {
     CallEnded {
         /// The call as it was.
         call: Call,
-        /// FreeSWITCH's hangup cause; `UNKNOWN` when the end was learnt from a re-sync.
-        cause: String,
+        /// FreeSWITCH's hangup cause; `None` (`"UNKNOWN"` in JSON) when the end was learnt
+        /// from a re-sync.
+        #[serde(with = "cause_text")]
+        cause: Option<HangupCause>,
     },
     /// Its recording is stored.
     RecordingReady {
@@ -102,6 +104,29 @@ impl CallEvent {
             | CallEvent::CallEnded { call, .. } => &call.tenant,
             CallEvent::RecordingReady { tenant, .. } => tenant,
         }
+    }
+}
+
+/// A hangup cause as its subscribers read it: FreeSWITCH's text, `UNKNOWN` when not known.
+mod cause_text {
+    use esl::proto::HangupCause;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// The text of an unknown cause.
+    const UNKNOWN: &str = "UNKNOWN";
+
+    pub(super) fn serialize<S: Serializer>(
+        cause: &Option<HangupCause>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(cause.as_ref().map_or(UNKNOWN, HangupCause::as_str))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<HangupCause>, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok((text != UNKNOWN).then(|| HangupCause::from(text.as_ref())))
     }
 }
 
@@ -274,10 +299,7 @@ impl LiveCalls {
             }
             b"CHANNEL_HANGUP_COMPLETE" | b"CHANNEL_DESTROY" => {
                 if let Some(call) = self.calls.remove(uuid.as_ref()) {
-                    let cause = event
-                        .hangup_cause()
-                        .map(|c| c.into_owned())
-                        .unwrap_or_else(|| "UNKNOWN".into());
+                    let cause = event.hangup_cause_typed();
                     out.push(CallEvent::CallEnded { call, cause });
                 }
             }
@@ -305,10 +327,7 @@ impl LiveCalls {
         gone.sort();
         for uuid in gone {
             if let Some(call) = self.calls.remove(&uuid) {
-                out.push(CallEvent::CallEnded {
-                    call,
-                    cause: "UNKNOWN".into(),
-                });
+                out.push(CallEvent::CallEnded { call, cause: None });
             }
         }
         for row in rows.iter().filter(|row| !row.uuid.is_empty()) {
@@ -437,7 +456,7 @@ mod tests {
         assert_eq!(kinds, ["call_started", "call_answered", "call_ended"]);
         assert_eq!(out[0].tenant(), "t1");
         assert!(
-            matches!(&out[2], CallEvent::CallEnded { call, cause } if cause == "NORMAL_CLEARING" && call.answered_us == Some(5))
+            matches!(&out[2], CallEvent::CallEnded { call, cause: Some(HangupCause::NormalClearing) } if call.answered_us == Some(5))
         );
         assert!(calls.is_empty());
     }
@@ -486,6 +505,33 @@ mod tests {
         out.clear();
         calls.resync(&rows, demo, &mut out);
         assert!(out.is_empty(), "the same list twice changes nothing");
+    }
+
+    #[test]
+    fn hangup_causes_read_as_freeswitch_text_and_unknown() {
+        let call = Call {
+            uuid: "u".into(),
+            node: "fs1".into(),
+            tenant: "t".into(),
+            direction: "inbound".into(),
+            caller: "1000".into(),
+            callee: "2000".into(),
+            created_us: 0,
+            answered_us: None,
+        };
+        for (cause, text) in [
+            (Some(HangupCause::OriginatorCancel), "ORIGINATOR_CANCEL"),
+            (Some(HangupCause::Other("NEW_CAUSE".into())), "NEW_CAUSE"),
+            (None, "UNKNOWN"),
+        ] {
+            let ended = CallEvent::CallEnded {
+                call: call.clone(),
+                cause,
+            };
+            let json = serde_json::to_value(&ended).unwrap();
+            assert_eq!(json["cause"], text);
+            assert_eq!(serde_json::from_value::<CallEvent>(json).unwrap(), ended);
+        }
     }
 
     #[test]
