@@ -4,6 +4,7 @@
 
 use crate::staging::{self, Job};
 use crate::{Destination, EncodeOptions, KeyLayout, TranscodeError, transcode_file};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,9 +48,10 @@ pub struct PipelineConfig {
     pub id3_tags: bool,
     /// Object keys.
     pub layout: KeyLayout,
-    /// First wait after a failed upload; doubled each time up to `retry_max`. Default 500 ms.
+    /// First step of the wait after a failed upload; doubled each time up to `retry_max`, each
+    /// wait between one and two steps (random jitter). Default 500 ms.
     pub retry_first: Duration,
-    /// Longest wait between upload attempts. Default 30 s.
+    /// Longest step between upload attempts (a wait is at most twice it). Default 30 s.
     pub retry_max: Duration,
     /// Run for each verified object before its staged files go. Default: none.
     pub on_stored: Option<StoredHook>,
@@ -400,21 +402,20 @@ async fn upload_until_verified(
 ) -> Report {
     let Encoded { queued, stored } = item;
     let mut retries = 0;
-    let mut wait = config.retry_first;
+    let mut upload_waits = retry_waits(config);
     let outcome = 'attempts: loop {
         let key = object_store::path::Path::from(stored.key.as_str());
         match destination.upload(&queued.job.output_file(), &key).await {
             Ok(uploaded) if uploaded.size == stored.size => {
                 if let Some(hook) = &config.on_stored {
-                    let mut hook_wait = config.retry_first;
+                    let mut hook_waits = retry_waits(config);
                     while let Err(error) = (hook.0)(&queued.job, &stored).await {
                         retries += 1;
                         tracing::warn!(key = %stored.key, %error, retries, "verified, but not recorded; retrying");
                         tokio::select! {
                             _ = stop.cancelled() => break 'attempts left_staged(&format!("shutdown while recording: {error}")),
-                            _ = tokio::time::sleep(jitter(hook_wait)) => {}
+                            _ = tokio::time::sleep(hook_waits.next().unwrap_or(config.retry_max)) => {}
                         }
-                        hook_wait = (hook_wait * 2).min(config.retry_max);
                     }
                 }
                 let job = queued.job.clone();
@@ -439,9 +440,8 @@ async fn upload_until_verified(
                 tracing::warn!(key = %stored.key, %error, retries, "upload failed; retrying");
                 tokio::select! {
                     _ = stop.cancelled() => break left_staged(&format!("shutdown while retrying: {error}")),
-                    _ = tokio::time::sleep(jitter(wait)) => {}
+                    _ = tokio::time::sleep(upload_waits.next().unwrap_or(config.retry_max)) => {}
                 }
-                wait = (wait * 2).min(config.retry_max);
             }
         }
     };
@@ -453,10 +453,15 @@ async fn upload_until_verified(
     }
 }
 
-/// 75–100 % of `wait`, so that uploads failing together do not retry together.
-fn jitter(wait: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    wait.mul_f64(0.75 + f64::from(nanos % 1000) / 4000.0)
+/// The waits between attempts: exponential from `retry_first` to `retry_max`, each with random
+/// jitter (backon), so that uploads failing together do not retry together; never ending (the
+/// stop token ends the loop).
+fn retry_waits(config: &PipelineConfig) -> impl Iterator<Item = Duration> + use<> {
+    ExponentialBuilder::default()
+        .with_min_delay(config.retry_first)
+        .with_max_delay(config.retry_max.max(config.retry_first))
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
 }

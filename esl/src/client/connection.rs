@@ -9,6 +9,7 @@ use super::incoming::{Incoming, LogLine, Sink};
 use super::router::{Expect, Router};
 use super::subscriptions::{Setup, Subscriptions};
 use crate::proto::{ContentType, Frame, FrameDecoder, Limits, RequestId, Routed};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::{Bytes, BytesMut};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -288,12 +289,13 @@ async fn run(conn: Established, requests: &mut mpsc::Receiver<Request>, shared: 
     }
 }
 
-/// Reconnection policy: exponential backoff with jitter.
+/// Reconnection policy: exponential backoff with random jitter (backon's), so that many clients
+/// do not reconnect in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
-    /// Delay before the first attempt.
+    /// First step of the wait before an attempt; doubled after each failure.
     pub initial: Duration,
-    /// Longest delay between attempts.
+    /// Longest step; a wait is between one and two steps.
     pub max: Duration,
     /// Give up after this many failed attempts; never when `None`.
     pub max_attempts: Option<u32>,
@@ -310,16 +312,28 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    /// The delay before attempt `attempt` (1-based): doubling, capped, with up to half of it
-    /// taken off at random so that many clients do not reconnect in step.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let doubled = self
-            .initial
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let capped = doubled.min(self.max);
-        let random = uuid::Uuid::new_v4().as_u128() as u64;
-        let jitter = capped.mul_f64((random % 1000) as f64 / 2000.0);
-        capped - jitter
+    /// The waits before each attempt, in order; they end after `max_attempts`.
+    ///
+    /// ```
+    /// use esl::client::Backoff;
+    /// use std::time::Duration;
+    ///
+    /// let backoff = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1), max_attempts: Some(5) };
+    /// let waits: Vec<Duration> = backoff.delays().collect();
+    /// assert_eq!(waits.len(), 5);
+    /// assert!(waits.iter().all(|w| *w >= Duration::from_millis(100) && *w < Duration::from_secs(2)));
+    /// ```
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        let builder = ExponentialBuilder::default()
+            .with_min_delay(self.initial)
+            .with_max_delay(self.max.max(self.initial))
+            .with_factor(2.0)
+            .with_jitter();
+        match self.max_attempts {
+            Some(attempts) => builder.with_max_times(attempts as usize),
+            None => builder.without_max_times(),
+        }
+        .build()
     }
 }
 
@@ -371,12 +385,13 @@ async fn supervise_until_done(
         lock(&shared.router).connected();
         shared.sink.notify(Incoming::Disconnected(error));
         let mut attempts = 0u32;
+        let mut waits = backoff.delays();
         conn = loop {
             attempts += 1;
-            if backoff.max_attempts.is_some_and(|max| attempts > max) {
+            let Some(wait) = waits.next() else {
                 return;
-            }
-            let delay = tokio::time::sleep(backoff.delay(attempts));
+            };
+            let delay = tokio::time::sleep(wait);
             tokio::pin!(delay);
             // While waiting, commands fail at once rather than hang.
             loop {

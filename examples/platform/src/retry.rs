@@ -17,8 +17,9 @@
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::time::Duration;
 
-/// How to wait between attempts: from `first`, doubling up to `max`, each wait jittered so that
-/// clients failing together do not retry together; forever unless [`Retry::attempts`] limits it.
+/// How to wait between attempts: a step from `first`, doubling up to `max`, each wait between
+/// one and two steps (random jitter, so that clients failing together do not retry together);
+/// forever unless [`Retry::attempts`] limits it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retry {
     first: Duration,
