@@ -4,7 +4,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use recording::Tags;
 use recording::Target;
 use recording_tool::{Batch, EncoderArgs, run_batch, transcoded_json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -129,8 +129,7 @@ struct BatchArgs {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match args.command {
+    match Args::parse().command {
         Command::Transcode {
             input,
             output,
@@ -141,80 +140,93 @@ fn main() -> ExitCode {
             callee,
             start,
         } => {
-            let mut options = encoder.args().options();
-            if uuid.is_some() || tenant.is_some() || caller.is_some() || callee.is_some() {
-                options.tags = Some(Tags {
+            let tags = (uuid.is_some() || tenant.is_some() || caller.is_some() || callee.is_some())
+                .then(|| Tags {
                     call_uuid: uuid.unwrap_or_default(),
                     tenant: tenant.unwrap_or_default(),
                     caller: caller.unwrap_or_default(),
                     callee: callee.unwrap_or_default(),
                     start_epoch: start,
                 });
-            }
-            match recording::transcode_file(&input, &output, &options) {
-                Ok(done) => {
-                    println!("{}", transcoded_json(&done));
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("recording: {}: {error}", input.display());
-                    ExitCode::FAILURE
-                }
+            transcode(&input, &output, &encoder, tags)
+        }
+        Command::Batch(args) => batch(args.batch()),
+    }
+}
+
+/// Transcodes one WAV and prints what was written.
+fn transcode(input: &Path, output: &Path, encoder: &Encoder, tags: Option<Tags>) -> ExitCode {
+    let mut options = encoder.args().options();
+    options.tags = tags;
+    match recording::transcode_file(input, output, &options) {
+        Ok(done) => {
+            println!("{}", transcoded_json(&done));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("recording: {}: {error}", input.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the pipeline over the staging directory; fails when anything is left staged.
+fn batch(batch: Batch) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("recording: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    match runtime.block_on(run_batch(&batch, &mut stdout)) {
+        Ok(summary) => {
+            eprintln!(
+                "recording: {} stored, {} quarantined, {} left staged",
+                summary.stored, summary.quarantined, summary.left_staged
+            );
+            if summary.left_staged == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
             }
         }
-        Command::Batch(args) => {
-            let target = match (&args.to_dir, &args.s3_bucket) {
-                (Some(dir), _) => Target::Directory(dir.clone()),
-                (None, Some(bucket)) => Target::S3(recording::S3Config {
-                    endpoint: args.s3_endpoint.clone(),
-                    bucket: bucket.clone(),
-                    region: args.s3_region.clone(),
-                    access_key_id: args.s3_access_key_id.clone(),
-                    secret_access_key: args.s3_secret_access_key.clone(),
-                }),
-                (None, None) => unreachable!("clap requires one"),
-            };
-            let batch = Batch {
-                quarantine: args
-                    .quarantine
-                    .clone()
-                    .unwrap_or_else(|| args.staging.join("quarantine")),
-                staging: args.staging,
-                target,
-                workers: args
-                    .workers
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-                stale_after: Duration::from_secs(args.stale_after),
-                default_tenant: args.default_tenant,
-                key_template: args.key_template,
-                encoder: args.encoder.args(),
-                progress: !args.no_progress,
-            };
-            let runtime = match tokio::runtime::Runtime::new() {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("recording: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let mut stdout = std::io::stdout();
-            match runtime.block_on(run_batch(&batch, &mut stdout)) {
-                Ok(summary) => {
-                    eprintln!(
-                        "recording: {} stored, {} quarantined, {} left staged",
-                        summary.stored, summary.quarantined, summary.left_staged
-                    );
-                    if summary.left_staged == 0 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
-                Err(error) => {
-                    eprintln!("recording: {error}");
-                    ExitCode::FAILURE
-                }
-            }
+        Err(error) => {
+            eprintln!("recording: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+impl BatchArgs {
+    /// The batch these arguments describe.
+    fn batch(self) -> Batch {
+        let target = match (self.to_dir, self.s3_bucket) {
+            (Some(dir), _) => Target::Directory(dir),
+            (None, Some(bucket)) => Target::S3(recording::S3Config {
+                endpoint: self.s3_endpoint,
+                bucket,
+                region: self.s3_region,
+                access_key_id: self.s3_access_key_id,
+                secret_access_key: self.s3_secret_access_key,
+            }),
+            (None, None) => unreachable!("clap requires --to-dir or --s3-bucket"),
+        };
+        Batch {
+            quarantine: self
+                .quarantine
+                .unwrap_or_else(|| self.staging.join("quarantine")),
+            staging: self.staging,
+            target,
+            workers: self
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            stale_after: Duration::from_secs(self.stale_after),
+            default_tenant: self.default_tenant,
+            key_template: self.key_template,
+            encoder: self.encoder.args(),
+            progress: !self.no_progress,
         }
     }
 }
