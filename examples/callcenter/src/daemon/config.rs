@@ -44,7 +44,8 @@ pub struct CdrSettings {
     pub batch_max: usize,
     /// Longest wait for a batch to fill, ms.
     pub batch_wait_ms: u64,
-    /// The channel variable naming the tenant.
+    /// The channel variable naming a call's tenant, for every role (the directory and
+    /// click-to-call set it; live calls and CDRs read it).
     pub tenant_variable: String,
     /// Tenant for CDRs that name none.
     pub default_tenant: Option<String>,
