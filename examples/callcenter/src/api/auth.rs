@@ -7,10 +7,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use platform::clock::unix_seconds;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// What a user may do: admins manage the tenant (extensions, top-ups); agents place and watch
 /// calls and read CDRs and recordings.
@@ -67,12 +68,6 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl Tokens {
     /// Tokens signed with `secret` (HS256), valid for `ttl`.
     ///
@@ -106,7 +101,7 @@ impl Tokens {
         role: Role,
         extension: Option<String>,
     ) -> (String, u64) {
-        let iat = now();
+        let iat = unix_seconds().max(0) as u64;
         let claims = Claims {
             sub: user.to_owned(),
             tenant: tenant.to_owned(),

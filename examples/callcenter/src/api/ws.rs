@@ -10,10 +10,11 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use platform::clock::unix_seconds;
 use platform::events::{Received, Subscription};
 use serde::Deserialize;
 use serde_json::json;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[derive(Deserialize)]
 pub(super) struct WsQuery {
@@ -41,9 +42,7 @@ pub(super) async fn upgrade(
         .max_write_buffer_size(16 << 20);
     Ok(upgrade.on_upgrade(move |socket| async move {
         let events = state.hub.subscribe(&claims.tenant);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = unix_seconds().max(0) as u64;
         let expires_in = Duration::from_secs(claims.exp.saturating_sub(now));
         serve(socket, events, &state, &claims.tenant, expires_in).await;
     }))

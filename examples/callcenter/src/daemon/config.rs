@@ -2,6 +2,7 @@
 
 use super::DaemonError;
 use crate::http::BasicAuth;
+use platform::variables::ChannelVariables;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -57,7 +58,7 @@ impl Default for CdrSettings {
             credentials: Credentials::default(),
             batch_max: 500,
             batch_wait_ms: 2,
-            tenant_variable: "tenant_id".into(),
+            tenant_variable: ChannelVariables::DEFAULT_TENANT.into(),
             default_tenant: None,
         }
     }
