@@ -27,6 +27,7 @@
 use crate::calls::TenantHints;
 use crate::store::{ExtensionRow, PlatformError, PlatformStore, Tenant};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,7 @@ struct Inner {
     ttl: Duration,
     tenants: RwLock<Snapshot>,
     reloading: tokio::sync::Mutex<()>,
+    reloading_in_background: AtomicBool,
     extensions: moka::sync::Cache<(String, String), Cached<Option<ExtensionRow>>>,
 }
 
@@ -88,6 +90,7 @@ impl Cache {
                 ttl,
                 tenants: RwLock::default(),
                 reloading: tokio::sync::Mutex::new(()),
+                reloading_in_background: AtomicBool::new(false),
                 extensions,
             }),
         }
@@ -147,6 +150,38 @@ impl Cache {
                 Err(error)
             }
         }
+    }
+
+    /// Whether loading the tenants was ever tried (loaded, or failed).
+    pub fn tenants_tried(&self) -> bool {
+        let snapshot = self.snapshot();
+        snapshot.loaded.is_some() || snapshot.failed.is_some()
+    }
+
+    /// Starts reloading the tenants in a task of its own if they are stale, and returns at
+    /// once: for paths that must not wait on the database (the ESL worker's events), which go
+    /// on resolving from the snapshot they have. One such reload runs at a time; a failure is
+    /// logged. Call inside a tokio runtime.
+    pub fn refresh_tenants_in_background(&self) {
+        if !self.tenants_are_stale()
+            || self
+                .inner
+                .reloading_in_background
+                .swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            match cache.refresh_tenants().await {
+                Ok(()) | Err(PlatformError::Unavailable) => {}
+                Err(error) => tracing::warn!(%error, "cannot reload tenants; using the last ones"),
+            }
+            cache
+                .inner
+                .reloading_in_background
+                .store(false, Ordering::Release);
+        });
     }
 
     /// The tenant owning a SIP domain.

@@ -377,11 +377,18 @@ impl Shared {
         live.unwrap_or_else(|| self.tenant_of_event(event))
     }
 
-    /// Reloads the tenants when they are stale; on failure the last ones stay in use.
+    /// Keeps the tenants fresh without holding events back: the first load is waited for (a
+    /// channel's tenant needs it), later reloads (and retries after a failed first load) run
+    /// beside the events, which resolve from the last snapshot meanwhile (a slow database must
+    /// not stall the event stream).
     async fn refresh_tenants(&self) {
+        if self.tenants.tenants_tried() {
+            self.tenants.refresh_tenants_in_background();
+            return;
+        }
         match self.tenants.refresh_tenants().await {
             Ok(()) | Err(platform::store::PlatformError::Unavailable) => {}
-            Err(error) => tracing::warn!(%error, "cannot load tenants; using the last ones"),
+            Err(error) => tracing::warn!(%error, "cannot load tenants; using the default tenant"),
         }
     }
 
