@@ -73,10 +73,21 @@ fn units_do_not_restart_a_daemon_whose_configuration_is_wrong() {
             assert!(
                 tmpfiles
                     .lines()
-                    .any(|l| l.starts_with("d /dev/shm/recordings 2770 callcenter freeswitch")),
+                    .any(|l| l.starts_with("d /dev/shm/recordings 3770 callcenter freeswitch")),
                 "{tmpfiles}"
             );
         }
+    }
+    // Only the units that run the recording worker share FreeSWITCH's group and its staging.
+    let staging_recordings = ["callcenter.service", "callcenter-recording-worker.service"];
+    for (name, unit) in units() {
+        let stages = staging_recordings.contains(&name.as_str());
+        let in_group = setting(&unit, "SupplementaryGroups") == ["freeswitch"];
+        let writes_staging = setting(&unit, "ReadWritePaths")
+            .iter()
+            .any(|paths| paths.contains("/dev/shm/recordings"));
+        assert_eq!((in_group, writes_staging), (stages, stages), "{name}");
+        assert_eq!(setting(&unit, "UMask"), ["0027"], "{name}");
     }
     let serving_configuration = ["callcenter.service", "callcenter-xmlcurl-server.service"];
     for (name, unit) in units() {
