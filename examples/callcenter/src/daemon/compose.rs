@@ -220,7 +220,11 @@ fn api_state(
         variables: variables.clone(),
         esl: esl.cloned(),
         hub: hub.clone(),
-        recordings: recordings_target(config).destination().ok(),
+        recordings: Some(
+            recordings_target(config)
+                .destination()
+                .map_err(|e| DaemonError::Config(format!("recordings store: {e}")))?,
+        ),
         download_ttl: Duration::from_secs(config.api.download_ttl_s.max(1)),
     })
 }

@@ -24,7 +24,11 @@ pub(super) async fn record(shared: &Shared, event: &Event, cdrs: &mpsc::Sender<C
                 cdr.tenant = Some(shared.tenant_of_event(event));
             }
             // Waits for room: the writer retries the database until it is back.
-            let _ = cdrs.send(cdr).await;
+            if let Err(lost) = cdrs.send(cdr).await {
+                // Only when the writer is gone (shutting down): said, never silent.
+                shared.metrics.cdrs_refused.inc();
+                tracing::error!(uuid = %lost.0.uuid, raw = %lost.0.raw, "CDR from CHANNEL_HANGUP_COMPLETE not stored: the CDR writer has stopped");
+            }
         }
         Err(error) => {
             shared.metrics.cdrs_refused.inc();
