@@ -3,23 +3,30 @@
 //! the eight json_cdr documents posted over HTTP, the four real WAVs staged → exactly the
 //! expected CDRs, charges and balance, the live transitions on `/ws`, and the MP3 objects in S3
 //! (Garage on 127.0.0.1).
+//!
+//! One test, because each step feeds the next (the calls make the CDRs, the charges and the
+//! recordings the later steps read); its body is the sequence of named steps, each asserting
+//! what it pins.
 
 use billing::{Decimal, PlanRecord, Rounding};
 use callcenter::api::{ApiUser, Role};
-use callcenter::daemon::{DaemonConfig, build};
+use callcenter::daemon::{Daemon, DaemonConfig, build};
 use callcenter::roles::esl_worker::NodeConfig;
 use futures_util::StreamExt;
 use object_store::ObjectStoreExt;
 use platform::store::Tenant;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tests::http::{request, send, with_headers};
 use tests::node::{EventFrame, FakeNode, Session, event_frames, substitute};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// The plain capture's call carries the json_cdr call's UUIDs (leg for leg: the inbound
 /// de9d1a63 is 0e11178b, the outbound ed22627b is ff55e9cb), as if both sources saw one call.
@@ -34,26 +41,81 @@ const SAME_CALL: [(&str, &str); 2] = [
     ),
 ];
 
-fn call_frames(capture: &str) -> Vec<EventFrame> {
-    let raw = std::fs::read(tests::fixture(&format!("esl/{capture}"))).unwrap();
-    event_frames(&raw)
-        .into_iter()
-        .filter(|f| f.name.starts_with("CHANNEL_") || f.name == "RECORD_STOP")
-        .collect()
-}
+/// The real recordings (fixture, path under the staging directory): FreeSWITCH wrote the first
+/// three under /srv/rec-staging/rec (ours: staging/rec), and the fourth two hours ago, its
+/// RECORD_STOP never came.
+const STAGED: [(&str, &str); 4] = [
+    (
+        "mono_de9d1a63-359d-4c70-9c3e-368107efbe3c.wav",
+        "rec/mono_0e11178b-0a91-4f66-91bd-12898bc1f518.wav",
+    ),
+    (
+        "stereo_4c42a0ff-18a8-40a2-92b4-b2dd769aef43.wav",
+        "rec/stereo_4c42a0ff-18a8-40a2-92b4-b2dd769aef43.wav",
+    ),
+    (
+        "mono_9305d10d-2b68-4741-87ff-fdd2e1702f9c.wav",
+        "rec/mono_9305d10d-2b68-4741-87ff-fdd2e1702f9c.wav",
+    ),
+    (
+        "mono_6321df0c-0ae2-46a8-bfb3-7cc6e4e671c5.wav",
+        "mono_6321df0c-0ae2-46a8-bfb3-7cc6e4e671c5.wav",
+    ),
+];
 
-fn json_cdr_posts() -> Vec<Vec<u8>> {
-    let mut files: Vec<_> = std::fs::read_dir(tests::fixture("json_cdr"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| !p.to_string_lossy().ends_with(".response.http"))
-        .collect();
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
-}
+/// Each leg's charge in cents: billed per started second of billmsec at 0.60/min, plus the
+/// 0.05 connect fee: the posted a-legs lasted 1000 ms (0.06), the posted b-legs 1020 ms
+/// (0.07), the legs only ESL saw a little over 2 s (0.08).
+const EXPECTED_CENTS: [(&str, i64); 12] = [
+    ("0e11178b-0a91-4f66-91bd-12898bc1f518", 6),
+    ("ff55e9cb-4b5a-424c-9de1-2fc9a2b681f4", 7),
+    ("b8225513-fc58-4ad4-bb67-001280ae3fc2", 6),
+    ("08a65048-6e32-4f9f-8492-69114b7a80e0", 7),
+    ("616b2281-b0ef-45d2-bd9a-ffbcab62cc1a", 6),
+    ("7ce1d573-b169-4b9f-ad90-13fae054fc2c", 7),
+    ("08564497-c92a-45c1-b1df-621c72c2d232", 6),
+    ("9fb7a41b-75c2-4083-9c6f-02b9dcbc91a1", 7),
+    ("e9e0875f-a631-49d6-b13d-e8a163362d56", 8),
+    ("4c42a0ff-18a8-40a2-92b4-b2dd769aef43", 8),
+    ("60e75c04-80ba-42ef-8b30-2a51c2ad7f1a", 8),
+    ("9305d10d-2b68-4741-87ff-fdd2e1702f9c", 8),
+];
+
+type LiveCalls = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_calls_cdrs_and_recordings_end_to_end() {
+    let p = start().await;
+    let mut live = watch_live_calls(&p).await;
+    // mod_json_cdr posts first, then the calls play over ESL.
+    post_the_eight_json_cdrs(&p).await;
+    play_the_three_calls_over_esl(&p);
+    // The orphan appears now, so that its recording_ready is seen by the client.
+    stage_the_orphan_recording(&p);
+    let ready = every_leg_starts_is_answered_and_ends_once(&mut live).await;
+    every_leg_is_stored_once_and_charged(&p).await;
+    the_four_recordings_become_mp3_objects_in_s3(&p, ready).await;
+    the_shared_calls_recording_downloads_from_s3(&p).await;
+    an_api_extension_is_what_the_next_directory_lookup_gets(&p).await;
+    live.close(None).await.unwrap();
+    shut_down(p).await;
+}
+
+/// The running daemon, its node (its calls held until `go`), and the tenant's admin token.
+struct Platform {
+    tenant: String,
+    staging: PathBuf,
+    s3: recording::S3Config,
+    go: Arc<Notify>,
+    _node: FakeNode,
+    daemon: Daemon,
+    address: SocketAddr,
+    token: String,
+}
+
+/// A fresh tenant (its own database, staging directory and S3 prefix), the first three WAVs
+/// staged, the three calls queued on the node, the daemon serving, the admin logged in.
+async fn start() -> Platform {
     let s3 = tests::recordings::require_s3();
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -63,32 +125,50 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("platform-{stamp}"));
     let staging = dir.join("staging");
     std::fs::create_dir_all(staging.join("rec")).unwrap();
-
-    // FreeSWITCH wrote three recordings under /srv/rec-staging/rec (ours: staging/rec), and a
-    // fourth two hours ago whose RECORD_STOP never came.
     let recordings = tests::fixture("recordings");
-    let staged = [
-        (
-            "mono_de9d1a63-359d-4c70-9c3e-368107efbe3c.wav",
-            "rec/mono_0e11178b-0a91-4f66-91bd-12898bc1f518.wav",
-        ),
-        (
-            "stereo_4c42a0ff-18a8-40a2-92b4-b2dd769aef43.wav",
-            "rec/stereo_4c42a0ff-18a8-40a2-92b4-b2dd769aef43.wav",
-        ),
-        (
-            "mono_9305d10d-2b68-4741-87ff-fdd2e1702f9c.wav",
-            "rec/mono_9305d10d-2b68-4741-87ff-fdd2e1702f9c.wav",
-        ),
-        (
-            "mono_6321df0c-0ae2-46a8-bfb3-7cc6e4e671c5.wav",
-            "mono_6321df0c-0ae2-46a8-bfb3-7cc6e4e671c5.wav",
-        ),
-    ];
-    for (source, target) in &staged[..3] {
+    for (source, target) in &STAGED[..3] {
         std::fs::copy(recordings.join(source), staging.join(target)).unwrap();
     }
+    let go = Arc::new(Notify::new());
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events: the_three_captured_calls(),
+            pause_before: vec![(0, go.clone())],
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let daemon = start_the_daemon(&dir, &staging, &tenant, &s3, node.address()).await;
+    open_the_tenant(&daemon, &tenant).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = daemon.app.clone();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let token = log_in(address, &tenant).await;
+    Platform {
+        tenant,
+        staging,
+        s3,
+        go,
+        _node: node,
+        daemon,
+        address,
+        token,
+    }
+}
 
+fn call_frames(capture: &str) -> Vec<EventFrame> {
+    let raw = std::fs::read(tests::fixture(&format!("esl/{capture}"))).unwrap();
+    event_frames(&raw)
+        .into_iter()
+        .filter(|f| f.name.starts_with("CHANNEL_") || f.name == "RECORD_STOP")
+        .collect()
+}
+
+/// The plain capture's call (as the json_cdr call, see [`SAME_CALL`]), the json and the xml
+/// captures' calls.
+fn the_three_captured_calls() -> Vec<EventFrame> {
     let pairs: Vec<(String, String)> = SAME_CALL
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -102,34 +182,39 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
         .collect();
     events.extend(call_frames("esl-json.raw"));
     events.extend(call_frames("esl-xml.raw"));
-    let go = Arc::new(Notify::new());
-    let node = FakeNode::start(
-        "ClueCon",
-        vec![Session {
-            events,
-            pause_before: vec![(0, go.clone())],
-            ..Session::idle()
-        }],
-    )
-    .await;
+    events
+}
 
+/// The all-in-one daemon on its own SQLite database: CDRs from json_cdr (by default the
+/// tenant's) and from ESL, recordings scanned every 200 ms and uploaded to S3.
+async fn start_the_daemon(
+    dir: &Path,
+    staging: &Path,
+    tenant: &str,
+    s3: &recording::S3Config,
+    node: String,
+) -> Daemon {
     let mut config = DaemonConfig {
         database: format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
-        recordings_dir: staging.clone(),
+        recordings_dir: staging.to_owned(),
         recordings_s3: Some(s3.clone()),
         recordings_scan_ms: 200,
         ..DaemonConfig::default()
     };
-    config.cdr.default_tenant = Some(tenant.clone());
+    config.cdr.default_tenant = Some(tenant.to_owned());
     config.esl.nodes = vec![NodeConfig {
         name: "fs1".into(),
-        address: node.address(),
+        address: node,
         password: "ClueCon".into(),
     }];
     config.esl.cdrs = true;
     config.esl.freeswitch_recordings_dir = Some("/srv/rec-staging".into());
-    let daemon = build(&config).await.unwrap();
-    let ledger = daemon.ledger.clone();
+    build(&config).await.unwrap()
+}
+
+/// 0.60/min plus 0.05 per call, 10.00 topped up, and an admin `boss`.
+async fn open_the_tenant(daemon: &Daemon, tenant: &str) {
+    let ledger = &daemon.ledger;
     ledger
         .save_plan(&PlanRecord {
             id: "p".into(),
@@ -143,17 +228,17 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
         .await
         .unwrap();
     ledger
-        .open_account(&tenant, "p", Decimal::ZERO)
+        .open_account(tenant, "p", Decimal::ZERO)
         .await
         .unwrap();
     ledger
-        .top_up(&tenant, Decimal::new(1000, 2), "initial")
+        .top_up(tenant, Decimal::new(1000, 2), "initial")
         .await
         .unwrap();
     daemon
         .store
         .put_tenant(&Tenant {
-            tenant: tenant.clone(),
+            tenant: tenant.to_owned(),
             // The captured directory lookups are for 127.0.0.1.
             domain: "127.0.0.1".into(),
             context: "default".into(),
@@ -163,24 +248,16 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
         })
         .await
         .unwrap();
-    daemon
-        .users()
-        .put(
-            &ApiUser {
-                tenant: tenant.clone(),
-                username: "boss".into(),
-                role: Role::Admin,
-                extension: None,
-            },
-            "boss-password",
-        )
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = daemon.app.clone();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let boss = ApiUser {
+        tenant: tenant.to_owned(),
+        username: "boss".into(),
+        role: Role::Admin,
+        extension: None,
+    };
+    daemon.users().put(&boss, "boss-password").await.unwrap();
+}
 
+async fn log_in(address: SocketAddr, tenant: &str) -> String {
     let login = send(
         address,
         &request(
@@ -195,33 +272,55 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
     .await
     .unwrap();
     let token: Value = serde_json::from_slice(&login.body).unwrap();
-    let token = token["token"].as_str().unwrap().to_owned();
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws?token={token}"))
-        .await
-        .unwrap();
+    token["token"].as_str().unwrap().to_owned()
+}
 
-    // mod_json_cdr posts first, then the calls play over ESL.
+async fn watch_live_calls(p: &Platform) -> LiveCalls {
+    let url = format!("ws://{}/ws?token={}", p.address, p.token);
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+fn json_cdr_posts() -> Vec<Vec<u8>> {
+    let mut files: Vec<_> = std::fs::read_dir(tests::fixture("json_cdr"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.to_string_lossy().ends_with(".response.http"))
+        .collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+async fn post_the_eight_json_cdrs(p: &Platform) {
     for post in json_cdr_posts() {
-        let response = send(address, &with_headers(&post, &[])).await.unwrap();
+        let response = send(p.address, &with_headers(&post, &[])).await.unwrap();
         assert_eq!(response.status, 200);
     }
-    go.notify_one();
-    // The orphan appears now, so that its recording_ready is seen by the client.
-    let orphan = staging.join(staged[3].1);
-    std::fs::copy(recordings.join(staged[3].0), &orphan).unwrap();
+}
+
+fn play_the_three_calls_over_esl(p: &Platform) {
+    p.go.notify_one();
+}
+
+/// The fourth WAV, last written two hours ago.
+fn stage_the_orphan_recording(p: &Platform) {
+    let orphan = p.staging.join(STAGED[3].1);
+    std::fs::copy(tests::fixture("recordings").join(STAGED[3].0), &orphan).unwrap();
     std::fs::File::options()
         .write(true)
         .open(&orphan)
         .unwrap()
         .set_modified(std::time::SystemTime::now() - Duration::from_secs(7200))
         .unwrap();
+}
 
-    // Live transitions: every leg starts, is answered and ends once; four recordings ready.
+/// On `/ws`, after an empty snapshot: each of the six legs starts, is answered and ends once
+/// (the shared call's legs among them); four recordings become ready, whose keys are returned.
+async fn every_leg_starts_is_answered_and_ends_once(live: &mut LiveCalls) -> Vec<String> {
     let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut ready = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while seen.values().map(Vec::len).sum::<usize>() < 18 || ready.len() < 4 {
-        let message = tokio::time::timeout_at(deadline, ws.next())
+        let message = tokio::time::timeout_at(deadline, live.next())
             .await
             .unwrap_or_else(|_| panic!("timed out: {seen:?} {ready:?}"))
             .unwrap()
@@ -250,12 +349,19 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
     for (_, uuid) in SAME_CALL {
         assert!(seen.contains_key(uuid));
     }
+    ready
+}
 
-    // CDRs: the eight posted, and the four legs only ESL saw; the call both sources reported
-    // is stored once per leg.
+/// The eight posted CDRs and the four legs only ESL saw; the call both sources reported is
+/// stored once per leg. Each is charged (see [`EXPECTED_CENTS`]), once, from the balance.
+async fn every_leg_is_stored_once_and_charged(p: &Platform) {
+    let ledger = &p.daemon.ledger;
     let mut cdrs = Vec::new();
     for _ in 0..200 {
-        cdrs = ledger.cdrs(&tenant, 0, i64::MAX, None, 100).await.unwrap();
+        cdrs = ledger
+            .cdrs(&p.tenant, 0, i64::MAX, None, 100)
+            .await
+            .unwrap();
         if cdrs.len() >= 12 {
             break;
         }
@@ -266,34 +372,15 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
         assert_eq!(cdrs.iter().filter(|c| c.uuid == uuid).count(), 1);
     }
     let charged: Decimal = cdrs.iter().filter_map(|c| c.amount).sum();
-    let transactions = ledger.transactions(&tenant, None, 100).await.unwrap();
+    let transactions = ledger.transactions(&p.tenant, None, 100).await.unwrap();
     let charges = cdrs.iter().filter(|c| c.amount.is_some()).count();
     assert_eq!(
         transactions.len(),
         charges + 1,
         "one per charge, and the top-up"
     );
-    let balance = ledger.balance(&tenant).await.unwrap().balance;
+    let balance = ledger.balance(&p.tenant).await.unwrap().balance;
     assert_eq!(balance, Decimal::new(1000, 2) - charged);
-    // Billed per started second of billmsec at 0.60/min, plus the 0.05 connect fee: the posted
-    // a-legs lasted 1000 ms (0.06), the posted b-legs 1020 ms (0.07), the legs only ESL saw
-    // a little over 2 s (0.08).
-    let expected: BTreeMap<&str, i64> = [
-        ("0e11178b-0a91-4f66-91bd-12898bc1f518", 6),
-        ("ff55e9cb-4b5a-424c-9de1-2fc9a2b681f4", 7),
-        ("b8225513-fc58-4ad4-bb67-001280ae3fc2", 6),
-        ("08a65048-6e32-4f9f-8492-69114b7a80e0", 7),
-        ("616b2281-b0ef-45d2-bd9a-ffbcab62cc1a", 6),
-        ("7ce1d573-b169-4b9f-ad90-13fae054fc2c", 7),
-        ("08564497-c92a-45c1-b1df-621c72c2d232", 6),
-        ("9fb7a41b-75c2-4083-9c6f-02b9dcbc91a1", 7),
-        ("e9e0875f-a631-49d6-b13d-e8a163362d56", 8),
-        ("4c42a0ff-18a8-40a2-92b4-b2dd769aef43", 8),
-        ("60e75c04-80ba-42ef-8b30-2a51c2ad7f1a", 8),
-        ("9305d10d-2b68-4741-87ff-fdd2e1702f9c", 8),
-    ]
-    .into_iter()
-    .collect();
     let amounts: BTreeMap<&str, i64> = cdrs
         .iter()
         .map(|c| {
@@ -305,14 +392,17 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
             )
         })
         .collect();
+    let expected: BTreeMap<&str, i64> = EXPECTED_CENTS.into_iter().collect();
     assert_eq!(amounts, expected);
     assert_eq!((charges, charged), (12, Decimal::new(84, 2)));
     assert_eq!(balance, Decimal::new(916, 2));
+}
 
-    // Recordings: four MP3 objects under the tenant, each once, with their metadata, and
-    // nothing left staged.
-    let store = recording::Destination::s3(&s3).unwrap();
-    let prefix = object_store::path::Path::from(tenant.as_str());
+/// Four MP3 objects under the tenant, the ones announced ready, each once; the shared call's
+/// recording is recorded against it; nothing is left staged.
+async fn the_four_recordings_become_mp3_objects_in_s3(p: &Platform, mut ready: Vec<String>) {
+    let store = recording::Destination::s3(&p.s3).unwrap();
+    let prefix = object_store::path::Path::from(p.tenant.as_str());
     let mut listed = Vec::new();
     for _ in 0..100 {
         listed = store
@@ -331,30 +421,25 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
     assert_eq!(listed, ready);
     for key in &listed {
         let path = object_store::path::Path::from(key.as_str());
-        let bytes = store
-            .store()
-            .get(&path)
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let object = store.store().get(&path).await.unwrap();
+        let bytes = object.bytes().await.unwrap();
         assert_eq!(&bytes[..3], b"ID3", "{key}");
     }
-    let recorded_uuid = SAME_CALL[0].1;
-    let rows = ledger.recordings(recorded_uuid).await.unwrap();
+    let rows = p.daemon.ledger.recordings(SAME_CALL[0].1).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert!(listed.contains(&rows[0].object_key));
-    let wavs_left = walk(&staging);
+    let wavs_left = walk(&p.staging);
     assert!(wavs_left.is_empty(), "left staged: {wavs_left:?}");
+}
 
-    // The API serves the same: the download of the shared call's recording redirects to S3.
+/// The API serves the same: the download of the shared call's recording redirects to S3.
+async fn the_shared_calls_recording_downloads_from_s3(p: &Platform) {
     let download = send(
-        address,
+        p.address,
         &request(
             "GET",
-            &format!("/api/recordings/{recorded_uuid}/0"),
-            &[("Authorization", &format!("Bearer {token}"))],
+            &format!("/api/recordings/{}/0", SAME_CALL[0].1),
+            &[("Authorization", &format!("Bearer {}", p.token))],
             b"",
         ),
     )
@@ -364,19 +449,21 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
     let location = download.header("location").unwrap();
     assert!(location.starts_with("http://127.0.0.1:3900/"), "{location}");
     assert!(location.contains("X-Amz-Signature="), "{location}");
+}
 
-    // An extension created through the API is what FreeSWITCH's next directory lookup gets.
+/// An extension created through the API is what FreeSWITCH's next directory lookup gets.
+async fn an_api_extension_is_what_the_next_directory_lookup_gets(p: &Platform) {
     let lookup = std::fs::read(tests::fixture("xml_curl/001_fsapi_directory.http")).unwrap();
-    let before = send(address, &with_headers(&lookup, &[])).await.unwrap();
+    let before = send(p.address, &with_headers(&lookup, &[])).await.unwrap();
     let before = String::from_utf8_lossy(&before.body).into_owned();
     assert!(before.contains("result status=\"not found\""), "{before}");
     let put = send(
-        address,
+        p.address,
         &request(
             "PUT",
             "/api/extensions/2000",
             &[
-                ("Authorization", &format!("Bearer {token}")),
+                ("Authorization", &format!("Bearer {}", p.token)),
                 ("Content-Type", "application/json"),
             ],
             br#"{"password": "from-the-api", "caller_id_name": "Desk 2000"}"#,
@@ -385,22 +472,23 @@ async fn real_calls_cdrs_and_recordings_end_to_end() {
     .await
     .unwrap();
     assert_eq!(put.status, 200);
-    let after = send(address, &with_headers(&lookup, &[])).await.unwrap();
+    let after = send(p.address, &with_headers(&lookup, &[])).await.unwrap();
     let after = String::from_utf8_lossy(&after.body).into_owned();
     assert!(after.contains("<user id=\"2000\""), "{after}");
     assert!(after.contains("from-the-api"), "{after}");
+}
 
-    ws.close(None).await.unwrap();
-    if let Some(worker) = daemon.esl_worker {
+async fn shut_down(p: Platform) {
+    if let Some(worker) = p.daemon.esl_worker {
         worker.shutdown().await;
     }
-    if let Some(worker) = daemon.recording_worker {
+    if let Some(worker) = p.daemon.recording_worker {
         worker.shutdown(Duration::from_secs(5)).await;
     }
 }
 
 /// Files under `dir` but the quarantine.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
