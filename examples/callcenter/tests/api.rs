@@ -211,22 +211,81 @@ fn cdr(uuid: &str, tenant: &str, billsec: u64) -> Cdr {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_answers_for_the_token_tenant_only() {
-    let p = platform().await;
-    let a = p.address;
-    let acme_admin = login(a, "acme", "admin").await;
-    let acme_agent = login(a, "acme", "agent").await;
-    let beta_admin = login(a, "beta", "admin").await;
+/// Three one-minute calls of acme's (0.60 each) and a half-minute one of beta's (0.30).
+async fn record_three_acme_calls_and_one_beta_call(p: &Platform) {
+    let cdrs: Vec<Cdr> = (0..3)
+        .map(|i| cdr(&format!("acme-call-{i}"), "acme", 60))
+        .chain([cdr("beta-call", "beta", 30)])
+        .collect();
+    for result in p.ledger.record_batch(&cdrs).await.unwrap() {
+        result.unwrap();
+    }
+}
 
-    // Wrong password, unknown user, wrong tenant: the same 401.
+/// acme's recording of `acme-call-0`, in the local store; its object key.
+async fn store_a_recording_of_acme_call_0(p: &Platform) -> &'static str {
+    let key = "acme/2026/11/21/acme-call-0.mp3";
+    std::fs::create_dir_all(p.store_dir.join("acme/2026/11/21")).unwrap();
+    std::fs::write(p.store_dir.join(key), b"ID3 not really an mp3").unwrap();
+    p.ledger
+        .save_recording(&RecordingRecord {
+            call_uuid: "acme-call-0".into(),
+            tenant: "acme".into(),
+            object_key: key.into(),
+            size_bytes: 21,
+            duration_ms: 1000,
+            sha256: "x".into(),
+            bitrate_kbps: 16,
+        })
+        .await
+        .unwrap();
+    key
+}
+
+/// acme's admin creates extension 2000, and is not shown its password.
+async fn create_extension_2000(a: SocketAddr, acme_admin: &str) {
+    let (status, created) = call(
+        a,
+        "PUT",
+        "/api/extensions/2000",
+        Some(acme_admin),
+        Some(json!({"password": "long-enough", "caller_id_name": "Desk", "record_calls": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["has_password"], true);
+    assert!(
+        created.get("password").is_none(),
+        "passwords are write-only"
+    );
+}
+
+async fn fetch_balance(a: SocketAddr, token: &str) -> Value {
+    let (status, balance) = call(a, "GET", "/api/balance", Some(token), None).await;
+    assert_eq!(status, 200, "{balance}");
+    balance
+}
+
+/// The `bgapi originate` commands the node received.
+fn originates(p: &Platform) -> Vec<String> {
+    let commands = p.node.log().commands.into_iter();
+    commands
+        .filter(|c| c.starts_with("bgapi originate"))
+        .collect()
+}
+
+// Logins.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_unknown_user_or_wrong_tenant_get_the_same_401() {
+    let p = platform().await;
     for (tenant, user, password) in [
         ("acme", "admin", "nope"),
         ("acme", "nobody", "acme-admin-pw"),
         ("beta", "admin", "acme-admin-pw"),
     ] {
         let (status, body) = call(
-            a,
+            p.address,
             "POST",
             "/api/login",
             None,
@@ -235,24 +294,47 @@ async fn every_route_answers_for_the_token_tenant_only() {
         .await;
         assert_eq!(status, 401, "{body}");
     }
-    let (status, body) = call(a, "POST", "/api/login", None, Some(json!({"tenant": 1}))).await;
-    assert_eq!(status, 400, "{body}");
+}
 
-    // Active calls: the node's two legs are acme's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_login_is_a_400() {
+    let p = platform().await;
+    let (status, body) = call(
+        p.address,
+        "POST",
+        "/api/login",
+        None,
+        Some(json!({"tenant": 1})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+// Active calls.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_calls_are_the_token_tenants_only() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_agent = login(a, "acme", "agent").await;
+    let beta_admin = login(a, "beta", "admin").await;
+    // The node's two legs are acme's.
     let (status, body) = call(a, "GET", "/api/calls", Some(&acme_agent), None).await;
     assert_eq!(status, 200);
     assert_eq!(body["calls"].as_array().unwrap().len(), 2, "{body}");
     let (_, body) = call(a, "GET", "/api/calls", Some(&beta_admin), None).await;
     assert_eq!(body["calls"], json!([]));
+}
 
-    // CDRs: each tenant its own, a page at a time.
-    let cdrs: Vec<Cdr> = (0..3)
-        .map(|i| cdr(&format!("acme-call-{i}"), "acme", 60))
-        .chain([cdr("beta-call", "beta", 30)])
-        .collect();
-    for result in p.ledger.record_batch(&cdrs).await.unwrap() {
-        result.unwrap();
-    }
+// CDRs.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdrs_are_paginated_per_tenant() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_agent = login(a, "acme", "agent").await;
+    let beta_admin = login(a, "beta", "admin").await;
+    record_three_acme_calls_and_one_beta_call(&p).await;
     let (status, page) = call(a, "GET", "/api/cdrs?limit=2", Some(&acme_agent), None).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["cdrs"].as_array().unwrap().len(), 2);
@@ -276,8 +358,15 @@ async fn every_route_answers_for_the_token_tenant_only() {
         .collect();
     assert_eq!(uuids, ["beta-call"]);
     assert_eq!(beta["cdrs"][0]["amount"], "0.30");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdrs_are_filtered_by_start_time() {
+    let p = platform().await;
+    let acme_agent = login(p.address, "acme", "agent").await;
+    record_three_acme_calls_and_one_beta_call(&p).await;
     let (_, range) = call(
-        a,
+        p.address,
         "GET",
         "/api/cdrs?from=1795262000",
         Some(&acme_agent),
@@ -285,25 +374,31 @@ async fn every_route_answers_for_the_token_tenant_only() {
     )
     .await;
     assert_eq!(range["cdrs"], json!([]), "nothing that late");
-    let (status, _) = call(a, "GET", "/api/cdrs?limit=0", Some(&acme_agent), None).await;
-    assert_eq!(status, 400);
+}
 
-    // Recordings: listed and streamed for their tenant; another tenant finds nothing.
-    let key = "acme/2026/11/21/acme-call-0.mp3";
-    std::fs::create_dir_all(p.store_dir.join("acme/2026/11/21")).unwrap();
-    std::fs::write(p.store_dir.join(key), b"ID3 not really an mp3").unwrap();
-    p.ledger
-        .save_recording(&RecordingRecord {
-            call_uuid: "acme-call-0".into(),
-            tenant: "acme".into(),
-            object_key: key.into(),
-            size_bytes: 21,
-            duration_ms: 1000,
-            sha256: "x".into(),
-            bitrate_kbps: 16,
-        })
-        .await
-        .unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zero_cdr_limit_is_refused() {
+    let p = platform().await;
+    let acme_agent = login(p.address, "acme", "agent").await;
+    let (status, _) = call(
+        p.address,
+        "GET",
+        "/api/cdrs?limit=0",
+        Some(&acme_agent),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+}
+
+// Recordings.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_is_listed_and_streamed_to_its_tenant() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_agent = login(a, "acme", "agent").await;
+    let key = store_a_recording_of_acme_call_0(&p).await;
     let (status, list) = call(
         a,
         "GET",
@@ -328,6 +423,14 @@ async fn every_route_answers_for_the_token_tenant_only() {
     assert_eq!(download.status, 200);
     assert_eq!(download.header("content-type"), Some("audio/mpeg"));
     assert_eq!(download.body, b"ID3 not really an mp3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_of_another_tenant_is_not_found() {
+    let p = platform().await;
+    let a = p.address;
+    let beta_admin = login(a, "beta", "admin").await;
+    store_a_recording_of_acme_call_0(&p).await;
     let (_, list) = call(
         a,
         "GET",
@@ -346,10 +449,16 @@ async fn every_route_answers_for_the_token_tenant_only() {
     )
     .await;
     assert_eq!(status, 404);
+}
 
-    // Extensions: admins write, agents read; tenants never see each other's.
+// Extensions: admins write, agents read; tenants never see each other's.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_cannot_create_extensions() {
+    let p = platform().await;
+    let acme_agent = login(p.address, "acme", "agent").await;
     let (status, _) = call(
-        a,
+        p.address,
         "PUT",
         "/api/extensions/2000",
         Some(&acme_agent),
@@ -357,20 +466,30 @@ async fn every_route_answers_for_the_token_tenant_only() {
     )
     .await;
     assert_eq!(status, 403);
-    let (status, created) = call(
-        a,
-        "PUT",
-        "/api/extensions/2000",
-        Some(&acme_admin),
-        Some(json!({"password": "long-enough", "caller_id_name": "Desk", "record_calls": true})),
-    )
-    .await;
-    assert_eq!(status, 200, "{created}");
-    assert_eq!(created["has_password"], true);
-    assert!(
-        created.get("password").is_none(),
-        "passwords are write-only"
-    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_an_admin_creates_is_listed_to_agents() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_admin = login(a, "acme", "admin").await;
+    let acme_agent = login(a, "acme", "agent").await;
+    create_extension_2000(a, &acme_admin).await;
+    let (_, list) = call(a, "GET", "/api/extensions", Some(&acme_agent), None).await;
+    let names: Vec<&str> = list["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["extension"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["1000", "2000"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_extension_needs_a_password_and_a_valid_name() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_admin = login(a, "acme", "admin").await;
     let (status, _) = call(
         a,
         "PUT",
@@ -389,36 +508,84 @@ async fn every_route_answers_for_the_token_tenant_only() {
     )
     .await;
     assert_eq!(status, 400);
-    let (_, list) = call(a, "GET", "/api/extensions", Some(&acme_agent), None).await;
-    let names: Vec<&str> = list["extensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["extension"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["1000", "2000"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenant_can_neither_read_nor_delete_an_extension() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_admin = login(a, "acme", "admin").await;
+    let beta_admin = login(a, "beta", "admin").await;
+    create_extension_2000(a, &acme_admin).await;
     let (status, _) = call(a, "GET", "/api/extensions/2000", Some(&beta_admin), None).await;
     assert_eq!(status, 404);
     let (status, _) = call(a, "DELETE", "/api/extensions/2000", Some(&beta_admin), None).await;
     assert_eq!(status, 404, "beta cannot delete acme's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_delete_extensions() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_admin = login(a, "acme", "admin").await;
+    let acme_agent = login(a, "acme", "agent").await;
+    create_extension_2000(a, &acme_admin).await;
     let (status, _) = call(a, "DELETE", "/api/extensions/2000", Some(&acme_agent), None).await;
     assert_eq!(status, 403);
+    // Still there for the admin to delete.
     let (status, _) = call(a, "DELETE", "/api/extensions/2000", Some(&acme_admin), None).await;
     assert_eq!(status, 204);
     let (status, _) = call(a, "GET", "/api/extensions/2000", Some(&acme_admin), None).await;
     assert_eq!(status, 404);
+}
 
-    // Balance and top-ups: admins only, once per reference, this tenant only.
-    let top_up = json!({"amount": "25.00", "reference": "invoice-7"});
+// Balance and top-ups: admins only, once per reference, this tenant only.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_cannot_top_up() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_agent = login(a, "acme", "agent").await;
+    let before = fetch_balance(a, &acme_agent).await;
     let (status, _) = call(
         a,
         "POST",
         "/api/topups",
         Some(&acme_agent),
-        Some(top_up.clone()),
+        Some(json!({"amount": "25.00", "reference": "invoice-7"})),
     )
     .await;
     assert_eq!(status, 403);
+    assert_eq!(fetch_balance(a, &acme_agent).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negative_top_up_is_refused() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_admin = login(a, "acme", "admin").await;
+    let before = fetch_balance(a, &acme_admin).await;
+    let (status, _) = call(
+        a,
+        "POST",
+        "/api/topups",
+        Some(&acme_admin),
+        Some(json!({"amount": "-1", "reference": "x"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(fetch_balance(a, &acme_admin).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_up_is_added_once_per_reference_to_its_tenant_only() {
+    let p = platform().await;
+    let a = p.address;
+    let acme_admin = login(a, "acme", "admin").await;
+    let acme_agent = login(a, "acme", "agent").await;
+    let beta_admin = login(a, "beta", "admin").await;
+    record_three_acme_calls_and_one_beta_call(&p).await;
+    let top_up = json!({"amount": "25.00", "reference": "invoice-7"});
     for _ in 0..2 {
         let (status, body) = call(
             a,
@@ -430,24 +597,21 @@ async fn every_route_answers_for_the_token_tenant_only() {
         .await;
         assert_eq!(status, 200, "{body}");
     }
-    let (status, _) = call(
-        a,
-        "POST",
-        "/api/topups",
-        Some(&acme_admin),
-        Some(json!({"amount": "-1", "reference": "x"})),
-    )
-    .await;
-    assert_eq!(status, 400);
-    let (_, balance) = call(a, "GET", "/api/balance", Some(&acme_agent), None).await;
+    let balance = fetch_balance(a, &acme_agent).await;
     // 25.00 added once, 3 minutes at 0.60 charged.
     assert_eq!(balance["balance"], "23.20", "{balance}");
     let (_, balance) = call(a, "GET", "/api/balance", Some(&beta_admin), None).await;
     assert_eq!(balance["balance"], "-0.30", "{balance}");
+}
 
-    // Click-to-call: an agent from their own extension, through the tenant's context.
+// Click-to-call: an agent from their own extension, through the tenant's context.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_calls_from_their_own_extension_only() {
+    let p = platform().await;
+    let acme_agent = login(p.address, "acme", "agent").await;
     let (status, _) = call(
-        a,
+        p.address,
         "POST",
         "/api/calls",
         Some(&acme_agent),
@@ -455,8 +619,15 @@ async fn every_route_answers_for_the_token_tenant_only() {
     )
     .await;
     assert_eq!(status, 403, "not the agent's extension");
+    assert_eq!(originates(&p), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_that_is_not_a_number_is_refused() {
+    let p = platform().await;
+    let acme_agent = login(p.address, "acme", "agent").await;
     let (status, _) = call(
-        a,
+        p.address,
         "POST",
         "/api/calls",
         Some(&acme_agent),
@@ -464,8 +635,15 @@ async fn every_route_answers_for_the_token_tenant_only() {
     )
     .await;
     assert_eq!(status, 400);
+    assert_eq!(originates(&p), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn click_to_call_rings_the_agents_extension_in_the_tenants_context() {
+    let p = platform().await;
+    let acme_agent = login(p.address, "acme", "agent").await;
     let (status, placed) = call(
-        a,
+        p.address,
         "POST",
         "/api/calls",
         Some(&acme_agent),
@@ -475,13 +653,7 @@ async fn every_route_answers_for_the_token_tenant_only() {
     assert_eq!(status, 202, "{placed}");
     let uuid = placed["uuid"].as_str().unwrap();
     assert_eq!(uuid.len(), 36);
-    let originate = p
-        .node
-        .log()
-        .commands
-        .into_iter()
-        .find(|c| c.starts_with("bgapi originate"))
-        .unwrap();
+    let originate = originates(&p).into_iter().next().unwrap();
     assert!(
         originate.contains(&format!("origination_uuid={uuid}")),
         "{originate}"
@@ -491,8 +663,14 @@ async fn every_route_answers_for_the_token_tenant_only() {
         originate.ends_with("}user/1000@acme.example 442079460000 XML default"),
         "{originate}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_from_an_extension_the_tenant_lacks_is_refused() {
+    let p = platform().await;
+    let beta_admin = login(p.address, "beta", "admin").await;
     let (status, _) = call(
-        a,
+        p.address,
         "POST",
         "/api/calls",
         Some(&beta_admin),
@@ -500,6 +678,7 @@ async fn every_route_answers_for_the_token_tenant_only() {
     )
     .await;
     assert_eq!(status, 400, "2000 is not beta's extension");
+    assert_eq!(originates(&p), Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
