@@ -42,73 +42,9 @@ async fn platform() -> Platform {
     let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
         .await
         .unwrap();
-    ledger
-        .save_plan(&PlanRecord {
-            id: "p".into(),
-            currency: "EUR".into(),
-            decimals: 2,
-            rounding: Rounding::Up,
-            utc_offset_minutes: 0,
-            fallback: None,
-            rates_csv: "prefix,rate_per_minute,connect_fee\n,0.60,0\n".into(),
-        })
-        .await
-        .unwrap();
     let users = Users::new(ledger.pool().clone());
-    for (tenant, context) in [("acme", "default"), ("beta", "beta")] {
-        ledger
-            .open_account(tenant, "p", Decimal::ZERO)
-            .await
-            .unwrap();
-        store
-            .put_tenant(&Tenant {
-                tenant: tenant.into(),
-                domain: format!("{tenant}.example"),
-                context: context.into(),
-                gateway: Some("trunk".into()),
-                prepaid: false,
-                record_calls: false,
-            })
-            .await
-            .unwrap();
-        store
-            .put_extension(&ExtensionRow {
-                tenant: tenant.into(),
-                extension: "1000".into(),
-                password: Some("secret-1000".into()),
-                a1_hash: None,
-                caller_id_name: Some(format!("{tenant} 1000")),
-                caller_id_number: None,
-                record_calls: false,
-            })
-            .await
-            .unwrap();
-        for (name, role) in [("admin", Role::Admin), ("agent", Role::Agent)] {
-            let user = ApiUser {
-                tenant: tenant.into(),
-                username: name.into(),
-                role,
-                extension: (role == Role::Agent).then(|| "1000".into()),
-            };
-            users
-                .put(&user, &format!("{tenant}-{name}-pw"))
-                .await
-                .unwrap();
-        }
-    }
-    let capture = std::fs::read(tests::fixture("esl/esl-plain.raw")).unwrap();
-    let during_call = api_responses(&capture)
-        .into_iter()
-        .find(|body| body.starts_with("{\"row_count\":2"))
-        .unwrap();
-    let node = FakeNode::start(
-        "ClueCon",
-        vec![Session {
-            channels: during_call,
-            ..Session::idle()
-        }],
-    )
-    .await;
+    open_the_two_tenants(&ledger, &store, &users).await;
+    let node = a_node_with_the_captured_call_up().await;
     let hub = Hub::new(256);
     let cache = Cache::new(store, Duration::from_secs(60));
     let worker = EslWorker::start(
@@ -156,6 +92,81 @@ async fn platform() -> Platform {
         store_dir,
         _worker: worker,
     }
+}
+
+/// Both tenants on one plan (0.60/min), each with extension 1000, an admin and an agent (whose
+/// extension is 1000); passwords are `<tenant>-<user>-pw`.
+async fn open_the_two_tenants(ledger: &Ledger, store: &PlatformStore, users: &Users) {
+    ledger
+        .save_plan(&PlanRecord {
+            id: "p".into(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,rate_per_minute,connect_fee\n,0.60,0\n".into(),
+        })
+        .await
+        .unwrap();
+    for (tenant, context) in [("acme", "default"), ("beta", "beta")] {
+        ledger
+            .open_account(tenant, "p", Decimal::ZERO)
+            .await
+            .unwrap();
+        store
+            .put_tenant(&Tenant {
+                tenant: tenant.into(),
+                domain: format!("{tenant}.example"),
+                context: context.into(),
+                gateway: Some("trunk".into()),
+                prepaid: false,
+                record_calls: false,
+            })
+            .await
+            .unwrap();
+        store
+            .put_extension(&ExtensionRow {
+                tenant: tenant.into(),
+                extension: "1000".into(),
+                password: Some("secret-1000".into()),
+                a1_hash: None,
+                caller_id_name: Some(format!("{tenant} 1000")),
+                caller_id_number: None,
+                record_calls: false,
+            })
+            .await
+            .unwrap();
+        for (name, role) in [("admin", Role::Admin), ("agent", Role::Agent)] {
+            let user = ApiUser {
+                tenant: tenant.into(),
+                username: name.into(),
+                role,
+                extension: (role == Role::Agent).then(|| "1000".into()),
+            };
+            users
+                .put(&user, &format!("{tenant}-{name}-pw"))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A node whose FreeSWITCH has the captured call's two legs up.
+async fn a_node_with_the_captured_call_up() -> FakeNode {
+    let capture = std::fs::read(tests::fixture("esl/esl-plain.raw")).unwrap();
+    let during_call = api_responses(&capture)
+        .into_iter()
+        .find(|body| body.starts_with("{\"row_count\":2"))
+        .unwrap();
+    FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            channels: during_call,
+            ..Session::idle()
+        }],
+    )
+    .await
 }
 
 async fn call(
