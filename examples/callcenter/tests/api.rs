@@ -31,6 +31,14 @@ struct Platform {
     node: FakeNode,
     store_dir: PathBuf,
     _worker: EslWorker,
+    dir: PathBuf,
+}
+
+impl Drop for Platform {
+    /// Each scenario's database and store go with it.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Two tenants: `acme` (context `default`, the captured call's) and `beta`; each with an admin
@@ -84,6 +92,11 @@ async fn platform() -> Platform {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(
+        worker.active_calls("acme").len(),
+        2,
+        "the worker never re-synced the node's two legs"
+    );
     Platform {
         address,
         ledger,
@@ -91,6 +104,7 @@ async fn platform() -> Platform {
         node,
         store_dir,
         _worker: worker,
+        dir,
     }
 }
 
@@ -679,6 +693,8 @@ async fn click_to_call_rings_the_agents_extension_in_the_tenants_context() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_from_an_extension_the_tenant_lacks_is_refused() {
     let p = platform().await;
+    // 2000 exists, but as acme's.
+    create_extension_2000(p.address, &login(p.address, "acme", "admin").await).await;
     let beta_admin = login(p.address, "beta", "admin").await;
     let (status, _) = call(
         p.address,
@@ -688,7 +704,7 @@ async fn a_call_from_an_extension_the_tenant_lacks_is_refused() {
         Some(json!({"to": "1", "from": "2000"})),
     )
     .await;
-    assert_eq!(status, 400, "2000 is not beta's extension");
+    assert_eq!(status, 400, "2000 is acme's extension, not beta's");
     assert_eq!(originates(&p), Vec::<String>::new());
 }
 
