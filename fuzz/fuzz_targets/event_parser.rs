@@ -34,6 +34,15 @@ fuzz_target!(|data: &[u8]| {
         let _ = event.header_raw(name);
     }
     let _ = event.variables().count();
-    let _ = (event.name(), event.sequence(), event.channel_state(), event.answer_state());
-    let _ = (event.caller_id_number(), event.variable("billsec"), event.body_text());
+    let _ = (
+        event.name(),
+        event.sequence(),
+        event.channel_state(),
+        event.answer_state(),
+    );
+    let _ = (
+        event.caller_id_number(),
+        event.variable("billsec"),
+        event.body_text(),
+    );
 });

@@ -10,8 +10,11 @@ use libfuzzer_sys::fuzz_target;
 const LIMITS_FRAME: usize = 64 * 1024;
 
 fn decode(stream: &[u8], chunk: usize) -> (Vec<Frame>, Option<u64>) {
-    let mut decoder =
-        FrameDecoder::with_limits(Limits::default().max_frame_size(LIMITS_FRAME).max_headers(256));
+    let mut decoder = FrameDecoder::with_limits(
+        Limits::default()
+            .max_frame_size(LIMITS_FRAME)
+            .max_headers(256),
+    );
     let mut buf = BytesMut::new();
     let mut frames = Vec::new();
     for piece in stream.chunks(chunk.max(1)) {

@@ -20,7 +20,12 @@ fuzz_target!(|input: (u16, &[u8])| {
             .expect("a canonical header parses")
             .expect("a canonical header is complete");
         assert_eq!(
-            (again.sample_rate, again.channels, again.data_len, again.repaired),
+            (
+                again.sample_rate,
+                again.channels,
+                again.data_len,
+                again.repaired
+            ),
             (layout.sample_rate, layout.channels, layout.data_len, false)
         );
     }

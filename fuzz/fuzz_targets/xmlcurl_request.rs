@@ -13,16 +13,30 @@ fuzz_target!(|body: &[u8]| {
         return;
     };
     assert!(request.fields().count() <= 256);
-    let _ = (request.hostname(), request.key_value(), request.configuration_file());
+    let _ = (
+        request.hostname(),
+        request.key_value(),
+        request.configuration_file(),
+    );
     if let Some(directory) = request.directory() {
-        let _ = (directory.action(), directory.user(), directory.domain(), directory.sip_auth("realm"));
+        let _ = (
+            directory.action(),
+            directory.user(),
+            directory.domain(),
+            directory.sip_auth("realm"),
+        );
     }
     let mut condition = Condition::new("destination_number", "^x$");
     for (name, value) in request.fields() {
         condition = condition.action_owned(name.to_owned(), value.to_owned());
     }
     if let Some(dialplan) = request.dialplan() {
-        let _ = (dialplan.context(), dialplan.destination(), dialplan.variables().count(), dialplan.hunt().count());
+        let _ = (
+            dialplan.context(),
+            dialplan.destination(),
+            dialplan.variables().count(),
+            dialplan.hunt().count(),
+        );
     }
     let xml = Dialplan::new()
         .context(Context::new("fuzz").extension(Extension::new("echo").condition(condition)))
