@@ -158,6 +158,17 @@ impl Cache {
         snapshot.loaded.is_some() || snapshot.failed.is_some()
     }
 
+    /// Whether a caller that must not wait on the database should wait for a reload all the
+    /// same: the tenants were never loaded, or a write in this process changed them (the
+    /// database answered a moment ago) and the last reload did not fail. A reload due to the
+    /// TTL alone, or after a failure, is better done in the background.
+    pub fn tenants_reload_is_urgent(&self) -> bool {
+        let snapshot = self.snapshot();
+        let never_tried = snapshot.loaded.is_none() && snapshot.failed.is_none();
+        let written_here = snapshot.generation != self.inner.store.generation();
+        never_tried || (written_here && snapshot.failed.is_none())
+    }
+
     /// Starts reloading the tenants in a task of its own if they are stale, and returns at
     /// once: for paths that must not wait on the database (the ESL worker's events), which go
     /// on resolving from the snapshot they have. One such reload runs at a time; a failure is

@@ -185,3 +185,26 @@ async fn a_background_reload_returns_at_once_and_lands() {
     }
     assert!(cache.tenants_tried());
 }
+
+#[tokio::test]
+async fn a_write_here_makes_the_reload_urgent_and_the_ttl_does_not() {
+    let store = store().await;
+    let cache = Cache::new(store.clone(), Duration::from_millis(50));
+    assert!(cache.tenants_reload_is_urgent(), "never loaded");
+    cache.refresh_tenants().await.unwrap();
+    assert!(!cache.tenants_reload_is_urgent());
+    store
+        .put_tenant(&tenant("acme", "acme.example", false))
+        .await
+        .unwrap();
+    assert!(
+        cache.tenants_reload_is_urgent(),
+        "a tenant was written here"
+    );
+    cache.refresh_tenants().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert!(
+        !cache.tenants_reload_is_urgent(),
+        "the TTL alone is for the background"
+    );
+}

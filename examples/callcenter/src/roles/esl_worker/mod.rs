@@ -377,12 +377,13 @@ impl Shared {
         live.unwrap_or_else(|| self.tenant_of_event(event))
     }
 
-    /// Keeps the tenants fresh without holding events back: the first load is waited for (a
-    /// channel's tenant needs it), later reloads (and retries after a failed first load) run
-    /// beside the events, which resolve from the last snapshot meanwhile (a slow database must
-    /// not stall the event stream).
+    /// Keeps the tenants fresh without holding events back when it can: the first load, and a
+    /// reload after a write in this process, are waited for (the next channel's tenant may be
+    /// the one just written); reloads due to the TTL, and retries after a failure, run beside
+    /// the events, which resolve from the last snapshot meanwhile (a slow or failing database
+    /// must not stall the event stream).
     async fn refresh_tenants(&self) {
-        if self.tenants.tenants_tried() {
+        if !self.tenants.tenants_reload_is_urgent() {
             self.tenants.refresh_tenants_in_background();
             return;
         }
