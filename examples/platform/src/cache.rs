@@ -152,12 +152,6 @@ impl Cache {
         }
     }
 
-    /// Whether loading the tenants was ever tried (loaded, or failed).
-    pub fn tenants_tried(&self) -> bool {
-        let snapshot = self.snapshot();
-        snapshot.loaded.is_some() || snapshot.failed.is_some()
-    }
-
     /// Whether a caller that must not wait on the database should wait for a reload all the
     /// same: the tenants were never loaded, or a write in this process changed them (the
     /// database answered a moment ago) and the last reload did not fail. A reload due to the

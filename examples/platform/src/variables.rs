@@ -51,4 +51,18 @@ impl ChannelVariables {
     pub fn tenant(&self) -> &str {
         &self.tenant
     }
+
+    /// How CDRs are read with these variables (their tenant's variable).
+    ///
+    /// ```
+    /// use platform::variables::ChannelVariables;
+    ///
+    /// let options = ChannelVariables::new("acme_tenant").cdr_options();
+    /// assert_eq!(options.tenant_variable, "acme_tenant");
+    /// ```
+    pub fn cdr_options(&self) -> billing::CdrOptions {
+        billing::CdrOptions {
+            tenant_variable: self.tenant().to_owned(),
+        }
+    }
 }

@@ -178,9 +178,7 @@ async fn import(
     daemon: &Daemon,
     dir: &std::path::Path,
 ) -> Result<(), Failure> {
-    let options = billing::CdrOptions {
-        tenant_variable: config.cdr.tenant_variable.clone(),
-    };
+    let options = config.variables().cdr_options();
     let default_tenant = config.cdr.default_tenant.as_deref();
     let summary = import_cdrs(&daemon.ledger, dir, &options, default_tenant).await?;
     println!("{}", serde_json::to_string(&summary).unwrap_or_default());

@@ -41,7 +41,7 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     let store = PlatformStore::open(ledger.pool().clone(), ledger.backend()).await?;
     let cache = Cache::new(store.clone(), CACHE_TTL);
     let hub = Hub::new(HUB_CAPACITY);
-    let variables = ChannelVariables::new(&config.cdr.tenant_variable);
+    let variables = config.variables();
     let recording_worker = roles
         .recordings
         .then(|| start_recording_worker(config, &ledger, &hub))
@@ -71,7 +71,12 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         app = app.merge(api::router(state));
     }
     if roles.cdr {
-        app = app.merge(cdr_gateway_router(config, &ledger, gateway_metrics.clone()));
+        app = app.merge(cdr_gateway_router(
+            config,
+            &ledger,
+            &variables,
+            gateway_metrics.clone(),
+        ));
     }
     if roles.xml_curl {
         app = app.merge(xml_curl_router(config, &ledger, &cache, &variables));
@@ -122,15 +127,14 @@ fn recordings_target(config: &DaemonConfig) -> Target {
 fn cdr_gateway_router(
     config: &DaemonConfig,
     ledger: &Ledger,
+    variables: &ChannelVariables,
     metrics: Arc<GatewayMetrics>,
 ) -> Router {
     let gateway = GatewayConfig {
         auth: config.cdr.credentials.auth(),
         batch_max: config.cdr.batch_max.max(1),
         batch_wait: Duration::from_millis(config.cdr.batch_wait_ms),
-        cdr: billing::CdrOptions {
-            tenant_variable: config.cdr.tenant_variable.clone(),
-        },
+        cdr: variables.cdr_options(),
         default_tenant: config.cdr.default_tenant.clone(),
         ..GatewayConfig::default()
     };

@@ -184,6 +184,11 @@ impl std::fmt::Debug for DaemonConfig {
 }
 
 impl DaemonConfig {
+    /// The channel variables every role sets and reads (the tenant's is `cdr.tenant_variable`).
+    pub fn variables(&self) -> ChannelVariables {
+        ChannelVariables::new(&self.cdr.tenant_variable)
+    }
+
     /// Defaults, then `file` (TOML) if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, DaemonError> {
         let mut config = match file {

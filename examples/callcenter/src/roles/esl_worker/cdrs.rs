@@ -18,7 +18,7 @@ pub(super) async fn record(shared: &Shared, event: &Event, cdrs: &mpsc::Sender<C
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
     let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    match Cdr::from_pairs(pairs, &shared.cdr_options()) {
+    match Cdr::from_pairs(pairs, &shared.cdr_options) {
         Ok(mut cdr) => {
             if cdr.tenant.is_none() {
                 cdr.tenant = Some(shared.tenant_of_event(event));

@@ -5,7 +5,6 @@ use super::{Shared, cdrs, lock, prepaid, recordings};
 use esl::client::{Client, EventStream, Incoming, Options};
 use esl::proto::Event;
 use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
-use platform::retry::Retry;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -20,22 +19,22 @@ fn subscriptions() -> Vec<&'static str> {
 pub(super) async fn run(shared: Arc<Shared>, index: usize) {
     let node = &shared.nodes[index];
     let name = node.config.name.clone();
-    let retry = Retry::new(shared.config.backoff.initial, shared.config.backoff.max);
-    let mut delays = retry.delays();
+    let backoff = shared.config.backoff;
+    let mut delays = backoff.delays();
     loop {
         let options = Options::new(node.config.address.clone(), node.config.password.clone())
             .events(65_536, esl::client::Overflow::Backpressure)
-            .reconnect(shared.config.backoff);
+            .reconnect(backoff);
         let (client, events) = match options.connect().await {
             Ok(connected) => connected,
             Err(error) => {
-                let delay = delays.next().unwrap_or(shared.config.backoff.max);
+                let delay = delays.next().unwrap_or(backoff.max);
                 tracing::warn!(node = %name, %error, ?delay, "cannot connect to FreeSWITCH");
                 tokio::time::sleep(delay).await;
                 continue;
             }
         };
-        delays = retry.delays();
+        delays = backoff.delays();
         tracing::info!(node = %name, address = %node.config.address, "connected to FreeSWITCH");
         *node.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
         follow(&shared, index, &client, events).await;
@@ -44,13 +43,7 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize) {
             .unwrap_or_else(|p| p.into_inner())
             .take();
         tracing::warn!(node = %name, "connection to FreeSWITCH ended; connecting again");
-        tokio::time::sleep(
-            retry
-                .delays()
-                .next()
-                .unwrap_or(shared.config.backoff.initial),
-        )
-        .await;
+        tokio::time::sleep(backoff.delays().next().unwrap_or(backoff.initial)).await;
     }
 }
 

@@ -195,6 +195,8 @@ struct Shared {
     ledger: Ledger,
     recordings: Option<RecordingHandle>,
     cdrs: Option<mpsc::Sender<Cdr>>,
+    /// How CDRs from events name their tenant (read once from the variables).
+    cdr_options: CdrOptions,
     metrics: Arc<EslMetrics>,
 }
 
@@ -238,6 +240,7 @@ impl EslWorker {
             .collect();
         let shared = Arc::new(Shared {
             tenants,
+            cdr_options: config.variables.cdr_options(),
             config,
             nodes,
             hub,
@@ -390,13 +393,6 @@ impl Shared {
         match self.tenants.refresh_tenants().await {
             Ok(()) | Err(platform::store::PlatformError::Unavailable) => {}
             Err(error) => tracing::warn!(%error, "cannot load tenants; using the default tenant"),
-        }
-    }
-
-    /// How CDRs from events name their tenant.
-    fn cdr_options(&self) -> CdrOptions {
-        CdrOptions {
-            tenant_variable: self.config.variables.tenant().to_owned(),
         }
     }
 }
