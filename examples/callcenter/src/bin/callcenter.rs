@@ -70,39 +70,23 @@ impl From<RoleArg> for Role {
     }
 }
 
-/// Why a command failed: the daemon's own errors keep their exit status.
-#[derive(Debug)]
-enum Failure {
-    Daemon(DaemonError),
-    Other(Box<dyn std::error::Error>),
-}
-
-impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
-    fn from(error: E) -> Self {
-        let error = error.into();
-        match error.downcast::<DaemonError>() {
-            Ok(daemon) => Failure::Daemon(*daemon),
-            Err(other) => Failure::Other(other),
-        }
-    }
-}
+/// Why a command failed; a [`DaemonError`] in it keeps its exit status.
+type Failure = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logs(args.common.json_logs);
     let command = args.command.unwrap_or(Command::Serve { demo_data: false });
     let result = DaemonConfig::load(args.common.config.as_deref())
-        .map_err(Failure::Daemon)
+        .map_err(Failure::from)
         .and_then(|config| run(config, command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Daemon(error)) => {
+        Err(error) => {
             eprintln!("callcenter: {error}");
-            exit_code(&error)
-        }
-        Err(Failure::Other(error)) => {
-            eprintln!("callcenter: {error}");
-            ExitCode::FAILURE
+            error
+                .downcast_ref::<DaemonError>()
+                .map_or(ExitCode::FAILURE, exit_code)
         }
     }
 }
