@@ -8,8 +8,11 @@
 //!   rates, connect fees, increments, minimum seconds, periods priced by answer time, free
 //!   destinations, fallback plans; loaded from CSV ([`RatePlan::from_csv`]). Rating
 //!   ([`RatePlan::rate_call`]) and authorisation ([`RatePlan::authorize`]) are pure functions.
-//! - [`Cdr`]: [`Cdr::parse`] detects the body's encoding; [`Cdr::from_pairs`] reads event
-//!   headers. This crate does not depend on `esl`.
+//! - [`Cdr`]: [`Cdr::parse`] reads every body mod_json_cdr writes, posted or left in its
+//!   err-log-dir (raw JSON, URL-encoded, base64, with or without `encode-values`, the
+//!   ambiguous `encode=true` + `encode-values=true` form by its structure), with every value
+//!   as FreeSWITCH had it, and the legs it is linked to; [`Cdr::from_pairs`] reads event
+//!   headers. [`JsonCdrSettings`] encodes a document exactly as FreeSWITCH posts it.
 //! - [`Leg`], [`CdrOutcome`] (and, with the ledger, `TransactionKind`): what the ledger stores
 //!   as text, each with one mapping to its text (`as_str`, `FromStr`, `Display`, serde); a text
 //!   none of them maps is an [`UnknownText`] error.
@@ -56,7 +59,9 @@ mod plan;
 mod stored;
 mod trie;
 
-pub use cdr::{Cdr, CdrError, CdrOptions, Leg, MAX_BILLSEC};
+pub use cdr::{
+    Cdr, CdrError, CdrOptions, Encode, JsonCdrFormat, JsonCdrSettings, Leg, MAX_BILLSEC, Values,
+};
 #[cfg(feature = "ledger")]
 pub use ledger::{
     Backend, Balance, CdrRecord, Corruption, Ledger, LedgerError, Outcome, PlanRecord, Recorded,

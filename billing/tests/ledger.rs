@@ -118,6 +118,11 @@ fn cdr(uuid: &str, tenant: &str, destination: &str, billmsec: Option<u64>) -> Cd
         hangup_cause: Some(esl::proto::HangupCause::NormalClearing),
         tenant: Some(tenant.into()),
         accountcode: None,
+        links: Vec::new(),
+        context: None,
+        domain: None,
+        gateway: None,
+        format: None,
         raw: format!("{{\"uuid\":\"{uuid}\"}}"),
     }
 }

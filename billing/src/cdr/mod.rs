@@ -1,11 +1,18 @@
 //! One typed [`Cdr`] from what FreeSWITCH sends: `mod_json_cdr` posts in any of their
 //! encodings, or a plain key/value map such as a `CHANNEL_HANGUP_COMPLETE` event's headers.
 
+mod body;
+mod format;
+mod links;
+mod structural;
+mod unique;
+mod url;
+
+pub use format::{Encode, JsonCdrFormat, JsonCdrSettings, Values};
+
 use crate::stored::stored_text;
-use base64::Engine;
 use esl::proto::HangupCause;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 
 /// Longest call believed: 30 days. A CDR beyond it is refused as absurd.
 pub const MAX_BILLSEC: u64 = 30 * 24 * 3600;
@@ -46,6 +53,7 @@ impl Default for CdrOptions {
 
 /// Why a CDR was refused. Nothing is stored for a refused CDR.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CdrError {
     /// The body is empty.
     #[error("empty CDR body")]
@@ -72,6 +80,30 @@ pub enum CdrError {
         /// Its value.
         value: u64,
     },
+    /// The body cannot be read one way only: a key appears twice, or no reading of an
+    /// `encode=true` + `encode-values=true` body was found. Only a value crafted to look like
+    /// the document's structure does this; the deploy file's encoding cannot.
+    #[error("CDR body is ambiguous: {0}")]
+    Ambiguous(String),
+}
+
+impl CdrError {
+    /// A short name for the kind of refusal, for logs and metrics labels.
+    ///
+    /// ```
+    /// assert_eq!(billing::CdrError::Empty.reason(), "empty");
+    /// assert_eq!(billing::CdrError::MissingUuid.reason(), "missing_uuid");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::NotJson(_) => "not_json",
+            Self::MissingUuid => "missing_uuid",
+            Self::BadNumber { .. } => "bad_number",
+            Self::Absurd { .. } => "absurd",
+            Self::Ambiguous(_) => "ambiguous",
+        }
+    }
 }
 
 /// A call detail record.
@@ -109,8 +141,19 @@ pub struct Cdr {
     pub tenant: Option<String>,
     /// `accountcode`.
     pub accountcode: Option<String>,
-    /// The document as FreeSWITCH sent it, decoded to JSON text (for a key/value map, the map as
-    /// a JSON object).
+    /// The other legs of the call this leg names (`bridge_uuid`, `originator`,
+    /// `other_loopback_leg_uuid`, `Other-Leg-Unique-ID`...), sorted, without itself.
+    pub links: Vec<String>,
+    /// The dialplan context of its caller profile (`Caller-Context` in events).
+    pub context: Option<String>,
+    /// Its SIP domain: `domain_name`, else the domain of `presence_id`.
+    pub domain: Option<String>,
+    /// The sofia gateway it went out through (`sip_gateway_name`).
+    pub gateway: Option<String>,
+    /// How the body was encoded; `None` for a CDR read from event headers.
+    pub format: Option<JsonCdrFormat>,
+    /// The document with every value as FreeSWITCH had it, as JSON text (for a key/value map,
+    /// the map as a JSON object).
     pub raw: String,
 }
 
@@ -132,32 +175,21 @@ impl Cdr {
     /// # Ok::<(), billing::CdrError>(())
     /// ```
     pub fn parse(body: &[u8], options: &CdrOptions) -> Result<Self, CdrError> {
-        let json = decode_body(body)?;
-        let document: Value =
-            serde_json::from_str(&json).map_err(|e| CdrError::NotJson(e.to_string()))?;
-        let Value::Object(document) = document else {
-            return Err(CdrError::NotJson("not a JSON object".into()));
-        };
+        let decoded = body::decode(body)?;
+        let document = &decoded.document;
         let empty = Map::new();
         let variables = match document.get("variables") {
             Some(Value::Object(v)) => v,
             _ => &empty,
         };
-        // With encode-values, every value is URL-encoded; start_stamp always has a space then.
-        let encoded = variables
-            .get("start_stamp")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.contains('%'));
         let var = |name: &str| -> Option<String> {
-            let value = variables.get(name)?.as_str()?;
-            Some(if encoded {
-                percent_encoding::percent_decode_str(value)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            } else {
-                value.to_owned()
-            })
+            variables
+                .get(name)?
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
         };
+        // The first profile is the current one (after transfers).
         let profile = document
             .get("callflow")
             .and_then(Value::as_array)
@@ -176,6 +208,15 @@ impl Cdr {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .or_else(|| var("direction"));
+        let mut links = Vec::new();
+        for name in links::LINK_VARIABLES
+            .iter()
+            .chain(std::iter::once(&links::ORIGINATED_LEGS))
+        {
+            if let Some(value) = var(name) {
+                links::collect(name, &value, &mut links);
+            }
+        }
         let fields = Fields {
             uuid: var("uuid").or_else(|| from_profile("uuid")),
             direction,
@@ -198,8 +239,13 @@ impl Cdr {
             hangup_cause: var("hangup_cause"),
             tenant: var(&options.tenant_variable),
             accountcode: var("accountcode"),
+            links,
+            context: from_profile("context").or_else(|| var("context")),
+            domain: var("domain_name").or_else(|| var("presence_id").and_then(domain_of)),
+            gateway: var("sip_gateway_name"),
+            format: Some(decoded.format),
         };
-        fields.into_cdr(json.into_owned())
+        fields.into_cdr(decoded.text.into_owned())
     }
 
     /// Builds a CDR from a key/value map, such as a `CHANNEL_HANGUP_COMPLETE` event's headers:
@@ -223,8 +269,25 @@ impl Cdr {
         for (name, value) in pairs {
             map.insert(name.to_owned(), Value::String(value.to_owned()));
         }
-        let get = |name: &str| map.get(name).and_then(Value::as_str).map(str::to_owned);
+        let get = |name: &str| {
+            map.get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         let var = |name: &str| get(&format!("variable_{name}")).or_else(|| get(name));
+        let mut links = Vec::new();
+        for name in links::LINK_VARIABLES
+            .iter()
+            .chain(std::iter::once(&links::ORIGINATED_LEGS))
+        {
+            if let Some(value) = var(name) {
+                links::collect(name, &value, &mut links);
+            }
+        }
+        if let Some(other) = get("Other-Leg-Unique-ID") {
+            links::collect("Other-Leg-Unique-ID", &other, &mut links);
+        }
         let fields = Fields {
             uuid: var("uuid").or_else(|| get("Unique-ID")),
             direction: get("Call-Direction").or_else(|| var("direction")),
@@ -241,6 +304,11 @@ impl Cdr {
             hangup_cause: var("hangup_cause").or_else(|| get("Hangup-Cause")),
             tenant: var(&options.tenant_variable),
             accountcode: var("accountcode"),
+            links,
+            context: get("Caller-Context").or_else(|| var("context")),
+            domain: var("domain_name").or_else(|| var("presence_id").and_then(domain_of)),
+            gateway: var("sip_gateway_name"),
+            format: None,
         };
         let raw = Value::Object(map).to_string();
         fields.into_cdr(raw)
@@ -255,38 +323,29 @@ impl Cdr {
     pub fn duration_ms(&self) -> u64 {
         self.billmsec.unwrap_or(self.billsec * 1000)
     }
+
+    /// Whether this leg reached the outside: an outbound leg through a sofia gateway (the
+    /// trunk leg). A call is rated on it, and only on it, when it has one.
+    ///
+    /// ```
+    /// let trunk = billing::Cdr::from_pairs(
+    ///     [("Unique-ID", "u-3"), ("Call-Direction", "outbound"), ("variable_sip_gateway_name", "trunk")],
+    ///     &Default::default(),
+    /// )?;
+    /// assert!(trunk.reaches_outside());
+    /// # Ok::<(), billing::CdrError>(())
+    /// ```
+    pub fn reaches_outside(&self) -> bool {
+        self.gateway.is_some() && self.direction.as_deref() == Some("outbound")
+    }
 }
 
-/// The decoded JSON text of a body in any of mod_json_cdr's encodings.
-fn decode_body(body: &[u8]) -> Result<Cow<'_, str>, CdrError> {
-    let body = body.trim_ascii();
-    if body.is_empty() {
-        return Err(CdrError::Empty);
-    }
-    if body.starts_with(b"{") {
-        return std::str::from_utf8(body)
-            .map(Cow::Borrowed)
-            .map_err(|e| CdrError::NotJson(e.to_string()));
-    }
-    let Some(value) = body.strip_prefix(b"cdr=") else {
-        return Err(CdrError::NotJson("neither JSON nor a cdr= form".into()));
-    };
-    let value = value.split(|&b| b == b'&').next().unwrap_or_default();
-    if value.starts_with(b"%7B") || value.starts_with(b"%7b") || value.starts_with(b"{") {
-        // encode=true: a form field, URL-encoded.
-        let decoded = form_urlencoded::parse(body)
-            .find(|(name, _)| name == "cdr")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        return Ok(Cow::Owned(decoded));
-    }
-    // encode=base64: FreeSWITCH does not URL-encode the base64 text (its `+` stays `+`).
-    let text = base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .map_err(|e| CdrError::NotJson(format!("base64: {e}")))?;
-    String::from_utf8(text)
-        .map(Cow::Owned)
-        .map_err(|e| CdrError::NotJson(e.to_string()))
+/// The domain of `user@domain`.
+fn domain_of(presence_id: String) -> Option<String> {
+    presence_id
+        .split_once('@')
+        .map(|(_, domain)| domain.to_owned())
+        .filter(|domain| !domain.is_empty())
 }
 
 /// The fields a CDR is made of, as found, before validation.
@@ -306,6 +365,11 @@ struct Fields {
     hangup_cause: Option<String>,
     tenant: Option<String>,
     accountcode: Option<String>,
+    links: Vec<String>,
+    context: Option<String>,
+    domain: Option<String>,
+    gateway: Option<String>,
+    format: Option<JsonCdrFormat>,
 }
 
 fn number(field: &'static str, value: Option<&str>) -> Result<Option<u64>, CdrError> {
@@ -341,6 +405,8 @@ impl Fields {
             .uuid
             .filter(|u| !u.trim().is_empty())
             .ok_or(CdrError::MissingUuid)?;
+        let mut links = self.links;
+        links::tidy(&uuid, &mut links);
         let billsec = number("billsec", self.billsec.as_deref())?.unwrap_or(0);
         let billmsec = number("billmsec", self.billmsec.as_deref())?;
         let duration = number("duration", self.duration.as_deref())?.unwrap_or(billsec);
@@ -374,6 +440,11 @@ impl Fields {
             hangup_cause: self.hangup_cause.as_deref().map(HangupCause::from),
             tenant: self.tenant,
             accountcode: self.accountcode,
+            links,
+            context: self.context,
+            domain: self.domain,
+            gateway: self.gateway,
+            format: self.format,
             raw,
         })
     }
