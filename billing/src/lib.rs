@@ -65,7 +65,8 @@ pub use cdr::{
 #[cfg(feature = "ledger")]
 pub use ledger::{
     Backend, Balance, CdrRecord, Corruption, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
-    RecordingRecord, Transaction, TransactionKind,
+    RecordingRecord, TenantDirectory, Transaction, TransactionKind, UnassignedCdr,
+    UnassignedReason,
 };
 pub use money::{Currency, Money, Rounding};
 pub use plan::{

@@ -216,6 +216,12 @@ stored_text! {
         /// No route, or no rate at that time: [`NoCharge::NoRoute`] (also a CDR without a
         /// destination that was answered).
         NoRoute = "no_route",
+        /// A leg of a call rated on another of its legs (the trunk leg, which reached the
+        /// outside): stored, linked to it, never charged.
+        PartOfCall = "part_of_call",
+        /// Stored apart, for the operator: nothing attributes it to a tenant that has an
+        /// account (see the ledger's unassigned CDRs).
+        Unassigned = "unassigned",
     }
 }
 

@@ -4,7 +4,7 @@
 
 use billing::{
     Cdr, CdrOutcome, Decimal, Ledger, LedgerError, Leg, Outcome, PlanRecord, Rounding,
-    TransactionKind,
+    TransactionKind, UnassignedReason,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -251,7 +251,7 @@ async fn a_duplicate_returns_the_first_outcome_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn group_commit_gives_an_outcome_per_cdr_and_bad_ones_sink_nothing() {
+async fn group_commit_gives_an_outcome_per_cdr_and_unattributed_ones_are_kept_apart() {
     for (name, ledger) in ledgers().await {
         let tenant = tenant(&ledger).await;
         let good: Vec<Cdr> = (0..20)
@@ -264,21 +264,39 @@ async fn group_commit_gives_an_outcome_per_cdr_and_bad_ones_sink_nothing() {
         );
         let mut no_tenant = cdr(&unique("call"), &tenant, "4420", Some(1000));
         no_tenant.tenant = None;
+        let no_tenant_uuid = no_tenant.uuid.clone();
         batch.insert(10, no_tenant);
         batch.push(good[3].clone()); // a duplicate inside the batch
         let results = ledger.record_batch(&batch).await.unwrap();
         assert_eq!(results.len(), 23, "{name}");
-        assert!(
-            matches!(results[5], Err(LedgerError::UnknownTenant(_))),
+        assert_eq!(
+            results[5].as_ref().unwrap().outcome,
+            Outcome::Unassigned(UnassignedReason::UnknownTenant),
             "{name}"
         );
-        assert!(
-            matches!(results[10], Err(LedgerError::NoTenant(_))),
+        assert_eq!(
+            results[10].as_ref().unwrap().outcome,
+            Outcome::Unassigned(UnassignedReason::NoTenant),
             "{name}"
         );
         assert!(results[22].as_ref().unwrap().duplicate);
         let stored = ledger.cdrs(&tenant, 0, i64::MAX, None, 100).await.unwrap();
-        assert_eq!(stored.len(), 20, "{name}: the bad CDRs stored nothing");
+        assert_eq!(
+            stored.len(),
+            20,
+            "{name}: unattributed CDRs are not the tenant's"
+        );
+        let unassigned = ledger.unassigned_cdrs(None, 10_000).await.unwrap();
+        let kept = unassigned
+            .iter()
+            .find(|u| u.uuid == no_tenant_uuid)
+            .expect("kept for the operator");
+        assert_eq!(kept.reason, UnassignedReason::NoTenant, "{name}");
+        let named = unassigned
+            .iter()
+            .find(|u| u.uuid == batch[5].uuid)
+            .expect("kept for the operator");
+        assert_eq!(named.named_tenant.as_deref(), Some("no-such-tenant"));
         let expected: i64 = good.iter().map(|c| cost_cents(c.billmsec.unwrap())).sum();
         assert_eq!(
             ledger.balance(&tenant).await.unwrap().balance,
@@ -368,10 +386,11 @@ async fn real_fixture_cdrs_are_recorded() {
             call.uuid = format!("{}-{}", call.uuid, unique("run"));
             call.tenant = Some(tenant.clone());
             let recorded = ledger.record(&call).await.unwrap();
+            // Both legs of a loopback pair, linked, neither through a trunk: part of the call.
             assert_eq!(
                 recorded.outcome,
-                Outcome::NotCharged(CdrOutcome::NoRoute),
-                "{name}: 9995 is not in the plan"
+                Outcome::NotCharged(CdrOutcome::PartOfCall),
+                "{name}"
             );
             count += 1;
         }

@@ -3,6 +3,8 @@
 
 use super::micros::{from_micros, to_micros};
 use super::store::store_batch;
+use super::tenants::UnassignedReason;
+use super::unassigned::store_unassigned;
 use super::{Corruption, Ledger, LedgerError, TransactionKind};
 use crate::cdr::{Cdr, Leg};
 use crate::plan::{CdrOutcome, NoCharge};
@@ -24,8 +26,11 @@ pub enum Outcome {
         balance_after: Decimal,
     },
     /// Stored without charge, for this reason: [`CdrOutcome::NotAnswered`],
-    /// [`CdrOutcome::Free`] or [`CdrOutcome::NoRoute`] (never [`CdrOutcome::Charged`]).
+    /// [`CdrOutcome::Free`], [`CdrOutcome::NoRoute`] or [`CdrOutcome::PartOfCall`] (never
+    /// [`CdrOutcome::Charged`] or [`CdrOutcome::Unassigned`]).
     NotCharged(CdrOutcome),
+    /// Stored apart, unassigned, for the operator ([`Ledger::unassigned_cdrs`]); never charged.
+    Unassigned(UnassignedReason),
 }
 
 impl Outcome {
@@ -45,6 +50,7 @@ impl Outcome {
         match self {
             Self::Charged { .. } => CdrOutcome::Charged,
             Self::NotCharged(outcome) => *outcome,
+            Self::Unassigned(_) => CdrOutcome::Unassigned,
         }
     }
 }
@@ -52,7 +58,7 @@ impl Outcome {
 /// The result of recording one CDR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
-    /// The CDR's row id.
+    /// The CDR's row id (in the unassigned CDRs when [`Outcome::Unassigned`]).
     pub cdr_id: i64,
     /// What was done (the first time).
     pub outcome: Outcome,
@@ -91,13 +97,17 @@ pub(super) struct Prepared {
 }
 
 impl Ledger {
-    /// Rates a CDR without touching the database: what would be stored.
-    async fn prepare(&self, cdr: &Cdr) -> Result<Prepared, LedgerError> {
-        let tenant = cdr
-            .tenant
-            .clone()
-            .ok_or_else(|| LedgerError::NoTenant(cdr.uuid.clone()))?;
+    /// Rates a CDR of `tenant` without touching the database: what would be stored. A leg
+    /// linked to others that did not reach the outside is part of its call, not charged.
+    async fn prepare(&self, cdr: &Cdr, tenant: String) -> Result<Prepared, LedgerError> {
         let (plan, plans) = self.tenant_plan(&tenant).await?;
+        if !cdr.links.is_empty() && !cdr.reaches_outside() {
+            return Ok(Prepared {
+                tenant,
+                charge: None,
+                outcome: CdrOutcome::PartOfCall,
+            });
+        }
         let plan = &plans[&plan];
         let rated = match cdr.destination.as_deref() {
             Some(destination) => {
@@ -124,7 +134,9 @@ impl Ledger {
 
     /// Stores a CDR with its charge, transaction and new balance, in one database transaction.
     /// Recording the same (uuid, leg) again returns the first outcome with `duplicate: true` and
-    /// changes nothing. An input error stores nothing.
+    /// changes nothing. Its tenant is found by the ledger's one rule (its variable, a linked
+    /// leg, its context or domain, the default tenant); without one it is stored unassigned.
+    /// An input error stores nothing.
     pub async fn record(&self, cdr: &Cdr) -> Result<Recorded, LedgerError> {
         let mut results = self.record_batch(std::slice::from_ref(cdr)).await?;
         results
@@ -142,26 +154,44 @@ impl Ledger {
     ) -> Result<Vec<Result<Recorded, LedgerError>>, LedgerError> {
         let mut results: Vec<Option<Result<Recorded, LedgerError>>> =
             cdrs.iter().map(|_| None).collect();
+        let tenants = self.resolve_tenants(cdrs).await?;
         // The first occurrence of each (uuid, leg) is written; later ones repeat its outcome.
         let mut first_of: HashMap<(&str, Leg), usize> = HashMap::new();
         let mut repeats = Vec::new();
         let mut batch = Vec::new();
-        for (index, cdr) in cdrs.iter().enumerate() {
-            match self.prepare(cdr).await {
-                Err(error) => results[index] = Some(Err(error)),
-                Ok(prepared) => match first_of.entry((&cdr.uuid, cdr.leg)) {
-                    std::collections::hash_map::Entry::Occupied(first) => {
-                        repeats.push((index, *first.get()))
+        let mut unassigned = Vec::new();
+        for ((index, cdr), tenant) in cdrs.iter().enumerate().zip(tenants) {
+            let prepared = match tenant {
+                Ok(tenant) => self.prepare(cdr, tenant).await,
+                Err(reason) => Err(LedgerError::Unassigned(reason)),
+            };
+            let prepared = match prepared {
+                Err(LedgerError::Unassigned(reason)) => Err(reason),
+                Err(LedgerError::UnknownTenant(_)) => Err(UnassignedReason::UnknownTenant),
+                Err(error) => {
+                    results[index] = Some(Err(error));
+                    continue;
+                }
+                Ok(prepared) => Ok(prepared),
+            };
+            match first_of.entry((&cdr.uuid, cdr.leg)) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    repeats.push((index, *first.get()))
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(index);
+                    match prepared {
+                        Ok(prepared) => batch.push((index, cdr, prepared)),
+                        Err(reason) => unassigned.push((index, cdr, reason)),
                     }
-                    std::collections::hash_map::Entry::Vacant(slot) => {
-                        slot.insert(index);
-                        batch.push((index, cdr, prepared));
-                    }
-                },
+                }
             }
         }
         let mut tx = self.pool.begin().await?;
         let written = store_batch(&mut tx, &batch).await?;
+        for (index, recorded) in store_unassigned(&mut tx, &unassigned).await? {
+            results[index] = Some(Ok(recorded));
+        }
         for (index, cdr, _) in &batch {
             let recorded = match written.get(index) {
                 Some(recorded) => recorded.clone(),
@@ -209,26 +239,46 @@ impl Ledger {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(CdrRecord {
-                    id: row.try_get(0)?,
-                    uuid: row.try_get(1)?,
-                    leg: row.try_get::<String, _>(2)?.parse()?,
-                    start_us: row.try_get(3)?,
-                    billsec: row.try_get(4)?,
-                    destination: row.try_get(5)?,
-                    outcome: row.try_get::<String, _>(6)?.parse()?,
-                    amount: row.try_get::<Option<i64>, _>(7)?.map(from_micros),
-                })
-            })
-            .collect()
+        rows.iter().map(record_of).collect()
     }
+}
+
+impl Ledger {
+    /// A tenant's CDRs of one channel UUID (a leg recorded from both sources is one row).
+    pub(super) async fn cdrs_of_uuid(
+        &self,
+        tenant: &str,
+        uuid: &str,
+    ) -> Result<Vec<CdrRecord>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.uuid, c.leg, c.start_us, c.billsec, c.destination, c.outcome, g.amount_micros
+             FROM cdrs c LEFT JOIN charges g ON g.cdr_id = c.id
+             WHERE c.tenant = $1 AND c.uuid = $2 ORDER BY c.id",
+        )
+        .bind(tenant)
+        .bind(uuid)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_of).collect()
+    }
+}
+
+fn record_of(row: &AnyRow) -> Result<CdrRecord, LedgerError> {
+    Ok(CdrRecord {
+        id: row.try_get(0)?,
+        uuid: row.try_get(1)?,
+        leg: row.try_get::<String, _>(2)?.parse()?,
+        start_us: row.try_get(3)?,
+        billsec: row.try_get(4)?,
+        destination: row.try_get(5)?,
+        outcome: row.try_get::<String, _>(6)?.parse()?,
+        amount: row.try_get::<Option<i64>, _>(7)?.map(from_micros),
+    })
 }
 
 /// What the first recording of (uuid, leg) did. Three point lookups by key rather than one
 /// join, so no query plan can turn them into a scan.
-async fn first_outcome(
+pub(super) async fn first_outcome(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     uuid: &str,
     leg: Leg,

@@ -57,6 +57,8 @@ impl Ledger {
             backend,
             plans: Arc::default(),
             accounts: Arc::default(),
+            directory: None,
+            default_tenant: None,
         })
     }
 

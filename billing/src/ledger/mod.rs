@@ -17,18 +17,23 @@
 //! - `micros`: amounts as integer micro-units.
 
 mod accounts;
+mod calls;
 mod cdrs;
 mod connect;
 mod micros;
 mod plans;
 mod recordings;
 mod store;
+mod tenants;
+mod unassigned;
 
 pub use accounts::{Balance, Transaction, TransactionKind};
 pub use cdrs::{CdrRecord, Outcome, Recorded};
 pub use connect::Backend;
 pub use plans::PlanRecord;
 pub use recordings::RecordingRecord;
+pub use tenants::{TenantDirectory, UnassignedReason};
+pub use unassigned::UnassignedCdr;
 
 use crate::cdr::CdrError;
 use crate::plan::{PlanError, RatePlan};
@@ -57,6 +62,9 @@ pub enum LedgerError {
     /// No account exists for the tenant.
     #[error("unknown tenant {0:?}")]
     UnknownTenant(String),
+    /// Nothing attributes the CDR to a tenant (recording stores it unassigned instead).
+    #[error("CDR unassigned: {0}")]
+    Unassigned(UnassignedReason),
     /// No such rate plan.
     #[error("unknown rate plan {0:?}")]
     UnknownPlan(String),
@@ -123,4 +131,24 @@ pub struct Ledger {
     /// A snapshot replaced whole on change, so readers share it without copying plans.
     plans: Arc<RwLock<Arc<Plans>>>,
     accounts: Arc<RwLock<HashMap<String, Account>>>,
+    /// Tenants by context and domain, for CDRs that name none.
+    directory: Option<Arc<dyn TenantDirectory>>,
+    /// Tenant of CDRs nothing else attributes.
+    default_tenant: Option<String>,
+}
+
+impl Ledger {
+    /// This ledger, finding the tenant of CDRs that name none (and whose linked legs name
+    /// none) by their dialplan context or SIP domain in `directory`.
+    pub fn with_tenant_directory(mut self, directory: Arc<dyn TenantDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// This ledger, giving CDRs nothing else attributes to `tenant` (single-tenant
+    /// installations) instead of storing them unassigned.
+    pub fn with_default_tenant(mut self, tenant: Option<String>) -> Self {
+        self.default_tenant = tenant;
+        self
+    }
 }

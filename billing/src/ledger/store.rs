@@ -1,7 +1,9 @@
 //! Writing a batch of new CDRs: a few multi-row statements per table rather than one per CDR.
 
+use super::calls::insert_links;
 use super::cdrs::{Outcome, Prepared, Recorded};
 use super::micros::{from_micros, now_us};
+use super::unassigned::forget_assigned;
 use super::{LedgerError, TransactionKind};
 use crate::cdr::{Cdr, Leg};
 use crate::plan::Charge;
@@ -13,7 +15,7 @@ use std::collections::HashMap;
 const ROWS_PER_STATEMENT: usize = 500;
 
 /// `($1, $2, ...), ($n+1, ...)`: placeholders for `rows` rows of `columns` values.
-fn placeholders(rows: usize, columns: usize) -> String {
+pub(super) fn placeholders(rows: usize, columns: usize) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -79,6 +81,10 @@ pub(super) async fn store_batch(
                 })
         })
         .collect();
+    let linked: Vec<(i64, &Cdr)> = new.iter().map(|new| (new.id, new.cdr)).collect();
+    insert_links(tx, &linked).await?;
+    let uuids: Vec<&str> = new.iter().map(|new| new.cdr.uuid.as_str()).collect();
+    forget_assigned(tx, &uuids).await?;
     insert_charges(tx, &charged).await?;
     let balance_after = debit_balances(tx, &charged).await?;
     insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
