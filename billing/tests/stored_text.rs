@@ -14,6 +14,8 @@ fn cdr_outcomes_and_legs_keep_their_stored_texts() {
             (CdrOutcome::NotAnswered, "not_answered"),
             (CdrOutcome::Free, "free"),
             (CdrOutcome::NoRoute, "no_route"),
+            (CdrOutcome::PartOfCall, "part_of_call"),
+            (CdrOutcome::Unassigned, "unassigned"),
         ]
     );
     let legs: Vec<(Leg, &str)> = Leg::ALL.iter().map(|l| (*l, l.as_str())).collect();

@@ -1,5 +1,7 @@
 //! Importing the CDRs FreeSWITCH could not post: mod_json_cdr writes them to its err-log-dir as
-//! `<uuid>.cdr.json` (or `a_<uuid>.cdr.json`, `b_...`), exactly as it would have posted them.
+//! `<uuid>.cdr.json` (or `a_<uuid>.cdr.json` for A legs with `prefix-a-leg`): the body it would
+//! have posted without `cdr=` (base64 text, raw JSON or URL-encoded text, by its settings), read
+//! by the same reader as the gateway's posts, and recorded by the same ledger rule.
 
 use billing::{Cdr, CdrOptions, Ledger};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ pub struct ImportSummary {
     pub recorded: usize,
     /// CDRs that were already recorded (posted after all, or imported before).
     pub duplicates: usize,
+    /// Of those recorded, the ones stored unassigned (no tenant attributes them).
+    pub unassigned: usize,
     /// Files not imported (unreadable, not a CDR, refused), each left in place.
     pub failed: usize,
     /// Why, per failed file.
@@ -22,12 +26,11 @@ const FILES_PER_BATCH: usize = 500;
 
 /// Records every `*.cdr.json` in `dir` and renames each recorded file `*.cdr.json.imported`;
 /// files that fail stay as they are, with the reason in the summary.
-/// `options` say how CDRs name their tenant; those naming none get `default_tenant`.
+/// `options` say how CDRs name their tenant.
 pub async fn import_cdrs(
     ledger: &Ledger,
     dir: &Path,
     options: &CdrOptions,
-    default_tenant: Option<&str>,
 ) -> Result<ImportSummary, std::io::Error> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -43,10 +46,7 @@ pub async fn import_cdrs(
                 .map_err(|e| e.to_string())
                 .and_then(|body| Cdr::parse(&body, options).map_err(|e| e.to_string()));
             match parsed {
-                Ok(mut cdr) => {
-                    if cdr.tenant.is_none() {
-                        cdr.tenant = default_tenant.map(str::to_owned);
-                    }
+                Ok(cdr) => {
                     cdrs.push(cdr);
                     paths.push(path.clone());
                 }
@@ -67,6 +67,9 @@ pub async fn import_cdrs(
                         summary.duplicates += 1;
                     } else {
                         summary.recorded += 1;
+                        if matches!(recorded.outcome, billing::Outcome::Unassigned(_)) {
+                            summary.unassigned += 1;
+                        }
                     }
                     let mut done = path.clone().into_os_string();
                     done.push(".imported");

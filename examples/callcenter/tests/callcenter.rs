@@ -36,14 +36,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The captured raw-JSON post's body: a call answered for 1 s.
+/// The captured raw-JSON post's body: a call answered for 1 s. Its loopback twin is unnamed,
+/// so each copy is a call of its own, rated on its one leg.
 fn template_body() -> String {
     let raw = std::fs::read_to_string(tests::fixture(
         "json_cdr/009_cdr_encode_false_uuid_0e11178b_0a91_4f66.http",
     ))
     .unwrap();
-    raw.split_once("\r\n\r\n").unwrap().1.to_owned()
+    let body = raw.split_once("\r\n\r\n").unwrap().1;
+    assert!(body.contains(TWIN_UUID));
+    body.replace(TWIN_UUID, "")
 }
+
+/// The leg the template's `other_loopback_leg_uuid` names.
+const TWIN_UUID: &str = "ff55e9cb-4b5a-424c-9de1-2fc9a2b681f4";
 
 const TEMPLATE_UUID: &str = "0e11178b-0a91-4f66-91bd-12898bc1f518";
 

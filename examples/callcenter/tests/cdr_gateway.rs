@@ -89,10 +89,11 @@ async fn serve(ledger: Ledger, tenant: &str) -> (SocketAddr, Arc<GatewayMetrics>
     let config = GatewayConfig {
         auth: Some(BasicAuth::new("freeswitch", "cdrpass")),
         max_body: 64 * 1024,
-        default_tenant: Some(tenant.to_owned()),
         ..GatewayConfig::default()
     };
     let metrics = Arc::new(GatewayMetrics::default());
+    // The captured legs name no tenant and no context of ours: the default tenant's.
+    let ledger = ledger.with_default_tenant(Some(tenant.to_owned()));
     let app = router(ledger, config, metrics.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -138,9 +139,18 @@ async fn captured_posts_are_recorded_once_however_often_they_are_retried() {
         }
         assert_eq!(stored(&ledger, &tenant).await, 8, "{url}");
         let balance = ledger.balance(&tenant).await.unwrap().balance;
+        // Loopback pairs (each leg names its twin) that never went out through a trunk: every
+        // leg is part of its call, none charged.
+        assert_eq!(balance, Decimal::ZERO, "{url}");
+        let outcomes = ledger
+            .cdrs(&tenant, i64::MIN, i64::MAX, None, 100)
+            .await
+            .unwrap();
         assert!(
-            balance < Decimal::ZERO,
-            "{url}: the answered calls were charged"
+            outcomes
+                .iter()
+                .all(|c| c.outcome == billing::CdrOutcome::PartOfCall),
+            "{url}: {outcomes:?}"
         );
         // FreeSWITCH retrying every post, all at once: nothing changes.
         let mut retries = tokio::task::JoinSet::new();
@@ -174,7 +184,7 @@ async fn bad_credentials_and_bad_bodies_store_nothing() {
     let url = fresh_postgres(5432).await;
     let ledger = Ledger::connect(&url).await.unwrap();
     let tenant = tenant(&ledger).await;
-    let (address, _) = serve(ledger.clone(), &tenant).await;
+    let (address, metrics) = serve(ledger.clone(), &tenant).await;
     let post = &captured_posts()[0];
 
     let response = http::send(address, &http::with_headers(post, &[]))
@@ -197,6 +207,15 @@ async fn bad_credentials_and_bad_bodies_store_nothing() {
     let response = http::send(address, &garbage).await.unwrap();
     assert_eq!(response.status, 400);
     assert!(String::from_utf8_lossy(&response.body).contains("not JSON"));
+    // A value forged to repeat billsec, in the ambiguous encoding: refused, never charged.
+    let forged = http::post(
+        "/cdr?uuid=forged",
+        &[AUTHORIZATION],
+        b"cdr=%7B%22variables%22%3A%7B%22uuid%22%3A%22f-1%22,%22caller_id_name%22%3A%22x%22,%22billsec%22%3A%220%22,%22billsec%22%3A%225%22%7D%7D",
+    );
+    let response = http::send(address, &forged).await.unwrap();
+    assert_eq!(response.status, 400);
+    assert!(String::from_utf8_lossy(&response.body).contains("ambiguous"));
     let no_uuid = http::post(
         "/cdr",
         &[AUTHORIZATION],
@@ -206,6 +225,23 @@ async fn bad_credentials_and_bad_bodies_store_nothing() {
     let huge = http::post("/cdr", &[AUTHORIZATION], &vec![b'{'; 100 * 1024]);
     assert_eq!(http::send(address, &huge).await.unwrap().status, 413);
     assert_eq!(stored(&ledger, &tenant).await, 0);
+    // Each refusal counted under its reason.
+    let reason = |reason: &str| {
+        metrics
+            .refused_by_reason
+            .get_or_create(&callcenter::roles::cdr_gateway::ReasonLabel {
+                reason: reason.into(),
+            })
+            .get()
+    };
+    assert_eq!(
+        (
+            reason("not_json"),
+            reason("ambiguous"),
+            reason("missing_uuid")
+        ),
+        (1, 1, 1)
+    );
     drop_schema(&url).await;
 }
 

@@ -39,7 +39,11 @@ fn call_events_split() -> (Vec<EventFrame>, Vec<EventFrame>) {
 /// 0.60/min for everything, 10.00 of credit.
 async fn platform(dir: &Path) -> (Ledger, PlatformStore) {
     let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
-    let ledger = Ledger::connect(&url).await.unwrap();
+    seed(Ledger::connect(&url).await.unwrap()).await
+}
+
+/// The platform of [`platform`] in `ledger`'s database.
+async fn seed(ledger: Ledger) -> (Ledger, PlatformStore) {
     let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
         .await
         .unwrap();
@@ -314,6 +318,134 @@ async fn a_node_that_is_down_is_retried_and_calls_found_running_are_published() 
     assert!(active.iter().all(|c| c.answered_us.is_some()));
     assert!(worker.active_calls("other").is_empty());
     assert_eq!(node.log().connections, 1);
+    worker.shutdown().await;
+}
+
+/// A PostgreSQL schema of its own (the captured UUIDs must be new), reached through `port`.
+async fn fresh_postgres(port: u16) -> String {
+    let schema = format!(
+        "esl_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let public = Ledger::connect("postgres://postgres@127.0.0.1:5432/test")
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(public.pool())
+        .await
+        .unwrap();
+    format!("postgres://postgres@127.0.0.1:{port}/test?options=-c%20search_path%3D{schema}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_events_flow_and_cdrs_wait_in_the_journal() {
+    let dir = temp_dir("esl-worker-journal");
+    let mut relay = tests::relay::Relay::start("127.0.0.1:5432").await;
+    let url = fresh_postgres(relay.port).await;
+    let (ledger, store) = seed(Ledger::connect(&url).await.unwrap()).await;
+    let cache = Cache::new(store, Duration::from_secs(60));
+    cache.refresh_tenants().await.unwrap();
+    relay.down();
+
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events: event_frames(&capture()),
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let hub = Hub::new(1024);
+    let mut events = hub.subscribe("acme");
+    let mut config = EslWorkerConfig::new(
+        vec![NodeConfig {
+            name: "fs1".into(),
+            address: node.address(),
+            password: "ClueCon".into(),
+        }],
+        dir.join("staging"),
+    );
+    config.cdrs = true;
+    config.journal = dir.join("state/esl-cdr-journal.jsonl");
+    let journal_path = config.journal.clone();
+    let worker = EslWorker::start(config, ledger.clone(), cache, hub.clone(), None);
+
+    // The whole call is published while the database is away: nothing waits on it.
+    let seen = collect(&mut events, |seen| {
+        seen.iter().filter(|e| e["type"] == "call_ended").count() == 2
+    })
+    .await;
+    assert_eq!(seen.len(), 6, "{seen:#?}");
+    // Both CDRs wait in the journal, on disk.
+    let metrics = worker.metrics();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while metrics.cdrs_journaled.get() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the CDRs were not journaled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let journaled = std::fs::read_to_string(&journal_path).unwrap();
+    assert_eq!(journaled.lines().count(), 2);
+    assert!(journaled.contains(A_LEG) && journaled.contains(B_LEG));
+    assert_eq!(metrics.cdrs.get(), 0);
+
+    // The database is back: the journal is replayed, once, and emptied.
+    relay.up().await;
+    let direct = Ledger::connect(&url.replace(&relay.port.to_string(), "5432"))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = direct.cdrs("acme", 0, i64::MAX, None, 100).await.unwrap();
+        let drained = std::fs::metadata(&journal_path).unwrap().len() == 0;
+        if stored.len() == 2 && drained {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not replayed: {stored:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(metrics.cdrs.get(), 2, "each CDR recorded once");
+    // Replaying the same lines again (a crash between the commit and the truncation) changes
+    // nothing: the ledger already has both legs.
+    let replayed = std::fs::read_to_string(&journal_path).unwrap();
+    assert!(replayed.is_empty());
+    let again: Vec<billing::Cdr> = journaled
+        .lines()
+        .map(|line| {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line).unwrap();
+            let pairs: Vec<(&str, &str)> = map
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str().unwrap()))
+                .collect();
+            billing::Cdr::from_pairs(pairs, &Default::default()).unwrap()
+        })
+        .collect();
+    for result in direct.record_batch(&again).await.unwrap() {
+        assert!(result.unwrap().duplicate);
+    }
+    assert_eq!(
+        direct
+            .cdrs("acme", 0, i64::MAX, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        direct.balance("acme").await.unwrap().balance,
+        Decimal::new(1000, 2),
+        "a loopback pair that never went out: nothing charged"
+    );
     worker.shutdown().await;
 }
 

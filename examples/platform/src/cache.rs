@@ -238,6 +238,16 @@ impl Cache {
             .unwrap_or_else(|| default.to_owned())
     }
 
+    /// The tenant owning a SIP domain, else a dialplan context, from the snapshot as it is
+    /// (the order of [`Cache::resolve`]).
+    pub fn tenant_of_place(&self, context: Option<&str>, domain: Option<&str>) -> Option<String> {
+        let snapshot = self.snapshot();
+        domain
+            .and_then(|d| snapshot.by_domain.get(d))
+            .or_else(|| context.and_then(|c| snapshot.by_context.get(c)))
+            .cloned()
+    }
+
     /// Whether a tenant is prepaid, from the snapshot as it is.
     pub fn is_prepaid(&self, tenant: &str) -> bool {
         self.snapshot().by_id.get(tenant).is_some_and(|t| t.prepaid)
@@ -282,5 +292,24 @@ impl Snapshot {
             snapshot.by_id.insert(id, tenant);
         }
         snapshot
+    }
+}
+
+/// The ledger finds a CDR's tenant by its context or domain here: the tenants are reloaded
+/// first when stale (a failed reload leaves the last snapshot in use, and is logged).
+impl billing::TenantDirectory for Cache {
+    fn refresh(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            match self.refresh_tenants().await {
+                Ok(()) | Err(PlatformError::Unavailable) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "cannot reload tenants for CDRs; using the last ones")
+                }
+            }
+        })
+    }
+
+    fn tenant_of_place(&self, context: Option<&str>, domain: Option<&str>) -> Option<String> {
+        Cache::tenant_of_place(self, context, domain)
     }
 }

@@ -163,8 +163,7 @@ async fn import(
     dir: &std::path::Path,
 ) -> Result<(), Failure> {
     let options = config.variables().cdr_options();
-    let default_tenant = config.cdr.default_tenant.as_deref();
-    let summary = import_cdrs(&daemon.ledger, dir, &options, default_tenant).await?;
+    let summary = import_cdrs(&daemon.ledger, dir, &options).await?;
     println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     if summary.failed > 0 {
         return Err("some files were not imported".into());

@@ -40,6 +40,10 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     }
     let store = PlatformStore::open(ledger.pool().clone(), ledger.backend()).await?;
     let cache = Cache::new(store.clone(), CACHE_TTL);
+    // Every role records CDRs through this ledger, so all share one tenant rule.
+    let ledger = ledger
+        .with_tenant_directory(Arc::new(cache.clone()))
+        .with_default_tenant(config.cdr.default_tenant.clone());
     let hub = Hub::new(HUB_CAPACITY);
     let variables = config.variables();
     let recording_worker = roles
@@ -135,7 +139,6 @@ fn cdr_gateway_router(
         batch_max: config.cdr.batch_max.max(1),
         batch_wait: Duration::from_millis(config.cdr.batch_wait_ms),
         cdr: variables.cdr_options(),
-        default_tenant: config.cdr.default_tenant.clone(),
         ..GatewayConfig::default()
     };
     cdr_gateway::router(ledger.clone(), gateway, metrics)
@@ -181,6 +184,7 @@ fn start_esl_worker(
 ) -> EslWorker {
     let mut worker = EslWorkerConfig::new(config.esl.nodes.clone(), config.recordings_dir.clone());
     worker.cdrs = config.esl.cdrs;
+    worker.journal.clone_from(&config.esl.cdr_journal);
     worker.prepaid = config.esl.prepaid;
     worker.variables = variables.clone();
     worker.default_tenant = default_tenant(config);

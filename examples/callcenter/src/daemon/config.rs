@@ -76,6 +76,8 @@ pub struct EslSettings {
     pub prepaid: bool,
     /// The staging directory as FreeSWITCH names it, when it differs from `recordings_dir`.
     pub freeswitch_recordings_dir: Option<PathBuf>,
+    /// Where CDRs from events wait while the database is down (with `cdrs`).
+    pub cdr_journal: PathBuf,
 }
 
 impl Default for EslSettings {
@@ -85,6 +87,7 @@ impl Default for EslSettings {
             cdrs: false,
             prepaid: true,
             freeswitch_recordings_dir: None,
+            cdr_journal: PathBuf::from("esl-cdr-journal.jsonl"),
         }
     }
 }

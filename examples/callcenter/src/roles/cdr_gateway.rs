@@ -1,24 +1,30 @@
 //! The CDR gateway: receives `mod_json_cdr` posts, rates and records them through the billing
 //! ledger with group commit, and answers 2xx only once the CDR is committed.
 //!
-//! - Every encoding FreeSWITCH uses (raw JSON, `cdr=` URL-encoded, `cdr=` base64), whatever the
-//!   Content-Type says.
+//! - Every encoding FreeSWITCH uses (raw JSON, `cdr=` URL-encoded, `cdr=` base64, with or
+//!   without `encode-values`), whatever the Content-Type says; each counted by format, and the
+//!   ambiguous `encode=true` + `encode-values=true` warned about (once per process).
+//! - The tenant by the ledger's one rule; a CDR nothing attributes is stored unassigned for the
+//!   operator and answered 200, so FreeSWITCH does not pile it up.
 //! - Group commit: posts arriving together share one database transaction, up to
 //!   `batch_max` CDRs or `batch_wait` after the first one.
 //! - 200 after commit (a duplicate too: FreeSWITCH retries are harmless); 503 while the database
 //!   fails, so FreeSWITCH retries and, after its retries, writes its err-log-dir; 4xx for a body
-//!   that is not a CDR or a CDR the ledger refuses (unknown tenant), so it is never silently
-//!   dropped; 401 without the right credentials; 413 over the size limit.
+//!   that is not a CDR or a CDR the ledger refuses (its rate plan broken), logged with its
+//!   reason and counted per reason, so it is never silently dropped; 401 without the right
+//!   credentials; 413 over the size limit.
 
 use crate::http::BasicAuth;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use billing::{Cdr, CdrOptions, Ledger, LedgerError, Recorded};
+use billing::{Cdr, CdrOptions, JsonCdrFormat, Ledger, LedgerError, Outcome, Recorded};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -38,8 +44,6 @@ pub struct GatewayConfig {
     pub queue: usize,
     /// How CDRs are read (the tenant's channel variable).
     pub cdr: CdrOptions,
-    /// Tenant for CDRs that name none (single-tenant installations); `None` refuses them.
-    pub default_tenant: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -51,9 +55,24 @@ impl Default for GatewayConfig {
             batch_wait: Duration::from_millis(2),
             queue: 8192,
             cdr: CdrOptions::default(),
-            default_tenant: None,
         }
     }
+}
+
+/// A label: why, or in which form.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// The reason's short name.
+    pub reason: String,
+}
+
+/// A label: a body's mod_json_cdr settings, as found.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FormatLabel {
+    /// `encode`.
+    pub encode: String,
+    /// `encode-values` (`unknown` where the body reads the same either way).
+    pub encode_values: String,
 }
 
 /// Counters of the gateway, for `/metrics`.
@@ -63,8 +82,14 @@ pub struct GatewayMetrics {
     pub recorded: Counter,
     /// Posts of CDRs already recorded.
     pub duplicates: Counter,
-    /// Posts refused (4xx).
+    /// Posts refused (4xx), in all.
     pub refused: Counter,
+    /// Posts refused, by reason (`not_json`, `ambiguous`, `bad_number`, `ledger`...).
+    pub refused_by_reason: Family<ReasonLabel, Counter>,
+    /// CDRs stored unassigned, by reason (`no_tenant`, `unknown_tenant`, `tenant_conflict`).
+    pub unassigned: Family<ReasonLabel, Counter>,
+    /// CDR bodies read, by mod_json_cdr settings.
+    pub formats: Family<FormatLabel, Counter>,
     /// Posts answered 503 because the database failed.
     pub unavailable: Counter,
     /// Database transactions committed.
@@ -76,6 +101,21 @@ pub struct GatewayMetrics {
 impl GatewayMetrics {
     /// Adds the counters to `registry` (`callcenter_cdrs_recorded_total`, ...).
     pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
+        registry.register(
+            "callcenter_cdrs_refused_by_reason",
+            "CDR posts refused (4xx), by reason",
+            self.refused_by_reason.clone(),
+        );
+        registry.register(
+            "callcenter_cdrs_unassigned",
+            "CDRs stored unassigned (no tenant attributes them), by reason",
+            self.unassigned.clone(),
+        );
+        registry.register(
+            "callcenter_cdr_formats",
+            "CDR bodies read, by mod_json_cdr encode and encode-values settings",
+            self.formats.clone(),
+        );
         crate::http::metrics::register_counters(
             registry,
             [
@@ -114,8 +154,58 @@ type Reply = oneshot::Sender<Result<Recorded, Failure>>;
 
 #[derive(Debug)]
 enum Failure {
-    Refused(String),
+    /// The CDR itself cannot be recorded: its reason's short name, and the message.
+    Refused(&'static str, String),
     Unavailable(String),
+}
+
+impl GatewayMetrics {
+    /// Counts a refusal under its reason and says why, at warn level: a refused CDR is
+    /// revenue FreeSWITCH will leave in its err-log-dir.
+    pub fn refuse(&self, reason: &'static str, why: &str, uuid: Option<&str>) {
+        self.refused.inc();
+        self.refused_by_reason
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+        tracing::warn!(reason, uuid, why, "CDR refused");
+    }
+
+    /// Counts a body read in this form, and warns (once per process) of the ambiguous one.
+    pub fn read_format(&self, format: JsonCdrFormat) {
+        let label = FormatLabel {
+            encode: format.encode.as_str().to_owned(),
+            encode_values: match format.values {
+                billing::Values::Plain => "false",
+                billing::Values::Encoded => "true",
+                _ => "unknown",
+            }
+            .to_owned(),
+        };
+        self.formats.get_or_create(&label).inc();
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        if format.is_ambiguous() {
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    %format,
+                    "FreeSWITCH posts CDRs with encode=true and encode-values=true, which a crafted value can make ambiguous; set encode=false and encode-values=false (examples/callcenter/deploy/json_cdr.conf.xml)"
+                )
+            });
+        }
+    }
+
+    /// Counts a CDR stored unassigned.
+    fn unassigned(&self, outcome: &Outcome, uuid: &str) {
+        if let Outcome::Unassigned(reason) = outcome {
+            self.unassigned
+                .get_or_create(&ReasonLabel {
+                    reason: reason.as_str().to_owned(),
+                })
+                .inc();
+            tracing::info!(uuid, reason = reason.as_str(), "CDR stored unassigned");
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -149,38 +239,47 @@ pub fn router(ledger: Ledger, config: GatewayConfig, metrics: Arc<GatewayMetrics
         .with_state(state)
 }
 
-async fn receive(State(state): State<GatewayState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(state): State<GatewayState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(auth) = &state.config.auth
         && !auth.accepts(&headers)
     {
         return auth.challenge();
     }
-    let refuse = |status: StatusCode, why: String| {
-        state.metrics.refused.inc();
+    let posted_uuid = query_uuid(query.as_deref());
+    let refuse = |status: StatusCode, reason: &'static str, why: String| {
+        state.metrics.refuse(reason, &why, posted_uuid.as_deref());
         (status, format!("{why}\n")).into_response()
     };
-    let mut cdr = match Cdr::parse(&body, &state.config.cdr) {
+    let cdr = match Cdr::parse(&body, &state.config.cdr) {
         Ok(cdr) => cdr,
-        Err(error) => return refuse(StatusCode::BAD_REQUEST, error.to_string()),
+        Err(error) => return refuse(StatusCode::BAD_REQUEST, error.reason(), error.to_string()),
     };
-    if cdr.tenant.is_none() {
-        cdr.tenant.clone_from(&state.config.default_tenant);
+    if let Some(format) = cdr.format {
+        state.metrics.read_format(format);
     }
+    let uuid = cdr.uuid.clone();
     let (reply, answer) = oneshot::channel();
     if state.batches.send((cdr, reply)).await.is_err() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     match answer.await {
         Ok(Ok(recorded)) => {
-            let counter = if recorded.duplicate {
-                &state.metrics.duplicates
+            if recorded.duplicate {
+                state.metrics.duplicates.inc();
             } else {
-                &state.metrics.recorded
-            };
-            counter.inc();
+                state.metrics.recorded.inc();
+                state.metrics.unassigned(&recorded.outcome, &uuid);
+            }
             (StatusCode::OK, "OK").into_response()
         }
-        Ok(Err(Failure::Refused(why))) => refuse(StatusCode::UNPROCESSABLE_ENTITY, why),
+        Ok(Err(Failure::Refused(reason, why))) => {
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, reason, why)
+        }
         Ok(Err(Failure::Unavailable(why))) => {
             state.metrics.unavailable.inc();
             (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response()
@@ -234,6 +333,21 @@ fn classify(error: &LedgerError) -> Failure {
         LedgerError::Database(_) | LedgerError::Migrate(_) | LedgerError::Corrupt(_) => {
             Failure::Unavailable(format!("CDR not recorded: {error}"))
         }
-        _ => Failure::Refused(format!("CDR refused: {error}")),
+        _ => Failure::Refused("ledger", format!("CDR refused: {error}")),
     }
+}
+
+/// The `uuid` FreeSWITCH puts in the URL (`?uuid=<uuid>`), for the log of a body that could
+/// not be read; only UUID characters are kept, so it cannot forge a log line.
+fn query_uuid(query: Option<&str>) -> Option<String> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("uuid="))
+        .map(|value| {
+            value
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(64)
+                .collect()
+        })
 }

@@ -78,9 +78,12 @@ pub fn read_cdr(path: &Path, options: &CdrOptions) -> Result<Cdr, ToolError> {
     Cdr::parse(body, options).map_err(|e| bad(e.to_string()))
 }
 
-/// One CDR rated, as a JSON line.
+/// One CDR rated, as a JSON line. `charged_leg` says whether the ledger would charge this
+/// leg: the one that reached the outside (the trunk leg), or a leg linked to no other; the
+/// other legs of a call are part of it and not charged.
 pub fn rate(plan: &RatePlan, cdr: &Cdr) -> Value {
-    let mut line = json!({ "uuid": cdr.uuid, "leg": cdr.leg.as_str() });
+    let charged_leg = cdr.links.is_empty() || cdr.reaches_outside();
+    let mut line = json!({ "uuid": cdr.uuid, "leg": cdr.leg.as_str(), "charged_leg": charged_leg });
     let object = line.as_object_mut().expect("an object");
     let result = match cdr.destination.as_deref() {
         Some(destination) => plan.rate_call(destination, cdr.answered_at(), cdr.duration_ms()),

@@ -117,3 +117,45 @@ fn unreadable_inputs_fail_clearly() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn rates_every_err_log_dir_file_freeswitch_left() {
+    let plan = plan_file("prefix,name,rate_per_minute,connect_fee\n09,Mobile,0.60,0.05\n");
+    let mut args = vec!["--plan".to_owned(), plan.0.display().to_string()];
+    let root = tests::fixture("json_cdr_bridged");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("errdir_")
+        })
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 9);
+    args.extend(files.iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 9);
+    let charged = lines.iter().filter(|l| l["charged_leg"] == true).count();
+    assert_eq!(charged, 3, "one leg per call: the trunk leg");
+    for line in &lines {
+        // Every leg went to 0901234567 for about 5 s: 0.05 + 0.01 per started second.
+        assert_eq!(line["prefix"], "09", "{line}");
+        let amount: f64 = line["amount"].as_str().unwrap().parse().unwrap();
+        assert!((0.09..=0.11).contains(&amount), "{line}");
+    }
+}

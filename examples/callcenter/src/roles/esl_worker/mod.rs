@@ -12,12 +12,13 @@
 //! After every (re)connection it subscribes, then reads `show channels as json` before any
 //! further event, so the state is re-synced and subscribers see only real transitions.
 //!
-//! CDRs taken from events are as durable as the events: one arriving while the database is down
-//! is retried until stored, but one FreeSWITCH sent while the worker was away is not seen;
-//! `mod_json_cdr` (with its err-log-dir) is the lossless source.
+//! CDRs taken from events never hold the events back: while the database is down they wait in
+//! an fsync'd journal ([`journal`]) replayed once it is back. One FreeSWITCH sent while the
+//! worker was away is not seen; `mod_json_cdr` (with its err-log-dir) is the lossless source.
 
 mod cdrs;
 mod connection;
+pub mod journal;
 mod prepaid;
 mod recordings;
 
@@ -82,6 +83,8 @@ pub struct EslWorkerConfig {
     pub freeswitch_staging: Option<PathBuf>,
     /// Reconnection policy.
     pub backoff: Backoff,
+    /// The CDR journal (used when `cdrs` is on). Default `esl-cdr-journal.jsonl`.
+    pub journal: PathBuf,
 }
 
 impl EslWorkerConfig {
@@ -101,6 +104,7 @@ impl EslWorkerConfig {
                 max: Duration::from_secs(5),
                 max_attempts: None,
             },
+            journal: PathBuf::from("esl-cdr-journal.jsonl"),
         }
     }
 }
@@ -143,6 +147,8 @@ pub struct EslMetrics {
     pub cdrs: Counter,
     /// CDRs from events the ledger refused.
     pub cdrs_refused: Counter,
+    /// CDRs from events put in the journal (the ledger behind or down).
+    pub cdrs_journaled: Counter,
     /// Recordings handed to the recording worker.
     pub recordings: Counter,
     /// Prepaid limits scheduled.
@@ -167,6 +173,11 @@ impl EslMetrics {
                     "esl_cdrs_refused",
                     "Hangup events not recorded as CDRs",
                     &self.cdrs_refused,
+                ),
+                (
+                    "esl_cdrs_journaled",
+                    "CDRs from hangup events put in the journal while the database was behind or down",
+                    &self.cdrs_journaled,
                 ),
                 (
                     "esl_recordings",
@@ -195,6 +206,8 @@ struct Shared {
     ledger: Ledger,
     recordings: Option<RecordingHandle>,
     cdrs: Option<mpsc::Sender<Cdr>>,
+    /// Where CDRs wait while the ledger cannot take them.
+    journal: Option<Arc<journal::Journal>>,
     /// How CDRs from events name their tenant (read once from the variables).
     cdr_options: CdrOptions,
     metrics: Arc<EslMetrics>,
@@ -218,14 +231,28 @@ impl EslWorker {
         recordings: Option<RecordingHandle>,
     ) -> Self {
         let metrics = Arc::new(EslMetrics::default());
+        // CDRs from events find their tenant by the platform's contexts and domains.
+        let ledger = ledger.with_tenant_directory(Arc::new(tenants.clone()));
         let mut tasks = Vec::new();
+        let journal = config
+            .cdrs
+            .then(|| match journal::Journal::open(&config.journal) {
+                Ok(journal) => Some(Arc::new(journal)),
+                Err(error) => {
+                    tracing::error!(%error, path = %config.journal.display(), "cannot open the CDR journal; CDRs from events wait for the database instead");
+                    None
+                }
+            })
+            .flatten();
         let cdrs = config.cdrs.then(|| {
             let (tx, rx) = mpsc::channel(10_000);
-            tasks.push(tokio::spawn(cdrs::write(
-                rx,
-                ledger.clone(),
-                metrics.clone(),
-            )));
+            let writer = cdrs::Writer {
+                ledger: ledger.clone(),
+                journal: journal.clone(),
+                options: config.variables.cdr_options(),
+                metrics: metrics.clone(),
+            };
+            tasks.push(tokio::spawn(writer.run(rx)));
             tx
         });
         let nodes = config
@@ -247,6 +274,7 @@ impl EslWorker {
             ledger,
             recordings,
             cdrs,
+            journal,
             metrics,
         });
         for index in 0..shared.nodes.len() {
