@@ -37,11 +37,11 @@ fuzz_target!(|data: &[u8]| {
                     exact.then_some(seen)
                 })
                 .collect();
-            let body = settings.post_body(&document);
-            let decoded = Cdr::parse(&body, &options);
             if expected.iter().any(Option::is_none) {
                 continue;
             }
+            let body = settings.post_body(&document);
+            let decoded = Cdr::parse(&body, &options);
             let cdr = decoded.unwrap_or_else(|e| panic!("{settings:?}: {e}"));
             let document: Value = serde_json::from_str(&cdr.raw).unwrap();
             for (n, expected) in expected.iter().enumerate() {

@@ -24,11 +24,11 @@ use serde_json::{Map, Value};
 
 /// Parses tried before the body is refused as ambiguous: enough for any real CDR, which needs
 /// one or a few.
-const MAX_ATTEMPTS: usize = 256;
+const MAX_ATTEMPTS: usize = 64;
 
 /// Bytes read over all attempts, at most (so a large hostile body gets fewer attempts: each
 /// reads the whole text).
-const MAX_BYTES_READ: usize = 2 << 20;
+const MAX_BYTES_READ: usize = 512 << 10;
 
 /// The attempts allowed for a text of `len` bytes.
 fn attempts(len: usize) -> usize {
