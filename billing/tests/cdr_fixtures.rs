@@ -173,4 +173,14 @@ fn bad_input_is_a_typed_error() {
         Cdr::parse(b"[1,2]", &options),
         Err(CdrError::NotJson(_))
     ));
+    // A uuid no channel has (too long for an index, or not its alphabet) is refused.
+    let long = format!(r#"{{"variables":{{"uuid":"{}"}}}}"#, "a".repeat(3000));
+    assert!(matches!(
+        Cdr::parse(long.as_bytes(), &options),
+        Err(CdrError::BadUuid(_))
+    ));
+    assert!(matches!(
+        Cdr::parse(br#"{"variables":{"uuid":"u 1'"}}"#, &options),
+        Err(CdrError::BadUuid(_))
+    ));
 }

@@ -24,7 +24,7 @@ const MAX_UUID: usize = 128;
 
 /// Whether `text` can be a channel UUID: what FreeSWITCH generates, or a custom one of the
 /// same alphabet. Anything else is not a link (and never reaches SQL as one).
-fn is_uuid_like(text: &str) -> bool {
+pub(super) fn is_uuid_like(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= MAX_UUID
         && text

@@ -64,6 +64,10 @@ pub enum CdrError {
     /// There is no call UUID.
     #[error("CDR has no uuid")]
     MissingUuid,
+    /// The call UUID is not one: too long, or characters no channel UUID has (its first 64
+    /// characters are kept).
+    #[error("CDR uuid {0:?} is not a channel UUID")]
+    BadUuid(String),
     /// A number field is not a number, or is negative.
     #[error("CDR field {field} has an invalid value {value:?}")]
     BadNumber {
@@ -99,6 +103,7 @@ impl CdrError {
             Self::Empty => "empty",
             Self::NotJson(_) => "not_json",
             Self::MissingUuid => "missing_uuid",
+            Self::BadUuid(_) => "bad_uuid",
             Self::BadNumber { .. } => "bad_number",
             Self::Absurd { .. } => "absurd",
             Self::Ambiguous(_) => "ambiguous",
@@ -405,6 +410,9 @@ impl Fields {
             .uuid
             .filter(|u| !u.trim().is_empty())
             .ok_or(CdrError::MissingUuid)?;
+        if !links::is_uuid_like(&uuid) {
+            return Err(CdrError::BadUuid(uuid.chars().take(64).collect()));
+        }
         let mut links = self.links;
         links::tidy(&uuid, &mut links);
         let billsec = number("billsec", self.billsec.as_deref())?.unwrap_or(0);

@@ -146,8 +146,9 @@ impl Ledger {
 
     /// Records many CDRs in one database transaction (group commit), with an outcome per CDR:
     /// a CDR with bad input gets its error and the others are still recorded. Each table is
-    /// written with one statement per chunk of CDRs rather than one per CDR. A database error
-    /// fails the whole batch (nothing is stored, so all may be retried).
+    /// written with one statement per chunk of CDRs rather than one per CDR. A database error,
+    /// even while rating one CDR, fails the whole batch (nothing is stored, so all may be
+    /// retried).
     pub async fn record_batch(
         &self,
         cdrs: &[Cdr],
@@ -168,6 +169,12 @@ impl Ledger {
             let prepared = match prepared {
                 Err(LedgerError::Unassigned(reason)) => Err(reason),
                 Err(LedgerError::UnknownTenant(_)) => Err(UnassignedReason::UnknownTenant),
+                // The database failing is the batch's failure (retried whole), not the CDR's.
+                Err(
+                    error @ (LedgerError::Database(_)
+                    | LedgerError::Migrate(_)
+                    | LedgerError::Corrupt(_)),
+                ) => return Err(error),
                 Err(error) => {
                     results[index] = Some(Err(error));
                     continue;

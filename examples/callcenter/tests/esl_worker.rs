@@ -163,6 +163,7 @@ async fn a_real_call_through_a_dropped_connection() {
     );
     config.freeswitch_staging = Some("/srv/rec-staging".into());
     config.cdrs = true;
+    config.journal = dir.join("esl-cdr-journal.jsonl");
     let worker = EslWorker::start(
         config,
         ledger.clone(),

@@ -208,6 +208,7 @@ async fn start_the_daemon(
         password: "ClueCon".into(),
     }];
     config.esl.cdrs = true;
+    config.esl.cdr_journal = dir.join("esl-cdr-journal.jsonl");
     config.esl.freeswitch_recordings_dir = Some("/srv/rec-staging".into());
     build(&config).await.unwrap()
 }

@@ -184,12 +184,15 @@ impl GatewayMetrics {
             .to_owned(),
         };
         self.formats.get_or_create(&label).inc();
+        // With encode=true a value's own uppercase %XX is kept, so a crafted caller ID can
+        // look like the document's structure (then the CDR is refused as ambiguous), whatever
+        // encode-values says.
         static WARNED: std::sync::Once = std::sync::Once::new();
-        if format.is_ambiguous() {
+        if format.encode == billing::Encode::Url {
             WARNED.call_once(|| {
                 tracing::warn!(
                     %format,
-                    "FreeSWITCH posts CDRs with encode=true and encode-values=true, which a crafted value can make ambiguous; set encode=false and encode-values=false (examples/callcenter/deploy/json_cdr.conf.xml)"
+                    "FreeSWITCH posts CDRs with encode=true, which a crafted caller ID can make unreadable; set encode=false and encode-values=false (examples/callcenter/deploy/json_cdr.conf.xml)"
                 )
             });
         }

@@ -193,7 +193,7 @@ impl Writer {
             }
         }
         let replayed = replay.cdrs.len();
-        match tokio::task::spawn_blocking(move || journal.consume(replay.end)).await {
+        match tokio::task::spawn_blocking(move || journal.consume(&replay)).await {
             Ok(Ok(())) => {
                 tracing::info!(cdrs = replayed, "CDR journal replayed");
                 true

@@ -30,6 +30,8 @@ pub struct Replay {
     pub cdrs: Vec<Cdr>,
     /// The length of the journal read: [`Journal::consume`] removes up to it.
     pub end: u64,
+    /// Lines that are not CDRs: [`Journal::consume`] moves them to `<journal>.bad`.
+    pub bad: Vec<u8>,
 }
 
 impl Journal {
@@ -81,8 +83,14 @@ impl Journal {
         }
         let _one = self.guard();
         let mut file = OpenOptions::new().append(true).open(&self.path)?;
-        file.write_all(&lines)?;
-        file.sync_data()
+        let before = file.metadata()?.len();
+        let written = file.write_all(&lines).and_then(|()| file.sync_data());
+        if let Err(error) = written {
+            // A part written (the disk full, say) would glue itself to the next append.
+            let _ = file.set_len(before);
+            return Err(error);
+        }
+        Ok(())
     }
 
     /// Whether nothing waits in it.
@@ -90,7 +98,7 @@ impl Journal {
         Ok(std::fs::metadata(&self.path)?.len() == 0)
     }
 
-    /// Reads every CDR waiting (lines that are not CDRs go to `<journal>.bad`).
+    /// Reads every CDR waiting (lines that are not CDRs are set apart in [`Replay::bad`]).
     pub fn read(&self, options: &CdrOptions) -> io::Result<Replay> {
         let _one = self.guard();
         let mut file = File::open(&self.path)?;
@@ -106,29 +114,31 @@ impl Journal {
             match parse_line(&line, options) {
                 Ok(cdr) => cdrs.push(cdr),
                 Err(why) => {
-                    tracing::error!(path = %self.path.display(), why, "CDR journal: a line that is not a CDR, kept in the .bad file");
+                    tracing::error!(path = %self.path.display(), why, "CDR journal: a line that is not a CDR, to be kept in the .bad file");
                     bad.extend_from_slice(&line);
                     bad.push(b'\n');
                 }
             }
         }
-        if !bad.is_empty() {
+        Ok(Replay { cdrs, end, bad })
+    }
+
+    /// Removes what `replay` read (its CDRs recorded by the ledger), keeping anything appended
+    /// since: its bad lines go to `<journal>.bad` first, then the rest of the journal is written
+    /// to a new file, fsync'd, and renamed over.
+    pub fn consume(&self, replay: &Replay) -> io::Result<()> {
+        let end = replay.end;
+        let _one = self.guard();
+        if !replay.bad.is_empty() {
             let mut bad_path = self.path.clone().into_os_string();
             bad_path.push(".bad");
             let mut file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(bad_path)?;
-            file.write_all(&bad)?;
+            file.write_all(&replay.bad)?;
             file.sync_data()?;
         }
-        Ok(Replay { cdrs, end })
-    }
-
-    /// Removes the first `end` bytes (what a [`Replay`] read and the ledger recorded), keeping
-    /// anything appended since: the rest is written to a new file, fsync'd, and renamed over.
-    pub fn consume(&self, end: u64) -> io::Result<()> {
-        let _one = self.guard();
         let mut file = File::open(&self.path)?;
         file.seek(SeekFrom::Start(end))?;
         let mut rest = Vec::new();
@@ -190,7 +200,7 @@ mod tests {
         assert_eq!(replay.cdrs.len(), 2);
         assert_eq!(replay.cdrs[0], cdr("u-1"));
         journal.append(&[cdr("u-3")]).unwrap();
-        journal.consume(replay.end).unwrap();
+        journal.consume(&replay).unwrap();
         let rest = journal.read(&CdrOptions::default()).unwrap();
         assert_eq!(rest.cdrs, [cdr("u-3")]);
     }
@@ -209,6 +219,8 @@ mod tests {
         let journal = Journal::open(&path).unwrap();
         let replay = journal.read(&CdrOptions::default()).unwrap();
         assert_eq!(replay.cdrs, [cdr("u-1")]);
+        journal.consume(&replay).unwrap();
+        assert!(journal.is_empty().unwrap());
         let bad = std::fs::read_to_string(format!("{}.bad", path.display())).unwrap();
         assert_eq!(bad, "not json\n");
     }
