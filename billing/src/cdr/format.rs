@@ -45,6 +45,21 @@ pub enum Values {
     Unknown,
 }
 
+impl Values {
+    /// The `encode-values` setting it shows: `true`, `false`, or `unknown`.
+    ///
+    /// ```
+    /// assert_eq!(billing::Values::Encoded.as_str(), "true");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Plain => "false",
+            Self::Encoded => "true",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// How a body was found to be encoded ([`crate::Cdr::format`]).
 ///
 /// ```
@@ -72,12 +87,12 @@ impl JsonCdrFormat {
 
 impl std::fmt::Display for JsonCdrFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let values = match self.values {
-            Values::Plain => "false",
-            Values::Encoded => "true",
-            Values::Unknown => "unknown",
-        };
-        write!(f, "encode={} encode-values={values}", self.encode.as_str())
+        write!(
+            f,
+            "encode={} encode-values={}",
+            self.encode.as_str(),
+            self.values.as_str()
+        )
     }
 }
 

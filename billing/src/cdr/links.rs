@@ -6,7 +6,7 @@
 //! `other_loopback_leg_uuid`; events add `Other-Leg-Unique-ID`.
 
 /// The variables naming one other leg each.
-pub(super) const LINK_VARIABLES: &[&str] = &[
+const LINK_VARIABLES: &[&str] = &[
     "originator",
     "originating_leg_uuid",
     "bridge_uuid",
@@ -16,7 +16,7 @@ pub(super) const LINK_VARIABLES: &[&str] = &[
 ];
 
 /// The variable listing the legs a leg originated.
-pub(super) const ORIGINATED_LEGS: &str = "originated_legs";
+const ORIGINATED_LEGS: &str = "originated_legs";
 
 /// Longest UUID kept (FreeSWITCH's are 36 characters; a custom `origination_uuid` may be
 /// longer, but not by much).
@@ -47,6 +47,20 @@ pub(super) fn collect(name: &str, value: &str, links: &mut Vec<String>) {
             links.push(uuid.to_owned());
         }
     }
+}
+
+/// The legs named by the link variables `var` finds (by bare name).
+pub(super) fn from_variables(var: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut links = Vec::new();
+    for name in LINK_VARIABLES
+        .iter()
+        .chain(std::iter::once(&ORIGINATED_LEGS))
+    {
+        if let Some(value) = var(name) {
+            collect(name, &value, &mut links);
+        }
+    }
+    links
 }
 
 /// Sorts, removes repeats and the leg itself.

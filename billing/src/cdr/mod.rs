@@ -213,15 +213,7 @@ impl Cdr {
             .and_then(Value::as_str)
             .map(str::to_owned)
             .or_else(|| var("direction"));
-        let mut links = Vec::new();
-        for name in links::LINK_VARIABLES
-            .iter()
-            .chain(std::iter::once(&links::ORIGINATED_LEGS))
-        {
-            if let Some(value) = var(name) {
-                links::collect(name, &value, &mut links);
-            }
-        }
+        let links = links::from_variables(var);
         let fields = Fields {
             uuid: var("uuid").or_else(|| from_profile("uuid")),
             direction,
@@ -281,15 +273,7 @@ impl Cdr {
                 .map(str::to_owned)
         };
         let var = |name: &str| get(&format!("variable_{name}")).or_else(|| get(name));
-        let mut links = Vec::new();
-        for name in links::LINK_VARIABLES
-            .iter()
-            .chain(std::iter::once(&links::ORIGINATED_LEGS))
-        {
-            if let Some(value) = var(name) {
-                links::collect(name, &value, &mut links);
-            }
-        }
+        let mut links = links::from_variables(var);
         if let Some(other) = get("Other-Leg-Unique-ID") {
             links::collect("Other-Leg-Unique-ID", &other, &mut links);
         }

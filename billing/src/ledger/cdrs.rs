@@ -163,23 +163,21 @@ impl Ledger {
         let mut unassigned = Vec::new();
         for ((index, cdr), tenant) in cdrs.iter().enumerate().zip(tenants) {
             let prepared = match tenant {
-                Ok(tenant) => self.prepare(cdr, tenant).await,
-                Err(reason) => Err(LedgerError::Unassigned(reason)),
-            };
-            let prepared = match prepared {
-                Err(LedgerError::Unassigned(reason)) => Err(reason),
-                Err(LedgerError::UnknownTenant(_)) => Err(UnassignedReason::UnknownTenant),
-                // The database failing is the batch's failure (retried whole), not the CDR's.
-                Err(
-                    error @ (LedgerError::Database(_)
-                    | LedgerError::Migrate(_)
-                    | LedgerError::Corrupt(_)),
-                ) => return Err(error),
-                Err(error) => {
-                    results[index] = Some(Err(error));
-                    continue;
-                }
-                Ok(prepared) => Ok(prepared),
+                Err(reason) => Err(reason),
+                Ok(tenant) => match self.prepare(cdr, tenant).await {
+                    Ok(prepared) => Ok(prepared),
+                    Err(LedgerError::UnknownTenant(_)) => Err(UnassignedReason::UnknownTenant),
+                    // The database failing is the batch's failure (retried whole), not the CDR's.
+                    Err(
+                        error @ (LedgerError::Database(_)
+                        | LedgerError::Migrate(_)
+                        | LedgerError::Corrupt(_)),
+                    ) => return Err(error),
+                    Err(error) => {
+                        results[index] = Some(Err(error));
+                        continue;
+                    }
+                },
             };
             match first_of.entry((&cdr.uuid, cdr.leg)) {
                 std::collections::hash_map::Entry::Occupied(first) => {

@@ -62,9 +62,6 @@ pub enum LedgerError {
     /// No account exists for the tenant.
     #[error("unknown tenant {0:?}")]
     UnknownTenant(String),
-    /// Nothing attributes the CDR to a tenant (recording stores it unassigned instead).
-    #[error("CDR unassigned: {0}")]
-    Unassigned(UnassignedReason),
     /// No such rate plan.
     #[error("unknown rate plan {0:?}")]
     UnknownPlan(String),

@@ -176,12 +176,7 @@ impl GatewayMetrics {
     pub fn read_format(&self, format: JsonCdrFormat) {
         let label = FormatLabel {
             encode: format.encode.as_str().to_owned(),
-            encode_values: match format.values {
-                billing::Values::Plain => "false",
-                billing::Values::Encoded => "true",
-                _ => "unknown",
-            }
-            .to_owned(),
+            encode_values: format.values.as_str().to_owned(),
         };
         self.formats.get_or_create(&label).inc();
         // With encode=true a value's own uppercase %XX is kept, so a crafted caller ID can
