@@ -38,12 +38,21 @@ pub use originate::{Destination, Endpoint, Originate};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
-    /// A part that must be one word is empty or has whitespace or a line break.
-    #[error("{field} {value:?} must be one word")]
+    /// A part is empty, too long, or has a character its rule does not allow.
+    #[error(
+        "{field} {value:?} has a character FreeSWITCH would read as syntax there, or is empty or too long"
+    )]
     NotAWord {
         /// Which part.
         field: &'static str,
         /// The offending value.
+        value: String,
+    },
+    /// A dialled number is not digits after an optional leading `+`, `*` or `#` (see
+    /// [`DialedNumber`]).
+    #[error("{value:?} is not a dialled number (digits, optionally after one leading +, * or #)")]
+    NotANumber {
+        /// The offending value (at most 64 characters of it).
         value: String,
     },
     /// A value contains a character that cannot be carried in that position.
@@ -150,4 +159,7 @@ pub trait ApiCommand {
     }
 }
 
-pub use value::{write_line, write_uuid, write_word};
+pub use value::{
+    DialedNumber, is_dialed_number, is_domain, is_name, write_line, write_name, write_uuid,
+    write_word,
+};

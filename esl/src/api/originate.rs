@@ -2,7 +2,8 @@
 //! with channel variables escaped as FreeSWITCH expects.
 
 use super::value::{
-    write_braced_variable_value, write_extension, write_line, write_variable_name, write_word,
+    write_application, write_braced_variable_value, write_dialplan_extension, write_domain,
+    write_extension, write_line, write_name, write_number, write_variable_name,
 };
 use super::{ApiCommand, ApiError, ApiFailure};
 
@@ -21,7 +22,7 @@ pub enum Endpoint {
     Gateway {
         /// The gateway's name in the sofia profile.
         gateway: String,
-        /// The number to dial.
+        /// The number to dial: a [`DialedNumber`](super::DialedNumber).
         number: String,
     },
     /// `loopback/<extension>[/<context>]`: into the dialplan.
@@ -34,28 +35,46 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The endpoint as a dial string, for `originate` or a dialplan's `bridge`: every part
+    /// checked by its rule (a number is a [`DialedNumber`](super::DialedNumber), a user,
+    /// gateway or context a [name](super::is_name), a domain a [domain](super::is_domain)).
+    ///
+    /// ```
+    /// use esl::api::Endpoint;
+    ///
+    /// let trunk = |number: &str| Endpoint::Gateway { gateway: "trunk".into(), number: number.into() };
+    /// assert_eq!(trunk("+4412345").to_dial_string()?, "sofia/gateway/trunk/+4412345");
+    /// assert!(trunk("0800,loopback/9995/default").to_dial_string().is_err());
+    /// # Ok::<(), esl::api::ApiError>(())
+    /// ```
+    pub fn to_dial_string(&self) -> Result<String, ApiError> {
+        let mut out = String::new();
+        self.write(&mut out)?;
+        Ok(out)
+    }
+
     fn write(&self, out: &mut String) -> Result<(), ApiError> {
         match self {
             Self::User { user, domain } => {
                 out.push_str("user/");
-                write_word(out, "user", user)?;
+                write_name(out, "user", user)?;
                 if let Some(domain) = domain {
                     out.push('@');
-                    write_word(out, "domain", domain)?;
+                    write_domain(out, domain)?;
                 }
             }
             Self::Gateway { gateway, number } => {
                 out.push_str("sofia/gateway/");
-                write_word(out, "gateway", gateway)?;
+                write_name(out, "gateway", gateway)?;
                 out.push('/');
-                write_word(out, "number", number)?;
+                write_number(out, "number", number)?;
             }
             Self::Loopback { extension, context } => {
                 out.push_str("loopback/");
-                write_word(out, "extension", extension)?;
+                write_dialplan_extension(out, extension)?;
                 if let Some(context) = context {
                     out.push('/');
-                    write_word(out, "context", context)?;
+                    write_name(out, "context", context)?;
                 }
             }
         }
@@ -160,7 +179,7 @@ impl ApiCommand for Originate {
             } => write_extension(out, extension, dialplan.as_deref(), context.as_deref()),
             Destination::Application { app, arg } => {
                 out.push('&');
-                write_word(out, "application", app)?;
+                write_application(out, app)?;
                 out.push('(');
                 write_line(out, "application argument", arg.as_deref().unwrap_or(""))?;
                 out.push(')');
@@ -253,6 +272,95 @@ mod tests {
                 .variable("x", "a\nb")
                 .to_command()
                 .is_err()
+        );
+    }
+
+    /// The strings of the attacks on the dial string, in every part of an originate.
+    const HOSTILE: [&str; 7] = [
+        "0800,loopback/9995/default",
+        "0901|sofia/gateway/x/1",
+        "{x=y}0901",
+        "[x=y]0901",
+        "${system(id)}",
+        "&system(id)",
+        "0901\\",
+    ];
+
+    #[test]
+    fn no_hostile_string_reaches_any_part_of_the_dial_string() {
+        let park = || Destination::Application {
+            app: "park".into(),
+            arg: None,
+        };
+        for hostile in HOSTILE {
+            let endpoints = [
+                Endpoint::Gateway {
+                    gateway: "trunk".into(),
+                    number: hostile.into(),
+                },
+                Endpoint::Gateway {
+                    gateway: hostile.into(),
+                    number: "0800".into(),
+                },
+                Endpoint::User {
+                    user: hostile.into(),
+                    domain: None,
+                },
+                Endpoint::User {
+                    user: "1000".into(),
+                    domain: Some(hostile.into()),
+                },
+                Endpoint::Loopback {
+                    extension: hostile.into(),
+                    context: None,
+                },
+            ];
+            for endpoint in endpoints {
+                let command = Originate::new(endpoint, park()).to_command();
+                assert!(command.is_err(), "{hostile}: {command:?}");
+            }
+            let into = Destination::Extension {
+                extension: hostile.into(),
+                dialplan: None,
+                context: Some("default".into()),
+            };
+            let user = Endpoint::User {
+                user: "1000".into(),
+                domain: None,
+            };
+            assert!(Originate::new(user.clone(), into).to_command().is_err());
+            let app = Destination::Application {
+                app: hostile.into(),
+                arg: None,
+            };
+            assert!(Originate::new(user.clone(), app).to_command().is_err());
+        }
+        // As a variable's value: separators and the backslash escaped, what no escape can
+        // carry refused.
+        let user = Endpoint::User {
+            user: "1000".into(),
+            domain: None,
+        };
+        let with = |value: &str| {
+            Originate::new(user.clone(), park())
+                .variable("a", value)
+                .variable("b", "c")
+                .to_command()
+        };
+        assert_eq!(
+            with(HOSTILE[0]).unwrap(),
+            "originate {a='0800\\,loopback/9995/default',b=c}user/1000 &park()"
+        );
+        for refused in &HOSTILE[1..5] {
+            assert!(with(refused).is_err(), "{refused}");
+        }
+        assert_eq!(
+            with(HOSTILE[5]).unwrap(),
+            "originate {a=&system(id),b=c}user/1000 &park()"
+        );
+        assert_eq!(
+            with(HOSTILE[6]).unwrap(),
+            "originate {a=0901\\\\,b=c}user/1000 &park()"
         );
     }
 

@@ -344,3 +344,76 @@ async fn requests_without_the_credentials_are_refused() {
     let response = ask_form(&platform, "this is not a form").await;
     assert_eq!(response.status, 400);
 }
+
+/// The captured dialplan request of a call to 7777, as if `dialled` had been dialled.
+fn dialling(dialled: &str) -> Vec<u8> {
+    let raw = captured("005_fsapi_dialplan.http");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let encoded: String = dialled
+        .bytes()
+        .map(|b| match b {
+            b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    let body = String::from_utf8_lossy(&raw[split..]).replace(
+        "Destination-Number=7777",
+        &format!("Destination-Number={encoded}"),
+    );
+    http::post(
+        "/fsapi",
+        &[
+            AUTHORIZATION,
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn dialled_strings_that_are_not_numbers_never_reach_a_dial_string() {
+    let platform = platform(false).await;
+    // The first was proven on a real FreeSWITCH 1.10.12: it bridged to the trunk *and* to
+    // loopback/9995/default, another context.
+    for hostile in [
+        "0800,loopback/9995/default",
+        "0901|sofia/gateway/x/1",
+        "{x=y}0901",
+        "[x=y]0901",
+        "${system(id)}",
+        "&system(id)",
+        "0901\\",
+        "0800:_:loopback/1",
+        "0800^^:x",
+        "0800 x",
+        "0800@evil",
+        "0800/x",
+    ] {
+        let response = http::send(platform.address, &dialling(hostile))
+            .await
+            .unwrap();
+        let answer = xml(&response);
+        assert!(
+            answer.contains(r#"application="hangup" data="UNALLOCATED_NUMBER""#),
+            "{hostile}: {answer}"
+        );
+        for leaked in ["bridge", "loopback", "system", "sofia", "x=y"] {
+            assert!(!answer.contains(leaked), "{hostile}: {answer}");
+        }
+    }
+    // A name that is no extension of the tenant is no number either.
+    let answer = xml(&http::send(platform.address, &dialling("alice"))
+        .await
+        .unwrap());
+    assert!(answer.contains("UNALLOCATED_NUMBER"), "{answer}");
+    // Numbers still go out, with their prefix.
+    for number in ["+441234567", "*98", "#31"] {
+        let answer = xml(&http::send(platform.address, &dialling(number))
+            .await
+            .unwrap());
+        assert!(
+            answer.contains(&format!(r#"data="sofia/gateway/trunk/{number}""#)),
+            "{number}: {answer}"
+        );
+    }
+}

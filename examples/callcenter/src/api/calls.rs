@@ -1,12 +1,12 @@
 //! `/api/calls`: the tenant's calls in progress, and click-to-call.
 
 use super::body::Body;
-use super::{ApiError, ApiState, Caller, Role};
+use super::{ApiError, ApiState, Caller, Claims, Role};
 use crate::roles::esl_worker::{EslWorker, NodeError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use esl::api::{Destination as Dialplan, Endpoint, Originate};
+use esl::api::{Destination as Dialplan, Endpoint, Originate, is_dialed_number, is_name};
 use platform::calls::Call;
 use platform::variables::ChannelVariables;
 use serde::Deserialize;
@@ -37,6 +37,22 @@ pub(super) struct CallRequest {
     node: Option<String>,
 }
 
+/// The extension a click-to-call rings first: an agent's own (and only theirs; an agent with
+/// none cannot click-to-call), any of the tenant's for an admin.
+fn caller_extension(claims: &Claims, from: Option<&str>) -> Result<String, ApiError> {
+    match (claims.role, from, &claims.extension) {
+        (Role::Agent, _, None) => Err(ApiError::Forbidden(
+            "an agent without an extension of their own cannot click-to-call".into(),
+        )),
+        (Role::Agent, Some(from), Some(own)) if from != own => Err(ApiError::Forbidden(
+            "agents call from their own extension".into(),
+        )),
+        (_, Some(from), _) => Ok(from.to_owned()),
+        (_, None, Some(own)) => Ok(own.clone()),
+        (_, None, None) => Err(ApiError::BadRequest("`from` is required".into())),
+    }
+}
+
 /// Click-to-call: rings `from` (one of the tenant's extensions); once answered, it is connected
 /// to `to` through the tenant's dialplan context (so prepaid limits and recording apply).
 /// Answers 202 with the call's UUID as soon as FreeSWITCH has accepted the job.
@@ -45,27 +61,17 @@ pub(super) async fn click_to_call(
     Caller(claims): Caller,
     Body(request): Body<CallRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let from = match (&request.from, &claims.extension, claims.role) {
-        (Some(from), Some(own), Role::Agent) if from != own => {
-            return Err(ApiError::Forbidden(
-                "agents call from their own extension".into(),
-            ));
-        }
-        (Some(from), _, _) => from.clone(),
-        (None, Some(own), _) => own.clone(),
-        (None, None, _) => return Err(ApiError::BadRequest("`from` is required".into())),
-    };
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '+' | '*' | '#' | '-' | '.' | '_')
-            })
-    };
-    if !valid(&request.to) || !valid(&from) {
+    let from = caller_extension(&claims, request.from.as_deref())?;
+    // The esl crate's rules: a number or an extension's name, nothing a dial string would
+    // read as syntax.
+    if !is_dialed_number(&request.to) && !is_name(&request.to) {
         return Err(ApiError::BadRequest(
-            "`to` and `from` are numbers or extension names".into(),
+            "`to` is a number (digits, optionally after one leading +, * or #) or an extension"
+                .into(),
         ));
+    }
+    if !is_name(&from) {
+        return Err(ApiError::BadRequest("`from` is an extension's name".into()));
     }
     let tenant = state
         .cache

@@ -2,6 +2,7 @@
 //! through its gateway, with the platform's recording and prepaid policy applied.
 
 use super::{LookupError, ServerState};
+use esl::api::{DialedNumber, Endpoint, is_dialed_number, is_name};
 use esl::proto::HangupCause;
 use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
@@ -20,6 +21,16 @@ pub(super) async fn answer(
     let Some(tenant) = state.cache.tenant_by_context(context).await? else {
         return Ok(NotFound.into());
     };
+    // Anything but a number or an extension's name could carry a second endpoint, a variable
+    // or an expansion into the dial string: refused before it reaches one.
+    if !is_dialed_number(destination) && !is_name(destination) {
+        tracing::warn!(
+            tenant = %tenant.tenant,
+            destination = %destination.escape_debug().to_string().chars().take(80).collect::<String>(),
+            "refused a dialled string that is neither a number nor an extension"
+        );
+        return Ok(unallocated(&tenant.context));
+    }
     let expression = format!("^{}$", regex_escape(destination));
     let mut condition = Condition::new("destination_number", expression);
     let callee = state.cache.extension(&tenant.tenant, destination).await?;
@@ -33,19 +44,50 @@ pub(super) async fn answer(
         }
     }
     let (name, condition) = match callee {
-        Some(callee) => (
-            format!("internal_{}", callee.extension),
-            condition.action_owned(
-                "bridge",
-                format!("user/{}@{}", callee.extension, tenant.domain),
+        Some(callee) => {
+            let user = Endpoint::User {
+                user: callee.extension.clone(),
+                domain: Some(tenant.domain.clone()),
+            };
+            (
+                format!("internal_{}", callee.extension),
+                bridge(condition, &user, &tenant),
+            )
+        }
+        None => match DialedNumber::parse(destination) {
+            Ok(number) => (
+                "outbound".to_owned(),
+                outbound(state, &tenant, &number, condition).await?,
             ),
-        ),
-        None => (
-            "outbound".to_owned(),
-            outbound(state, &tenant, destination, condition).await?,
-        ),
+            // A name that is no extension of the tenant.
+            Err(_) => return Ok(unallocated(&tenant.context)),
+        },
     };
     Ok(document(&tenant.context, &name, condition))
+}
+
+/// Bridges to `endpoint`, written by the esl crate's dial-string rules; an endpoint they
+/// refuse (a gateway or domain misconfigured with a separator in its name) hangs up instead.
+fn bridge(
+    condition: Condition<'static>,
+    endpoint: &Endpoint,
+    tenant: &Tenant,
+) -> Condition<'static> {
+    match endpoint.to_dial_string() {
+        Ok(dial_string) => condition.action_owned("bridge", dial_string),
+        Err(error) => {
+            tracing::error!(tenant = %tenant.tenant, %error, "cannot bridge: fix the tenant's gateway or domain");
+            condition.action_owned("hangup", HangupCause::UnallocatedNumber.to_string())
+        }
+    }
+}
+
+/// A document that hangs the call up as an unallocated number, whatever was dialled (the
+/// dialled string is not echoed back).
+fn unallocated(context: &str) -> XmlResponse {
+    let condition = Condition::new("destination_number", "^".to_owned())
+        .action_owned("hangup", HangupCause::UnallocatedNumber.to_string());
+    document(context, "unallocated", condition)
 }
 
 /// The caller, when it is a registered user of this tenant (its own recording policy counts).
@@ -68,14 +110,20 @@ async fn caller_extension(
 async fn outbound(
     state: &ServerState,
     tenant: &Tenant,
-    destination: &str,
+    number: &DialedNumber,
     condition: Condition<'static>,
 ) -> Result<Condition<'static>, LookupError> {
     let Some(gateway) = &tenant.gateway else {
         return Ok(condition.action_owned("hangup", HangupCause::UnallocatedNumber.to_string()));
     };
     let limit = if tenant.prepaid {
-        policy::prepaid_limit(&state.ledger, &tenant.tenant, destination, unix_seconds()).await?
+        policy::prepaid_limit(
+            &state.ledger,
+            &tenant.tenant,
+            number.as_str(),
+            unix_seconds(),
+        )
+        .await?
     } else {
         PrepaidLimit::Unlimited
     };
@@ -102,7 +150,11 @@ async fn outbound(
         }
         PrepaidLimit::Unlimited => condition,
     };
-    Ok(condition.action_owned("bridge", format!("sofia/gateway/{gateway}/{destination}")))
+    let trunk = Endpoint::Gateway {
+        gateway: gateway.clone(),
+        number: number.as_str().to_owned(),
+    };
+    Ok(bridge(condition, &trunk, tenant))
 }
 
 fn document(context: &str, extension: &str, condition: Condition<'static>) -> XmlResponse {
