@@ -13,7 +13,7 @@
 //! Without `--rate` the node sends as fast as the worker takes them.
 
 use billing::Ledger;
-use callcenter::api::{ApiState, Role, Tokens, Users};
+use callcenter::api::{ApiState, ApiUser, Limits, Role, Tokens, Users};
 use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
 use futures_util::StreamExt;
 use platform::cache::Cache;
@@ -130,9 +130,24 @@ async fn main() {
 
     let hub = Hub::new(65_536);
     let tokens = Tokens::new(b"load test secret, long enough", Duration::from_secs(3600));
+    // One agent per tenant, whose token every client of that tenant shares.
+    let users = Users::new(ledger.pool().clone());
+    let agents: Vec<ApiUser> = (0..args.tenants)
+        .map(|k| ApiUser {
+            tenant: format!("t{k}"),
+            username: "load".into(),
+            role: Role::Agent,
+            extension: None,
+        })
+        .collect();
+    for agent in &agents {
+        users.put(agent, "load-password").await.unwrap();
+    }
+    let mut limits = Limits::default();
+    limits.sockets_per_token = args.clients;
     let state = ApiState {
         tokens: tokens.clone(),
-        users: Users::new(ledger.pool().clone()),
+        users,
         ledger: ledger.clone(),
         cache: Cache::new(store.clone(), Duration::from_secs(60)),
         variables: ChannelVariables::default(),
@@ -140,6 +155,7 @@ async fn main() {
         hub: hub.clone(),
         recordings: None,
         download_ttl: Duration::from_secs(60),
+        limits,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -157,7 +173,8 @@ async fn main() {
     for c in 0..args.clients {
         let tenant = c % args.tenants;
         let expected = calls_per_tenant[tenant] * MESSAGES_PER_CALL;
-        let (token, _) = tokens.issue("load", &format!("t{tenant}"), Role::Agent, None);
+        // Each was put once: credentials version 0.
+        let (token, _) = tokens.issue(&agents[tenant], 0);
         let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .read_buffer_size(16 * 1024);
         let (mut socket, _) = tokio_tungstenite::connect_async_with_config(

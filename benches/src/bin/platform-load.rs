@@ -67,6 +67,9 @@ fn vary(body: &[u8], n: usize) -> Vec<u8> {
     text.replace(&cdr.uuid, &new_uuid).into_bytes()
 }
 
+/// `freeswitch:load-pw`, base64.
+const FREESWITCH: &str = "ZnJlZXN3aXRjaDpsb2FkLXB3";
+
 async fn serve(config: &DaemonConfig) -> (SocketAddr, callcenter::daemon::Daemon) {
     let daemon = build(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -172,6 +175,11 @@ async fn main() {
     };
     let mut config = config;
     config.cdr.default_tenant = Some("load".into());
+    // FreeSWITCH's credentials, as mod_xml_curl and mod_json_cdr send them.
+    for credentials in [&mut config.xml_curl, &mut config.cdr.credentials] {
+        credentials.user = Some("freeswitch".into());
+        credentials.password = Some("load-pw".into());
+    }
     let (address, daemon) = serve(&config).await;
     daemon
         .ledger
@@ -199,7 +207,7 @@ async fn main() {
                     let (content_type, body) = &templates[i % templates.len()];
                     let body = vary(body, i);
                     let mut request = format!(
-                        "POST /cdr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                        "POST /cdr HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {FREESWITCH}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
                         body.len()
                     )
                     .into_bytes();
@@ -257,7 +265,7 @@ async fn main() {
                     let user = 1000 + i % 1000;
                     let body = body.replace("user=1000", &format!("user={user}"));
                     let mut request = format!(
-                        "POST /fsapi HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+                        "POST /fsapi HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {FREESWITCH}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
                         body.len()
                     )
                     .into_bytes();

@@ -79,6 +79,8 @@ fn start(database: &str, port: u16, tenant: &str) -> Child {
         .env("CALLCENTER_CDR_DEFAULT_TENANT", tenant)
         .env("CALLCENTER_CDR_USER", "freeswitch")
         .env("CALLCENTER_CDR_PASSWORD", "cdrpass")
+        .env("CALLCENTER_XML_CURL_USER", "freeswitch")
+        .env("CALLCENTER_XML_CURL_PASSWORD", "curlpass")
         .env("CALLCENTER_RECORDINGS_DIR", scratch("staging"))
         .env("CALLCENTER_RECORDINGS_STORE", scratch("store"))
         .env("RUST_LOG", "warn")
@@ -315,12 +317,37 @@ async fn health_metrics_and_demo_data() {
         .spawn()
         .unwrap();
     wait_healthy(address).await;
-    let directory = http::post(
-        "/fsapi",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        b"section=directory&tag_name=domain&key_name=name&key_value=demo.local&user=1001&domain=demo.local",
+    let directory = |authorization: Option<&str>| {
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        headers.extend(authorization.map(|a| ("Authorization", a)));
+        http::post(
+            "/fsapi",
+            &headers,
+            b"section=directory&tag_name=domain&key_name=name&key_value=demo.local&user=1001&domain=demo.local",
+        )
+    };
+    // Nobody reads a SIP credential without FreeSWITCH's credentials; the embedded default
+    // generated them beside the database.
+    let refused = http::send(address, &directory(None)).await.unwrap();
+    assert_eq!(refused.status, 401);
+    let generated = std::fs::read_to_string(dir.join("db.sqlite.freeswitch-credentials")).unwrap();
+    let generated: toml::Table = toml::from_str(&generated).unwrap();
+    let pair = format!(
+        "{}:{}",
+        generated["user"].as_str().unwrap(),
+        generated["password"].as_str().unwrap()
     );
-    let answer = http::send(address, &directory).await.unwrap();
+    assert!(pair.len() > 40, "a strong password: {pair}");
+    let basic = format!("Basic {}", base64_encode(pair.as_bytes()));
+    let wrong = format!("Basic {}", base64_encode(b"freeswitch:"));
+    assert_eq!(
+        http::send(address, &directory(Some(&wrong)))
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+    let answer = http::send(address, &directory(Some(&basic))).await.unwrap();
     assert_eq!(answer.status, 200);
     let text = String::from_utf8(answer.body).unwrap();
     assert!(text.contains(r#"<user id="1001">"#), "{text}");
@@ -379,10 +406,12 @@ async fn single_role_daemons_serve_only_their_role() {
             .spawn()
             .unwrap();
         wait_healthy(address).await;
+        // Without credentials the served route refuses before reading the body; no
+        // credentials were configured, so the embedded default generated them.
         let garbage = |path: &str| http::post(path, &[], b"garbage");
         assert_eq!(
             http::send(address, &garbage(served)).await.unwrap().status,
-            400
+            401
         );
         assert_eq!(
             http::send(address, &garbage(absent)).await.unwrap().status,
@@ -391,4 +420,9 @@ async fn single_role_daemons_serve_only_their_role() {
         daemon.kill().unwrap();
         daemon.wait().unwrap();
     }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -84,7 +84,7 @@ async fn platform(prepaid: bool) -> Platform {
         .await
         .unwrap();
     for (extension, password, a1_hash) in [
-        ("1000", Some("1234"), None),
+        ("1000", Some("pw-of-1000"), None),
         (
             "2000",
             None,
@@ -97,7 +97,7 @@ async fn platform(prepaid: bool) -> Platform {
                 extension: extension.into(),
                 password: password.map(Into::into),
                 a1_hash,
-                caller_id_name: Some(format!("Agent <{extension}> & co")),
+                caller_id_name: Some(format!("Agent ({extension}) & co")),
                 caller_id_number: None,
                 record_calls: false,
             })
@@ -152,9 +152,8 @@ async fn platform(prepaid: bool) -> Platform {
         .unwrap();
     let recordings = std::path::PathBuf::from("/tmp/staging");
     let config = XmlCurlConfig {
-        auth: Some(BasicAuth::new("freeswitch", "curlpass")),
         recordings_dir: recordings.clone(),
-        ..XmlCurlConfig::default()
+        ..XmlCurlConfig::new(BasicAuth::new("freeswitch", "curlpass").unwrap())
     };
     let app = router(
         Cache::new(store.clone(), Duration::from_secs(60)),
@@ -212,22 +211,31 @@ async fn captured_directory_requests_are_answered_from_the_database() {
         assert!(answer.contains(r#"<variable name="user_context" value="default"/>"#));
         assert!(answer.contains(r#"<variable name="tenant_id" value="acme"/>"#));
         assert!(
-            answer.contains("Agent &lt;2000&gt; &amp; co"),
+            answer.contains("Agent (2000) &amp; co"),
             "escaped: {answer}"
         );
     }
+    // A password set in plain is served only as its a1-hash, never as itself.
+    let hash_1000 = xmlcurl::a1_hash("1000", "127.0.0.1", "pw-of-1000");
     for capture in ["002_fsapi_directory.http", "003_fsapi_directory.http"] {
         let answer = xml(&ask(&platform, capture).await);
         assert!(answer.contains(r#"<user id="1000">"#));
-        assert!(answer.contains(r#"<param name="password" value="1234"/>"#));
+        assert!(answer.contains(&format!(r#"<param name="a1-hash" value="{hash_1000}"/>"#)));
+        assert!(!answer.contains("pw-of-1000") && !answer.contains(r#"name="password""#));
     }
-    // A write through the store is seen at once, cache or not.
+    // A write through the store is seen at once, cache or not; a new password replaces the
+    // old hash (the old password stops working), and the caller ID is a number acme owns.
+    platform
+        .store
+        .put_did("+442079460000", "acme")
+        .await
+        .unwrap();
     platform
         .store
         .put_extension(&ExtensionRow {
             tenant: "acme".into(),
             extension: "1000".into(),
-            password: Some("changed".into()),
+            password: Some("changed-pw".into()),
             a1_hash: None,
             caller_id_name: None,
             caller_id_number: Some("+442079460000".into()),
@@ -236,7 +244,12 @@ async fn captured_directory_requests_are_answered_from_the_database() {
         .await
         .unwrap();
     let answer = xml(&ask(&platform, "002_fsapi_directory.http").await);
-    assert!(answer.contains(r#"<param name="password" value="changed"/>"#));
+    let changed = xmlcurl::a1_hash("1000", "127.0.0.1", "changed-pw");
+    assert!(answer.contains(&format!(r#"<param name="a1-hash" value="{changed}"/>"#)));
+    assert!(
+        !answer.contains(&hash_1000),
+        "the old credential still works: {answer}"
+    );
     assert!(answer.contains(r#"value="+442079460000""#));
     // Unknown users and domains: not found, so FreeSWITCH tries its next source.
     let unknown = xml(&ask_form(&platform, "section=directory&tag_name=domain&key_name=name&key_value=other.example&user=1000&domain=other.example").await);
@@ -263,7 +276,7 @@ async fn captured_dialplan_requests_go_out_through_the_gateway_or_to_users() {
         .put_extension(&ExtensionRow {
             tenant: "acme".into(),
             extension: "7777".into(),
-            password: Some("x".into()),
+            password: Some("x-long-enough".into()),
             a1_hash: None,
             caller_id_name: None,
             caller_id_number: None,

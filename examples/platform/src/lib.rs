@@ -2,6 +2,8 @@
 //!
 //! - [`store`]: the platform's tables beside the ledger (tenants, extensions, queues, agents,
 //!   IVR menus) and their migrations; every write bumps a generation number.
+//! - [`identity`]: what an extension may be called and present (names, caller ID, the
+//!   emergency numbers it may not shadow) and its SIP credential, kept as HA1 only.
 //! - [`cache`]: the one cache of what the roles read on every call: tenants (by id, SIP domain
 //!   or dialplan context) and extensions, invalidated by the store's generation and a TTL,
 //!   bounded.
@@ -30,6 +32,7 @@ pub mod cache;
 pub mod calls;
 pub mod clock;
 pub mod events;
+pub mod identity;
 pub mod policy;
 pub mod retry;
 pub mod store;

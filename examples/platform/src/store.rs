@@ -4,6 +4,7 @@
 //! Every write goes through [`PlatformStore`], which bumps a generation number: the cache of what
 //! was read ([`crate::cache`]) compares it and drops what is stale.
 
+use crate::identity::{self, InvalidValue};
 use billing::Backend;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -22,6 +23,9 @@ pub enum PlatformError {
     /// The database failed under a second ago; not asked again yet.
     #[error("database unavailable (it failed under a second ago)")]
     Unavailable,
+    /// What was to be written breaks a rule (see [`crate::identity`]).
+    #[error(transparent)]
+    Invalid(#[from] InvalidValue),
 }
 
 /// A tenant: its SIP domain, its dialplan context and its call policy.
@@ -48,9 +52,10 @@ pub struct ExtensionRow {
     pub tenant: String,
     /// The user id and number.
     pub extension: String,
-    /// Plain password, or
+    /// A new SIP password to set: never stored, only its `a1-hash` (always `None` when read).
     pub password: Option<String>,
-    /// the digest `a1-hash` (MD5 of `user:domain:password`).
+    /// The digest `a1-hash` (MD5 of `user:domain:password`), the one credential stored. On a
+    /// write without a password, `None` keeps the stored one.
     pub a1_hash: Option<String>,
     /// Caller ID name.
     pub caller_id_name: Option<String>,
@@ -129,6 +134,8 @@ pub struct MenuRow {
 pub struct PlatformStore {
     pool: AnyPool,
     generation: Arc<AtomicU64>,
+    /// Extension names refused (emergency and service numbers).
+    reserved: Arc<[String]>,
 }
 
 impl PlatformStore {
@@ -141,10 +148,54 @@ impl PlatformStore {
         // The ledger's migrations live in the same table.
         migrator.set_ignore_missing(true);
         migrator.run(&pool).await?;
-        Ok(PlatformStore {
+        let store = PlatformStore {
             pool,
             generation: Arc::new(AtomicU64::new(1)),
-        })
+            reserved: identity::DEFAULT_RESERVED.map(String::from).into(),
+        };
+        store.hash_plain_passwords().await?;
+        Ok(store)
+    }
+
+    /// The same store, refusing `reserved` as extension names instead of
+    /// [`identity::DEFAULT_RESERVED`].
+    pub fn with_reserved_extensions(mut self, reserved: Vec<String>) -> Self {
+        self.reserved = reserved.into();
+        self
+    }
+
+    /// Replaces the plain passwords an older version stored by their `a1-hash`.
+    async fn hash_plain_passwords(&self) -> Result<(), PlatformError> {
+        let rows = sqlx::query(
+            "SELECT e.tenant, e.extension, e.password, t.domain FROM extensions e
+             JOIN tenants t ON t.tenant = e.tenant WHERE e.password IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            let (tenant, extension): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            let hash = identity::a1_hash(
+                &extension,
+                &row.try_get::<String, _>(3)?,
+                &row.try_get::<String, _>(2)?,
+            );
+            sqlx::query(
+                "UPDATE extensions SET a1_hash = $1, password = NULL WHERE tenant = $2 AND extension = $3",
+            )
+            .bind(hash)
+            .bind(&tenant)
+            .bind(&extension)
+            .execute(&self.pool)
+            .await?;
+        }
+        if !rows.is_empty() {
+            tracing::info!(
+                extensions = rows.len(),
+                "plain SIP passwords replaced by their a1-hash"
+            );
+            self.changed();
+        }
+        Ok(())
     }
 
     /// Bumped on every write through this store.
@@ -156,8 +207,14 @@ impl PlatformStore {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Adds or replaces a tenant.
+    /// Adds or replaces a tenant (see [`identity::check_tenant`]).
     pub async fn put_tenant(&self, tenant: &Tenant) -> Result<(), PlatformError> {
+        identity::check_tenant(
+            &tenant.tenant,
+            &tenant.domain,
+            &tenant.context,
+            tenant.gateway.as_deref(),
+        )?;
         sqlx::query(
             "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -176,26 +233,92 @@ impl PlatformStore {
         Ok(())
     }
 
-    /// Adds or replaces an extension.
+    /// Adds or replaces an extension, by [`crate::identity`]'s rules: its name, its caller ID
+    /// (a number the tenant owns), and its password stored only as the `a1-hash` of the
+    /// tenant's domain (replacing the old one, so the old password stops working). A row
+    /// without password nor hash keeps the stored hash; a new one needs a password.
     pub async fn put_extension(&self, row: &ExtensionRow) -> Result<(), PlatformError> {
+        identity::check_name(&row.extension, &self.reserved)?;
+        if let Some(name) = &row.caller_id_name {
+            identity::check_caller_id_name(name)?;
+        }
+        if let Some(number) = &row.caller_id_number {
+            identity::check_caller_id_number(number)?;
+        }
+        if row.password.as_ref().is_some_and(|p| p.len() < 8) {
+            return Err(InvalidValue::WeakPassword.into());
+        }
+        let mut tx = self.pool.begin().await?;
+        let domain: String = sqlx::query("SELECT domain FROM tenants WHERE tenant = $1")
+            .bind(&row.tenant)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| InvalidValue::UnknownTenant(row.tenant.clone()))?
+            .try_get(0)?;
+        if let Some(number) = &row.caller_id_number
+            && number != &row.extension
+            && !owns_number(&mut tx, &row.tenant, number).await?
+        {
+            return Err(InvalidValue::NotOwned(number.clone()).into());
+        }
+        let a1_hash = match (&row.password, &row.a1_hash) {
+            (Some(password), _) => Some(identity::a1_hash(&row.extension, &domain, password)),
+            (None, hash) => hash.clone(),
+        };
+        if a1_hash.is_none() {
+            let exists =
+                sqlx::query("SELECT 1 FROM extensions WHERE tenant = $1 AND extension = $2")
+                    .bind(&row.tenant)
+                    .bind(&row.extension)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_none() {
+                return Err(InvalidValue::NoCredential.into());
+            }
+        }
         sqlx::query(
             "INSERT INTO extensions (tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant, extension) DO UPDATE SET password = excluded.password,
-                 a1_hash = excluded.a1_hash, caller_id_name = excluded.caller_id_name,
+             VALUES ($1, $2, NULL, $3, $4, $5, $6)
+             ON CONFLICT (tenant, extension) DO UPDATE SET password = NULL,
+                 a1_hash = COALESCE(excluded.a1_hash, extensions.a1_hash),
+                 caller_id_name = excluded.caller_id_name,
                  caller_id_number = excluded.caller_id_number, record_calls = excluded.record_calls",
         )
         .bind(&row.tenant)
         .bind(&row.extension)
-        .bind(row.password.as_deref())
-        .bind(row.a1_hash.as_deref())
+        .bind(a1_hash.as_deref())
         .bind(row.caller_id_name.as_deref())
         .bind(row.caller_id_number.as_deref())
         .bind(i32::from(row.record_calls))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.changed();
         Ok(())
+    }
+
+    /// Gives `number` (a DID on the trunk) to `tenant`; a number is one tenant's only.
+    pub async fn put_did(&self, number: &str, tenant: &str) -> Result<(), PlatformError> {
+        identity::check_caller_id_number(number).map_err(|_| InvalidValue::Did)?;
+        let owner = sqlx::query("SELECT tenant FROM dids WHERE number = $1")
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get::<String, _>(0))
+            .transpose()?;
+        match owner {
+            Some(owner) if owner != tenant => Err(InvalidValue::DidTaken(number.into()).into()),
+            Some(_) => Ok(()),
+            None => {
+                sqlx::query("INSERT INTO dids (number, tenant) VALUES ($1, $2)")
+                    .bind(number)
+                    .bind(tenant)
+                    .execute(&self.pool)
+                    .await?;
+                self.changed();
+                Ok(())
+            }
+        }
     }
 
     /// Adds or replaces a queue.
@@ -501,4 +624,21 @@ fn extension_from(row: &sqlx::any::AnyRow) -> Result<ExtensionRow, PlatformError
         caller_id_number: row.try_get(5)?,
         record_calls: row.try_get::<i32, _>(6)? != 0,
     })
+}
+
+/// Whether `number` is one of `tenant`'s extensions or DIDs.
+async fn owns_number(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    number: &str,
+) -> Result<bool, PlatformError> {
+    let owned = sqlx::query(
+        "SELECT 1 FROM extensions WHERE tenant = $1 AND extension = $2
+         UNION ALL SELECT 1 FROM dids WHERE tenant = $1 AND number = $2",
+    )
+    .bind(tenant)
+    .bind(number)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(owned.is_some())
 }

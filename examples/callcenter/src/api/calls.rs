@@ -113,7 +113,7 @@ pub(super) async fn click_to_call(
             NodeError::UnknownNode(_) | NodeError::Command(_) => {
                 ApiError::BadRequest(e.to_string())
             }
-            other => ApiError::Unavailable(other.to_string()),
+            other => ApiError::dependency("FreeSWITCH", &other),
         })?;
     Ok((
         StatusCode::ACCEPTED,

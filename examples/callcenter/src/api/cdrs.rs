@@ -1,7 +1,7 @@
 //! `GET /api/cdrs`: the tenant's CDRs by time range, paginated.
 
 use super::balance::money;
-use super::{ApiError, ApiState, Caller};
+use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
@@ -65,6 +65,49 @@ pub(super) async fn cdrs(
             destination: r.destination,
             outcome: r.outcome,
             amount: r.amount.map(money),
+        })
+        .collect();
+    Ok(Json(json!({ "cdrs": items, "next": next })))
+}
+
+#[derive(Deserialize)]
+pub(super) struct UnassignedQuery {
+    /// The `next` of the previous page.
+    after: Option<i64>,
+    /// Page size, 1 to 1000. Default 100.
+    limit: Option<u32>,
+}
+
+/// `GET /api/operator/unassigned-cdrs`: the CDRs nothing attributes to a tenant, for the
+/// operator only (never charged, never shown to a tenant).
+pub(super) async fn unassigned(
+    State(state): State<ApiState>,
+    _operator: Operator,
+    Query(query): Query<UnassignedQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
+    }
+    let rows = state.ledger.unassigned_cdrs(query.after, limit).await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "uuid": r.uuid,
+                "leg": r.leg,
+                "reason": r.reason.as_str(),
+                "named_tenant": r.named_tenant,
+                "context": r.context,
+                "domain": r.domain,
+                "billsec": r.billsec,
+                "destination": r.destination,
+                "links": r.links,
+            })
         })
         .collect();
     Ok(Json(json!({ "cdrs": items, "next": next })))

@@ -22,7 +22,7 @@ pub(super) struct ExtensionBody {
 }
 
 fn extension_json(row: &ExtensionRow) -> serde_json::Value {
-    // Passwords are write-only.
+    // Passwords are write-only (and only their a1-hash is stored).
     json!({
         "extension": row.extension,
         "caller_id_name": row.caller_id_name,
@@ -62,37 +62,13 @@ pub(super) async fn put_extension(
     Body(body): Body<ExtensionBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.admin()?;
-    let valid = !extension.is_empty()
-        && extension.len() <= 32
-        && extension
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if !valid {
-        return Err(ApiError::BadRequest(
-            "an extension is 1 to 32 letters, digits, '-', '_' or '.'".into(),
-        ));
-    }
-    let tenant = caller.0.tenant;
-    let existing = state.cache.store().extension(&tenant, &extension).await?;
-    let password = match (body.password, &existing) {
-        (Some(p), _) if p.len() < 8 => {
-            return Err(ApiError::BadRequest(
-                "a SIP password has at least 8 characters".into(),
-            ));
-        }
-        (Some(p), _) => Some(p),
-        (None, Some(row)) => row.password.clone(),
-        (None, None) => {
-            return Err(ApiError::BadRequest(
-                "a new extension needs a password".into(),
-            ));
-        }
-    };
+    // The names, caller ID and credential rules are the store's (platform::identity), for
+    // every writer alike.
     let row = ExtensionRow {
-        tenant,
+        tenant: caller.0.tenant,
         extension,
-        a1_hash: existing.as_ref().and_then(|r| r.a1_hash.clone()),
-        password,
+        password: body.password,
+        a1_hash: None,
         caller_id_name: body.caller_id_name,
         caller_id_number: body.caller_id_number,
         record_calls: body.record_calls,

@@ -1,34 +1,55 @@
-//! `POST /api/login`: credentials for a token.
+//! `POST /api/login`: credentials for a token. A tenant's user names the tenant; an operator
+//! names none. Attempts are throttled per user and per address (429 with `Retry-After`), and
+//! password hashes run a few at once.
 
 use super::body::Body;
 use super::{ApiError, ApiState};
+use crate::http::listener::peer_address;
 use axum::Json;
 use axum::extract::State;
+use axum::http::Extensions;
 use serde::Deserialize;
 use serde_json::json;
 
+/// Longest tenant, user name or password accepted (a throttle key per attempt is kept).
+const FIELD_MAX: usize = 128;
+
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct LoginRequest {
-    tenant: String,
+    /// The tenant; absent for an operator.
+    #[serde(default)]
+    tenant: Option<String>,
     username: String,
     password: String,
 }
 
 pub(super) async fn login(
     State(state): State<ApiState>,
+    extensions: Extensions,
     Body(request): Body<LoginRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user = state
+    let tenant = request.tenant.unwrap_or_default();
+    if [&tenant, &request.username, &request.password]
+        .iter()
+        .any(|field| field.len() > FIELD_MAX)
+        || request.username.is_empty()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "a user name is 1 to {FIELD_MAX} characters, as are a tenant and a password"
+        )));
+    }
+    // Behind a proxy every caller has the proxy's address: the per-user limit still holds.
+    let address = peer_address(&extensions);
+    state
+        .limits
+        .login_attempt(&format!("{tenant}/{}", request.username), address)?;
+    let (user, version) = state
         .users
-        .login(&request.tenant, &request.username, &request.password)
+        .login(&tenant, &request.username, &request.password)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("wrong tenant, user or password".into()))?;
-    let (token, expires_at) = state.tokens.issue(
-        &user.username,
-        &user.tenant,
-        user.role,
-        user.extension.clone(),
-    );
+    let (token, expires_at) = state.tokens.issue(&user, version);
     Ok(Json(json!({
         "token": token,
         "expires_at": expires_at,

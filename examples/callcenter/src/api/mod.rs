@@ -2,7 +2,10 @@
 //!
 //! Every route but `POST /api/login`, `GET /api/openapi.json` and `GET /live` wants
 //! `Authorization: Bearer <token>` (`/ws` takes `?token=`, as browsers cannot set headers on a
-//! WebSocket); a token is for one tenant, and every route answers with that tenant's data only.
+//! WebSocket). A tenant user's token is for one tenant, and every tenant route answers with that
+//! tenant's data only; an operator's token is for the platform routes (top-ups, unassigned
+//! CDRs) and opens no tenant's data. A token dies with its user's credentials: a new password,
+//! role or extension, or the user's removal, revokes it within [`REVOCATION_DELAY`].
 //! The routes are described in `openapi.json` (served at `/api/openapi.json`). One file per
 //! resource.
 
@@ -13,13 +16,15 @@ mod calls;
 mod cdrs;
 mod error;
 mod extensions;
+mod limits;
 mod login;
 mod pages;
 mod recordings;
 mod ws;
 
-pub use auth::{ApiUser, Caller, Claims, Role, Tokens, Users};
+pub use auth::{ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
 pub use error::ApiError;
+pub use limits::{Limits, SocketSlot};
 pub use pages::{LIVE_PAGE, OPENAPI};
 
 use crate::roles::esl_worker::EslWorker;
@@ -53,7 +58,12 @@ pub struct ApiState {
     pub recordings: Option<recording::Destination>,
     /// How long a pre-signed download URL lives.
     pub download_ttl: Duration,
+    /// Login throttling, top-up size, sockets per token.
+    pub limits: Limits,
 }
+
+/// The largest request body the API reads.
+pub const BODY_MAX: usize = 64 * 1024;
 
 /// The API's routes: `/api/...`, `/ws` and `/live`.
 pub fn router(state: ApiState) -> Router {
@@ -79,7 +89,11 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/balance", get(balance::balance))
         .route("/api/topups", post(balance::top_up))
+        .route("/api/operator/unassigned-cdrs", get(cdrs::unassigned))
         .route("/ws", get(ws::upgrade))
         .route("/live", get(pages::live_page))
+        // Every body here is a small JSON document; the caller's token is checked before it
+        // is read.
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
         .with_state(state)
 }

@@ -54,15 +54,15 @@ pub(super) async fn download(
         .signed_download(&record.object_key, state.download_ttl)
         .await
     {
-        let url = url.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        let url = url.map_err(|e| ApiError::dependency("recording store", &e))?;
         return Ok(Redirect::temporary(&url).into_response());
     }
     let path = object_store::path::Path::parse(&record.object_key)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::internal("recording key", &e))?;
     use object_store::ObjectStoreExt;
     let object = destination.store().get(&path).await.map_err(|e| match e {
         object_store::Error::NotFound { .. } => ApiError::NotFound,
-        other => ApiError::Unavailable(other.to_string()),
+        other => ApiError::dependency("recording store", &other),
     })?;
     let size = object.meta.size;
     let body = axum::body::Body::from_stream(object.into_stream());

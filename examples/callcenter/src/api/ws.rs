@@ -3,9 +3,13 @@
 //! The first message is `{"type":"snapshot","calls":[...]}` (taken after subscribing, so no
 //! event falls between the two); then one message per event (`seq` counts the tenant's events).
 //! A client that falls too far behind gets `{"type":"lagged","missed":N}` and a new snapshot.
-//! The socket closes when the token expires.
+//! The socket closes when the token expires (4001) or is revoked (4003: the user's password,
+//! role or extension changed, or the user was removed), checked every few seconds. Clients send
+//! next to nothing: a message over 4 KiB closes the socket, and a token opens a few sockets at
+//! most.
 
-use super::{ApiError, ApiState};
+use super::auth::{tenant_user, verified};
+use super::{ApiError, ApiState, Claims};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -24,6 +28,10 @@ pub(super) struct WsQuery {
 /// Most messages written before one flush.
 const BATCH: usize = 256;
 
+/// The largest message (and frame) a client may send: pings, pongs and close frames are
+/// tiny, and nothing else means anything here.
+const CLIENT_MESSAGE_MAX: usize = 4096;
+
 pub(super) async fn upgrade(
     State(state): State<ApiState>,
     Query(query): Query<WsQuery>,
@@ -32,19 +40,21 @@ pub(super) async fn upgrade(
     let token = query
         .token
         .ok_or_else(|| ApiError::Unauthorized("missing token".into()))?;
-    let claims = state.tokens.verify(&token)?;
+    let claims = tenant_user(verified(&state, &token).await?)?;
+    let slot = state.limits.open_socket(&token)?;
     // Clients send next to nothing: a small read buffer, which tungstenite zero-fills on every
     // read, keeps each poll of the socket cheap. Up to a batch of events waits in the write
     // buffer before a flush.
     let upgrade = upgrade
         .read_buffer_size(4096)
+        .max_message_size(CLIENT_MESSAGE_MAX)
+        .max_frame_size(CLIENT_MESSAGE_MAX)
         .write_buffer_size(64 * 1024)
         .max_write_buffer_size(16 << 20);
     Ok(upgrade.on_upgrade(move |socket| async move {
+        let _slot = slot;
         let events = state.hub.subscribe(&claims.tenant);
-        let now = unix_seconds().max(0) as u64;
-        let expires_in = Duration::from_secs(claims.exp.saturating_sub(now));
-        serve(socket, events, &state, &claims.tenant, expires_in).await;
+        serve(socket, events, &state, &claims).await;
     }))
 }
 
@@ -61,13 +71,12 @@ fn snapshot(state: &ApiState, tenant: &str) -> Message {
     )
 }
 
-async fn serve(
-    socket: WebSocket,
-    mut events: Subscription,
-    state: &ApiState,
-    tenant: &str,
-    expires_in: Duration,
-) {
+async fn serve(socket: WebSocket, mut events: Subscription, state: &ApiState, claims: &Claims) {
+    let tenant = claims.tenant.as_str();
+    let now = unix_seconds().max(0) as u64;
+    let expires_in = Duration::from_secs(claims.exp.saturating_sub(now));
+    let mut revalidate = tokio::time::interval(state.limits.revalidate_every);
+    revalidate.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut sink, mut stream) = socket.split();
     if sink.send(snapshot(state, tenant)).await.is_err() {
         return;
@@ -114,14 +123,28 @@ async fn serve(
                 Some(Ok(_)) => {}
             },
             () = &mut expiry => {
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code: 4001,
-                        reason: "token expired".into(),
-                    })))
-                    .await;
+                close(&mut sink, 4001, "token expired").await;
                 return;
+            }
+            _ = revalidate.tick() => {
+                // A database that fails keeps the socket: only a definite answer revokes.
+                if let Err(ApiError::Unauthorized(_)) = state.users.check(claims).await {
+                    close(&mut sink, 4003, "access revoked").await;
+                    return;
+                }
             }
         }
     }
+}
+
+async fn close<S>(sink: &mut S, code: u16, reason: &'static str)
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
 }

@@ -44,6 +44,12 @@ enum Command {
         #[arg(long)]
         extension: Option<String>,
     },
+    /// Add or replace a platform operator (top-ups, unassigned data; no tenant's calls); the
+    /// password is read as for add-user.
+    AddOperator {
+        /// The user name.
+        username: String,
+    },
     /// Record the CDRs FreeSWITCH left in its err-log-dir (`*.cdr.json`, as posted); each
     /// recorded file is renamed `*.imported`. Already recorded CDRs change nothing.
     ImportCdrs {
@@ -122,6 +128,12 @@ fn run(config: DaemonConfig, command: Command) -> Result<(), Failure> {
                 };
                 add_user(&daemon, user).await
             }
+            Command::AddOperator { username } => {
+                let password = new_password()?;
+                daemon.users().put_operator(&username, &password).await?;
+                println!("operator {username} saved");
+                Ok(())
+            }
             Command::ImportCdrs { dir } => import(&config, &daemon, &dir).await,
         }
     })
@@ -137,7 +149,8 @@ async fn serve_all(config: &DaemonConfig, daemon: Daemon, demo_data: bool) -> Re
     Ok(())
 }
 
-async fn add_user(daemon: &Daemon, user: ApiUser) -> Result<(), Failure> {
+/// A new user's password: CALLCENTER_NEW_PASSWORD, else the first line of standard input.
+fn new_password() -> Result<String, Failure> {
     let password = match std::env::var("CALLCENTER_NEW_PASSWORD") {
         Ok(password) => password,
         Err(_) => {
@@ -149,6 +162,11 @@ async fn add_user(daemon: &Daemon, user: ApiUser) -> Result<(), Failure> {
     if password.len() < 8 {
         return Err("a password has at least 8 characters".into());
     }
+    Ok(password)
+}
+
+async fn add_user(daemon: &Daemon, user: ApiUser) -> Result<(), Failure> {
+    let password = new_password()?;
     if daemon.store.tenant(&user.tenant).await?.is_none() {
         return Err(format!("no tenant {:?}", user.tenant).into());
     }

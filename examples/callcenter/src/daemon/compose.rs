@@ -1,6 +1,7 @@
 //! Composition: the roles a process serves, built over one database, one cache and one event
 //! hub, behind one router with `/healthz` and `/metrics`.
 
+use super::credentials::{FreeswitchRoute, credentials_for};
 use super::health::{self, Health};
 use super::{Daemon, DaemonConfig, DaemonError, Roles};
 use crate::api::{self, ApiState, Tokens, Users};
@@ -38,7 +39,10 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     if let Err(error) = std::fs::create_dir_all(&config.recordings_dir) {
         tracing::warn!(dir = %config.recordings_dir.display(), %error, "cannot create the recordings directory");
     }
-    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend()).await?;
+    let mut store = PlatformStore::open(ledger.pool().clone(), ledger.backend()).await?;
+    if let Some(reserved) = &config.reserved_extensions {
+        store = store.with_reserved_extensions(reserved.clone());
+    }
     let cache = Cache::new(store.clone(), CACHE_TTL);
     // Every role records CDRs through this ledger, so all share one tenant rule.
     let ledger = ledger
@@ -63,6 +67,7 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     let http_metrics = Arc::new(HttpMetrics::default());
     let gateway_metrics = Arc::new(GatewayMetrics::default());
     let mut app = Router::new();
+    let mut freeswitch = Router::new();
     if roles.api {
         let state = api_state(
             config,
@@ -75,16 +80,28 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         app = app.merge(api::router(state));
     }
     if roles.cdr {
-        app = app.merge(cdr_gateway_router(
+        freeswitch = freeswitch.merge(cdr_gateway_router(
             config,
             &ledger,
             &variables,
             gateway_metrics.clone(),
-        ));
+        )?);
     }
     if roles.xml_curl {
-        app = app.merge(xml_curl_router(config, &ledger, &cache, &variables));
+        freeswitch = freeswitch.merge(xml_curl_router(config, &ledger, &cache, &variables)?);
     }
+    let track_http = axum::middleware::from_fn_with_state(http_metrics.clone(), track);
+    let deadline = axum::middleware::from_fn_with_state(
+        Duration::from_millis(config.request_timeout_ms.max(1)),
+        crate::http::listener::deadline,
+    );
+    let freeswitch_app = match config.freeswitch_listen {
+        Some(_) => Some(freeswitch.layer(deadline.clone()).layer(track_http.clone())),
+        None => {
+            app = app.merge(freeswitch);
+            None
+        }
+    };
     let mut registry = Registry::default();
     http_metrics.register(&mut registry);
     if roles.cdr {
@@ -98,26 +115,19 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         registry: Arc::new(registry),
     };
     let app = app
-        .layer(axum::middleware::from_fn_with_state(http_metrics, track))
-        .merge(health::router(health));
+        .layer(track_http)
+        .merge(health::router(health))
+        .layer(deadline);
     Ok(Daemon {
         ledger,
         store,
         cache,
         app,
+        freeswitch_app,
         recording_worker,
         esl_worker,
         hub,
     })
-}
-
-/// The tenant of calls and recordings nothing else names.
-fn default_tenant(config: &DaemonConfig) -> String {
-    config
-        .cdr
-        .default_tenant
-        .clone()
-        .unwrap_or_else(|| "unassigned".into())
 }
 
 /// Where recordings are stored: the S3 bucket when one is configured, else the local store.
@@ -133,15 +143,14 @@ fn cdr_gateway_router(
     ledger: &Ledger,
     variables: &ChannelVariables,
     metrics: Arc<GatewayMetrics>,
-) -> Router {
+) -> Result<Router, DaemonError> {
     let gateway = GatewayConfig {
-        auth: config.cdr.credentials.auth(),
         batch_max: config.cdr.batch_max.max(1),
         batch_wait: Duration::from_millis(config.cdr.batch_wait_ms),
         cdr: variables.cdr_options(),
-        ..GatewayConfig::default()
+        ..GatewayConfig::new(credentials_for(config, FreeswitchRoute::Cdr)?)
     };
-    cdr_gateway::router(ledger.clone(), gateway, metrics)
+    Ok(cdr_gateway::router(ledger.clone(), gateway, metrics))
 }
 
 fn xml_curl_router(
@@ -149,15 +158,15 @@ fn xml_curl_router(
     ledger: &Ledger,
     cache: &Cache,
     variables: &ChannelVariables,
-) -> Router {
+) -> Result<Router, DaemonError> {
     let xml_curl = XmlCurlConfig {
-        auth: config.xml_curl.auth(),
+        auth: credentials_for(config, FreeswitchRoute::XmlCurl)?,
         // FreeSWITCH resolves a relative path against its own directory, not ours.
         recordings_dir: std::path::absolute(&config.recordings_dir)
             .unwrap_or_else(|_| config.recordings_dir.clone()),
         variables: variables.clone(),
     };
-    xml_curl::router(cache.clone(), ledger.clone(), xml_curl)
+    Ok(xml_curl::router(cache.clone(), ledger.clone(), xml_curl))
 }
 
 fn start_recording_worker(
@@ -168,7 +177,9 @@ fn start_recording_worker(
     let mut worker =
         RecordingWorkerConfig::new(config.recordings_dir.clone(), recordings_target(config));
     worker.scan_every = Duration::from_millis(config.recordings_scan_ms.max(10));
-    worker.default_tenant = default_tenant(config);
+    // Never `cdr.default_tenant`: a recording nothing attributes is nobody's (the operator's),
+    // or that tenant's agents would be sent every tenant's unattributed recordings.
+    worker.default_tenant = platform::identity::UNASSIGNED.into();
     worker.events = Some(hub.clone());
     RecordingWorker::start(worker, ledger.clone())
         .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))
@@ -187,7 +198,8 @@ fn start_esl_worker(
     worker.journal.clone_from(&config.esl.cdr_journal);
     worker.prepaid = config.esl.prepaid;
     worker.variables = variables.clone();
-    worker.default_tenant = default_tenant(config);
+    // As for recordings: an unattributed call is published to no tenant.
+    worker.default_tenant = platform::identity::UNASSIGNED.into();
     worker
         .freeswitch_staging
         .clone_from(&config.esl.freeswitch_recordings_dir);
@@ -234,5 +246,24 @@ fn api_state(
                 .map_err(|e| DaemonError::Config(format!("recordings store: {e}")))?,
         ),
         download_ttl: Duration::from_secs(config.api.download_ttl_s.max(1)),
+        limits: api_limits(config)?,
     })
+}
+
+fn api_limits(config: &DaemonConfig) -> Result<api::Limits, DaemonError> {
+    let top_up_max: billing::Decimal = config.api.top_up_max.parse().map_err(|_| {
+        DaemonError::Config(format!(
+            "api.top_up_max {:?} is not a decimal amount",
+            config.api.top_up_max
+        ))
+    })?;
+    if top_up_max <= billing::Decimal::ZERO {
+        return Err(DaemonError::Config(
+            "api.top_up_max must be positive".into(),
+        ));
+    }
+    let mut limits = api::Limits::default();
+    limits.top_up_max = top_up_max;
+    limits.sockets_per_token = config.api.sockets_per_token.max(1);
+    Ok(limits)
 }

@@ -1,7 +1,6 @@
 //! The daemon's configuration: defaults, then a TOML file, then `CALLCENTER_*` variables.
 
 use super::DaemonError;
-use crate::http::BasicAuth;
 use platform::variables::ChannelVariables;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -11,7 +10,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    /// User name; no user means no authentication.
+    /// User name. Required with the password (the embedded SQLite default generates both
+    /// when neither is set).
     pub user: Option<String>,
     /// Password.
     pub password: Option<String>,
@@ -23,14 +23,6 @@ impl std::fmt::Debug for Credentials {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<hidden>"))
             .finish()
-    }
-}
-
-impl Credentials {
-    pub(super) fn auth(&self) -> Option<BasicAuth> {
-        self.user
-            .as_deref()
-            .map(|user| BasicAuth::new(user, self.password.as_deref().unwrap_or("")))
     }
 }
 
@@ -103,6 +95,11 @@ pub struct ApiSettings {
     pub token_ttl_s: u64,
     /// Lifetime of pre-signed recording URLs, seconds. Default 300.
     pub download_ttl_s: u64,
+    /// The largest top-up an operator may make at once, a decimal in the account's currency.
+    /// Default `10000`.
+    pub top_up_max: String,
+    /// Most `/ws` sockets open at once per token. Default 8.
+    pub sockets_per_token: usize,
 }
 
 impl Default for ApiSettings {
@@ -111,6 +108,8 @@ impl Default for ApiSettings {
             jwt_secret: None,
             token_ttl_s: 8 * 3600,
             download_ttl_s: 300,
+            top_up_max: "10000".into(),
+            sockets_per_token: 8,
         }
     }
 }
@@ -121,6 +120,8 @@ impl std::fmt::Debug for ApiSettings {
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<hidden>"))
             .field("token_ttl_s", &self.token_ttl_s)
             .field("download_ttl_s", &self.download_ttl_s)
+            .field("top_up_max", &self.top_up_max)
+            .field("sockets_per_token", &self.sockets_per_token)
             .finish()
     }
 }
@@ -129,8 +130,15 @@ impl std::fmt::Debug for ApiSettings {
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DaemonConfig {
-    /// HTTP address for both roles. Default `127.0.0.1:8080`.
+    /// HTTP address of every route. Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// A separate address for FreeSWITCH's routes (`/fsapi`, `/cdr`); when set they are served
+    /// there only, so `listen` can be exposed without them.
+    pub freeswitch_listen: Option<SocketAddr>,
+    /// Most HTTP connections open at once per listener; more wait in the backlog. Default 4096.
+    pub max_connections: usize,
+    /// How long a request may take before it is answered 503, ms. Default 30000.
+    pub request_timeout_ms: u64,
     /// Database URL. Default: SQLite in `callcenter.sqlite`.
     pub database: String,
     /// Where `record_session` writes. Default `recordings/staging`.
@@ -142,6 +150,9 @@ pub struct DaemonConfig {
     pub recordings_s3: Option<recording::S3Config>,
     /// How often the recording worker scans the staging directory, ms. Default 30000.
     pub recordings_scan_ms: u64,
+    /// Extension names refused because they shadow emergency or service numbers; default
+    /// `platform::identity::DEFAULT_RESERVED` (112, 911, ...).
+    pub reserved_extensions: Option<Vec<String>>,
     /// xml_curl credentials.
     pub xml_curl: Credentials,
     /// CDR gateway settings.
@@ -156,11 +167,15 @@ impl Default for DaemonConfig {
     fn default() -> Self {
         DaemonConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            freeswitch_listen: None,
+            max_connections: 4096,
+            request_timeout_ms: 30_000,
             database: "sqlite://callcenter.sqlite?mode=rwc".into(),
             recordings_dir: PathBuf::from("recordings/staging"),
             recordings_store: PathBuf::from("recordings/store"),
             recordings_s3: None,
             recordings_scan_ms: 30_000,
+            reserved_extensions: None,
             xml_curl: Credentials::default(),
             cdr: CdrSettings::default(),
             esl: EslSettings::default(),
@@ -173,11 +188,15 @@ impl std::fmt::Debug for DaemonConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DaemonConfig")
             .field("listen", &self.listen)
+            .field("freeswitch_listen", &self.freeswitch_listen)
+            .field("max_connections", &self.max_connections)
+            .field("request_timeout_ms", &self.request_timeout_ms)
             .field("database", &redact(&self.database))
             .field("recordings_dir", &self.recordings_dir)
             .field("recordings_store", &self.recordings_store)
             .field("recordings_s3", &self.recordings_s3)
             .field("recordings_scan_ms", &self.recordings_scan_ms)
+            .field("reserved_extensions", &self.reserved_extensions)
             .field("xml_curl", &self.xml_curl)
             .field("cdr", &self.cdr)
             .field("esl", &self.esl)
@@ -209,7 +228,7 @@ impl DaemonConfig {
         Ok(config)
     }
 
-    /// Overrides from `CALLCENTER_LISTEN`, `CALLCENTER_DATABASE`, `CALLCENTER_RECORDINGS_DIR`,
+    /// Overrides from `CALLCENTER_LISTEN`, `CALLCENTER_FREESWITCH_LISTEN`, `CALLCENTER_DATABASE`, `CALLCENTER_RECORDINGS_DIR`,
     /// `CALLCENTER_RECORDINGS_STORE`, `CALLCENTER_RECORDINGS_SCAN_MS`,
     /// `CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY`, `CALLCENTER_XML_CURL_USER`/`_PASSWORD`,
     /// `CALLCENTER_CDR_USER`/`_PASSWORD`, `CALLCENTER_CDR_DEFAULT_TENANT`,
@@ -219,6 +238,12 @@ impl DaemonConfig {
             self.listen = listen
                 .parse()
                 .map_err(|e| DaemonError::Config(format!("CALLCENTER_LISTEN: {e}")))?;
+        }
+        if let Some(listen) = var("CALLCENTER_FREESWITCH_LISTEN") {
+            self.freeswitch_listen =
+                Some(listen.parse().map_err(|e| {
+                    DaemonError::Config(format!("CALLCENTER_FREESWITCH_LISTEN: {e}"))
+                })?);
         }
         if let Some(database) = var("CALLCENTER_DATABASE") {
             self.database = database;

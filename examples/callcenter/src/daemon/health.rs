@@ -1,6 +1,7 @@
 //! `/healthz` (the database answers) and `/metrics` (every counter of the process, from one
 //! Prometheus registry).
 
+use crate::http::ErrorId;
 use crate::http::metrics::{CONTENT_TYPE, render};
 use axum::Router;
 use axum::extract::State;
@@ -29,10 +30,14 @@ pub(super) fn router(health: Health) -> Router {
 async fn healthz(State(health): State<Health>) -> impl IntoResponse {
     match sqlx::query("SELECT 1").execute(health.ledger.pool()).await {
         Ok(_) => (StatusCode::OK, "ok\n".to_owned()),
-        Err(error) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database: {error}\n"),
-        ),
+        // Unauthenticated: the database's text stays in the log.
+        Err(error) => {
+            let id = ErrorId::log("health check", &error);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unavailable (error id {id})\n"),
+            )
+        }
     }
 }
 

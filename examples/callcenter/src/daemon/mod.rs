@@ -34,12 +34,14 @@
 
 mod compose;
 mod config;
+mod credentials;
 mod demo;
 mod health;
 mod serve;
 
 pub use compose::{build, build_roles};
 pub use config::{ApiSettings, CdrSettings, Credentials, DaemonConfig, EslSettings, redact};
+pub use credentials::{FreeswitchRoute, GENERATED_USER, credentials_for};
 pub use demo::seed_demo_data;
 pub use serve::{CommonArgs, EXIT_CONFIG, exit_code, init_logs, main_for, serve, shutdown_signal};
 
@@ -93,8 +95,11 @@ pub struct Daemon {
     pub store: PlatformStore,
     /// What the roles read through.
     pub cache: Cache,
-    /// All routes.
+    /// All routes, but FreeSWITCH's when `freeswitch_listen` is set.
     pub app: Router,
+    /// FreeSWITCH's routes (`/fsapi`, `/cdr`) when they have their own address
+    /// (`freeswitch_listen`); `None` when they are in `app`.
+    pub freeswitch_app: Option<Router>,
     /// The recording worker, when that role runs.
     pub recording_worker: Option<RecordingWorker>,
     /// The ESL worker, when that role runs and nodes are configured.

@@ -2,6 +2,7 @@
 //! the `main` of the single-role daemons.
 
 use super::{Daemon, DaemonConfig, DaemonError, Roles, build_roles, redact};
+use crate::http::listener::{CappedListener, Peer};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,20 +12,43 @@ pub async fn serve(
     daemon: Daemon,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| DaemonError::Listen {
-            address: config.listen,
-            source,
-        })?;
+    let listener = bind(config.listen).await?;
     tracing::info!(address = %config.listen, database = %redact(&config.database), "serving");
-    let served = axum::serve(listener, daemon.app)
-        .with_graceful_shutdown(shutdown)
+    // Both listeners stop on the one shutdown signal.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let freeswitch = match (config.freeswitch_listen, daemon.freeswitch_app) {
+        (Some(address), Some(app)) => {
+            let listener = CappedListener::new(bind(address).await?, config.max_connections);
+            tracing::info!(%address, "serving FreeSWITCH's routes");
+            let stopped = stopped.clone();
+            Some(tokio::spawn(async move {
+                axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
+                    .with_graceful_shutdown(wait_for(stopped))
+                    .await
+                    .map_err(|source| DaemonError::Listen { address, source })
+            }))
+        }
+        _ => None,
+    };
+    let listener = CappedListener::new(listener, config.max_connections);
+    let app = daemon.app.into_make_service_with_connect_info::<Peer>();
+    let mut served = axum::serve(listener, app)
+        .with_graceful_shutdown(wait_for(stopped))
         .await
         .map_err(|source| DaemonError::Listen {
             address: config.listen,
             source,
         });
+    if let Some(Ok(result)) = match freeswitch {
+        Some(task) => Some(task.await),
+        None => None,
+    } {
+        served = served.and(result);
+    }
     if let Some(worker) = daemon.esl_worker {
         worker.shutdown().await;
     }
@@ -33,6 +57,16 @@ pub async fn serve(
         worker.shutdown(Duration::from_secs(10)).await;
     }
     served
+}
+
+async fn bind(address: std::net::SocketAddr) -> Result<tokio::net::TcpListener, DaemonError> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| DaemonError::Listen { address, source })
+}
+
+async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// The command line every daemon binary takes.

@@ -1,26 +1,44 @@
-//! HTTP basic authentication, as FreeSWITCH's mod_xml_curl and mod_json_cdr send it.
+//! HTTP basic authentication, as FreeSWITCH's mod_xml_curl and mod_json_cdr send it, checked
+//! before a request's body is read.
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-/// A user and password. `Debug` never shows the password.
+/// A user and password FreeSWITCH must send. Neither may be empty, and the user has no `:`
+/// (basic authentication could not tell where it ends). `Debug` never shows the password.
 ///
 /// ```
 /// use callcenter::http::BasicAuth;
 ///
-/// let auth = BasicAuth::new("freeswitch", "s3cret");
+/// let auth = BasicAuth::new("freeswitch", "s3cret")?;
 /// let mut headers = axum::http::HeaderMap::new();
 /// headers.insert("authorization", "Basic ZnJlZXN3aXRjaDpzM2NyZXQ=".parse().unwrap());
 /// assert!(auth.accepts(&headers));
 /// assert!(!format!("{auth:?}").contains("s3cret"));
+/// assert!(BasicAuth::new("freeswitch", "").is_err());
+/// # Ok::<(), callcenter::http::CredentialsError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct BasicAuth {
-    /// User name.
-    pub user: String,
-    /// Password.
-    pub password: String,
+    user: String,
+    password: String,
+}
+
+/// Why credentials cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    /// No user name.
+    #[error("the user name is empty")]
+    EmptyUser,
+    /// A `:` in the user name.
+    #[error("the user name contains ':'")]
+    ColonInUser,
+    /// No password: an empty password is no credential.
+    #[error("the password is empty")]
+    EmptyPassword,
 }
 
 impl std::fmt::Debug for BasicAuth {
@@ -34,22 +52,66 @@ impl std::fmt::Debug for BasicAuth {
 
 impl BasicAuth {
     /// Credentials to require.
-    pub fn new(user: &str, password: &str) -> Self {
-        BasicAuth {
+    pub fn new(user: &str, password: &str) -> Result<Self, CredentialsError> {
+        if user.is_empty() {
+            return Err(CredentialsError::EmptyUser);
+        }
+        if user.contains(':') {
+            return Err(CredentialsError::ColonInUser);
+        }
+        if password.is_empty() {
+            return Err(CredentialsError::EmptyPassword);
+        }
+        Ok(BasicAuth {
             user: user.to_owned(),
             password: password.to_owned(),
+        })
+    }
+
+    /// Credentials for `user` with a new random password: 32 bytes from the operating system,
+    /// URL-safe base64 (43 characters, nothing XML or basic authentication must escape).
+    ///
+    /// ```
+    /// let a = callcenter::http::BasicAuth::generate("freeswitch");
+    /// let b = callcenter::http::BasicAuth::generate("freeswitch");
+    /// assert_eq!(a.password().len(), 43);
+    /// assert_ne!(a.password(), b.password());
+    /// ```
+    pub fn generate(user: &str) -> Self {
+        use argon2::password_hash::rand_core::{OsRng, RngCore};
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        BasicAuth {
+            user: user.to_owned(),
+            password: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
         }
     }
 
-    /// Whether the request carries these credentials.
+    /// The user name.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The password.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// Whether the request carries these credentials (the scheme's name in any case, as
+    /// RFC 7617 allows).
     pub fn accepts(&self, headers: &HeaderMap) -> bool {
-        let Some(encoded) = headers
+        let Some(value) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
         else {
             return false;
         };
+        let Some((scheme, encoded)) = value.split_once(' ') else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return false;
+        }
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
             return false;
         };
@@ -65,6 +127,16 @@ impl BasicAuth {
             "authentication required\n",
         )
             .into_response()
+    }
+}
+
+/// Middleware: a request without the credentials gets the 401 before anything reads its body
+/// (`Router::route_layer(axum::middleware::from_fn_with_state(auth, require))`).
+pub async fn require(State(auth): State<BasicAuth>, request: Request, next: Next) -> Response {
+    if auth.accepts(request.headers()) {
+        next.run(request).await
+    } else {
+        auth.challenge()
     }
 }
 

@@ -1,6 +1,10 @@
-//! What every HTTP role shares: basic authentication (as FreeSWITCH sends it) and metrics.
+//! What every HTTP role shares: basic authentication (as FreeSWITCH sends it), error ids,
+//! limits and metrics.
 
 pub mod basic_auth;
+pub mod error_id;
+pub mod listener;
 pub mod metrics;
 
-pub use basic_auth::BasicAuth;
+pub use basic_auth::{BasicAuth, CredentialsError};
+pub use error_id::ErrorId;

@@ -14,11 +14,12 @@
 //!   reason and counted per reason, so it is never silently dropped; 401 without the right
 //!   credentials; 413 over the size limit.
 
-use crate::http::BasicAuth;
+use crate::http::basic_auth::require;
+use crate::http::{BasicAuth, ErrorId};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use billing::{Cdr, CdrOptions, JsonCdrFormat, Ledger, LedgerError, Outcome, Recorded};
@@ -32,8 +33,9 @@ use tokio::sync::{mpsc, oneshot};
 /// How the gateway runs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
-    /// Credentials FreeSWITCH sends (`cred` in json_cdr.conf.xml); `None` accepts any post.
-    pub auth: Option<BasicAuth>,
+    /// Credentials FreeSWITCH sends (`cred` in json_cdr.conf.xml): always required, checked
+    /// before the body is read.
+    pub auth: BasicAuth,
     /// Largest body accepted. Default 1 MiB (a CDR is a few KB).
     pub max_body: usize,
     /// Most CDRs per database transaction. Default 500.
@@ -46,10 +48,11 @@ pub struct GatewayConfig {
     pub cdr: CdrOptions,
 }
 
-impl Default for GatewayConfig {
-    fn default() -> Self {
+impl GatewayConfig {
+    /// The gateway for FreeSWITCH posting with `auth`, with the defaults above.
+    pub fn new(auth: BasicAuth) -> Self {
         GatewayConfig {
-            auth: None,
+            auth,
             max_body: 1 << 20,
             batch_max: 500,
             batch_wait: Duration::from_millis(2),
@@ -156,7 +159,8 @@ type Reply = oneshot::Sender<Result<Recorded, Failure>>;
 enum Failure {
     /// The CDR itself cannot be recorded: its reason's short name, and the message.
     Refused(&'static str, String),
-    Unavailable(String),
+    /// The database failed; its text is logged under this id, not sent.
+    Unavailable(ErrorId),
 }
 
 impl GatewayMetrics {
@@ -225,6 +229,7 @@ pub fn router(ledger: Ledger, config: GatewayConfig, metrics: Arc<GatewayMetrics
         metrics.clone(),
     ));
     let max_body = config.max_body;
+    let auth = config.auth.clone();
     let state = GatewayState {
         config: Arc::new(config),
         batches,
@@ -234,20 +239,15 @@ pub fn router(ledger: Ledger, config: GatewayConfig, metrics: Arc<GatewayMetrics
         .route("/cdr", post(receive))
         .route("/cdr/{*rest}", post(receive))
         .layer(DefaultBodyLimit::max(max_body))
+        .route_layer(axum::middleware::from_fn_with_state(auth, require))
         .with_state(state)
 }
 
 async fn receive(
     State(state): State<GatewayState>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(auth) = &state.config.auth
-        && !auth.accepts(&headers)
-    {
-        return auth.challenge();
-    }
     let posted_uuid = query_uuid(query.as_deref());
     let refuse = |status: StatusCode, reason: &'static str, why: String| {
         state.metrics.refuse(reason, &why, posted_uuid.as_deref());
@@ -278,9 +278,13 @@ async fn receive(
         Ok(Err(Failure::Refused(reason, why))) => {
             refuse(StatusCode::UNPROCESSABLE_ENTITY, reason, why)
         }
-        Ok(Err(Failure::Unavailable(why))) => {
+        Ok(Err(Failure::Unavailable(id))) => {
             state.metrics.unavailable.inc();
-            (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unavailable, error id {id}\n"),
+            )
+                .into_response()
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
     }
@@ -315,9 +319,13 @@ async fn batcher(
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, cdrs = cdrs.len(), "CDR batch not recorded");
+                let failure = classify(&error);
+                tracing::warn!(cdrs = cdrs.len(), ?failure, "CDR batch not recorded");
                 for reply in replies {
-                    let _ = reply.send(Err(classify(&error)));
+                    let _ = reply.send(Err(match &failure {
+                        Failure::Refused(reason, why) => Failure::Refused(reason, why.clone()),
+                        Failure::Unavailable(id) => Failure::Unavailable(*id),
+                    }));
                 }
             }
         }
@@ -329,7 +337,7 @@ async fn batcher(
 fn classify(error: &LedgerError) -> Failure {
     match error {
         LedgerError::Database(_) | LedgerError::Migrate(_) | LedgerError::Corrupt(_) => {
-            Failure::Unavailable(format!("CDR not recorded: {error}"))
+            Failure::Unavailable(ErrorId::log("recording a CDR", error))
         }
         _ => Failure::Refused("ledger", format!("CDR refused: {error}")),
     }

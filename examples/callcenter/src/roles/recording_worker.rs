@@ -28,7 +28,7 @@ pub struct RecordingWorkerConfig {
     /// Age after which a WAV without a job file counts as finished (its RECORD_STOP was
     /// missed). Default 1 hour, longer than calls last.
     pub stale_after: Duration,
-    /// Tenant of such WAVs.
+    /// Tenant of such WAVs. Default [`platform::identity::UNASSIGNED`]: no tenant's.
     pub default_tenant: String,
     /// Encoder settings.
     pub encode: EncodeOptions,
@@ -47,7 +47,7 @@ impl RecordingWorkerConfig {
             target,
             scan_every: Duration::from_secs(30),
             stale_after: Duration::from_secs(3600),
-            default_tenant: "unassigned".into(),
+            default_tenant: platform::identity::UNASSIGNED.into(),
             encode: EncodeOptions::default(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             events: None,

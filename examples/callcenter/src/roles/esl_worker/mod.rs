@@ -75,7 +75,8 @@ pub struct EslWorkerConfig {
     pub variables: ChannelVariables,
     /// Limit prepaid calls that did not pass our dialplan. Default on.
     pub prepaid: bool,
-    /// Tenant of calls nothing else names.
+    /// Tenant of calls nothing else names. Default [`platform::identity::UNASSIGNED`]: no
+    /// tenant's, so nobody's `/ws` sees them.
     pub default_tenant: String,
     /// Our staging directory, where RECORD_STOP files must be to be taken.
     pub staging: PathBuf,
@@ -96,7 +97,7 @@ impl EslWorkerConfig {
             cdrs: false,
             variables: ChannelVariables::default(),
             prepaid: true,
-            default_tenant: "unassigned".into(),
+            default_tenant: platform::identity::UNASSIGNED.into(),
             staging,
             freeswitch_staging: None,
             backoff: Backoff {

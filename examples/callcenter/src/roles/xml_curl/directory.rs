@@ -21,11 +21,10 @@ pub(super) async fn answer(
     let Some(row) = state.cache.extension(&tenant.tenant, user).await? else {
         return Ok(NotFound.into());
     };
+    // The store keeps SIP passwords as their a1-hash only.
     let mut user = User::new(row.extension.clone());
     if let Some(hash) = &row.a1_hash {
         user = user.param("a1-hash", hash.clone());
-    } else if let Some(password) = &row.password {
-        user = user.password(password.clone());
     }
     user = user
         .variable(ChannelVariables::USER_CONTEXT, tenant.context.clone())

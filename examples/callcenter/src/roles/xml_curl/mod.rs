@@ -16,10 +16,11 @@ mod configuration;
 mod dialplan;
 mod directory;
 
-use crate::http::BasicAuth;
+use crate::http::basic_auth::require;
+use crate::http::{BasicAuth, ErrorId};
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use billing::Ledger;
@@ -33,18 +34,20 @@ use xmlcurl::axum::XmlCurl;
 /// How the xml_curl server answers.
 #[derive(Debug, Clone)]
 pub struct XmlCurlConfig {
-    /// Credentials FreeSWITCH sends (`gateway-credentials`); `None` accepts any request.
-    pub auth: Option<BasicAuth>,
+    /// Credentials FreeSWITCH sends (`gateway-credentials`): always required, checked before
+    /// the body is read.
+    pub auth: BasicAuth,
     /// Where `record_session` writes (the recording pipeline's staging directory).
     pub recordings_dir: PathBuf,
     /// The channel variables set on users and calls.
     pub variables: ChannelVariables,
 }
 
-impl Default for XmlCurlConfig {
-    fn default() -> Self {
+impl XmlCurlConfig {
+    /// The server for FreeSWITCH sending `auth`, recording into `/dev/shm/recordings`.
+    pub fn new(auth: BasicAuth) -> Self {
         XmlCurlConfig {
-            auth: None,
+            auth,
             recordings_dir: PathBuf::from("/dev/shm/recordings"),
             variables: ChannelVariables::default(),
         }
@@ -58,8 +61,10 @@ struct ServerState {
     ledger: Ledger,
 }
 
-/// The routes: `POST /fsapi` (and any path below it), answered from `cache`.
+/// The routes: `POST /fsapi` (and any path below it), answered from `cache`; a request without
+/// the credentials is answered 401 before its body is read.
 pub fn router(cache: Cache, ledger: Ledger, config: XmlCurlConfig) -> Router {
+    let auth = config.auth.clone();
     let state = ServerState {
         config: Arc::new(config),
         cache,
@@ -68,19 +73,11 @@ pub fn router(cache: Cache, ledger: Ledger, config: XmlCurlConfig) -> Router {
     Router::new()
         .route("/fsapi", post(answer))
         .route("/fsapi/{*rest}", post(answer))
+        .route_layer(axum::middleware::from_fn_with_state(auth, require))
         .with_state(state)
 }
 
-async fn answer(
-    State(state): State<ServerState>,
-    headers: HeaderMap,
-    XmlCurl(request): XmlCurl,
-) -> Response {
-    if let Some(auth) = &state.config.auth
-        && !auth.accepts(&headers)
-    {
-        return auth.challenge();
-    }
+async fn answer(State(state): State<ServerState>, XmlCurl(request): XmlCurl) -> Response {
     let answered = if let Some(lookup) = request.directory() {
         directory::answer(&state, &lookup).await
     } else if let Some(call) = request.dialplan() {
@@ -91,9 +88,14 @@ async fn answer(
     match answered {
         Ok(response) => response.into_response(),
         Err(error) => {
-            // FreeSWITCH falls back to its next source on an error, and retries on the next call.
-            tracing::warn!(%error, "xml_curl lookup failed");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response()
+            // FreeSWITCH falls back to its next source on an error, and retries on the next
+            // call. The database's text stays in our log.
+            let id = ErrorId::log("xml_curl lookup", &error);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("lookup failed, error id {id}\n"),
+            )
+                .into_response()
         }
     }
 }

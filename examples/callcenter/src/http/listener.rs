@@ -1,0 +1,147 @@
+//! The HTTP listener: at most so many connections at once (the next waits in the kernel's
+//! backlog until one closes), each request answered within a deadline, and the peer's address
+//! for the handlers that limit per address.
+
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{Extensions, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::serve::{IncomingStream, Listener};
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// A TCP listener that holds a permit per open connection.
+pub struct CappedListener {
+    inner: TcpListener,
+    permits: Arc<Semaphore>,
+}
+
+impl CappedListener {
+    /// At most `connections` open at once on `inner`.
+    pub fn new(inner: TcpListener, connections: usize) -> Self {
+        CappedListener {
+            inner,
+            permits: Arc::new(Semaphore::new(connections.max(1))),
+        }
+    }
+}
+
+impl Listener for CappedListener {
+    type Io = CappedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (CappedStream, SocketAddr) {
+        // Not accepting while full leaves the next connection in the backlog, costing us
+        // nothing, instead of accepting and dropping it.
+        let permit = match self.permits.clone().acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => std::future::pending().await,
+        };
+        let (stream, address) = Listener::accept(&mut self.inner).await;
+        (
+            CappedStream {
+                stream,
+                _permit: permit,
+            },
+            address,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection and its permit, freed when the connection closes.
+pub struct CappedStream {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for CappedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CappedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// The peer of a connection (`ConnectInfo<Peer>` in a handler).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, CappedListener>> for Peer {
+    fn connect_info(stream: IncomingStream<'_, CappedListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// The peer's address, when the server was started with connection info (ours with
+/// [`Peer`], or axum's `SocketAddr`).
+pub fn peer_address(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<Peer>>()
+        .map(|ConnectInfo(Peer(address))| address.ip())
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip())
+        })
+}
+
+/// Middleware: a request not answered within `deadline` gets a 503 (the handler is dropped).
+/// A streamed body, once its headers are out, is not cut.
+pub async fn deadline(
+    axum::extract::State(deadline): axum::extract::State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "1")],
+            "request timed out\n",
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,205 @@
+//! What a tenant and an extension may be called and present, and how a SIP credential is kept:
+//! the one rule every writer of the `tenants` and `extensions` tables goes through
+//! ([`PlatformStore::put_extension`](crate::store::PlatformStore::put_extension)).
+//!
+//! - Names follow the esl crate's rule for a name (they reach dial strings) and are at most 32
+//!   characters; names that shadow an emergency or service number (`112`, `911`, ... a
+//!   configurable list) are refused, so an extension cannot capture such calls.
+//! - A caller ID name is at most 64 letters, digits, spaces and `. , ' - _ & ( ) # + /`:
+//!   no control character (a CR/LF would split a SIP header), no `$` or braces (FreeSWITCH
+//!   would expand them).
+//! - A caller ID number is a dialled number the tenant owns: one of its extensions or DIDs
+//!   (checked by the store), never another tenant's number or an emergency number.
+//! - The SIP password is kept only as its digest HA1 (`a1-hash`, MD5 of
+//!   `user:domain:password`), computed with the tenant's domain when the password is set.
+
+use esl::api::{is_dialed_number, is_name};
+use md5::{Digest, Md5};
+
+/// Extension names refused by default: emergency and service numbers of many countries.
+pub const DEFAULT_RESERVED: [&str; 17] = [
+    "000", "08", "100", "101", "102", "103", "108", "110", "111", "112", "118", "119", "122", "15",
+    "17", "18", "911",
+];
+
+/// Longest extension name.
+pub const EXTENSION_MAX: usize = 32;
+
+/// Longest caller ID name, in characters.
+pub const CALLER_ID_NAME_MAX: usize = 64;
+
+/// Why a tenant, an extension or a DID cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidValue {
+    /// A tenant's id, context or gateway is not a name, or its domain not a domain (each
+    /// reaches dial strings and directory lookups).
+    #[error("a tenant's {0} breaks the rule for {0}s")]
+    Tenant(&'static str),
+    /// The name breaks the rule for names.
+    #[error(
+        "an extension is 1 to 32 letters, digits, '_', '-' or '.', starting with a letter, digit or '_'"
+    )]
+    Name,
+    /// The name shadows an emergency or service number.
+    #[error("{0:?} is an emergency or service number and cannot be an extension")]
+    Reserved(String),
+    /// The caller ID name has a character or length the rule refuses.
+    #[error("a caller ID name is 1 to 64 letters, digits, spaces and . , ' - _ & ( ) # + /")]
+    CallerIdName,
+    /// The caller ID number is not a dialled number.
+    #[error("a caller ID number is digits, optionally after one leading +")]
+    CallerIdNumber,
+    /// The caller ID number is not one of the tenant's extensions or DIDs.
+    #[error("{0:?} is not a number of this tenant (one of its extensions or DIDs)")]
+    NotOwned(String),
+    /// A new extension without a password.
+    #[error("a new extension needs a password")]
+    NoCredential,
+    /// A password too short to resist guessing over SIP.
+    #[error("a SIP password has at least 8 characters")]
+    WeakPassword,
+    /// The tenant does not exist.
+    #[error("no tenant {0:?}")]
+    UnknownTenant(String),
+    /// A DID that is not a dialled number.
+    #[error("a DID is digits, optionally after one leading +")]
+    Did,
+    /// The DID belongs to another tenant.
+    #[error("DID {0:?} belongs to another tenant")]
+    DidTaken(String),
+}
+
+/// Checks a tenant's id, context and gateway (names) and SIP domain. A tenant's id is never
+/// empty: the empty tenant is [`UNASSIGNED`], no tenant's.
+///
+/// ```
+/// use platform::identity::check_tenant;
+///
+/// assert!(check_tenant("acme", "acme.example", "acme", Some("trunk")).is_ok());
+/// assert!(check_tenant("", "acme.example", "acme", None).is_err());
+/// assert!(check_tenant("acme", "acme.example", "acme", Some("x/1,loopback")).is_err());
+/// ```
+pub fn check_tenant(
+    tenant: &str,
+    domain: &str,
+    context: &str,
+    gateway: Option<&str>,
+) -> Result<(), InvalidValue> {
+    // Not `_`-led either: `_` is the unassigned data's segment of a recording's key.
+    if !is_name(tenant) || tenant.starts_with('_') {
+        return Err(InvalidValue::Tenant("id"));
+    }
+    if !esl::api::is_domain(domain) {
+        return Err(InvalidValue::Tenant("domain"));
+    }
+    if !is_name(context) {
+        return Err(InvalidValue::Tenant("context"));
+    }
+    if gateway.is_some_and(|g| !is_name(g)) {
+        return Err(InvalidValue::Tenant("gateway"));
+    }
+    Ok(())
+}
+
+/// The tenant of what nothing attributes (a recording, a live call): no tenant's, since a
+/// tenant's id is never empty. Only the operator sees such data; a configured default tenant
+/// applies to CDRs only (an explicit billing choice), never to recordings or live calls.
+pub const UNASSIGNED: &str = "";
+
+/// Checks an extension's name against the rule and the reserved list.
+///
+/// ```
+/// use platform::identity::{DEFAULT_RESERVED, check_name};
+///
+/// assert!(check_name("1000", &DEFAULT_RESERVED).is_ok());
+/// assert!(check_name("112", &DEFAULT_RESERVED).is_err());
+/// assert!(check_name("1000@other", &DEFAULT_RESERVED).is_err());
+/// ```
+pub fn check_name<S: AsRef<str>>(name: &str, reserved: &[S]) -> Result<(), InvalidValue> {
+    if !is_name(name) || name.len() > EXTENSION_MAX {
+        return Err(InvalidValue::Name);
+    }
+    if reserved.iter().any(|r| r.as_ref() == name) {
+        return Err(InvalidValue::Reserved(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// Checks a caller ID name.
+///
+/// ```
+/// use platform::identity::check_caller_id_name;
+///
+/// assert!(check_caller_id_name("Sales, UK (O'Brien)").is_ok());
+/// assert!(check_caller_id_name("Bob\r\nX-Evil: 1").is_err());
+/// assert!(check_caller_id_name("${system(id)}").is_err());
+/// ```
+pub fn check_caller_id_name(name: &str) -> Result<(), InvalidValue> {
+    let allowed = |c: char| c.is_alphanumeric() || " .,'-_&()#+/".contains(c);
+    let length = name.chars().count();
+    if length == 0
+        || length > CALLER_ID_NAME_MAX
+        || name.trim() != name
+        || !name.chars().all(allowed)
+    {
+        return Err(InvalidValue::CallerIdName);
+    }
+    Ok(())
+}
+
+/// Checks that a caller ID number is a dialled number (ownership is the store's question).
+pub fn check_caller_id_number(number: &str) -> Result<(), InvalidValue> {
+    if !is_dialed_number(number) || number.starts_with(['*', '#']) {
+        return Err(InvalidValue::CallerIdNumber);
+    }
+    Ok(())
+}
+
+/// The digest FreeSWITCH's directory takes as `a1-hash`: MD5 of `user:domain:password`, hex.
+///
+/// ```
+/// // RFC 2617's example user.
+/// assert_eq!(
+///     platform::identity::a1_hash("Mufasa", "testrealm@host.com", "Circle Of Life"),
+///     "939e7578ed9e3c518a452acee763bce9"
+/// );
+/// ```
+pub fn a1_hash(user: &str, domain: &str, password: &str) -> String {
+    let digest = Md5::digest(format!("{user}:{domain}:{password}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_id_names_refuse_what_breaks_sip_or_expands() {
+        for hostile in [
+            "a\nb",
+            "a\r\nVia: x",
+            "\u{0}",
+            "${x}",
+            "{x}",
+            "a\"b",
+            "<sip:x>",
+            " padded",
+            "",
+        ] {
+            assert!(check_caller_id_name(hostile).is_err(), "{hostile:?}");
+        }
+        assert!(check_caller_id_name(&"x".repeat(65)).is_err());
+        assert!(check_caller_id_name("Zoë Müller").is_ok());
+    }
+
+    #[test]
+    fn caller_id_numbers_are_plain_numbers() {
+        for number in ["+442079460000", "1000"] {
+            assert!(check_caller_id_number(number).is_ok(), "{number}");
+        }
+        for number in ["*98", "#31", "0800,loopback/9995", "anonymous", ""] {
+            assert!(check_caller_id_number(number).is_err(), "{number}");
+        }
+    }
+}
