@@ -500,6 +500,7 @@ async fn expired_forged_and_tampered_tokens_are_refused() {
         "/api/extensions/{extension}",
         "/api/balance",
         "/api/topups",
+        "/api/operator/unassigned-cdrs",
     ] {
         assert!(openapi["paths"].get(path).is_some(), "{path} undescribed");
     }
@@ -537,4 +538,44 @@ async fn websocket_clients_see_their_tenant_only() {
     let more = tokio::time::timeout(Duration::from_millis(300), beta_ws.next()).await;
     assert!(more.is_err(), "beta received {more:?}");
     acme_ws.close(None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extensions_and_calls_are_listed_a_page_at_a_time() {
+    let p = platform().await;
+    let a = p.address;
+    let admin = login(a, "acme", "admin").await;
+    for extension in ["2000", "2001", "2002"] {
+        let path = format!("/api/extensions/{extension}");
+        let body = json!({"password": "long-enough"});
+        assert_eq!(call(a, "PUT", &path, Some(&admin), Some(body)).await.0, 200);
+    }
+    let (_, first) = call(a, "GET", "/api/extensions?limit=2", Some(&admin), None).await;
+    let names = |page: &Value| -> Vec<String> {
+        page["extensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["extension"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&first), ["1000", "2000"]);
+    let path = format!(
+        "/api/extensions?limit=2&after={}",
+        first["next"].as_str().unwrap()
+    );
+    let (_, second) = call(a, "GET", &path, Some(&admin), None).await;
+    assert_eq!(names(&second), ["2001", "2002"]);
+    let (status, _) = call(a, "GET", "/api/extensions?limit=0", Some(&admin), None).await;
+    assert_eq!(status, 400);
+    // The node's two legs, one per page.
+    let (_, calls) = call(a, "GET", "/api/calls?limit=1", Some(&admin), None).await;
+    assert_eq!(calls["calls"].as_array().unwrap().len(), 1);
+    let path = format!(
+        "/api/calls?limit=1&after={}",
+        calls["next"].as_str().unwrap()
+    );
+    let (_, rest) = call(a, "GET", &path, Some(&admin), None).await;
+    assert_eq!(rest["calls"].as_array().unwrap().len(), 1);
+    assert_ne!(rest["calls"][0]["uuid"], calls["calls"][0]["uuid"]);
 }

@@ -473,6 +473,27 @@ impl PlatformStore {
         .collect()
     }
 
+    /// A page of a tenant's extensions, by name: at most `limit` after `after`.
+    pub async fn extensions_page(
+        &self,
+        tenant: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ExtensionRow>, PlatformError> {
+        sqlx::query(
+            "SELECT tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls
+             FROM extensions WHERE tenant = $1 AND extension > $2 ORDER BY extension LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(extension_from)
+        .collect()
+    }
+
     /// Removes an extension; `false` if there was none.
     pub async fn delete_extension(
         &self,

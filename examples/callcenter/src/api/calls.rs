@@ -1,10 +1,11 @@
 //! `/api/calls`: the tenant's calls in progress, and click-to-call.
 
 use super::body::Body;
+use super::page::Page;
 use super::{ApiError, ApiState, Caller, Claims, Role};
 use crate::roles::esl_worker::{EslWorker, NodeError};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use esl::api::{Destination as Dialplan, Endpoint, Originate, is_dialed_number, is_name};
 use platform::calls::Call;
@@ -19,12 +20,28 @@ pub(super) fn esl(state: &ApiState) -> Result<&EslWorker, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("no FreeSWITCH node is configured".into()))
 }
 
+/// The tenant's calls in progress, by UUID, a page at a time (`after`, `limit`).
 pub(super) async fn active_calls(
     State(state): State<ApiState>,
     Caller(claims): Caller,
+    Query(page): Query<Page>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let calls: Vec<Call> = esl(&state)?.active_calls(&claims.tenant);
-    Ok(Json(json!({ "calls": calls })))
+    let limit = page.limit()? as usize;
+    let mut calls: Vec<Call> = esl(&state)?.active_calls(&claims.tenant);
+    calls.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    let calls: Vec<Call> = calls
+        .into_iter()
+        .filter(|c| {
+            page.after
+                .as_deref()
+                .is_none_or(|after| c.uuid.as_str() > after)
+        })
+        .take(limit)
+        .collect();
+    let next = (calls.len() == limit)
+        .then(|| calls.last().map(|c| c.uuid.clone()))
+        .flatten();
+    Ok(Json(json!({ "calls": calls, "next": next })))
 }
 
 #[derive(Deserialize)]

@@ -1,9 +1,10 @@
 //! `/api/extensions`: the tenant's SIP users (writes reach FreeSWITCH's next directory lookup).
 
 use super::body::Body;
+use super::page::Page;
 use super::{ApiError, ApiState, Caller};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use platform::store::ExtensionRow;
 use serde::{Deserialize, Serialize};
@@ -35,10 +36,19 @@ fn extension_json(row: &ExtensionRow) -> serde_json::Value {
 pub(super) async fn extensions(
     State(state): State<ApiState>,
     Caller(claims): Caller,
+    Query(page): Query<Page>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let rows = state.cache.store().extensions(&claims.tenant).await?;
+    let limit = page.limit()?;
+    let rows = state
+        .cache
+        .store()
+        .extensions_page(&claims.tenant, page.after.as_deref(), limit)
+        .await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.extension.clone()))
+        .flatten();
     let items: Vec<_> = rows.iter().map(extension_json).collect();
-    Ok(Json(json!({ "extensions": items })))
+    Ok(Json(json!({ "extensions": items, "next": next })))
 }
 
 pub(super) async fn extension(

@@ -18,6 +18,7 @@ mod error;
 mod extensions;
 mod limits;
 mod login;
+mod page;
 mod pages;
 mod recordings;
 mod ws;
