@@ -47,24 +47,48 @@ impl Ledger {
     /// The recordings of a call.
     pub async fn recordings(&self, call_uuid: &str) -> Result<Vec<RecordingRecord>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT call_uuid, tenant, object_key, size_bytes, duration_ms, sha256, bitrate_kbps
+            "SELECT call_uuid, tenant, object_key, size_bytes, duration_ms, sha256, bitrate_kbps, id
              FROM recordings WHERE call_uuid = $1 ORDER BY id",
         )
         .bind(call_uuid)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RecordingRecord {
-                    call_uuid: row.try_get(0)?,
-                    tenant: row.try_get(1)?,
-                    object_key: row.try_get(2)?,
-                    size_bytes: row.try_get(3)?,
-                    duration_ms: row.try_get(4)?,
-                    sha256: row.try_get(5)?,
-                    bitrate_kbps: row.try_get(6)?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| Ok(recording_from(row)?.1)).collect()
     }
+
+    /// A tenant's recordings, oldest first, after the row `after`, at most `limit`, each with
+    /// its row id (the cursor of the next page). The empty tenant's are those nothing
+    /// attributed: the operator's to see.
+    pub async fn tenant_recordings(
+        &self,
+        tenant: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, RecordingRecord)>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT call_uuid, tenant, object_key, size_bytes, duration_ms, sha256, bitrate_kbps, id
+             FROM recordings WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(recording_from).collect()
+    }
+}
+
+fn recording_from(row: &sqlx::any::AnyRow) -> Result<(i64, RecordingRecord), LedgerError> {
+    Ok((
+        row.try_get(7)?,
+        RecordingRecord {
+            call_uuid: row.try_get(0)?,
+            tenant: row.try_get(1)?,
+            object_key: row.try_get(2)?,
+            size_bytes: row.try_get(3)?,
+            duration_ms: row.try_get(4)?,
+            sha256: row.try_get(5)?,
+            bitrate_kbps: row.try_get(6)?,
+        },
+    ))
 }

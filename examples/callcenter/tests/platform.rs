@@ -465,6 +465,46 @@ async fn the_orphan_recording_is_unassigned(p: &Platform) {
     .unwrap();
     let listed: Value = serde_json::from_slice(&listed.body).unwrap();
     assert_eq!(listed["recordings"], json!([]), "{listed}");
+    // The operator finds it.
+    p.daemon
+        .users()
+        .put_operator("ops", "ops-password")
+        .await
+        .unwrap();
+    let login = json!({"username": "ops", "password": "ops-password"}).to_string();
+    let login = send(
+        p.address,
+        &request(
+            "POST",
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            login.as_bytes(),
+        ),
+    )
+    .await
+    .unwrap();
+    let login: Value = serde_json::from_slice(&login.body).unwrap();
+    let bearer = format!("Bearer {}", login["token"].as_str().unwrap());
+    let unassigned = send(
+        p.address,
+        &request(
+            "GET",
+            "/api/operator/unassigned-recordings",
+            &[("Authorization", bearer.as_str())],
+            b"",
+        ),
+    )
+    .await
+    .unwrap();
+    let unassigned: Value = serde_json::from_slice(&unassigned.body).unwrap();
+    assert_eq!(
+        unassigned["recordings"][0]["call_uuid"], orphan,
+        "{unassigned}"
+    );
+    assert_eq!(
+        unassigned["recordings"][0]["key"],
+        rows[0].object_key.as_str()
+    );
 }
 
 /// The API serves the same: the download of the shared call's recording redirects to S3.

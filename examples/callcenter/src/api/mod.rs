@@ -91,6 +91,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/balance", get(balance::balance))
         .route("/api/topups", post(balance::top_up))
         .route("/api/operator/unassigned-cdrs", get(cdrs::unassigned))
+        .route(
+            "/api/operator/unassigned-recordings",
+            get(recordings::unassigned),
+        )
         .route("/ws", get(ws::upgrade))
         .route("/live", get(pages::live_page))
         // Every body here is a small JSON document; the caller's token is checked before it
