@@ -2,8 +2,9 @@
 //! with channel variables escaped as FreeSWITCH expects.
 
 use super::value::{
-    write_application, write_braced_variable_value, write_dialplan_extension, write_domain,
-    write_extension, write_line, write_name, write_number, write_variable_name,
+    write_application, write_application_argument, write_braced_variable_value,
+    write_dialplan_extension, write_domain, write_extension, write_name, write_number,
+    write_variable_name,
 };
 use super::{ApiCommand, ApiError, ApiFailure};
 
@@ -181,7 +182,7 @@ impl ApiCommand for Originate {
                 out.push('&');
                 write_application(out, app)?;
                 out.push('(');
-                write_line(out, "application argument", arg.as_deref().unwrap_or(""))?;
+                write_application_argument(out, arg.as_deref().unwrap_or(""))?;
                 out.push(')');
                 Ok(())
             }
@@ -335,8 +336,8 @@ mod tests {
             };
             assert!(Originate::new(user.clone(), app).to_command().is_err());
         }
-        // As a variable's value: separators and the backslash escaped, what no escape can
-        // carry refused.
+        // As a variable's value: the separator escaped, what the two parsing passes cannot
+        // carry alike refused (the backslash among them).
         let user = Endpoint::User {
             user: "1000".into(),
             domain: None,
@@ -349,7 +350,7 @@ mod tests {
         };
         assert_eq!(
             with(HOSTILE[0]).unwrap(),
-            "originate {a='0800\\,loopback/9995/default',b=c}user/1000 &park()"
+            "originate {a=0800\\,loopback/9995/default,b=c}user/1000 &park()"
         );
         for refused in &HOSTILE[1..5] {
             assert!(with(refused).is_err(), "{refused}");
@@ -358,10 +359,7 @@ mod tests {
             with(HOSTILE[5]).unwrap(),
             "originate {a=&system(id),b=c}user/1000 &park()"
         );
-        assert_eq!(
-            with(HOSTILE[6]).unwrap(),
-            "originate {a=0901\\\\,b=c}user/1000 &park()"
-        );
+        assert!(with(HOSTILE[6]).is_err());
     }
 
     #[test]

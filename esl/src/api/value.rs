@@ -329,33 +329,52 @@ pub(crate) fn write_variable_name(out: &mut String, name: &str) -> Result<(), Ap
     Ok(())
 }
 
-/// Writes a variable's value inside originate's `{...}`. FreeSWITCH splits the block on `,`,
-/// strips `'` quotes and reads `\` as an escape (`\\`, `\,`, `\'`, and `\n`, `\t`, `\s`, `\r`
-/// as control characters), so `\`, `,` and `'` are escaped and a value with spaces, commas or
-/// quotes is single-quoted: a value ending in `\` cannot escape what follows it. What no escape
-/// can carry is refused: line breaks and control characters, `$` (expanded later, and
-/// `${system(...)}` runs a command), brackets of any kind and the leg separators `|` and `:_:`.
+/// Writes a variable's value inside originate's `{...}`. FreeSWITCH reads the command line
+/// twice: `originate` first splits its arguments on spaces (stripping `'` quotes and reading
+/// `\` escapes), then splits the `{...}` block on `,` (reading quotes and escapes again). A
+/// value with spaces is therefore single-quoted for the first pass and a `,` is written `\,`
+/// for the second. What two passes cannot carry the same way in every FreeSWITCH version is
+/// refused: `\`, `'` and `"` (a value ending in `\` would escape the separator after it, a
+/// lone quote would swallow the variables after it), line breaks and control characters, `$`
+/// (expanded later, and `${system(...)}` runs a command), brackets of any kind and the leg
+/// separators `|` and `:_:`.
 pub(crate) fn write_braced_variable_value(out: &mut String, value: &str) -> Result<(), ApiError> {
-    let refused =
-        |c: char| is_expansion_or_break(c) || matches!(c, '{' | '}' | '[' | ']' | '<' | '>' | '|');
+    let refused = |c: char| {
+        is_expansion_or_break(c)
+            || matches!(
+                c,
+                '{' | '}' | '[' | ']' | '<' | '>' | '|' | '\\' | '\'' | '"'
+            )
+    };
     if value.len() > TEXT_MAX || value.contains(refused) || value.contains(":_:") {
         return Err(unencodable("variable value", value));
     }
-    let quoted = value.contains([' ', '\t', '\'', ',']);
+    let quoted = value.contains(' ');
     if quoted {
         out.push('\'');
     }
     for c in value.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
             ',' => out.push_str("\\,"),
-            '\'' => out.push_str("\\'"),
             c => out.push(c),
         }
     }
     if quoted {
         out.push('\'');
     }
+    Ok(())
+}
+
+/// Writes an application's argument in originate's `&app(arg)`: one argument of the command
+/// line, so no whitespace, quote or `\\` (the first pass would split or unescape it), and no
+/// `$` or control character.
+pub(crate) fn write_application_argument(out: &mut String, arg: &str) -> Result<(), ApiError> {
+    let refused =
+        |c: char| is_expansion_or_break(c) || c.is_whitespace() || matches!(c, '\'' | '"' | '\\');
+    if arg.len() > TEXT_MAX || arg.contains(refused) {
+        return Err(unencodable("application argument", arg));
+    }
+    out.push_str(arg);
     Ok(())
 }
 
@@ -436,18 +455,42 @@ mod tests {
     #[test]
     fn braced_values_are_escaped_and_quoted() {
         let mut out = String::new();
-        write_braced_variable_value(&mut out, "it's a, b").unwrap();
-        assert_eq!(out, "'it\\'s a\\, b'");
+        write_braced_variable_value(&mut out, "Sales, UK").unwrap();
+        assert_eq!(out, "'Sales\\, UK'");
+        let mut out = String::new();
+        write_braced_variable_value(&mut out, "a,b").unwrap();
+        assert_eq!(out, "a\\,b");
     }
 
     #[test]
-    fn a_trailing_backslash_is_escaped_and_cannot_eat_the_separator() {
+    fn what_two_parsing_passes_cannot_carry_is_refused() {
+        // A trailing backslash would escape the next separator, and with it the next
+        // variable; an escaped comma written by the caller would become a separator after
+        // FreeSWITCH's first pass (`x\,execute_on_answer=...`); a lone quote would swallow the
+        // variables after it.
+        for value in [
+            "value\\",
+            "x\\,execute_on_answer=system touch /tmp/x",
+            "it's",
+            "a\"b",
+        ] {
+            assert!(
+                write_braced_variable_value(&mut String::new(), value).is_err(),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn application_arguments_are_one_argument() {
         let mut out = String::new();
-        write_braced_variable_value(&mut out, "value\\").unwrap();
-        assert_eq!(out, "value\\\\");
-        let mut out = String::new();
-        write_braced_variable_value(&mut out, "a\\,b").unwrap();
-        assert_eq!(out, "'a\\\\\\,b'");
+        write_application_argument(&mut out, "tone_stream://%(1000,0,440);loops=5").unwrap();
+        for arg in ["a b", "a\tb", "it's", "a\\", "${x}"] {
+            assert!(
+                write_application_argument(&mut String::new(), arg).is_err(),
+                "{arg}"
+            );
+        }
     }
 
     #[test]

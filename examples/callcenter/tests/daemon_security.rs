@@ -350,3 +350,51 @@ fn base64(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_cannot_hold_every_place() {
+    let dir = scratch("idle");
+    let mut config = configured(
+        format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
+        &dir,
+    );
+    config.max_connections = 8;
+    config.header_timeout_ms = 500;
+    running(&config).await;
+    // Every place taken: seven sockets that never send a byte, one that idles after a request
+    // on a kept-alive connection.
+    let mut idle = Vec::new();
+    for _ in 0..7 {
+        idle.push(tokio::net::TcpStream::connect(config.listen).await.unwrap());
+    }
+    let mut kept = tokio::net::TcpStream::connect(config.listen).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 256];
+    let read = kept.read(&mut answer).await.unwrap();
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
+    idle.push(kept);
+    // Each is dropped once it has sent no headers for the deadline: the next client gets in.
+    let started = std::time::Instant::now();
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        http::send(config.listen, &get("/healthz")),
+    )
+    .await
+    .expect("idle connections starved the server")
+    .unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the cap did not hold"
+    );
+    for mut socket in idle {
+        let mut byte = [0u8; 1];
+        let closed = tokio::time::timeout(Duration::from_secs(2), socket.read(&mut byte)).await;
+        assert!(
+            matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+            "an idle socket stayed open"
+        );
+    }
+}

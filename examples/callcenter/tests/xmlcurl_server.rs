@@ -414,13 +414,16 @@ async fn dialled_strings_that_are_not_numbers_never_reach_a_dial_string() {
             assert!(!answer.contains(leaked), "{hostile}: {answer}");
         }
     }
-    // A name that is no extension of the tenant is no number either.
-    let answer = xml(&http::send(platform.address, &dialling("alice"))
-        .await
-        .unwrap());
-    assert!(answer.contains("UNALLOCATED_NUMBER"), "{answer}");
+    // A name that is no extension of the tenant is no number either, and the switch's `*` and
+    // `#` codes never reach the carrier.
+    for dialled in ["alice", "*98", "#31"] {
+        let answer = xml(&http::send(platform.address, &dialling(dialled))
+            .await
+            .unwrap());
+        assert!(answer.contains("UNALLOCATED_NUMBER"), "{dialled}: {answer}");
+    }
     // Numbers still go out, with their prefix.
-    for number in ["+441234567", "*98", "#31"] {
+    for number in ["+441234567", "0800123"] {
         let answer = xml(&http::send(platform.address, &dialling(number))
             .await
             .unwrap());
@@ -429,4 +432,34 @@ async fn dialled_strings_that_are_not_numbers_never_reach_a_dial_string() {
             "{number}: {answer}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_extension_without_a_credential_is_not_served() {
+    let platform = platform(false).await;
+    // As an older version could leave a row: neither password nor hash. FreeSWITCH would let
+    // anyone register as such a user.
+    sqlx::query(
+        "INSERT INTO extensions (tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls)
+         VALUES ('acme', '3000', NULL, NULL, NULL, NULL, 0)",
+    )
+    .execute(platform.ledger.pool())
+    .await
+    .unwrap();
+    let answer = xml(&ask_form(&platform, "section=directory&tag_name=domain&key_name=name&key_value=127.0.0.1&user=3000&domain=127.0.0.1").await);
+    assert!(
+        answer.contains(r#"<result status="not found"/>"#),
+        "{answer}"
+    );
+    // And no writer can make one.
+    let row = ExtensionRow {
+        tenant: "acme".into(),
+        extension: "3001".into(),
+        password: None,
+        a1_hash: None,
+        caller_id_name: None,
+        caller_id_number: None,
+        record_calls: false,
+    };
+    assert!(platform.store.put_extension(&row).await.is_err());
 }

@@ -17,10 +17,14 @@ use esl::api::{is_dialed_number, is_name};
 use md5::{Digest, Md5};
 
 /// Extension names refused by default: emergency and service numbers of many countries.
-pub const DEFAULT_RESERVED: [&str; 17] = [
-    "000", "08", "100", "101", "102", "103", "108", "110", "111", "112", "118", "119", "122", "15",
-    "17", "18", "911",
+pub const DEFAULT_RESERVED: [&str; 21] = [
+    "000", "08", "100", "101", "102", "103", "108", "110", "111", "112", "113", "118", "119",
+    "122", "15", "17", "18", "190", "911", "995", "999",
 ];
+
+/// Longest extension name made only of digits: longer numbers are DIDs, which only the operator
+/// gives a tenant (an extension named like another tenant's DID would present it).
+pub const NUMERIC_EXTENSION_MAX: usize = 6;
 
 /// Longest extension name.
 pub const EXTENSION_MAX: usize = 32;
@@ -38,7 +42,7 @@ pub enum InvalidValue {
     Tenant(&'static str),
     /// The name breaks the rule for names.
     #[error(
-        "an extension is 1 to 32 letters, digits, '_', '-' or '.', starting with a letter, digit or '_'"
+        "an extension is 1 to 32 letters, digits, '_', '-' or '.', starting with a letter, digit or '_', and at most 6 digits when it is a number"
     )]
     Name,
     /// The name shadows an emergency or service number.
@@ -117,7 +121,11 @@ pub const UNASSIGNED: &str = "";
 /// assert!(check_name("1000@other", &DEFAULT_RESERVED).is_err());
 /// ```
 pub fn check_name<S: AsRef<str>>(name: &str, reserved: &[S]) -> Result<(), InvalidValue> {
-    if !is_name(name) || name.len() > EXTENSION_MAX {
+    let numeric = name.bytes().all(|b| b.is_ascii_digit());
+    if !is_name(name)
+        || name.len() > EXTENSION_MAX
+        || (numeric && name.len() > NUMERIC_EXTENSION_MAX)
+    {
         return Err(InvalidValue::Name);
     }
     if reserved.iter().any(|r| r.as_ref() == name) {

@@ -265,33 +265,43 @@ impl PlatformStore {
             (Some(password), _) => Some(identity::a1_hash(&row.extension, &domain, password)),
             (None, hash) => hash.clone(),
         };
-        if a1_hash.is_none() {
-            let exists =
-                sqlx::query("SELECT 1 FROM extensions WHERE tenant = $1 AND extension = $2")
-                    .bind(&row.tenant)
-                    .bind(&row.extension)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if exists.is_none() {
-                return Err(InvalidValue::NoCredential.into());
+        match a1_hash {
+            Some(hash) => {
+                sqlx::query(
+                    "INSERT INTO extensions (tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls)
+                     VALUES ($1, $2, NULL, $3, $4, $5, $6)
+                     ON CONFLICT (tenant, extension) DO UPDATE SET password = NULL,
+                         a1_hash = excluded.a1_hash, caller_id_name = excluded.caller_id_name,
+                         caller_id_number = excluded.caller_id_number, record_calls = excluded.record_calls",
+                )
+                .bind(&row.tenant)
+                .bind(&row.extension)
+                .bind(hash)
+                .bind(row.caller_id_name.as_deref())
+                .bind(row.caller_id_number.as_deref())
+                .bind(i32::from(row.record_calls))
+                .execute(&mut *tx)
+                .await?;
+            }
+            // No new credential: only an extension that exists (keeping its hash) is changed,
+            // in one statement, so a concurrent removal cannot leave a row without one.
+            None => {
+                let updated = sqlx::query(
+                    "UPDATE extensions SET caller_id_name = $3, caller_id_number = $4, record_calls = $5
+                     WHERE tenant = $1 AND extension = $2 AND a1_hash IS NOT NULL",
+                )
+                .bind(&row.tenant)
+                .bind(&row.extension)
+                .bind(row.caller_id_name.as_deref())
+                .bind(row.caller_id_number.as_deref())
+                .bind(i32::from(row.record_calls))
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    return Err(InvalidValue::NoCredential.into());
+                }
             }
         }
-        sqlx::query(
-            "INSERT INTO extensions (tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls)
-             VALUES ($1, $2, NULL, $3, $4, $5, $6)
-             ON CONFLICT (tenant, extension) DO UPDATE SET password = NULL,
-                 a1_hash = COALESCE(excluded.a1_hash, extensions.a1_hash),
-                 caller_id_name = excluded.caller_id_name,
-                 caller_id_number = excluded.caller_id_number, record_calls = excluded.record_calls",
-        )
-        .bind(&row.tenant)
-        .bind(&row.extension)
-        .bind(a1_hash.as_deref())
-        .bind(row.caller_id_name.as_deref())
-        .bind(row.caller_id_number.as_deref())
-        .bind(i32::from(row.record_calls))
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         self.changed();
         Ok(())

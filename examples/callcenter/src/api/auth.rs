@@ -62,8 +62,8 @@ pub struct Claims {
     /// The user's extension, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension: Option<String>,
-    /// The version of the user's credentials the token was issued for.
-    #[serde(default)]
+    /// The version of the user's credentials the token was issued for (required: a token
+    /// without one predates revocation and is refused).
     pub ver: i64,
     /// Issued at, Unix seconds.
     pub iat: u64,
@@ -213,6 +213,7 @@ impl Users {
     /// Adds or replaces a tenant's user, storing only an Argon2id hash of the password; every
     /// token issued before is revoked. An operator is added with [`Users::put_operator`].
     pub async fn put(&self, user: &ApiUser, password: &str) -> Result<(), ApiError> {
+        check_username(&user.username)?;
         if user.role == Role::Operator {
             return Err(ApiError::BadRequest(
                 "operators belong to no tenant: use put_operator".into(),
@@ -240,6 +241,7 @@ impl Users {
 
     /// Adds or replaces an operator; every token issued before is revoked.
     pub async fn put_operator(&self, username: &str, password: &str) -> Result<(), ApiError> {
+        check_username(username)?;
         let hash = self.hash(password).await?;
         sqlx::query(
             "INSERT INTO operators (username, password_hash) VALUES ($1, $2)
@@ -376,6 +378,23 @@ impl Users {
         } else {
             Err(ApiError::Unauthorized("token revoked".into()))
         }
+    }
+}
+
+/// A user name: 1 to 64 ASCII letters, digits, `.`, `_`, `-` and `@` (it reaches logs and,
+/// through click-to-call, a channel variable).
+fn check_username(username: &str) -> Result<(), ApiError> {
+    let valid = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "a user name is 1 to 64 letters, digits, '.', '_', '-' or '@'".into(),
+        ))
     }
 }
 

@@ -18,7 +18,7 @@ pub struct Limits {
     sockets: Arc<SocketCounts>,
     /// The largest top-up an operator may make at once (in the account's currency).
     pub top_up_max: billing::Decimal,
-    /// Most `/ws` sockets open at once per token.
+    /// Most `/ws` sockets open at once per user (the setting keeps its first name).
     pub sockets_per_token: usize,
     /// How often an open socket checks its token is still valid.
     pub revalidate_every: Duration,
@@ -36,7 +36,7 @@ impl std::fmt::Debug for Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            login: Arc::new(LoginThrottle::new(5, 30)),
+            login: Arc::new(LoginThrottle::new(5, 30, 100)),
             sockets: Arc::new(SocketCounts::default()),
             top_up_max: billing::Decimal::new(10_000, 0),
             sockets_per_token: 8,
@@ -52,19 +52,35 @@ impl Limits {
         self.login.attempt(user, address)
     }
 
-    /// Opens a socket for `token`: refused (429) beyond [`Limits::sockets_per_token`]; the
+    /// Opens a socket for a user (whatever token they logged in with, so that logging in again
+    /// does not multiply the limit): refused (429) beyond [`Limits::sockets_per_token`]; the
     /// slot is freed when the returned guard is dropped.
-    pub fn open_socket(&self, token: &str) -> Result<SocketSlot, ApiError> {
-        self.sockets.open(token, self.sockets_per_token)
+    pub fn open_socket(&self, user: &str) -> Result<SocketSlot, ApiError> {
+        self.sockets.open(user, self.sockets_per_token)
     }
 }
 
-/// Login attempts per user and per address, as token buckets (GCRA, the `governor` crate):
-/// a burst of attempts, then one more per refill interval.
+/// Login attempts as token buckets (GCRA, the `governor` crate): a burst, then one more per
+/// refill interval, for three keys. Per user and address (5 a minute): guessing one user's
+/// password from one place; per address (30 a minute; IPv6 by /64, which one host holds):
+/// trying many users from one place; per user from everywhere (100 a minute): a distributed
+/// guess. A stranger's wrong attempts from elsewhere lock a user out only past the last.
 struct LoginThrottle {
-    users: DefaultKeyedRateLimiter<String>,
+    user_at_address: DefaultKeyedRateLimiter<(String, IpAddr)>,
     addresses: DefaultKeyedRateLimiter<IpAddr>,
+    users: DefaultKeyedRateLimiter<String>,
     checks: AtomicUsize,
+}
+
+/// The address a limit is kept for: IPv4 as is, IPv6 by its /64.
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+        }
+    }
 }
 
 /// Keys kept before stale ones are dropped (every attempt's key stays until its bucket is full
@@ -72,33 +88,38 @@ struct LoginThrottle {
 const THROTTLE_KEYS: usize = 100_000;
 
 impl LoginThrottle {
-    /// `per_user` attempts per user and `per_address` per address, each refilled over a minute.
-    fn new(per_user: u32, per_address: u32) -> Self {
+    /// Attempts a minute: `per_user_at_address`, `per_address`, `per_user` (see above).
+    fn new(per_user_at_address: u32, per_address: u32, per_user: u32) -> Self {
         let quota = |n: u32| {
             let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
             Quota::per_minute(n)
         };
         LoginThrottle {
-            users: DefaultKeyedRateLimiter::keyed(quota(per_user)),
+            user_at_address: DefaultKeyedRateLimiter::keyed(quota(per_user_at_address)),
             addresses: DefaultKeyedRateLimiter::keyed(quota(per_address)),
+            users: DefaultKeyedRateLimiter::keyed(quota(per_user)),
             checks: AtomicUsize::new(0),
         }
     }
 
     fn attempt(&self, user: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
         if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 0
-            && self.users.len() + self.addresses.len() > THROTTLE_KEYS
+            && self.users.len() + self.addresses.len() + self.user_at_address.len() > THROTTLE_KEYS
         {
             self.users.retain_recent();
             self.addresses.retain_recent();
+            self.user_at_address.retain_recent();
         }
         let now = DefaultClock::default().now();
         let retry = |not_until: governor::NotUntil<_>| ApiError::TooManyRequests {
             retry_after: not_until.wait_time_from(now).as_secs().max(1),
             message: "too many login attempts".into(),
         };
-        if let Some(address) = address {
+        if let Some(address) = address.map(network_of) {
             self.addresses.check_key(&address).map_err(retry)?;
+            self.user_at_address
+                .check_key(&(user.to_owned(), address))
+                .map_err(retry)?;
         }
         self.users.check_key(&user.to_owned()).map_err(retry)?;
         Ok(())
@@ -207,7 +228,7 @@ mod tests {
 
     #[test]
     fn a_user_and_an_address_get_their_burst_then_429() {
-        let throttle = LoginThrottle::new(3, 5);
+        let throttle = LoginThrottle::new(3, 5, 6);
         let address = Some(IpAddr::from([192, 0, 2, 1]));
         for _ in 0..3 {
             throttle.attempt("acme/alice", address).unwrap();
@@ -219,10 +240,22 @@ mod tests {
         // Other users from the same address, until the address's burst is spent.
         throttle.attempt("acme/bob", address).unwrap();
         assert!(throttle.attempt("acme/carol", address).is_err());
-        // Another address still reaches bob.
-        throttle
-            .attempt("acme/bob", Some(IpAddr::from([192, 0, 2, 2])))
-            .unwrap();
+        // From elsewhere alice is not locked out by the first address's guesses, until the
+        // user's own burst from everywhere is spent.
+        let elsewhere = |last: u8| Some(IpAddr::from([198, 51, 100, last]));
+        throttle.attempt("acme/alice", elsewhere(1)).unwrap();
+        throttle.attempt("acme/alice", elsewhere(2)).unwrap();
+        throttle.attempt("acme/alice", elsewhere(3)).unwrap();
+        assert!(throttle.attempt("acme/alice", elsewhere(4)).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_host_is_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        assert_ne!(network_of(a), network_of(c));
     }
 
     #[tokio::test]

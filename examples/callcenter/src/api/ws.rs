@@ -5,7 +5,7 @@
 //! A client that falls too far behind gets `{"type":"lagged","missed":N}` and a new snapshot.
 //! The socket closes when the token expires (4001) or is revoked (4003: the user's password,
 //! role or extension changed, or the user was removed), checked every few seconds. Clients send
-//! next to nothing: a message over 4 KiB closes the socket, and a token opens a few sockets at
+//! next to nothing: a message over 4 KiB closes the socket, and a user opens a few sockets at
 //! most.
 
 use super::auth::{tenant_user, verified};
@@ -41,7 +41,9 @@ pub(super) async fn upgrade(
         .token
         .ok_or_else(|| ApiError::Unauthorized("missing token".into()))?;
     let claims = tenant_user(verified(&state, &token).await?)?;
-    let slot = state.limits.open_socket(&token)?;
+    let slot = state
+        .limits
+        .open_socket(&format!("{}/{}", claims.tenant, claims.sub))?;
     // Clients send next to nothing: a small read buffer, which tungstenite zero-fills on every
     // read, keeps each poll of the socket cheap. Up to a batch of events waits in the write
     // buffer before a flush.

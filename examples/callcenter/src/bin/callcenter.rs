@@ -50,6 +50,14 @@ enum Command {
         /// The user name.
         username: String,
     },
+    /// Give a DID (a number on the trunk) to a tenant: its extensions may then present it as
+    /// caller ID. A DID is one tenant's only.
+    AddDid {
+        /// The number, digits with an optional leading `+`.
+        number: String,
+        /// The tenant.
+        tenant: String,
+    },
     /// Record the CDRs FreeSWITCH left in its err-log-dir (`*.cdr.json`, as posted); each
     /// recorded file is renamed `*.imported`. Already recorded CDRs change nothing.
     ImportCdrs {
@@ -127,6 +135,11 @@ fn run(config: DaemonConfig, command: Command) -> Result<(), Failure> {
                     extension,
                 };
                 add_user(&daemon, user).await
+            }
+            Command::AddDid { number, tenant } => {
+                daemon.store.put_did(&number, &tenant).await?;
+                println!("DID {number} is {tenant}'s");
+                Ok(())
             }
             Command::AddOperator { username } => {
                 let password = new_password()?;

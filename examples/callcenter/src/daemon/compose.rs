@@ -35,6 +35,7 @@ pub async fn build(config: &DaemonConfig) -> Result<Daemon, DaemonError> {
 /// Opens the database (migrating it) and builds the routes of `roles`, with `/healthz` and
 /// `/metrics`.
 pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, DaemonError> {
+    super::credentials::create_private_database(&config.database)?;
     let ledger = Ledger::connect(&config.database).await?;
     if let Err(error) = std::fs::create_dir_all(&config.recordings_dir) {
         tracing::warn!(dir = %config.recordings_dir.display(), %error, "cannot create the recordings directory");

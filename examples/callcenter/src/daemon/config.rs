@@ -139,6 +139,9 @@ pub struct DaemonConfig {
     pub max_connections: usize,
     /// How long a request may take before it is answered 503, ms. Default 30000.
     pub request_timeout_ms: u64,
+    /// How long a client has to send a request's headers (the first, and each next one on a
+    /// kept-alive connection) before its connection is closed, ms. Default 10000.
+    pub header_timeout_ms: u64,
     /// Database URL. Default: SQLite in `callcenter.sqlite`.
     pub database: String,
     /// Where `record_session` writes. Default `recordings/staging`.
@@ -170,6 +173,7 @@ impl Default for DaemonConfig {
             freeswitch_listen: None,
             max_connections: 4096,
             request_timeout_ms: 30_000,
+            header_timeout_ms: 10_000,
             database: "sqlite://callcenter.sqlite?mode=rwc".into(),
             recordings_dir: PathBuf::from("recordings/staging"),
             recordings_store: PathBuf::from("recordings/store"),
@@ -191,6 +195,7 @@ impl std::fmt::Debug for DaemonConfig {
             .field("freeswitch_listen", &self.freeswitch_listen)
             .field("max_connections", &self.max_connections)
             .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("header_timeout_ms", &self.header_timeout_ms)
             .field("database", &redact(&self.database))
             .field("recordings_dir", &self.recordings_dir)
             .field("recordings_store", &self.recordings_store)

@@ -92,11 +92,20 @@ struct Stored {
 }
 
 fn load_or_generate(file: &Path) -> Result<BasicAuth, DaemonError> {
+    match std::fs::symlink_metadata(file) {
+        Ok(meta) => refuse_unless_private(file, &meta)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return generate(file),
+        Err(source) => {
+            return Err(DaemonError::ConfigFile {
+                path: file.display().to_string(),
+                source,
+            });
+        }
+    }
     match std::fs::read_to_string(file) {
         Ok(text) => {
             let stored: Stored = toml::from_str(&text)
                 .map_err(|e| DaemonError::Config(format!("{}: {e}", file.display())))?;
-            warn_if_readable_by_others(file);
             tracing::info!(file = %file.display(), "FreeSWITCH's credentials");
             BasicAuth::new(&stored.user, &stored.password)
                 .map_err(|e| DaemonError::Config(format!("{}: {e}", file.display())))
@@ -155,15 +164,55 @@ fn file_text(auth: &BasicAuth) -> String {
     )
 }
 
-fn warn_if_readable_by_others(file: &Path) {
+/// The credentials are only trusted from a regular file nobody else may read or write (a
+/// symbolic link could point anywhere; a file others can write lets them choose the password).
+fn refuse_unless_private(file: &Path, meta: &std::fs::Metadata) -> Result<(), DaemonError> {
+    if !meta.file_type().is_file() {
+        return Err(DaemonError::Config(format!(
+            "{} is not a regular file (a symbolic link?): FreeSWITCH's credentials are not read from it",
+            file.display()
+        )));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(file)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            tracing::warn!(file = %file.display(), "FreeSWITCH's credentials are readable by others: chmod 600 it");
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(DaemonError::Config(format!(
+                "{} is open to other users: chmod 600 it (or remove it to generate new credentials)",
+                file.display()
+            )));
         }
+    }
+    Ok(())
+}
+
+/// The embedded default's database file, created private (mode 0600) if it does not exist:
+/// it holds the SIP credentials' hashes, which are enough to answer a digest challenge.
+pub fn create_private_database(database: &str) -> Result<(), DaemonError> {
+    let Some(rest) = database
+        .strip_prefix("sqlite://")
+        .or_else(|| database.strip_prefix("sqlite:"))
+    else {
+        return Ok(());
+    };
+    let path = Path::new(rest.split('?').next().unwrap_or(rest));
+    if path.as_os_str().is_empty() || rest.contains(":memory:") || path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(DaemonError::ConfigFile {
+            path: path.display().to_string(),
+            source,
+        }),
     }
 }
 
@@ -230,6 +279,36 @@ mod tests {
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Opened to others, it is refused.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let refused = credentials_for(&config, FreeswitchRoute::Cdr).unwrap_err();
+            assert!(refused.to_string().contains("chmod 600"), "{refused}");
+            std::fs::remove_file(&file).unwrap();
+            std::os::unix::fs::symlink("/etc/hostname", &file).unwrap();
+            let refused = credentials_for(&config, FreeswitchRoute::Cdr).unwrap_err();
+            assert!(
+                refused.to_string().contains("not a regular file"),
+                "{refused}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_embedded_database_is_created_private() {
+        let dir = std::env::temp_dir().join(format!("cc-db-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("db.sqlite");
+        create_private_database(&format!("sqlite://{}?mode=rwc", path.display())).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(&dir).unwrap();

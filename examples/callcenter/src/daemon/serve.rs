@@ -2,7 +2,8 @@
 //! the `main` of the single-role daemons.
 
 use super::{Daemon, DaemonConfig, DaemonError, Roles, build_roles, redact};
-use crate::http::listener::{CappedListener, Peer};
+use crate::http::listener::CappedListener;
+use crate::http::server;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,7 +13,11 @@ pub async fn serve(
     daemon: Daemon,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
-    let listener = bind(config.listen).await?;
+    let listener = bind(config.listen, config.max_connections).await?;
+    let freeswitch = match (config.freeswitch_listen, daemon.freeswitch_app) {
+        (Some(address), Some(app)) => Some((bind(address, config.max_connections).await?, app)),
+        _ => None,
+    };
     tracing::info!(address = %config.listen, database = %redact(&config.database), "serving");
     // Both listeners stop on the one shutdown signal.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -20,34 +25,19 @@ pub async fn serve(
         shutdown.await;
         let _ = stop.send(true);
     });
-    let freeswitch = match (config.freeswitch_listen, daemon.freeswitch_app) {
-        (Some(address), Some(app)) => {
-            let listener = CappedListener::new(bind(address).await?, config.max_connections);
-            tracing::info!(%address, "serving FreeSWITCH's routes");
-            let stopped = stopped.clone();
-            Some(tokio::spawn(async move {
-                axum::serve(listener, app.into_make_service_with_connect_info::<Peer>())
-                    .with_graceful_shutdown(wait_for(stopped))
-                    .await
-                    .map_err(|source| DaemonError::Listen { address, source })
-            }))
-        }
-        _ => None,
-    };
-    let listener = CappedListener::new(listener, config.max_connections);
-    let app = daemon.app.into_make_service_with_connect_info::<Peer>();
-    let mut served = axum::serve(listener, app)
-        .with_graceful_shutdown(wait_for(stopped))
-        .await
-        .map_err(|source| DaemonError::Listen {
-            address: config.listen,
-            source,
-        });
-    if let Some(Ok(result)) = match freeswitch {
-        Some(task) => Some(task.await),
-        None => None,
-    } {
-        served = served.and(result);
+    let header_timeout = Duration::from_millis(config.header_timeout_ms.max(1));
+    let freeswitch = freeswitch.map(|(listener, app)| {
+        tracing::info!(address = ?config.freeswitch_listen, "serving FreeSWITCH's routes");
+        tokio::spawn(server::serve(
+            listener,
+            app,
+            header_timeout,
+            wait_for(stopped.clone()),
+        ))
+    });
+    server::serve(listener, daemon.app, header_timeout, wait_for(stopped)).await;
+    if let Some(task) = freeswitch {
+        let _ = task.await;
     }
     if let Some(worker) = daemon.esl_worker {
         worker.shutdown().await;
@@ -56,13 +46,17 @@ pub async fn serve(
         // Encodes and uploads in flight may finish; the rest stays staged for the next start.
         worker.shutdown(Duration::from_secs(10)).await;
     }
-    served
+    Ok(())
 }
 
-async fn bind(address: std::net::SocketAddr) -> Result<tokio::net::TcpListener, DaemonError> {
-    tokio::net::TcpListener::bind(address)
+async fn bind(
+    address: std::net::SocketAddr,
+    connections: usize,
+) -> Result<CappedListener, DaemonError> {
+    let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|source| DaemonError::Listen { address, source })
+        .map_err(|source| DaemonError::Listen { address, source })?;
+    Ok(CappedListener::new(listener, connections))
 }
 
 async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {

@@ -54,13 +54,15 @@ pub(super) async fn answer(
                 bridge(condition, &user, &tenant),
             )
         }
+        // `*` and `#` codes are the switch's, not the carrier's: they never go out (rating reads
+        // digits after a `+` only, so they would go out unrated).
         None => match DialedNumber::parse(destination) {
-            Ok(number) => (
+            Ok(number) if !number.as_str().starts_with(['*', '#']) => (
                 "outbound".to_owned(),
                 outbound(state, &tenant, &number, condition).await?,
             ),
-            // A name that is no extension of the tenant.
-            Err(_) => return Ok(unallocated(&tenant.context)),
+            // A name or code that is no extension of the tenant.
+            _ => return Ok(unallocated(&tenant.context)),
         },
     };
     Ok(document(&tenant.context, &name, condition))

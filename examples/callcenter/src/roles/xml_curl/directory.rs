@@ -21,11 +21,13 @@ pub(super) async fn answer(
     let Some(row) = state.cache.extension(&tenant.tenant, user).await? else {
         return Ok(NotFound.into());
     };
-    // The store keeps SIP passwords as their a1-hash only.
-    let mut user = User::new(row.extension.clone());
-    if let Some(hash) = &row.a1_hash {
-        user = user.param("a1-hash", hash.clone());
-    }
+    // The store keeps SIP passwords as their a1-hash only. A user without one is not served:
+    // FreeSWITCH would let anyone register as a user with neither password nor hash.
+    let Some(hash) = &row.a1_hash else {
+        tracing::warn!(tenant = %tenant.tenant, extension = %row.extension, "an extension without a credential is not served: set its password");
+        return Ok(NotFound.into());
+    };
+    let mut user = User::new(row.extension.clone()).param("a1-hash", hash.clone());
     user = user
         .variable(ChannelVariables::USER_CONTEXT, tenant.context.clone())
         .variable(
