@@ -398,3 +398,51 @@ async fn idle_connections_cannot_hold_every_place() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_nothing_attributes_reaches_no_tenant_not_even_the_default_one() {
+    let dir = scratch("default-tenant");
+    // The captured calls run in context `default`, which no tenant owns here.
+    let capture = std::fs::read(tests::fixture("esl/esl-plain.raw")).unwrap();
+    let during_call = tests::node::api_responses(&capture)
+        .into_iter()
+        .find(|body| body.starts_with("{\"row_count\":2"))
+        .unwrap();
+    let node = tests::node::FakeNode::start(
+        "ClueCon",
+        vec![tests::node::Session {
+            channels: during_call,
+            ..tests::node::Session::idle()
+        }],
+    )
+    .await;
+    let mut config = configured(
+        format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
+        &dir,
+    );
+    // A real tenant as the CDRs' default: before, its agents were sent every tenant's
+    // unattributed calls and recordings.
+    config.cdr.default_tenant = Some("acme".into());
+    config.esl.nodes = vec![callcenter::roles::esl_worker::NodeConfig {
+        name: "fs1".into(),
+        address: node.address(),
+        password: "ClueCon".into(),
+    }];
+    let daemon = build(&config).await.unwrap();
+    let mut acme = daemon.hub.subscribe("acme");
+    let mut unassigned = daemon.hub.subscribe(platform::identity::UNASSIGNED);
+    let worker = daemon.esl_worker.clone().unwrap();
+    // The worker re-syncs the node's two legs: published, but to no tenant.
+    let first = tokio::time::timeout(Duration::from_secs(10), unassigned.recv())
+        .await
+        .expect("the node's calls were never published");
+    assert!(
+        matches!(first, platform::events::Received::Event(_)),
+        "{first:?}"
+    );
+    assert_eq!(worker.active_calls(platform::identity::UNASSIGNED).len(), 2);
+    assert!(worker.active_calls("acme").is_empty());
+    let leaked = tokio::time::timeout(Duration::from_millis(500), acme.recv()).await;
+    assert!(leaked.is_err(), "acme was sent {leaked:?}");
+    worker.shutdown().await;
+}

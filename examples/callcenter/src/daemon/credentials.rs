@@ -139,10 +139,15 @@ fn generate(file: &Path) -> Result<BasicAuth, DaemonError> {
     let _ = std::fs::remove_file(&temporary);
     match linked {
         Ok(()) => {
+            // The lines FreeSWITCH needs, without the password itself (logs travel): the file
+            // has them whole.
+            let pair = format!("{}:<password in {}>", auth.user(), file.display());
             tracing::warn!(
                 file = %file.display(),
-                "generated FreeSWITCH's credentials (mode 0600): copy the xml_curl.conf.xml and \
-                 json_cdr.conf.xml lines written in it into FreeSWITCH"
+                "generated FreeSWITCH's credentials (mode 0600); in FreeSWITCH, \
+                 xml_curl.conf.xml: <param name=\"gateway-credentials\" value=\"{pair}\"/>, \
+                 json_cdr.conf.xml: <param name=\"cred\" value=\"{pair}\"/> (the file has \
+                 both lines ready to copy)"
             );
             Ok(auth)
         }
