@@ -6,7 +6,7 @@ use super::value::{
     write_dialplan_extension, write_domain, write_extension, write_name, write_number,
     write_variable_name,
 };
-use super::{ApiCommand, ApiError, ApiFailure};
+use super::{ApiCommand, ApiError, ApiFailure, DialedNumber};
 
 /// Where `originate` places the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,9 @@ pub enum Endpoint {
     Gateway {
         /// The gateway's name in the sofia profile.
         gateway: String,
-        /// The number to dial: a [`DialedNumber`](super::DialedNumber).
-        number: String,
+        /// The number to dial: checked when it was made, so no separator, variable or second
+        /// endpoint can ride in on it.
+        number: DialedNumber,
     },
     /// `loopback/<extension>[/<context>]`: into the dialplan.
     Loopback {
@@ -43,9 +44,14 @@ impl Endpoint {
     /// ```
     /// use esl::api::Endpoint;
     ///
-    /// let trunk = |number: &str| Endpoint::Gateway { gateway: "trunk".into(), number: number.into() };
-    /// assert_eq!(trunk("+4412345").to_dial_string()?, "sofia/gateway/trunk/+4412345");
-    /// assert!(trunk("0800,loopback/9995/default").to_dial_string().is_err());
+    /// use esl::api::DialedNumber;
+    ///
+    /// let trunk = Endpoint::Gateway { gateway: "trunk".into(), number: DialedNumber::parse("+4412345")? };
+    /// assert_eq!(trunk.to_dial_string()?, "sofia/gateway/trunk/+4412345");
+    /// // The unsafe form cannot be made: the number is refused before any dial string exists.
+    /// assert!(DialedNumber::parse("0800,loopback/9995/default").is_err());
+    /// let bad_gateway = Endpoint::Gateway { gateway: "x/1".into(), number: DialedNumber::parse("1")? };
+    /// assert!(bad_gateway.to_dial_string().is_err());
     /// # Ok::<(), esl::api::ApiError>(())
     /// ```
     pub fn to_dial_string(&self) -> Result<String, ApiError> {
@@ -68,7 +74,8 @@ impl Endpoint {
                 out.push_str("sofia/gateway/");
                 write_name(out, "gateway", gateway)?;
                 out.push('/');
-                write_number(out, "number", number)?;
+                // Checked by DialedNumber::parse; written through the same rule all the same.
+                write_number(out, "number", number.as_str())?;
             }
             Self::Loopback { extension, context } => {
                 out.push_str("loopback/");
@@ -112,7 +119,7 @@ pub enum Destination {
 /// use esl::api::{Destination, Endpoint, Originate};
 ///
 /// let originate = Originate::new(
-///     Endpoint::Gateway { gateway: "carrier".into(), number: "+441234567".into() },
+///     Endpoint::Gateway { gateway: "carrier".into(), number: "+441234567".parse()? },
 ///     Destination::Application { app: "park".into(), arg: None },
 /// )
 /// .variable("origination_caller_id_name", "Sales, UK")
@@ -294,14 +301,11 @@ mod tests {
             arg: None,
         };
         for hostile in HOSTILE {
+            assert!(DialedNumber::parse(hostile).is_err(), "{hostile}");
             let endpoints = [
                 Endpoint::Gateway {
-                    gateway: "trunk".into(),
-                    number: hostile.into(),
-                },
-                Endpoint::Gateway {
                     gateway: hostile.into(),
-                    number: "0800".into(),
+                    number: DialedNumber::parse("0800").unwrap(),
                 },
                 Endpoint::User {
                     user: hostile.into(),

@@ -1,5 +1,6 @@
 //! `/api/recordings/{call_uuid}`: a call's recordings, and their download.
 
+use super::page::Page;
 use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,15 +16,29 @@ async fn tenant_recordings(
     Ok(all.into_iter().filter(|r| r.tenant == tenant).collect())
 }
 
+/// A call's recordings, a page at a time (`after` is the `next` index of the previous page).
 pub(super) async fn recordings(
     State(state): State<ApiState>,
     Caller(claims): Caller,
     Path(call_uuid): Path<String>,
+    axum::extract::Query(page): axum::extract::Query<Page>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let limit = page.limit()? as usize;
+    let first = match page.after.as_deref() {
+        Some(after) => after
+            .parse::<usize>()
+            .map_err(|_| ApiError::BadRequest("after is the index of a recording".into()))?
+            .saturating_add(1),
+        None => 0,
+    };
     let found = tenant_recordings(&state, &claims.tenant, &call_uuid).await?;
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .enumerate()
+    let shown: Vec<(usize, &billing::RecordingRecord)> =
+        found.iter().enumerate().skip(first).take(limit).collect();
+    let next = (shown.len() == limit && first + limit < found.len())
+        .then(|| shown.last().map(|(index, _)| index.to_string()))
+        .flatten();
+    let items: Vec<serde_json::Value> = shown
+        .into_iter()
         .map(|(index, r)| {
             json!({
                 "index": index,
@@ -35,7 +50,7 @@ pub(super) async fn recordings(
             })
         })
         .collect();
-    Ok(Json(json!({ "recordings": items })))
+    Ok(Json(json!({ "recordings": items, "next": next })))
 }
 
 /// A pre-signed URL (S3: 307 to it) or the MP3 streamed from the local store.

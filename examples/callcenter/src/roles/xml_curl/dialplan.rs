@@ -154,7 +154,7 @@ async fn outbound(
     };
     let trunk = Endpoint::Gateway {
         gateway: gateway.clone(),
-        number: number.as_str().to_owned(),
+        number: number.clone(),
     };
     Ok(bridge(condition, &trunk, tenant))
 }
