@@ -261,6 +261,10 @@ async fn an_extension_presents_only_numbers_its_tenant_owns() {
     store.put_did("+442079460000", "acme").await.unwrap();
     store.put_did("+33123456789", "beta").await.unwrap();
     assert!(
+        store.put_did("123456", "acme").await.is_err(),
+        "a DID is longer than any extension"
+    );
+    assert!(
         store.put_did("+33123456789", "acme").await.is_err(),
         "a DID is one tenant's"
     );

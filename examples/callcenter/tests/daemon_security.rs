@@ -446,3 +446,36 @@ async fn a_call_nothing_attributes_reaches_no_tenant_not_even_the_default_one() 
     assert!(leaked.is_err(), "acme was sent {leaked:?}");
     worker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_stop_reading_cannot_hold_every_place() {
+    let dir = scratch("not-reading");
+    let mut config = configured(
+        format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
+        &dir,
+    );
+    config.max_connections = 4;
+    config.write_timeout_ms = 500;
+    running(&config).await;
+    // Every place taken by a client that pipelines requests for a large answer and never reads
+    // (a small receive buffer: the server's writes soon block).
+    let pipelined = "GET /api/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(2000);
+    let mut stuck = Vec::new();
+    for _ in 0..4 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(config.listen).await.unwrap();
+        stream.write_all(pipelined.as_bytes()).await.unwrap();
+        stuck.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        http::send(config.listen, &get("/healthz")),
+    )
+    .await
+    .expect("clients that never read starved the server")
+    .unwrap();
+    assert_eq!(answer.status, 200);
+    drop(stuck);
+}

@@ -441,7 +441,7 @@ async fn an_extension_without_a_credential_is_not_served() {
     // anyone register as such a user.
     sqlx::query(
         "INSERT INTO extensions (tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls)
-         VALUES ('acme', '3000', NULL, NULL, NULL, NULL, 0)",
+         VALUES ('acme', '3000', NULL, NULL, NULL, NULL, 0), ('acme', '3002', NULL, '', NULL, NULL, 0)",
     )
     .execute(platform.ledger.pool())
     .await
@@ -462,4 +462,9 @@ async fn an_extension_without_a_credential_is_not_served() {
         record_calls: false,
     };
     assert!(platform.store.put_extension(&row).await.is_err());
+    let empty_hash = ExtensionRow {
+        a1_hash: Some(String::new()),
+        ..row
+    };
+    assert!(platform.store.put_extension(&empty_hash).await.is_err());
 }

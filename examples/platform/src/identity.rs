@@ -66,9 +66,12 @@ pub enum InvalidValue {
     /// The tenant does not exist.
     #[error("no tenant {0:?}")]
     UnknownTenant(String),
-    /// A DID that is not a dialled number.
-    #[error("a DID is digits, optionally after one leading +")]
+    /// A DID that is not a dialled number longer than an extension's.
+    #[error("a DID is 7 or more digits, optionally after one leading +")]
     Did,
+    /// A stored credential that is not an a1-hash.
+    #[error("an a1-hash is 32 lowercase hex digits")]
+    A1Hash,
     /// The DID belongs to another tenant.
     #[error("DID {0:?} belongs to another tenant")]
     DidTaken(String),
@@ -162,6 +165,15 @@ pub fn check_caller_id_number(number: &str) -> Result<(), InvalidValue> {
         return Err(InvalidValue::CallerIdNumber);
     }
     Ok(())
+}
+
+/// Whether `hash` is an `a1-hash` as [`a1_hash`] writes it: 32 lowercase hex digits (an empty
+/// one would let anyone register: FreeSWITCH skips the check without password nor hash).
+pub fn is_a1_hash(hash: &str) -> bool {
+    hash.len() == 32
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The digest FreeSWITCH's directory takes as `a1-hash`: MD5 of `user:domain:password`, hex.

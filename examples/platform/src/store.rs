@@ -248,6 +248,13 @@ impl PlatformStore {
         if row.password.as_ref().is_some_and(|p| p.len() < 8) {
             return Err(InvalidValue::WeakPassword.into());
         }
+        if row
+            .a1_hash
+            .as_deref()
+            .is_some_and(|h| !identity::is_a1_hash(h))
+        {
+            return Err(InvalidValue::A1Hash.into());
+        }
         let mut tx = self.pool.begin().await?;
         let domain: String = sqlx::query("SELECT domain FROM tenants WHERE tenant = $1")
             .bind(&row.tenant)
@@ -309,7 +316,12 @@ impl PlatformStore {
 
     /// Gives `number` (a DID on the trunk) to `tenant`; a number is one tenant's only.
     pub async fn put_did(&self, number: &str, tenant: &str) -> Result<(), PlatformError> {
+        // Longer than any numeric extension, so no extension can be named like a DID.
+        let digits = number.trim_start_matches('+');
         identity::check_caller_id_number(number).map_err(|_| InvalidValue::Did)?;
+        if digits.len() <= identity::NUMERIC_EXTENSION_MAX {
+            return Err(InvalidValue::Did.into());
+        }
         let owner = sqlx::query("SELECT tenant FROM dids WHERE number = $1")
             .bind(number)
             .fetch_optional(&self.pool)

@@ -470,6 +470,26 @@ pub(super) fn tenant_user(claims: Claims) -> Result<Claims, ApiError> {
     Ok(claims)
 }
 
+/// A tenant's admin, from `Authorization: Bearer <token>`: anyone else gets a 403 before the
+/// body of their request is read.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Claims);
+
+impl FromRequestParts<super::ApiState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &super::ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let Caller(claims) = Caller::from_request_parts(parts, state).await?;
+        if claims.role != Role::Admin {
+            return Err(ApiError::Forbidden("admins only".into()));
+        }
+        Ok(Admin(claims))
+    }
+}
+
 /// An operator, from `Authorization: Bearer <token>`; anyone else gets a 403.
 #[derive(Debug, Clone)]
 pub struct Operator(pub Claims);

@@ -2,7 +2,7 @@
 
 use super::body::Body;
 use super::page::Page;
-use super::{ApiError, ApiState, Caller};
+use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -67,15 +67,14 @@ pub(super) async fn extension(
 
 pub(super) async fn put_extension(
     State(state): State<ApiState>,
-    caller: Caller,
+    Admin(admin): Admin,
     Path(extension): Path<String>,
     Body(body): Body<ExtensionBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.admin()?;
     // The names, caller ID and credential rules are the store's (platform::identity), for
     // every writer alike.
     let row = ExtensionRow {
-        tenant: caller.0.tenant,
+        tenant: admin.tenant,
         extension,
         password: body.password,
         a1_hash: None,
@@ -89,14 +88,13 @@ pub(super) async fn put_extension(
 
 pub(super) async fn delete_extension(
     State(state): State<ApiState>,
-    caller: Caller,
+    Admin(admin): Admin,
     Path(extension): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.admin()?;
     if state
         .cache
         .store()
-        .delete_extension(&caller.0.tenant, &extension)
+        .delete_extension(&admin.tenant, &extension)
         .await?
     {
         Ok(StatusCode::NO_CONTENT)

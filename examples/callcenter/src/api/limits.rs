@@ -72,10 +72,15 @@ struct LoginThrottle {
     checks: AtomicUsize,
 }
 
-/// The address a limit is kept for: IPv4 as is, IPv6 by its /64.
+/// The address a limit is kept for: IPv4 as is (also when a dual-stack listener shows it as
+/// `::ffff:a.b.c.d`), IPv6 by its /64.
 fn network_of(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => IpAddr::V4(
+            v6.to_ipv4_mapped()
+                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+        ),
         IpAddr::V6(v6) => {
             let prefix = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(std::net::Ipv6Addr::from(prefix))
@@ -256,6 +261,11 @@ mod tests {
         let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
         assert_eq!(network_of(a), network_of(b));
         assert_ne!(network_of(a), network_of(c));
+        // IPv4 clients of a dual-stack listener keep their own address.
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        let other: IpAddr = "::ffff:192.0.2.8".parse().unwrap();
+        assert_eq!(network_of(mapped), IpAddr::from([192, 0, 2, 7]));
+        assert_ne!(network_of(mapped), network_of(other));
     }
 
     #[tokio::test]

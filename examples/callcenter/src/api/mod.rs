@@ -23,7 +23,7 @@ mod pages;
 mod recordings;
 mod ws;
 
-pub use auth::{ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
+pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
 pub use error::ApiError;
 pub use limits::{Limits, SocketSlot};
 pub use pages::{LIVE_PAGE, OPENAPI};

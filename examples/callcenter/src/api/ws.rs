@@ -139,14 +139,15 @@ async fn serve(socket: WebSocket, mut events: Subscription, state: &ApiState, cl
     }
 }
 
+/// Sends a close frame, waiting a few seconds at most (a client that stopped reading does not
+/// hold the socket open).
 async fn close<S>(sink: &mut S, code: u16, reason: &'static str)
 where
     S: futures_util::Sink<Message> + Unpin,
 {
-    let _ = sink
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
-        .await;
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(5), sink.send(frame)).await;
 }

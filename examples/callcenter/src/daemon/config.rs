@@ -142,6 +142,9 @@ pub struct DaemonConfig {
     /// How long a client has to send a request's headers (the first, and each next one on a
     /// kept-alive connection) before its connection is closed, ms. Default 10000.
     pub header_timeout_ms: u64,
+    /// How long a write to a client may make no progress (the client stopped reading) before
+    /// its connection is dropped, ms; WebSockets included. Default 30000.
+    pub write_timeout_ms: u64,
     /// Database URL. Default: SQLite in `callcenter.sqlite`.
     pub database: String,
     /// Where `record_session` writes. Default `recordings/staging`.
@@ -174,6 +177,7 @@ impl Default for DaemonConfig {
             max_connections: 4096,
             request_timeout_ms: 30_000,
             header_timeout_ms: 10_000,
+            write_timeout_ms: 30_000,
             database: "sqlite://callcenter.sqlite?mode=rwc".into(),
             recordings_dir: PathBuf::from("recordings/staging"),
             recordings_store: PathBuf::from("recordings/store"),
@@ -196,6 +200,7 @@ impl std::fmt::Debug for DaemonConfig {
             .field("max_connections", &self.max_connections)
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("header_timeout_ms", &self.header_timeout_ms)
+            .field("write_timeout_ms", &self.write_timeout_ms)
             .field("database", &redact(&self.database))
             .field("recordings_dir", &self.recordings_dir)
             .field("recordings_store", &self.recordings_store)

@@ -92,30 +92,38 @@ struct Stored {
 }
 
 fn load_or_generate(file: &Path) -> Result<BasicAuth, DaemonError> {
-    match std::fs::symlink_metadata(file) {
-        Ok(meta) => refuse_unless_private(file, &meta)?,
+    let io = |source| DaemonError::ConfigFile {
+        path: file.display().to_string(),
+        source,
+    };
+    let named = match std::fs::symlink_metadata(file) {
+        Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return generate(file),
-        Err(source) => {
-            return Err(DaemonError::ConfigFile {
-                path: file.display().to_string(),
-                source,
-            });
+        Err(source) => return Err(io(source)),
+    };
+    refuse_unless_private(file, &named)?;
+    // What is read is what was checked: the opened file must be the one looked at (a link
+    // swapped in between would be another inode).
+    let mut opened = std::fs::File::open(file).map_err(io)?;
+    let meta = opened.metadata().map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (meta.dev(), meta.ino()) != (named.dev(), named.ino()) {
+            return Err(DaemonError::Config(format!(
+                "{} changed while it was read: FreeSWITCH's credentials are not read from it",
+                file.display()
+            )));
         }
     }
-    match std::fs::read_to_string(file) {
-        Ok(text) => {
-            let stored: Stored = toml::from_str(&text)
-                .map_err(|e| DaemonError::Config(format!("{}: {e}", file.display())))?;
-            tracing::info!(file = %file.display(), "FreeSWITCH's credentials");
-            BasicAuth::new(&stored.user, &stored.password)
-                .map_err(|e| DaemonError::Config(format!("{}: {e}", file.display())))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => generate(file),
-        Err(source) => Err(DaemonError::ConfigFile {
-            path: file.display().to_string(),
-            source,
-        }),
-    }
+    refuse_unless_private(file, &meta)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut opened, &mut text).map_err(io)?;
+    let stored: Stored = toml::from_str(&text)
+        .map_err(|e| DaemonError::Config(format!("{}: {e}", file.display())))?;
+    tracing::info!(file = %file.display(), "FreeSWITCH's credentials");
+    BasicAuth::new(&stored.user, &stored.password)
+        .map_err(|e| DaemonError::Config(format!("{}: {e}", file.display())))
 }
 
 /// Writes new credentials to a private temporary file, then links it into place: a second

@@ -13,9 +13,9 @@ pub async fn serve(
     daemon: Daemon,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
-    let listener = bind(config.listen, config.max_connections).await?;
+    let listener = bind(config.listen, config).await?;
     let freeswitch = match (config.freeswitch_listen, daemon.freeswitch_app) {
-        (Some(address), Some(app)) => Some((bind(address, config.max_connections).await?, app)),
+        (Some(address), Some(app)) => Some((bind(address, config).await?, app)),
         _ => None,
     };
     tracing::info!(address = %config.listen, database = %redact(&config.database), "serving");
@@ -51,12 +51,16 @@ pub async fn serve(
 
 async fn bind(
     address: std::net::SocketAddr,
-    connections: usize,
+    config: &DaemonConfig,
 ) -> Result<CappedListener, DaemonError> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| DaemonError::Listen { address, source })?;
-    Ok(CappedListener::new(listener, connections))
+    Ok(CappedListener::new(
+        listener,
+        config.max_connections,
+        Duration::from_millis(config.write_timeout_ms.max(1)),
+    ))
 }
 
 async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {

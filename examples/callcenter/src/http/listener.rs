@@ -1,6 +1,6 @@
 //! The HTTP listener: at most so many connections at once (the next waits in the kernel's
-//! backlog until one closes), each request answered within a deadline, and the peer's address
-//! for the handlers that limit per address.
+//! backlog until one closes), a connection whose client stops reading dropped, each request
+//! answered within a deadline, and the peer's address for the handlers that limit per address.
 
 use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Request};
@@ -8,6 +8,7 @@ use axum::http::{Extensions, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::{IncomingStream, Listener};
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,18 +18,23 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// A TCP listener that holds a permit per open connection.
+/// A TCP listener that holds a permit per open connection, and drops a connection whose
+/// writes make no progress for a while (a client that stops reading would otherwise keep its
+/// place forever, the header deadline being for reads).
 pub struct CappedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
+    write_stall: Duration,
 }
 
 impl CappedListener {
-    /// At most `connections` open at once on `inner`.
-    pub fn new(inner: TcpListener, connections: usize) -> Self {
+    /// At most `connections` open at once on `inner`; a write blocked for `write_stall` fails
+    /// the connection.
+    pub fn new(inner: TcpListener, connections: usize, write_stall: Duration) -> Self {
         CappedListener {
             inner,
             permits: Arc::new(Semaphore::new(connections.max(1))),
+            write_stall,
         }
     }
 }
@@ -49,6 +55,8 @@ impl Listener for CappedListener {
             CappedStream {
                 stream,
                 _permit: permit,
+                write_stall: self.write_stall,
+                stalled: None,
             },
             address,
         )
@@ -63,6 +71,39 @@ impl Listener for CappedListener {
 pub struct CappedStream {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    write_stall: Duration,
+    /// Armed when a write (or flush) first returns pending, disarmed by progress.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl CappedStream {
+    /// Passes a write's result through, failing it once writes have been pending for the stall
+    /// limit without progress.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        match polled {
+            Poll::Pending => {
+                let stall = self.write_stall;
+                let timer = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client stopped reading",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            ready => {
+                self.stalled = None;
+                ready
+            }
+        }
+    }
 }
 
 impl AsyncRead for CappedStream {
@@ -81,11 +122,13 @@ impl AsyncWrite for CappedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.watch(cx, polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let polled = Pin::new(&mut self.stream).poll_flush(cx);
+        self.watch(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -97,7 +140,8 @@ impl AsyncWrite for CappedStream {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.watch(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -23,7 +23,11 @@ pub(super) async fn answer(
     };
     // The store keeps SIP passwords as their a1-hash only. A user without one is not served:
     // FreeSWITCH would let anyone register as a user with neither password nor hash.
-    let Some(hash) = &row.a1_hash else {
+    let Some(hash) = row
+        .a1_hash
+        .as_ref()
+        .filter(|h| platform::identity::is_a1_hash(h))
+    else {
         tracing::warn!(tenant = %tenant.tenant, extension = %row.extension, "an extension without a credential is not served: set its password");
         return Ok(NotFound.into());
     };
