@@ -207,6 +207,7 @@ impl ApiCommand for Originate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::value::HOSTILE;
 
     #[test]
     fn originate_to_a_user_into_the_dialplan() {
@@ -282,17 +283,6 @@ mod tests {
                 .is_err()
         );
     }
-
-    /// The strings of the attacks on the dial string, in every part of an originate.
-    const HOSTILE: [&str; 7] = [
-        "0800,loopback/9995/default",
-        "0901|sofia/gateway/x/1",
-        "{x=y}0901",
-        "[x=y]0901",
-        "${system(id)}",
-        "&system(id)",
-        "0901\\",
-    ];
 
     #[test]
     fn no_hostile_string_reaches_any_part_of_the_dial_string() {

@@ -398,20 +398,22 @@ pub(crate) fn write_extension(
     Ok(())
 }
 
+/// The strings of the attacks on dial strings that reached FreeSWITCH, or could have: every
+/// rule's tests try them.
+#[cfg(test)]
+pub(crate) const HOSTILE: [&str; 7] = [
+    "0800,loopback/9995/default",
+    "0901|sofia/gateway/x/1",
+    "{x=y}0901",
+    "[x=y]0901",
+    "${system(id)}",
+    "&system(id)",
+    "0901\\",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The strings of the attacks that reached FreeSWITCH, or could have.
-    const HOSTILE: [&str; 7] = [
-        "0800,loopback/9995/default",
-        "0901|sofia/gateway/x/1",
-        "{x=y}0901",
-        "[x=y]0901",
-        "${system(id)}",
-        "&system(id)",
-        "0901\\",
-    ];
 
     #[test]
     fn no_hostile_string_is_a_number_a_name_or_an_extension() {

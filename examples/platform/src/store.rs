@@ -481,20 +481,6 @@ impl PlatformStore {
         row.as_ref().map(extension_from).transpose()
     }
 
-    /// A tenant's extensions, by number.
-    pub async fn extensions(&self, tenant: &str) -> Result<Vec<ExtensionRow>, PlatformError> {
-        sqlx::query(
-            "SELECT tenant, extension, password, a1_hash, caller_id_name, caller_id_number, record_calls
-             FROM extensions WHERE tenant = $1 ORDER BY extension",
-        )
-        .bind(tenant)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(extension_from)
-        .collect()
-    }
-
     /// A page of a tenant's extensions, by name: at most `limit` after `after`.
     pub async fn extensions_page(
         &self,

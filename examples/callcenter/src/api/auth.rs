@@ -482,11 +482,9 @@ impl FromRequestParts<super::ApiState> for Admin {
         parts: &mut Parts,
         state: &super::ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let Caller(claims) = Caller::from_request_parts(parts, state).await?;
-        if claims.role != Role::Admin {
-            return Err(ApiError::Forbidden("admins only".into()));
-        }
-        Ok(Admin(claims))
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.admin()?;
+        Ok(Admin(caller.0))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/api/calls`: the tenant's calls in progress, and click-to-call.
 
 use super::body::Body;
-use super::page::Page;
+use super::page::{Page, next};
 use super::{ApiError, ApiState, Caller, Claims, Role};
 use crate::roles::esl_worker::{EslWorker, NodeError};
 use axum::Json;
@@ -26,7 +26,7 @@ pub(super) async fn active_calls(
     Caller(claims): Caller,
     Query(page): Query<Page>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let limit = page.limit()? as usize;
+    let limit = page.limit()?;
     let mut calls: Vec<Call> = esl(&state)?.active_calls(&claims.tenant);
     calls.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     let calls: Vec<Call> = calls
@@ -36,11 +36,9 @@ pub(super) async fn active_calls(
                 .as_deref()
                 .is_none_or(|after| c.uuid.as_str() > after)
         })
-        .take(limit)
+        .take(limit as usize)
         .collect();
-    let next = (calls.len() == limit)
-        .then(|| calls.last().map(|c| c.uuid.clone()))
-        .flatten();
+    let next = next(&calls, limit, |c| c.uuid.clone());
     Ok(Json(json!({ "calls": calls, "next": next })))
 }
 

@@ -1,6 +1,7 @@
 //! `GET /api/cdrs`: the tenant's CDRs by time range, paginated.
 
 use super::balance::money;
+use super::page::{Page, checked_limit, next};
 use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
 use axum::extract::{Query, State};
@@ -36,10 +37,7 @@ pub(super) async fn cdrs(
     Caller(claims): Caller,
     Query(query): Query<CdrQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
-    }
+    let limit = checked_limit(query.limit)?;
     let to_us = |s: i64| s.saturating_mul(1_000_000);
     let rows = state
         .ledger
@@ -51,9 +49,7 @@ pub(super) async fn cdrs(
             limit,
         )
         .await?;
-    let next = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    let next = next(&rows, limit, |r| r.id);
     let items: Vec<CdrItem> = rows
         .into_iter()
         .map(|r| CdrItem {
@@ -70,29 +66,16 @@ pub(super) async fn cdrs(
     Ok(Json(json!({ "cdrs": items, "next": next })))
 }
 
-#[derive(Deserialize)]
-pub(super) struct UnassignedQuery {
-    /// The `next` of the previous page.
-    after: Option<i64>,
-    /// Page size, 1 to 1000. Default 100.
-    limit: Option<u32>,
-}
-
 /// `GET /api/operator/unassigned-cdrs`: the CDRs nothing attributes to a tenant, for the
 /// operator only (never charged, never shown to a tenant).
 pub(super) async fn unassigned(
     State(state): State<ApiState>,
     _operator: Operator,
-    Query(query): Query<UnassignedQuery>,
+    Query(page): Query<Page<i64>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
-    }
-    let rows = state.ledger.unassigned_cdrs(query.after, limit).await?;
-    let next = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    let limit = page.limit()?;
+    let rows = state.ledger.unassigned_cdrs(page.after, limit).await?;
+    let next = next(&rows, limit, |r| r.id);
     let items: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {

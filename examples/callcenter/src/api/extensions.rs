@@ -1,7 +1,7 @@
 //! `/api/extensions`: the tenant's SIP users (writes reach FreeSWITCH's next directory lookup).
 
 use super::body::Body;
-use super::page::Page;
+use super::page::{Page, next};
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -44,9 +44,7 @@ pub(super) async fn extensions(
         .store()
         .extensions_page(&claims.tenant, page.after.as_deref(), limit)
         .await?;
-    let next = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|r| r.extension.clone()))
-        .flatten();
+    let next = next(&rows, limit, |r| r.extension.clone());
     let items: Vec<_> = rows.iter().map(extension_json).collect();
     Ok(Json(json!({ "extensions": items, "next": next })))
 }

@@ -40,7 +40,9 @@ impl Default for Limits {
             sockets: Arc::new(SocketCounts::default()),
             top_up_max: billing::Decimal::new(10_000, 0),
             sockets_per_token: 8,
-            revalidate_every: Duration::from_secs(2),
+            // As long as a user's state is trusted: a socket sees a revocation when a request
+            // would.
+            revalidate_every: super::REVOCATION_DELAY,
         }
     }
 }
@@ -77,14 +79,12 @@ struct LoginThrottle {
 fn network_of(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => IpAddr::V4(
-            v6.to_ipv4_mapped()
-                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-        ),
-        IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(std::net::Ipv6Addr::from(prefix))
-        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/api/recordings/{call_uuid}`: a call's recordings, and their download.
 
-use super::page::Page;
+use super::page::{Page, next};
 use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -96,33 +96,19 @@ pub(super) async fn download(
         .into_response())
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct UnassignedPage {
-    /// The `next` of the previous page.
-    after: Option<i64>,
-    /// Page size, 1 to 1000. Default 100.
-    limit: Option<u32>,
-}
-
 /// `GET /api/operator/unassigned-recordings`: the recordings nothing attributed to a tenant,
 /// for the operator only (no tenant's token lists or downloads them).
 pub(super) async fn unassigned(
     State(state): State<ApiState>,
     _operator: Operator,
-    axum::extract::Query(page): axum::extract::Query<UnassignedPage>,
+    axum::extract::Query(page): axum::extract::Query<Page<i64>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
-    }
+    let limit = page.limit()?;
     let rows = state
         .ledger
         .tenant_recordings(platform::identity::UNASSIGNED, page.after, limit)
         .await?;
-    let next = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|(id, _)| *id))
-        .flatten();
+    let next = next(&rows, limit, |(id, _)| *id);
     let items: Vec<serde_json::Value> = rows
         .iter()
         .map(|(_, r)| {

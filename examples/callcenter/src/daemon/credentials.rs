@@ -70,18 +70,25 @@ pub fn credentials_for(
     load_or_generate(&file)
 }
 
-/// Where the embedded default keeps generated credentials: beside the SQLite file.
-fn generated_file(database: &str) -> Option<PathBuf> {
+/// The file of a SQLite database URL (the embedded default); `None` for another database or an
+/// in-memory one.
+fn sqlite_file(database: &str) -> Option<PathBuf> {
     let rest = database
         .strip_prefix("sqlite://")
         .or_else(|| database.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
-    if path.is_empty() || path.contains(":memory:") {
+    if path.is_empty() || rest.contains(":memory:") {
         return None;
     }
-    let mut name = Path::new(path).file_name()?.to_os_string();
+    Some(PathBuf::from(path))
+}
+
+/// Where the embedded default keeps generated credentials: beside the SQLite file.
+fn generated_file(database: &str) -> Option<PathBuf> {
+    let path = sqlite_file(database)?;
+    let mut name = path.file_name()?.to_os_string();
     name.push(".freeswitch-credentials");
-    Some(Path::new(path).with_file_name(name))
+    Some(path.with_file_name(name))
 }
 
 #[derive(Deserialize)]
@@ -202,14 +209,10 @@ fn refuse_unless_private(file: &Path, meta: &std::fs::Metadata) -> Result<(), Da
 /// The embedded default's database file, created private (mode 0600) if it does not exist:
 /// it holds the SIP credentials' hashes, which are enough to answer a digest challenge.
 pub fn create_private_database(database: &str) -> Result<(), DaemonError> {
-    let Some(rest) = database
-        .strip_prefix("sqlite://")
-        .or_else(|| database.strip_prefix("sqlite:"))
-    else {
+    let Some(path) = sqlite_file(database) else {
         return Ok(());
     };
-    let path = Path::new(rest.split('?').next().unwrap_or(rest));
-    if path.as_os_str().is_empty() || rest.contains(":memory:") || path.exists() {
+    if path.exists() {
         return Ok(());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -219,7 +222,7 @@ pub fn create_private_database(database: &str) -> Result<(), DaemonError> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
+    match options.open(&path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(source) => Err(DaemonError::ConfigFile {

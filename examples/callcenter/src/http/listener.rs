@@ -2,12 +2,11 @@
 //! backlog until one closes), a connection whose client stops reading dropped, each request
 //! answered within a deadline, and the peer's address for the handlers that limit per address.
 
-use axum::extract::connect_info::Connected;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{Extensions, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::serve::{IncomingStream, Listener};
+use axum::serve::Listener;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -149,15 +148,10 @@ impl AsyncWrite for CappedStream {
     }
 }
 
-/// The peer of a connection (`ConnectInfo<Peer>` in a handler).
+/// The peer of a connection (`ConnectInfo<Peer>` in a handler; the server loop,
+/// [`super::server::serve`], puts it on every request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub SocketAddr);
-
-impl Connected<IncomingStream<'_, CappedListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, CappedListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
 
 /// The peer's address, when the server was started with connection info (ours with
 /// [`Peer`], or axum's `SocketAddr`).

@@ -155,7 +155,7 @@ impl GatewayMetrics {
 
 type Reply = oneshot::Sender<Result<Recorded, Failure>>;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Failure {
     /// The CDR itself cannot be recorded: its reason's short name, and the message.
     Refused(&'static str, String),
@@ -322,10 +322,7 @@ async fn batcher(
                 let failure = classify(&error);
                 tracing::warn!(cdrs = cdrs.len(), ?failure, "CDR batch not recorded");
                 for reply in replies {
-                    let _ = reply.send(Err(match &failure {
-                        Failure::Refused(reason, why) => Failure::Refused(reason, why.clone()),
-                        Failure::Unavailable(id) => Failure::Unavailable(*id),
-                    }));
+                    let _ = reply.send(Err(failure.clone()));
                 }
             }
         }
