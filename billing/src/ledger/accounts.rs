@@ -1,6 +1,7 @@
 //! Accounts: opening one, balances, top-ups (once per reference), prepaid authorisation, and
 //! the list of balance movements.
 
+use super::holds::held;
 use super::micros::{from_micros, now_us, to_micros};
 use super::{Account, Ledger, LedgerError};
 use crate::plan::{Authorization, NoCharge};
@@ -15,12 +16,32 @@ pub struct Balance {
     pub balance: Decimal,
     /// How far below zero it may go.
     pub credit_limit: Decimal,
+    /// Held for prepaid calls in progress (their open holds).
+    pub held: Decimal,
 }
 
 impl Balance {
-    /// What a prepaid call may spend.
+    /// What a new prepaid call may spend: balance plus credit limit, minus what calls in
+    /// progress hold.
+    ///
+    /// ```
+    /// use billing::{Balance, Decimal};
+    /// let money = Balance { balance: Decimal::TEN, credit_limit: Decimal::ONE, held: Decimal::TWO };
+    /// assert_eq!(money.available(), Decimal::from(9));
+    /// ```
     pub fn available(&self) -> Decimal {
-        self.balance + self.credit_limit
+        self.balance + self.credit_limit - self.held
+    }
+
+    /// The live balance: the balance minus what calls in progress hold.
+    ///
+    /// ```
+    /// use billing::{Balance, Decimal};
+    /// let money = Balance { balance: Decimal::TEN, credit_limit: Decimal::ONE, held: Decimal::TWO };
+    /// assert_eq!(money.live(), Decimal::from(8));
+    /// ```
+    pub fn live(&self) -> Decimal {
+        self.balance - self.held
     }
 }
 
@@ -144,22 +165,29 @@ impl Ledger {
         self.balance(tenant).await
     }
 
-    /// An account's balance and credit limit.
+    /// An account's balance, credit limit and what its calls in progress hold (read in one
+    /// transaction, so the three agree).
     pub async fn balance(&self, tenant: &str) -> Result<Balance, LedgerError> {
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "SELECT balance_micros, credit_limit_micros FROM accounts WHERE tenant = $1",
         )
         .bind(tenant)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?;
+        let held = held(&mut *tx, tenant).await?;
+        tx.commit().await?;
         Ok(Balance {
             balance: from_micros(row.try_get(0)?),
             credit_limit: from_micros(row.try_get(1)?),
+            held: from_micros(held),
         })
     }
 
-    /// The longest call the tenant's balance pays for, to `destination` now (`at`, Unix s).
+    /// The longest call what the tenant may spend pays for ([`Balance::available`]: open holds
+    /// deducted), to `destination` now (`at`, Unix s). Nothing is held: prepaid calls take
+    /// [`Ledger::reserve`].
     pub async fn authorize(
         &self,
         tenant: &str,

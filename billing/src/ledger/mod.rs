@@ -11,6 +11,7 @@
 //! - `connect`: the database, its pool and migrations.
 //! - `plans`: rate plans as stored, and the cache of built plans and tenants' plans.
 //! - `accounts`: balances, top-ups, prepaid authorisation and the transactions list.
+//! - `holds`: prepaid reservations, a slice at a time, settled by the call's CDR.
 //! - `cdrs`: rating and recording CDRs (idempotent), and listing them.
 //! - `store`: the multi-row statements that write a batch of new CDRs.
 //! - `recordings`: recording metadata.
@@ -20,6 +21,7 @@ mod accounts;
 mod calls;
 mod cdrs;
 mod connect;
+mod holds;
 mod micros;
 mod plans;
 mod recordings;
@@ -30,6 +32,7 @@ mod unassigned;
 pub use accounts::{Balance, Transaction, TransactionKind};
 pub use cdrs::{CdrRecord, Outcome, Recorded};
 pub use connect::Backend;
+pub use holds::{Extension, Hold, HoldState, Reservation};
 pub use plans::PlanRecord;
 pub use recordings::RecordingRecord;
 pub use tenants::{TenantDirectory, UnassignedReason};

@@ -2,11 +2,12 @@
 
 use super::calls::insert_links;
 use super::cdrs::{Outcome, Prepared, Recorded};
+use super::holds::{SettlingCdr, settle_holds};
 use super::micros::{from_micros, now_us};
 use super::unassigned::forget_assigned;
 use super::{LedgerError, TransactionKind};
 use crate::cdr::{Cdr, Leg};
-use crate::plan::Charge;
+use crate::plan::{CdrOutcome, Charge};
 use esl::proto::HangupCause;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -44,8 +45,10 @@ struct NewCdr<'a> {
 /// A new CDR with a charge.
 struct ChargedCdr<'a> {
     new: &'a NewCdr<'a>,
-    /// The charge's amount in micro-units.
+    /// The charge's amount in micro-units (at most what the call's hold was).
     micros: i64,
+    /// Seconds billed (at most what the call's hold was for, when it capped the amount).
+    billed_seconds: u64,
     charge: &'a Charge,
 }
 
@@ -68,17 +71,36 @@ pub(super) async fn store_batch(
             })
         })
         .collect();
+    // The calls these CDRs end release their holds (locked before the accounts are), and a
+    // held call is charged at most what was held for it.
+    let rated: Vec<SettlingCdr> = new
+        .iter()
+        .filter(|new| new.prepared.outcome != CdrOutcome::PartOfCall)
+        .map(|new| SettlingCdr {
+            index: new.index,
+            cdr_id: new.id,
+            cdr: new.cdr,
+            tenant: &new.prepared.tenant,
+        })
+        .collect();
+    let caps = settle_holds(tx, &rated).await?;
     let charged: Vec<ChargedCdr> = new
         .iter()
         .filter_map(|new| {
-            new.prepared
-                .charge
-                .as_ref()
-                .map(|(micros, charge)| ChargedCdr {
+            new.prepared.charge.as_ref().map(|(micros, charge)| {
+                let (micros, billed_seconds) = match caps.get(&new.index) {
+                    Some(cap) if cap.micros < *micros => {
+                        (cap.micros, charge.billed_seconds.min(cap.seconds))
+                    }
+                    _ => (*micros, charge.billed_seconds),
+                };
+                ChargedCdr {
                     new,
-                    micros: *micros,
+                    micros,
+                    billed_seconds,
                     charge,
-                })
+                }
+            })
         })
         .collect();
     let linked: Vec<(i64, &Cdr)> = new.iter().map(|new| (new.id, new.cdr)).collect();
@@ -88,7 +110,7 @@ pub(super) async fn store_batch(
     insert_charges(tx, &charged).await?;
     let balance_after = debit_balances(tx, &charged).await?;
     insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
-    Ok(outcomes(&new, &balance_after))
+    Ok(outcomes(&new, &charged, &balance_after))
 }
 
 /// Inserts the CDRs not recorded before; returns the row ids of those inserted, by (uuid, leg).
@@ -150,7 +172,7 @@ async fn insert_charges(
                 .bind(&charge.plan)
                 .bind(&charge.prefix)
                 .bind(charge.per_minute.to_string())
-                .bind(charge.billed_seconds as i64)
+                .bind(charged.billed_seconds as i64)
                 .bind(charged.micros);
         }
         query.execute(&mut **tx).await?;
@@ -221,13 +243,18 @@ async fn insert_charge_transactions(
 }
 
 /// What recording each new CDR did, by CDR index.
-fn outcomes(new: &[NewCdr<'_>], balance_after: &HashMap<usize, i64>) -> HashMap<usize, Recorded> {
+fn outcomes(
+    new: &[NewCdr<'_>],
+    charged: &[ChargedCdr<'_>],
+    balance_after: &HashMap<usize, i64>,
+) -> HashMap<usize, Recorded> {
+    let charges: HashMap<usize, &ChargedCdr> = charged.iter().map(|c| (c.new.index, c)).collect();
     let mut recorded = HashMap::new();
     for new in new {
-        let outcome = match &new.prepared.charge {
-            Some((micros, charge)) => Outcome::Charged {
-                amount: from_micros(*micros),
-                billed_seconds: charge.billed_seconds,
+        let outcome = match charges.get(&new.index) {
+            Some(charged) => Outcome::Charged {
+                amount: from_micros(charged.micros),
+                billed_seconds: charged.billed_seconds,
                 balance_after: from_micros(balance_after[&new.index]),
             },
             None => Outcome::NotCharged(new.prepared.outcome),

@@ -1,0 +1,530 @@
+//! Prepaid reservations: credit held for a call in progress, a slice at a time.
+//!
+//! [`Ledger::reserve`] holds the cost of a call's first slice (connect fee included; less
+//! when less credit remains) against its account, [`Ledger::extend_hold`] holds the next
+//! slice before the current one ends, and the call's charged CDR settles the hold (charging
+//! at most what was held) in the transaction that records it. What a tenant may still spend
+//! is `balance + credit limit - every open hold` ([`Balance::available`]).
+//!
+//! Every hold is taken or grown under its account row's lock (the `UPDATE` that opens each
+//! transaction: a row lock on PostgreSQL, the write lock on SQLite), so two processes cannot
+//! both spend the last cent; locks are taken hold first, account second, everywhere. A hold
+//! leaves `open` exactly once (`UPDATE ... WHERE state = 'open'`): settled by a CDR, or
+//! expired ([`Ledger::expire_hold`]) when its call is gone without one.
+
+use super::micros::{from_micros, now_us, to_micros};
+use super::{Ledger, LedgerError, Plans};
+use crate::plan::{Authorization, NoCharge, RatePlan};
+use crate::stored::stored_text;
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::time::Duration;
+
+stored_text! {
+    /// Where a hold is in its life (`holds.state`).
+    ///
+    /// ```
+    /// use billing::HoldState;
+    /// assert_eq!(HoldState::Open.as_str(), "open");
+    /// assert_eq!("expired".parse(), Ok(HoldState::Expired));
+    /// ```
+    pub enum HoldState("hold state") {
+        /// Credit held for a call in progress (or whose CDR has not arrived).
+        Open = "open",
+        /// Released by the call's charged CDR, which was charged at most the hold.
+        Settled = "settled",
+        /// Released without a CDR: the call was gone and none had arrived.
+        Expired = "expired",
+    }
+}
+
+/// Credit held for one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// Row id: what the dialplan names the hold by, and what [`Ledger::extend_hold`] takes.
+    pub id: i64,
+    /// The tenant whose account holds it.
+    pub tenant: String,
+    /// The channel the call was authorised on (the dialplan's caller leg).
+    pub call_uuid: String,
+    /// The number dialled.
+    pub destination: String,
+    /// Seconds after answer the hold pays for (the call's limit).
+    pub seconds: u64,
+    /// What is held: the cost of a call of `seconds`.
+    pub amount: Decimal,
+    /// Open, settled or expired.
+    pub state: HoldState,
+    /// Last taken or extended, Unix microseconds.
+    pub touched_us: i64,
+}
+
+/// What [`Ledger::reserve`] decided for a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The destination costs nothing: no hold, no limit.
+    Unlimited,
+    /// Credit held: hang up `seconds` after answer unless extended.
+    Held(Hold),
+    /// Not even the first billed increment is affordable: refuse the call.
+    NoCredit,
+    /// The plan has no rate for the destination: refuse the call.
+    NoRoute,
+}
+
+/// What [`Ledger::extend_hold`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extension {
+    /// Held for more: the call may now last `seconds` after answer in all.
+    Extended {
+        /// The call's new limit, from answer.
+        seconds: u64,
+        /// What is held for it now.
+        amount: Decimal,
+    },
+    /// No credit for more: the call ends at its limit, `seconds` after answer.
+    Exhausted {
+        /// The call's limit, unchanged.
+        seconds: u64,
+    },
+    /// The hold is settled or expired (its call ended), or there is no such hold.
+    Closed,
+}
+
+/// The state text of open holds, written into SQL (so PostgreSQL matches the partial indexes).
+const OPEN: &str = HoldState::Open.as_str();
+
+impl Ledger {
+    /// Holds the cost of the first `slice` of a call of `tenant` to `destination` (rated at
+    /// `at`, Unix seconds), or less when less credit remains. Idempotent per (`call_uuid`,
+    /// `destination`): a lookup repeated for the same call returns its hold as it is.
+    ///
+    /// ```no_run
+    /// # async fn demo(ledger: billing::Ledger) -> Result<(), billing::LedgerError> {
+    /// use billing::Reservation;
+    /// use std::time::Duration;
+    ///
+    /// match ledger.reserve("demo", "6f1d...", "442079460000", 1_795_261_109, Duration::from_secs(300)).await? {
+    ///     Reservation::Held(hold) => println!("hang up {} s after answer (hold {})", hold.seconds, hold.id),
+    ///     Reservation::Unlimited => println!("free"),
+    ///     Reservation::NoCredit | Reservation::NoRoute => println!("refuse"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn reserve(
+        &self,
+        tenant: &str,
+        call_uuid: &str,
+        destination: &str,
+        at: i64,
+        slice: Duration,
+    ) -> Result<Reservation, LedgerError> {
+        let (plan, plans) = self.tenant_plan(tenant).await?;
+        let plan = &plans[&plan];
+        // Priced before any lock: a free or unrouted destination needs no transaction.
+        match plan.rate_call_with(&plans, destination, Some(at), 1000) {
+            Err(NoCharge::Free { .. }) => return Ok(Reservation::Unlimited),
+            Err(_) => return Ok(Reservation::NoRoute),
+            Ok(charge) if charge.per_minute.is_zero() && charge.breakdown.connect_fee.is_zero() => {
+                return Ok(Reservation::Unlimited);
+            }
+            Ok(_) => {}
+        }
+        let mut tx = self.pool.begin().await?;
+        let account = lock_account(&mut tx, tenant).await?;
+        let existing = sqlx::query(&format!(
+            "{SELECT_HOLD} WHERE call_uuid = $1 AND destination = $2"
+        ))
+        .bind(call_uuid)
+        .bind(destination)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = existing {
+            tx.rollback().await?;
+            let hold = hold_of(&row)?;
+            return Ok(match hold.state {
+                HoldState::Open => Reservation::Held(hold),
+                // The call was settled or expired already: nothing more for it.
+                _ => Reservation::NoCredit,
+            });
+        }
+        let available = account.available - held(&mut *tx, tenant).await?;
+        let Some((seconds, micros)) =
+            slice_within(plan, &plans, destination, at, 0, slice, available)?
+        else {
+            tx.rollback().await?;
+            return Ok(Reservation::NoCredit);
+        };
+        let now = now_us();
+        let row = sqlx::query(&format!(
+            "INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
+             VALUES ($1, $2, $3, $4, $5, $6, '{OPEN}', $7, $7) RETURNING id"
+        ))
+        .bind(tenant)
+        .bind(call_uuid)
+        .bind(destination)
+        .bind(at)
+        .bind(seconds as i64)
+        .bind(micros)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        tx.commit().await?;
+        Ok(Reservation::Held(Hold {
+            id,
+            tenant: tenant.to_owned(),
+            call_uuid: call_uuid.to_owned(),
+            destination: destination.to_owned(),
+            seconds,
+            amount: from_micros(micros),
+            state: HoldState::Open,
+            touched_us: now,
+        }))
+    }
+
+    /// Holds the next `slice` of the call held by `hold` (less when less credit remains),
+    /// priced as its first slice was.
+    pub async fn extend_hold(&self, hold: i64, slice: Duration) -> Result<Extension, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        // The hold's row first (the lock order everywhere): a settlement racing this one
+        // either waits for it or has closed the hold already.
+        let row = sqlx::query(&format!(
+            "UPDATE holds SET touched_us = touched_us WHERE id = $1 AND state = '{OPEN}'
+             RETURNING id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us, rated_at"
+        ))
+        .bind(hold)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(Extension::Closed);
+        };
+        let current = hold_of(&row)?;
+        let rated_at: i64 = row.try_get(8)?;
+        let (plan, plans) = self.tenant_plan(&current.tenant).await?;
+        let account = lock_account(&mut tx, &current.tenant).await?;
+        let current_micros = to_micros(current.amount)?;
+        // What this call may hold in all: what is free, plus what it holds already.
+        let available = account.available - held(&mut *tx, &current.tenant).await? + current_micros;
+        let grown = slice_within(
+            &plans[&plan],
+            &plans,
+            &current.destination,
+            rated_at,
+            current.seconds,
+            slice,
+            available,
+        )?;
+        match grown {
+            Some((seconds, micros)) if seconds > current.seconds => {
+                sqlx::query(
+                    "UPDATE holds SET seconds = $1, amount_micros = $2, touched_us = $3 WHERE id = $4",
+                )
+                .bind(seconds as i64)
+                .bind(micros)
+                .bind(now_us())
+                .bind(hold)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Extension::Extended {
+                    seconds,
+                    amount: from_micros(micros),
+                })
+            }
+            _ => {
+                tx.rollback().await?;
+                Ok(Extension::Exhausted {
+                    seconds: current.seconds,
+                })
+            }
+        }
+    }
+
+    /// Releases an open hold whose call is gone without a CDR; `true` if this call did (a
+    /// hold expires once, and never after it was settled). A CDR arriving later is charged
+    /// at most what the hold was.
+    pub async fn expire_hold(&self, hold: i64) -> Result<bool, LedgerError> {
+        let result = sqlx::query(&format!(
+            "UPDATE holds SET state = '{}', closed_us = $1 WHERE id = $2 AND state = '{OPEN}'",
+            HoldState::Expired.as_str()
+        ))
+        .bind(now_us())
+        .bind(hold)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Open holds whose call should have ended `grace` ago (taken or extended longer ago than
+    /// their seconds plus `grace`), oldest first, at most `limit`: candidates for
+    /// [`Ledger::expire_hold`] once the live channel list confirms their call is gone.
+    pub async fn holds_due(&self, grace: Duration, limit: u32) -> Result<Vec<Hold>, LedgerError> {
+        let now = now_us();
+        let grace_us = i64::try_from(grace.as_micros()).unwrap_or(i64::MAX);
+        let rows = sqlx::query(&format!(
+            "{SELECT_HOLD} WHERE state = '{OPEN}' AND touched_us < $1
+             AND touched_us + seconds * 1000000 < $2 ORDER BY touched_us LIMIT $3"
+        ))
+        .bind(now.saturating_sub(grace_us))
+        .bind(now.saturating_sub(grace_us))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(hold_of).collect()
+    }
+
+    /// A hold by its id, in whatever state.
+    pub async fn hold(&self, hold: i64) -> Result<Option<Hold>, LedgerError> {
+        let row = sqlx::query(&format!("{SELECT_HOLD} WHERE id = $1"))
+            .bind(hold)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(hold_of).transpose()
+    }
+
+    /// A tenant's holds, by id, after `after`, at most `limit`.
+    pub async fn holds(
+        &self,
+        tenant: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Hold>, LedgerError> {
+        let rows = sqlx::query(&format!(
+            "{SELECT_HOLD} WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(tenant)
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(hold_of).collect()
+    }
+}
+
+const SELECT_HOLD: &str = "SELECT id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us FROM holds";
+
+fn hold_of(row: &AnyRow) -> Result<Hold, LedgerError> {
+    Ok(Hold {
+        id: row.try_get(0)?,
+        tenant: row.try_get(1)?,
+        call_uuid: row.try_get(2)?,
+        destination: row.try_get(3)?,
+        seconds: row.try_get::<i64, _>(4)?.max(0) as u64,
+        amount: from_micros(row.try_get(5)?),
+        state: row.try_get::<String, _>(6)?.parse()?,
+        touched_us: row.try_get(7)?,
+    })
+}
+
+/// An account's spendable money, read under its row's lock.
+pub(super) struct LockedAccount {
+    /// Balance plus credit limit, in micro-units.
+    pub(super) available: i64,
+}
+
+/// Locks the account row for the rest of the transaction (a write that changes nothing: a
+/// row lock on PostgreSQL, the database's write lock on SQLite) and reads it.
+pub(super) async fn lock_account(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+) -> Result<LockedAccount, LedgerError> {
+    let row = sqlx::query(
+        "UPDATE accounts SET balance_micros = balance_micros WHERE tenant = $1
+         RETURNING balance_micros, credit_limit_micros",
+    )
+    .bind(tenant)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?;
+    let balance: i64 = row.try_get(0)?;
+    let credit: i64 = row.try_get(1)?;
+    Ok(LockedAccount {
+        available: balance.saturating_add(credit),
+    })
+}
+
+/// What a tenant's open holds add up to, in micro-units.
+pub(super) async fn held<'e, E>(executor: E, tenant: &str) -> Result<i64, LedgerError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    // SUM of BIGINT is NUMERIC on PostgreSQL: cast back to what the Any driver reads.
+    let row = sqlx::query(&format!(
+        "SELECT CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) FROM holds WHERE tenant = $1 AND state = '{OPEN}'"
+    ))
+    .bind(tenant)
+    .fetch_one(executor)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// The longest call, up to `from + slice` seconds, whose cost is within `available`
+/// (micro-units), and that cost; `None` when not even `from` plus one billed increment fits.
+fn slice_within(
+    plan: &RatePlan,
+    plans: &Plans,
+    destination: &str,
+    at: i64,
+    from: u64,
+    slice: Duration,
+    available: i64,
+) -> Result<Option<(u64, i64)>, LedgerError> {
+    let target = from.saturating_add(slice.as_secs().max(1));
+    let affordable =
+        match plan.authorize_with(plans, destination, at, from_micros(available.max(0))) {
+            Ok(Authorization::Seconds(seconds)) => seconds,
+            // Free now (a plan changed under a held call): hold the slice at no cost.
+            Ok(Authorization::Unlimited) | Err(NoCharge::Free { .. }) => target,
+            Err(_) => return Ok(None),
+        };
+    let seconds = target.min(affordable);
+    if seconds == 0 || seconds <= from {
+        return Ok(None);
+    }
+    let cost = match plan.rate_call_with(plans, destination, Some(at), seconds * 1000) {
+        Ok(charge) => to_micros(charge.amount.amount)?,
+        Err(NoCharge::Free { .. }) => 0,
+        Err(_) => return Ok(None),
+    };
+    Ok(Some((seconds, cost)))
+}
+
+/// A CDR this batch inserted, as settlement sees it.
+pub(super) struct SettlingCdr<'a> {
+    /// Its index in the batch.
+    pub(super) index: usize,
+    /// Its row id.
+    pub(super) cdr_id: i64,
+    pub(super) cdr: &'a crate::cdr::Cdr,
+    pub(super) tenant: &'a str,
+}
+
+/// The most a settled call may be charged: what its hold paid for.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Cap {
+    pub(super) seconds: u64,
+    pub(super) micros: i64,
+}
+
+/// Settles the holds of the calls the rated CDRs (not those [part of a
+/// call](crate::CdrOutcome::PartOfCall)) end: each CDR closes the hold, on its own UUID or a
+/// leg it names, to its destination (or the only one there is). Returns, by CDR index, what
+/// its charge is capped at. An expired hold whose CDR arrives late caps it too, and at what
+/// the account can still spend, so a late CDR never takes credit other calls now hold.
+pub(super) async fn settle_holds(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    rated: &[SettlingCdr<'_>],
+) -> Result<std::collections::HashMap<usize, Cap>, LedgerError> {
+    use std::collections::{HashMap, HashSet};
+    let mut caps = HashMap::new();
+    let uuids: Vec<&str> = rated
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(s.cdr.uuid.as_str()).chain(s.cdr.links.iter().map(String::as_str))
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut candidates: Vec<(i64, String, String, String)> = Vec::new();
+    for chunk in uuids.chunks(500) {
+        let list = (1..=chunk.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT id, tenant, call_uuid, destination FROM holds
+             WHERE call_uuid IN ({list}) AND cdr_id IS NULL AND state <> '{}'",
+            HoldState::Settled.as_str()
+        );
+        let mut query = sqlx::query(&sql);
+        for uuid in chunk {
+            query = query.bind(*uuid);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            candidates.push((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            ));
+        }
+    }
+    if candidates.is_empty() {
+        return Ok(caps);
+    }
+    let mut taken = HashSet::new();
+    for settling in rated {
+        let cdr = settling.cdr;
+        let of_call: Vec<&(i64, String, String, String)> = candidates
+            .iter()
+            .filter(|(id, tenant, call, _)| {
+                !taken.contains(id)
+                    && tenant == settling.tenant
+                    && (*call == cdr.uuid || cdr.links.contains(call))
+            })
+            .collect();
+        let chosen = of_call
+            .iter()
+            .find(|(_, _, _, destination)| Some(destination.as_str()) == cdr.destination.as_deref())
+            .or(if of_call.len() == 1 {
+                of_call.first()
+            } else {
+                None
+            });
+        let Some((hold, tenant, _, _)) = chosen else {
+            continue;
+        };
+        taken.insert(*hold);
+        if let Some(cap) = settle_one(tx, *hold, tenant, settling.cdr_id).await? {
+            caps.insert(settling.index, cap);
+        }
+    }
+    Ok(caps)
+}
+
+/// Closes one hold for a CDR: an open one is settled, an expired one is given its late CDR.
+async fn settle_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    hold: i64,
+    tenant: &str,
+    cdr_id: i64,
+) -> Result<Option<Cap>, LedgerError> {
+    let settled = sqlx::query(&format!(
+        "UPDATE holds SET state = '{}', closed_us = $1, cdr_id = $2
+         WHERE id = $3 AND state = '{OPEN}' AND cdr_id IS NULL RETURNING seconds, amount_micros",
+        HoldState::Settled.as_str()
+    ))
+    .bind(now_us())
+    .bind(cdr_id)
+    .bind(hold)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = settled {
+        return Ok(Some(Cap {
+            seconds: row.try_get::<i64, _>(0)?.max(0) as u64,
+            micros: row.try_get(1)?,
+        }));
+    }
+    let late = sqlx::query(&format!(
+        "UPDATE holds SET cdr_id = $1 WHERE id = $2 AND state = '{}' AND cdr_id IS NULL
+         RETURNING seconds, amount_micros",
+        HoldState::Expired.as_str()
+    ))
+    .bind(cdr_id)
+    .bind(hold)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = late else {
+        return Ok(None);
+    };
+    let account = lock_account(tx, tenant).await?;
+    let spendable = (account.available - held(&mut **tx, tenant).await?).max(0);
+    let micros: i64 = row.try_get(1)?;
+    Ok(Some(Cap {
+        seconds: row.try_get::<i64, _>(0)?.max(0) as u64,
+        micros: micros.min(spendable),
+    }))
+}

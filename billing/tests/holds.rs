@@ -1,0 +1,446 @@
+//! Prepaid holds on SQLite and PostgreSQL: any interleaving of concurrent reservations,
+//! extensions, CDRs (either leg first, repeated, or never arriving), top-ups and expiries
+//! never lets the charges exceed top-ups plus the credit limit, and every hold leaves `open`
+//! exactly once (settled by its call's charged leg, or expired).
+
+use billing::{
+    Cdr, Decimal, Extension, HoldState, Ledger, Outcome, PlanRecord, Reservation, Rounding,
+    TransactionKind,
+};
+use proptest::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// 0.60 a minute (0.01 a second) after a 0.05 connect fee, billed per second.
+const RATES: &str = "prefix,name,rate_per_minute,connect_fee\n09,Mobile,0.60,0.05\n";
+const AT: i64 = 1_795_261_109;
+
+fn unique(what: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{what}-{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A channel UUID unique to this run.
+fn channel_uuid(run: u64, call: usize, leg: char) -> String {
+    let leg = if leg == 'a' { 0xa } else { 0xb };
+    format!("{:08x}-0000-4000-8{leg:03x}-{:012x}", run as u32, call)
+}
+
+async fn ledgers() -> Vec<(&'static str, Ledger)> {
+    let sqlite_path =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.sqlite", unique("holds")));
+    let sqlite = Ledger::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display()))
+        .await
+        .expect("SQLite ledger");
+    let url = std::env::var("BILLING_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let postgres = Ledger::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must be running for these tests ({url}): {e}"));
+    vec![("sqlite", sqlite), ("postgres", postgres)]
+}
+
+async fn tenant(ledger: &Ledger, credit_limit: Decimal) -> String {
+    let plan = unique("plan");
+    ledger
+        .save_plan(&PlanRecord {
+            id: plan.clone(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: RATES.into(),
+        })
+        .await
+        .unwrap();
+    let tenant = unique("tenant");
+    ledger
+        .open_account(&tenant, &plan, credit_limit)
+        .await
+        .unwrap();
+    tenant
+}
+
+/// One leg's CDR of call `call`: the caller leg (A, naming B) or the trunk leg (B, out through
+/// a gateway, naming A), answered and lasting `millis`.
+fn cdr(tenant: &str, run: u64, call: usize, leg: char, millis: u64) -> Cdr {
+    let (own, other) = match leg {
+        'a' => (channel_uuid(run, call, 'a'), channel_uuid(run, call, 'b')),
+        _ => (channel_uuid(run, call, 'b'), channel_uuid(run, call, 'a')),
+    };
+    let destination = destination(call);
+    let billmsec = millis.to_string();
+    let billsec = (millis / 1000).to_string();
+    let answer = AT.to_string();
+    let mut pairs = vec![
+        ("Unique-ID", own.as_str()),
+        ("Caller-Destination-Number", destination.as_str()),
+        ("variable_tenant_id", tenant),
+        ("variable_billsec", billsec.as_str()),
+        ("variable_billmsec", billmsec.as_str()),
+        ("variable_bridge_uuid", other.as_str()),
+    ];
+    if millis > 0 {
+        pairs.push(("variable_answer_epoch", answer.as_str()));
+    }
+    if leg == 'a' {
+        pairs.push(("Call-Direction", "inbound"));
+    } else {
+        pairs.push(("Call-Direction", "outbound"));
+        pairs.push(("variable_sip_gateway_name", "carrier"));
+    }
+    Cdr::from_pairs(pairs, &Default::default()).unwrap()
+}
+
+fn destination(call: usize) -> String {
+    format!("0912{call:06}")
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Reserve(usize),
+    Extend(usize),
+    /// A leg's CDR (`a` or `b`) lasting this many milliseconds.
+    Cdr(usize, char, u64),
+    TopUp(u32),
+    Expire(usize),
+}
+
+fn op(calls: usize) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..calls).prop_map(Op::Reserve),
+        3 => (0..calls).prop_map(Op::Extend),
+        4 => (0..calls, prop_oneof![Just('a'), Just('b')], 0u64..400_000).prop_map(|(c, l, m)| Op::Cdr(c, l, m)),
+        1 => (1u32..500).prop_map(Op::TopUp),
+        1 => (0..calls).prop_map(Op::Expire),
+    ]
+}
+
+/// What the test saw happen to holds, to check "exactly once".
+#[derive(Default)]
+struct Seen {
+    /// Hold of each call, once reserved.
+    holds: HashMap<usize, i64>,
+    /// Expiries that took effect, per hold.
+    expired: HashMap<i64, u32>,
+    /// Top-ups, in micro-units... as decimals.
+    top_ups: Decimal,
+}
+
+async fn apply(
+    ledger: &Ledger,
+    tenant: &str,
+    run: u64,
+    op: Op,
+    holds: &HashMap<usize, i64>,
+) -> (Op, Option<i64>, bool) {
+    let slice = Duration::from_secs(60);
+    match op {
+        Op::Reserve(call) => {
+            let uuid = channel_uuid(run, call, 'a');
+            match ledger
+                .reserve(tenant, &uuid, &destination(call), AT, slice)
+                .await
+                .unwrap()
+            {
+                Reservation::Held(hold) => {
+                    assert!(hold.seconds > 0);
+                    (op, Some(hold.id), false)
+                }
+                Reservation::NoCredit => (op, None, false),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        Op::Extend(call) => {
+            if let Some(hold) = holds.get(&call) {
+                match ledger.extend_hold(*hold, slice).await.unwrap() {
+                    Extension::Extended { seconds, .. } | Extension::Exhausted { seconds } => {
+                        assert!(seconds > 0)
+                    }
+                    Extension::Closed => {}
+                }
+            }
+            (op, None, false)
+        }
+        Op::Cdr(call, leg, millis) => {
+            // A call refused for want of credit never connects: its legs were not answered.
+            let millis = if holds.contains_key(&call) { millis } else { 0 };
+            let recorded = ledger
+                .record(&cdr(tenant, run, call, leg, millis))
+                .await
+                .unwrap();
+            assert!(!matches!(recorded.outcome, Outcome::Unassigned(_)));
+            if leg == 'a' {
+                assert!(!matches!(recorded.outcome, Outcome::Charged { .. }));
+            }
+            (op, None, false)
+        }
+        Op::TopUp(cents) => {
+            ledger
+                .top_up(tenant, Decimal::new(cents.into(), 2), &unique("ref"))
+                .await
+                .unwrap();
+            (op, None, false)
+        }
+        Op::Expire(call) => {
+            let expired = match holds.get(&call) {
+                Some(hold) => ledger.expire_hold(*hold).await.unwrap(),
+                None => false,
+            };
+            (op, None, expired)
+        }
+    }
+}
+
+async fn check(ledger: Ledger, credit_cents: u32, initial_cents: u32, rounds: Vec<Vec<Op>>) {
+    let credit = Decimal::new(credit_cents.into(), 2);
+    let tenant = tenant(&ledger, credit).await;
+    let run = u64::from(rand_run());
+    let mut seen = Seen::default();
+    if initial_cents > 0 {
+        let amount = Decimal::new(initial_cents.into(), 2);
+        ledger.top_up(&tenant, amount, "initial").await.unwrap();
+        seen.top_ups += amount;
+    }
+    for round in rounds {
+        // Each round's operations run at once, on the pool's connections.
+        let tasks: Vec<_> = round
+            .into_iter()
+            .map(|op| {
+                let (ledger, tenant, holds) = (ledger.clone(), tenant.clone(), seen.holds.clone());
+                tokio::spawn(async move { apply(&ledger, &tenant, run, op, &holds).await })
+            })
+            .collect();
+        for task in tasks {
+            let (op, hold, expired) = task.await.unwrap();
+            match op {
+                Op::Reserve(call) => {
+                    if let Some(hold) = hold {
+                        let previous = seen.holds.insert(call, hold);
+                        assert!(previous.is_none_or(|p| p == hold), "one hold per call");
+                    }
+                }
+                Op::TopUp(cents) => seen.top_ups += Decimal::new(cents.into(), 2),
+                Op::Expire(call) if expired => {
+                    *seen.expired.entry(seen.holds[&call]).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        let money = ledger.balance(&tenant).await.unwrap();
+        assert!(money.held >= Decimal::ZERO);
+        assert!(
+            money.available() >= Decimal::ZERO,
+            "holds exceed what may be spent: {money:?}"
+        );
+        assert!(
+            money.balance + credit >= Decimal::ZERO,
+            "overspent: {money:?}"
+        );
+    }
+    // Calls whose CDRs never arrived: their holds expire (the live list would confirm).
+    for hold in seen.holds.values() {
+        if ledger.expire_hold(*hold).await.unwrap() {
+            *seen.expired.entry(*hold).or_default() += 1;
+        }
+    }
+    let charges: Decimal = ledger
+        .transactions(&tenant, None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|t| t.kind == TransactionKind::Charge)
+        .map(|t| -t.amount)
+        .sum();
+    assert!(
+        charges <= seen.top_ups + credit,
+        "charges {charges} exceed top-ups {} + credit {credit}",
+        seen.top_ups
+    );
+    let money = ledger.balance(&tenant).await.unwrap();
+    assert_eq!(money.balance, seen.top_ups - charges);
+    assert_eq!(money.held, Decimal::ZERO, "every hold is closed");
+    let holds = ledger.holds(&tenant, None, 1000).await.unwrap();
+    assert_eq!(holds.len(), seen.holds.len());
+    for hold in holds {
+        let expiries = seen.expired.get(&hold.id).copied().unwrap_or(0);
+        match hold.state {
+            HoldState::Settled => assert_eq!(expiries, 0, "settled and expired: {hold:?}"),
+            HoldState::Expired => assert_eq!(expiries, 1, "expired {expiries} times: {hold:?}"),
+            other => panic!("hold left {other}: {hold:?}"),
+        }
+    }
+}
+
+fn rand_run() -> u32 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    (std::process::id().wrapping_mul(7919) ^ NEXT.fetch_add(1, Ordering::Relaxed) as u32)
+        .wrapping_add(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos(),
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn no_interleaving_overspends_or_settles_twice(
+        credit_cents in 0u32..300,
+        initial_cents in 0u32..1500,
+        rounds in prop::collection::vec(prop::collection::vec(op(6), 1..8), 1..12),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for (_, ledger) in ledgers().await {
+                check(ledger, credit_cents, initial_cents, rounds.clone()).await;
+            }
+        });
+    }
+}
+
+/// Fifty calls at once against 10.00 at 0.60 a minute: the credit is shared, not each call's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_share_the_credit() {
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger, Decimal::ZERO).await;
+        ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
+        let run = u64::from(rand_run());
+        let tasks: Vec<_> = (0..50)
+            .map(|call| {
+                let (ledger, tenant) = (ledger.clone(), tenant.clone());
+                tokio::spawn(async move {
+                    let uuid = channel_uuid(run, call, 'a');
+                    ledger
+                        .reserve(
+                            &tenant,
+                            &uuid,
+                            &destination(call),
+                            AT,
+                            Duration::from_secs(300),
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut seconds = 0;
+        let mut held = Decimal::ZERO;
+        for task in tasks {
+            if let Reservation::Held(hold) = task.await.unwrap() {
+                seconds += hold.seconds;
+                held += hold.amount;
+            }
+        }
+        // 10.00 pays for 995 s of one call (0.05 + 9.95); fifty calls share at most that.
+        assert!(held <= Decimal::TEN, "{name}: held {held}");
+        assert!(seconds <= 995, "{name}: {seconds} s held in all");
+        let money = ledger.balance(&tenant).await.unwrap();
+        assert_eq!(money.held, held, "{name}");
+        assert!(money.available() >= Decimal::ZERO, "{name}");
+        // A first slice of 300 s costs 3.05: three calls get it, a fourth what is left.
+        assert!(held > Decimal::new(900, 2), "{name}: only {held} held");
+    }
+}
+
+/// A held call's charge is at most its hold, whatever its CDR says (FreeSWITCH's scheduler
+/// may hang up a little late); the hold is settled by the trunk leg only, once.
+#[tokio::test]
+async fn the_charge_is_capped_at_the_hold_and_settles_once() {
+    for (name, ledger) in ledgers().await {
+        let tenant = tenant(&ledger, Decimal::ZERO).await;
+        ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
+        let run = u64::from(rand_run());
+        let Reservation::Held(hold) = ledger
+            .reserve(
+                &tenant,
+                &channel_uuid(run, 0, 'a'),
+                &destination(0),
+                AT,
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("{name}: not held");
+        };
+        // 0.05 + 60 s × 0.01 = 0.65.
+        assert_eq!(
+            (hold.seconds, hold.amount),
+            (60, Decimal::new(65, 2)),
+            "{name}"
+        );
+        // The caller leg first: part of the call, the hold stays.
+        let a = ledger
+            .record(&cdr(&tenant, run, 0, 'a', 61_400))
+            .await
+            .unwrap();
+        assert!(matches!(a.outcome, Outcome::NotCharged(_)), "{name}");
+        assert_eq!(
+            ledger.hold(hold.id).await.unwrap().unwrap().state,
+            HoldState::Open
+        );
+        // The trunk leg ran 1.4 s past its limit: charged the hold, not 0.67.
+        let b = ledger
+            .record(&cdr(&tenant, run, 0, 'b', 61_400))
+            .await
+            .unwrap();
+        match b.outcome {
+            Outcome::Charged {
+                amount,
+                billed_seconds,
+                ..
+            } => {
+                assert_eq!(
+                    (amount, billed_seconds),
+                    (Decimal::new(65, 2), 60),
+                    "{name}"
+                )
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        let again = ledger
+            .record(&cdr(&tenant, run, 0, 'b', 61_400))
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+        assert_eq!(
+            ledger.hold(hold.id).await.unwrap().unwrap().state,
+            HoldState::Settled
+        );
+        assert!(
+            !ledger.expire_hold(hold.id).await.unwrap(),
+            "{name}: settled holds never expire"
+        );
+        let money = ledger.balance(&tenant).await.unwrap();
+        assert_eq!(
+            (money.balance, money.held),
+            (Decimal::new(35, 2), Decimal::ZERO),
+            "{name}"
+        );
+        assert_eq!(
+            ledger
+                .extend_hold(hold.id, Duration::from_secs(60))
+                .await
+                .unwrap(),
+            Extension::Closed
+        );
+    }
+}
