@@ -234,6 +234,7 @@ async fn main() {
                     gateway: None,
                     prepaid: false,
                     record_calls: false,
+                    prepaid_slice_seconds: None,
                 })
                 .await
                 .unwrap();

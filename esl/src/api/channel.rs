@@ -1,4 +1,5 @@
-//! Commands on one live channel: `uuid_kill`, `sched_hangup`, `uuid_transfer`,
+//! Commands on one live channel: `uuid_kill`, `sched_hangup`, `sched_api ... uuid_kill`,
+//! `sched_del`, `uuid_transfer`,
 //! `uuid_bridge`, `uuid_record`, `uuid_setvar` and `uuid_getvar`.
 
 use super::value::{
@@ -89,6 +90,96 @@ impl ApiCommand for SchedHangup {
 
     fn parse_result(&self, result: String) -> Result<String, ApiFailure> {
         Ok(result)
+    }
+}
+
+/// `sched_api +<seconds> <group> uuid_kill <uuid> [<cause>]`: hangs a channel up after a
+/// delay, as a scheduler task of its own `group` whose id FreeSWITCH returns, so that a later
+/// limit can be added before this one is removed ([`SchedDel`] by id). (`sched_hangup` tasks
+/// accumulate under the channel's UUID and return no id: moving one means deleting every
+/// task of the channel first.)
+///
+/// ```
+/// use esl::api::{ApiCommand, SchedKill};
+/// use esl::proto::HangupCause;
+/// use std::time::Duration;
+///
+/// let limit = SchedKill {
+///     after: Duration::from_secs(600),
+///     group: "limit-abc".into(),
+///     uuid: "abc".into(),
+///     cause: Some(HangupCause::AllottedTimeout),
+/// };
+/// assert_eq!(limit.to_command()?, "sched_api +600 limit-abc uuid_kill abc ALLOTTED_TIMEOUT");
+/// assert_eq!(limit.read_result("+OK Added: 42\n".into()), Ok(42));
+/// # Ok::<(), esl::api::ApiError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedKill {
+    /// How long from now (whole seconds, at least one).
+    pub after: Duration,
+    /// The scheduler group of the task.
+    pub group: String,
+    /// The channel.
+    pub uuid: String,
+    /// Why; FreeSWITCH uses `NORMAL_CLEARING` when absent.
+    pub cause: Option<HangupCause>,
+}
+
+impl ApiCommand for SchedKill {
+    /// The scheduler task's id.
+    type Output = u64;
+
+    fn write_command(&self, out: &mut String) -> Result<(), ApiError> {
+        let _ = write!(out, "sched_api +{} ", self.after.as_secs().max(1));
+        write_word(out, "group", &self.group)?;
+        out.push_str(" uuid_kill ");
+        write_uuid(out, "uuid", &self.uuid)?;
+        if let Some(cause) = &self.cause {
+            out.push(' ');
+            write_cause(out, cause)?;
+        }
+        Ok(())
+    }
+
+    fn parse_result(&self, result: String) -> Result<u64, ApiFailure> {
+        result
+            .trim()
+            .strip_prefix("+OK Added:")
+            .and_then(|id| id.trim().parse().ok())
+            .ok_or_else(|| ApiFailure::new(&result))
+    }
+}
+
+/// `sched_del <task id | group>`: removes scheduled tasks, one by id or every task of a group
+/// (a channel's UUID is the group of its `sched_hangup` tasks). The result is how many.
+///
+/// ```
+/// use esl::api::{ApiCommand, SchedDel};
+///
+/// assert_eq!(SchedDel("42".into()).to_command()?, "sched_del 42");
+/// assert_eq!(SchedDel("42".into()).read_result("+OK Deleted: 1\n".into()), Ok(1));
+/// assert!(SchedDel("a b".into()).to_command().is_err());
+/// # Ok::<(), esl::api::ApiError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedDel(pub String);
+
+impl ApiCommand for SchedDel {
+    /// How many tasks were removed.
+    type Output = u64;
+
+    fn write_command(&self, out: &mut String) -> Result<(), ApiError> {
+        out.push_str("sched_del ");
+        write_word(out, "task", &self.0)
+    }
+
+    fn parse_result(&self, result: String) -> Result<u64, ApiFailure> {
+        result
+            .trim()
+            .strip_prefix("+OK Deleted:")
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| ApiFailure::new(&result))
     }
 }
 

@@ -29,8 +29,8 @@ mod originate;
 mod value;
 
 pub use channel::{
-    RecordAction, SchedHangup, UuidBridge, UuidGetVar, UuidKill, UuidRecord, UuidSetVar,
-    UuidTransfer,
+    RecordAction, SchedDel, SchedHangup, SchedKill, UuidBridge, UuidGetVar, UuidKill, UuidRecord,
+    UuidSetVar, UuidTransfer,
 };
 pub use originate::{Destination, Endpoint, Originate};
 

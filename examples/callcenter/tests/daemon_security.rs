@@ -78,6 +78,7 @@ async fn running(config: &DaemonConfig) -> Ledger {
             gateway: Some("trunk".into()),
             prepaid: false,
             record_calls: false,
+            prepaid_slice_seconds: None,
         })
         .await
         .unwrap();

@@ -65,6 +65,7 @@ async fn the_live_page_follows_a_call() {
             gateway: None,
             prepaid: false,
             record_calls: false,
+            prepaid_slice_seconds: None,
         })
         .await
         .unwrap();

@@ -252,6 +252,7 @@ async fn open_the_tenant(daemon: &Daemon, tenant: &str) {
             gateway: None,
             prepaid: false,
             record_calls: false,
+            prepaid_slice_seconds: None,
         })
         .await
         .unwrap();

@@ -80,6 +80,7 @@ async fn platform(prepaid: bool) -> Platform {
             gateway: Some("trunk".into()),
             prepaid,
             record_calls: false,
+            prepaid_slice_seconds: None,
         })
         .await
         .unwrap();
@@ -312,13 +313,35 @@ async fn prepaid_calls_are_limited_to_the_balance_and_refused_without_it() {
         .top_up("acme", "1.00".parse().unwrap(), "card-1")
         .await
         .unwrap();
-    // 1.00 at 0.60/min, 1/1 increments: 100 seconds.
+    // 1.00 at 0.60/min, 1/1 increments: 100 seconds, held, on the trunk leg only.
     let answer = xml(&ask(&platform, "005_fsapi_dialplan.http").await);
     assert!(
-        answer.contains(r#"data="execute_on_answer=sched_hangup +100 ALLOTTED_TIMEOUT""#),
+        answer.contains(
+            r#"application="export" data="nolocal:execute_on_answer=sched_hangup +100 ALLOTTED_TIMEOUT""#
+        ),
         "{answer}"
     );
     assert!(answer.contains(r#"data="sofia/gateway/trunk/7777""#));
+    let money = platform.ledger.balance("acme").await.unwrap();
+    assert_eq!(
+        money.held,
+        "1.00".parse().unwrap(),
+        "the whole credit is held"
+    );
+    assert_eq!(money.available(), "0".parse().unwrap());
+    let holds = platform.ledger.holds("acme", None, 10).await.unwrap();
+    assert_eq!(holds.len(), 1);
+    assert!(answer.contains(&format!(
+        r#"data="nolocal:callcenter_hold={}""#,
+        holds[0].id
+    )));
+    // The same lookup again (FreeSWITCH retrying it) is the same hold, not a second one.
+    let again = xml(&ask(&platform, "005_fsapi_dialplan.http").await);
+    assert!(again.contains("sched_hangup +100 "), "{again}");
+    assert_eq!(
+        platform.ledger.holds("acme", None, 10).await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -2,26 +2,57 @@
 //! (mod_xml_curl, before the call is placed) and by the ESL worker (on answer, for calls that
 //! did not pass our dialplan).
 //!
-//! - Prepaid: [`prepaid_limit`] prices the call against the tenant's balance; the dialplan
-//!   carries the limit into FreeSWITCH and marks the call ([`limit_marker`]), and the worker
-//!   leaves marked calls alone ([`limited_by_dialplan`]).
+//! - Prepaid: [`prepaid_limit`] holds the first slice of the call's cost against what the
+//!   tenant may spend; the dialplan carries the limit into FreeSWITCH on the trunk leg and
+//!   marks the call ([`limit_marker`]); the worker extends the hold slice by slice and limits
+//!   the trunk legs of calls the dialplan did not ([`limited_by_dialplan`]).
 //! - Recording: [`records`] says whether a call is recorded, [`recording_path`] where
 //!   FreeSWITCH writes it, and [`staged_path`] maps the file a `RECORD_STOP` names back into
 //!   our staging directory.
 
 use crate::store::{ExtensionRow, Tenant};
 use crate::variables::ChannelVariables;
-use billing::{Authorization, Ledger, LedgerError, NoCharge};
+use billing::{Ledger, LedgerError, Reservation};
 use esl::proto::{Event, HangupCause};
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+/// How much of a prepaid call's credit is held at a time unless its tenant says otherwise.
+pub const DEFAULT_SLICE: Duration = Duration::from_secs(300);
+
+/// The slice a tenant's prepaid calls are held by: its own (10 s to 1 hour), else
+/// [`DEFAULT_SLICE`].
+///
+/// ```
+/// # use platform::store::Tenant;
+/// # let mut tenant = Tenant { tenant: "t".into(), domain: "d".into(), context: "c".into(), gateway: None,
+/// #     prepaid: true, record_calls: false, prepaid_slice_seconds: None };
+/// use platform::policy::{DEFAULT_SLICE, slice_of};
+/// use std::time::Duration;
+///
+/// assert_eq!(slice_of(&tenant), DEFAULT_SLICE);
+/// tenant.prepaid_slice_seconds = Some(1);
+/// assert_eq!(slice_of(&tenant), Duration::from_secs(10));
+/// ```
+pub fn slice_of(tenant: &Tenant) -> Duration {
+    tenant.prepaid_slice_seconds.map_or(DEFAULT_SLICE, |s| {
+        Duration::from_secs(u64::from(s.clamp(10, 3600)))
+    })
+}
 
 /// What a prepaid tenant's call to a destination may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrepaidLimit {
     /// No limit: the destination is free, or the plan does not limit it.
     Unlimited,
-    /// Hang up this many seconds after answer, with [`PrepaidLimit::EXPIRED`].
-    Seconds(u64),
+    /// Credit held (hold `hold`): hang up this many seconds after answer, with
+    /// [`PrepaidLimit::EXPIRED`], unless the hold is extended.
+    Held {
+        /// Seconds after answer.
+        seconds: u64,
+        /// The hold's id in the ledger.
+        hold: i64,
+    },
     /// No credit left: refuse the call, with [`PrepaidLimit::BARRED`].
     Barred,
     /// The plan has no rate for the destination: refuse the call, with
@@ -36,16 +67,20 @@ impl PrepaidLimit {
     pub const BARRED: HangupCause = HangupCause::OutgoingCallBarred;
     /// The hangup cause of a call to a destination the plan does not rate.
     pub const NO_ROUTE: HangupCause = HangupCause::NoRouteDestination;
+    /// The hangup cause of a prepaid call refused because the ledger could not authorise it
+    /// (prepaid fails closed: never unlimited, never sent to a static dialplan).
+    pub const UNAVAILABLE: HangupCause = HangupCause::ServiceUnavailable;
 }
 
-/// Prices a prepaid tenant's call to `destination` at `now` (Unix seconds) against its balance.
+/// Holds the first slice of a prepaid tenant's call `call_uuid` to `destination` at `now`
+/// (Unix seconds): the call's limit. Repeated for the same call, the same hold.
 ///
 /// ```no_run
-/// # async fn demo(ledger: billing::Ledger) -> Result<(), billing::LedgerError> {
+/// # async fn demo(ledger: billing::Ledger, tenant: platform::store::Tenant) -> Result<(), billing::LedgerError> {
 /// use platform::policy::{PrepaidLimit, prepaid_limit};
 ///
-/// match prepaid_limit(&ledger, "demo", "442079460000", platform::clock::unix_seconds()).await? {
-///     PrepaidLimit::Seconds(seconds) => println!("hang up {seconds} s after answer"),
+/// match prepaid_limit(&ledger, &tenant, "6f1d...", "442079460000", platform::clock::unix_seconds()).await? {
+///     PrepaidLimit::Held { seconds, .. } => println!("hang up {seconds} s after answer"),
 ///     PrepaidLimit::Barred | PrepaidLimit::NoRoute => println!("refuse"),
 ///     PrepaidLimit::Unlimited => {}
 /// }
@@ -53,16 +88,28 @@ impl PrepaidLimit {
 /// ```
 pub async fn prepaid_limit(
     ledger: &Ledger,
-    tenant: &str,
+    tenant: &Tenant,
+    call_uuid: &str,
     destination: &str,
     now: i64,
 ) -> Result<PrepaidLimit, LedgerError> {
-    Ok(match ledger.authorize(tenant, destination, now).await? {
-        Ok(Authorization::Seconds(0)) => PrepaidLimit::Barred,
-        Ok(Authorization::Seconds(seconds)) => PrepaidLimit::Seconds(seconds),
-        Ok(Authorization::Unlimited) | Err(NoCharge::Free { .. }) => PrepaidLimit::Unlimited,
-        Err(NoCharge::NoRoute { .. }) => PrepaidLimit::NoRoute,
-        Err(NoCharge::NotAnswered) => PrepaidLimit::Unlimited,
+    let reserved = ledger
+        .reserve(
+            &tenant.tenant,
+            call_uuid,
+            destination,
+            now,
+            slice_of(tenant),
+        )
+        .await?;
+    Ok(match reserved {
+        Reservation::Held(hold) => PrepaidLimit::Held {
+            seconds: hold.seconds,
+            hold: hold.id,
+        },
+        Reservation::NoCredit => PrepaidLimit::Barred,
+        Reservation::NoRoute => PrepaidLimit::NoRoute,
+        Reservation::Unlimited => PrepaidLimit::Unlimited,
     })
 }
 
@@ -172,6 +219,7 @@ mod tests {
             gateway: None,
             prepaid: false,
             record_calls,
+            prepaid_slice_seconds: None,
         };
         let extension = |record_calls| ExtensionRow {
             tenant: "t".into(),

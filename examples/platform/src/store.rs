@@ -43,6 +43,9 @@ pub struct Tenant {
     pub prepaid: bool,
     /// Record every call.
     pub record_calls: bool,
+    /// Seconds of a prepaid call's credit held at a time; `None` for the platform's default
+    /// ([`crate::policy::DEFAULT_SLICE`]).
+    pub prepaid_slice_seconds: Option<u32>,
 }
 
 /// An extension (a SIP user of a tenant).
@@ -216,10 +219,11 @@ impl PlatformStore {
             tenant.gateway.as_deref(),
         )?;
         sqlx::query(
-            "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (tenant) DO UPDATE SET domain = excluded.domain, context = excluded.context,
-                 gateway = excluded.gateway, prepaid = excluded.prepaid, record_calls = excluded.record_calls",
+                 gateway = excluded.gateway, prepaid = excluded.prepaid, record_calls = excluded.record_calls,
+                 prepaid_slice_seconds = excluded.prepaid_slice_seconds",
         )
         .bind(&tenant.tenant)
         .bind(&tenant.domain)
@@ -227,6 +231,11 @@ impl PlatformStore {
         .bind(tenant.gateway.as_deref())
         .bind(i32::from(tenant.prepaid))
         .bind(i32::from(tenant.record_calls))
+        .bind(
+            tenant
+                .prepaid_slice_seconds
+                .map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
+        )
         .execute(&self.pool)
         .await?;
         self.changed();
@@ -456,7 +465,7 @@ impl PlatformStore {
         value: &str,
     ) -> Result<Option<Tenant>, PlatformError> {
         let row = sqlx::query(&format!(
-            "SELECT tenant, domain, context, gateway, prepaid, record_calls FROM tenants WHERE {column} = $1"
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds FROM tenants WHERE {column} = $1"
         ))
         .bind(value)
         .fetch_optional(&self.pool)
@@ -525,7 +534,7 @@ impl PlatformStore {
     /// Every tenant.
     pub async fn tenants(&self) -> Result<Vec<Tenant>, PlatformError> {
         sqlx::query(
-            "SELECT tenant, domain, context, gateway, prepaid, record_calls FROM tenants ORDER BY tenant",
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds FROM tenants ORDER BY tenant",
         )
         .fetch_all(&self.pool)
         .await?
@@ -640,6 +649,9 @@ fn tenant_from(row: &AnyRow) -> Result<Tenant, PlatformError> {
         gateway: row.try_get(3)?,
         prepaid: row.try_get::<i32, _>(4)? != 0,
         record_calls: row.try_get::<i32, _>(5)? != 0,
+        prepaid_slice_seconds: row
+            .try_get::<Option<i32>, _>(6)?
+            .and_then(|s| u32::try_from(s).ok()),
     })
 }
 

@@ -33,6 +33,10 @@ impl ChannelVariables {
     /// Set (exported to both legs) by our dialplan on a prepaid call it limited, to the
     /// seconds allowed: the ESL worker leaves such calls alone.
     pub const LIMIT: &'static str = "callcenter_limit";
+    /// Set by our dialplan on the leg that reaches the outside (exported `nolocal:`, so only
+    /// the trunk leg has it), to the id of the call's prepaid hold: the ESL worker extends
+    /// that hold, slice by slice, while the leg is up.
+    pub const HOLD: &'static str = "callcenter_hold";
     /// Set by click-to-call on the call it originates: the API user who placed it.
     pub const CLICK_TO_CALL: &'static str = "callcenter_click_to_call";
     /// Set by the directory on users whose calls are recorded.

@@ -33,6 +33,7 @@ fn tenant(id: &str, domain: &str, prepaid: bool) -> Tenant {
         gateway: None,
         prepaid,
         record_calls: false,
+        prepaid_slice_seconds: None,
     }
 }
 

@@ -17,6 +17,8 @@ pub(super) async fn balance(
         "tenant": claims.tenant,
         "balance": money(balance.balance),
         "credit_limit": money(balance.credit_limit),
+        "held": money(balance.held),
+        "live_balance": money(balance.live()),
         "available": money(balance.available()),
     })))
 }

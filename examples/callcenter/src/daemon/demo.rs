@@ -36,6 +36,7 @@ pub async fn seed_demo_data(ledger: &Ledger, store: &PlatformStore) -> Result<()
             gateway: Some("trunk".into()),
             prepaid: true,
             record_calls: false,
+            prepaid_slice_seconds: None,
         })
         .await?;
     for extension in ["1000", "1001"] {

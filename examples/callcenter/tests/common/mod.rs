@@ -142,6 +142,7 @@ pub async fn open_the_two_tenants(ledger: &Ledger, store: &PlatformStore, users:
                 gateway: Some("trunk".into()),
                 prepaid: false,
                 record_calls: false,
+                prepaid_slice_seconds: None,
             })
             .await
             .unwrap();

@@ -48,7 +48,7 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize) {
 }
 
 /// Subscribes, re-syncs, then follows the events until the connection ends for good.
-async fn follow(shared: &Shared, index: usize, client: &Client, mut events: EventStream) {
+async fn follow(shared: &Arc<Shared>, index: usize, client: &Client, mut events: EventStream) {
     let node = &shared.nodes[index];
     let subscribed = client
         .subscribe(shared.config.format, &subscriptions())
@@ -143,7 +143,7 @@ fn publish(shared: &Shared, events: &[CallEvent]) {
 }
 
 async fn handle(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     index: usize,
     client: &Client,
     event: &Event,
@@ -159,8 +159,10 @@ async fn handle(
     };
     match name {
         b"CHANNEL_HANGUP_COMPLETE" => {
-            if let Some(uuid) = event.unique_id() {
-                lock(&node.limited).remove(uuid.as_ref());
+            if let Some(uuid) = event.unique_id()
+                && let Some(slices) = lock(&node.slices).remove(uuid.as_ref())
+            {
+                slices.abort();
             }
             if let Some(cdrs) = &shared.cdrs {
                 cdrs::record(shared, event, cdrs).await;

@@ -6,8 +6,9 @@
 //!   `mod_json_cdr`) through the ledger, which keys them by (uuid, leg): a call reported by both
 //!   sources is charged once;
 //! - hands `RECORD_STOP` recordings in the staging directory to the recording worker;
-//! - limits prepaid calls that did not pass our dialplan ([`platform::policy`]) with
-//!   `sched_hangup` on answer.
+//! - extends the prepaid holds of calls our dialplan limited, slice by slice, moving their
+//!   limit, and limits the trunk legs of prepaid calls that did not pass our dialplan
+//!   ([`platform::policy`]).
 //!
 //! After every (re)connection it subscribes, then reads `show channels as json` before any
 //! further event, so the state is re-synced and subscribers see only real transitions.
@@ -18,6 +19,7 @@
 
 mod cdrs;
 mod connection;
+mod holds;
 pub mod journal;
 mod prepaid;
 mod recordings;
@@ -33,7 +35,7 @@ use platform::events::Hub;
 use platform::variables::ChannelVariables;
 use prometheus_client::metrics::counter::Counter;
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -194,8 +196,8 @@ impl EslMetrics {
 struct Node {
     config: NodeConfig,
     calls: Mutex<LiveCalls>,
-    /// Channels already limited, and their partner legs.
-    limited: Mutex<HashSet<String>>,
+    /// The prepaid slices of the node's limited legs, by channel: aborted at hangup.
+    slices: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     client: RwLock<Option<Client>>,
 }
 
@@ -262,7 +264,7 @@ impl EslWorker {
             .map(|node| Node {
                 config: node.clone(),
                 calls: Mutex::new(LiveCalls::new(node.name.clone(), config.variables.clone())),
-                limited: Mutex::default(),
+                slices: Mutex::default(),
                 client: RwLock::new(None),
             })
             .collect();
@@ -280,6 +282,9 @@ impl EslWorker {
         });
         for index in 0..shared.nodes.len() {
             tasks.push(tokio::spawn(connection::run(shared.clone(), index)));
+        }
+        if shared.config.prepaid && !shared.nodes.is_empty() {
+            tasks.push(tokio::spawn(holds::expire_forever(shared.clone())));
         }
         EslWorker {
             shared,

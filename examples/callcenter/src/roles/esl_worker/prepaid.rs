@@ -1,121 +1,245 @@
-//! Prepaid calls that did not pass our dialplan (originated elsewhere, transferred in) are
-//! limited on answer, by the same policy as the dialplan's: `sched_hangup` when the credit is
-//! spent, `uuid_kill` when there is none.
+//! Prepaid calls while they run: the hold of a call the dialplan limited is extended slice by
+//! slice, its limit moved each time; the trunk legs of prepaid calls that did not pass our
+//! dialplan (a transfer, an originate straight to a gateway) get a hold and a limit on
+//! answer, or are hung up.
+//!
+//! Prepaid fails closed: a trunk leg that cannot be limited within
+//! [`LIMIT_GRACE`] is hung up ([`PrepaidLimit::UNAVAILABLE`]); a hold that cannot be
+//! extended leaves FreeSWITCH's current limit in place, which ends the call.
 
 use super::{Shared, lock};
-use backon::Retryable;
-use esl::api::{SchedHangup, UuidKill};
+use esl::api::{SchedDel, SchedKill, UuidKill};
 use esl::client::Client;
 use esl::proto::Event;
 use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
-use platform::retry::Retry;
+use platform::variables::ChannelVariables;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The headers naming a channel's partner legs: one limit per call, on the first leg answered.
-const PARTNER_HEADERS: [&str; 5] = [
-    "Other-Leg-Unique-ID",
-    "variable_other_loopback_leg_uuid",
-    "variable_bridge_uuid",
-    "variable_originator",
-    "variable_signal_bond",
-];
+/// How long the worker keeps trying to limit a prepaid trunk leg before hanging it up.
+pub(super) const LIMIT_GRACE: Duration = Duration::from_secs(10);
 
-pub(super) fn limit_on_answer(shared: &Shared, index: usize, client: &Client, event: &Event) {
-    if policy::limited_by_dialplan(event) {
-        return;
-    }
+/// A limited leg: what its slices need.
+struct Limited {
+    /// The trunk leg.
+    uuid: String,
+    tenant: String,
+    /// The ledger's hold.
+    hold: i64,
+    /// When the leg answered, Unix seconds (FreeSWITCH's clock).
+    answered: i64,
+    /// Its limit, seconds after answer.
+    seconds: u64,
+    /// The scheduler task ending it now, when ours (else the dialplan's `sched_hangup`).
+    task: Option<u64>,
+}
+
+pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Client, event: &Event) {
     let Some(uuid) = event.unique_id().map(|u| u.into_owned()) else {
         return;
     };
+    let answered = answered_at(event);
+    // The dialplan's trunk leg: limited already, its hold to extend while it is up.
+    if let Some(hold) = event
+        .variable(ChannelVariables::HOLD)
+        .and_then(|h| h.parse::<i64>().ok())
+    {
+        let seconds = event
+            .variable(ChannelVariables::LIMIT)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let limited = Limited {
+            uuid: uuid.clone(),
+            tenant: shared.tenant_of_call(index, event),
+            hold,
+            answered,
+            seconds,
+            task: None,
+        };
+        spawn_slices(shared, index, client, limited);
+        return;
+    }
+    // Legs our dialplan limited (the caller leg carries the marker too), and legs that do not
+    // reach the outside, cost nothing more.
+    if policy::limited_by_dialplan(event) || !reaches_outside(event) {
+        return;
+    }
     let tenant = shared.tenant_of_call(index, event);
-    if !shared.tenants.is_prepaid(&tenant) || !first_leg_of_call(shared, index, &uuid, event) {
+    if !shared.tenants.is_prepaid(&tenant) {
         return;
     }
     let destination = event
         .header("Caller-Destination-Number")
         .map(|d| d.into_owned())
         .unwrap_or_default();
-    let (ledger, client, metrics) = (
-        shared.ledger.clone(),
-        client.clone(),
-        shared.metrics.clone(),
-    );
-    tokio::spawn(async move {
-        let limit =
-            match policy::prepaid_limit(&ledger, &tenant, &destination, unix_seconds()).await {
-                Ok(limit @ (PrepaidLimit::Seconds(_) | PrepaidLimit::Barred)) => limit,
-                Ok(PrepaidLimit::Unlimited | PrepaidLimit::NoRoute) => return,
+    let slices_of_node = &shared.nodes[index].slices;
+    let key = uuid.clone();
+    let (shared, client) = (shared.clone(), client.clone());
+    let task = tokio::spawn(async move {
+        let deadline = tokio::time::Instant::now() + LIMIT_GRACE;
+        let limit = loop {
+            match authorize(&shared, &tenant, &uuid, &destination).await {
+                Ok(limit) => break limit,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(%uuid, %tenant, %error, "cannot authorize a prepaid call yet");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
                 Err(error) => {
-                    tracing::error!(%uuid, %tenant, %error, "cannot authorize a prepaid call");
+                    tracing::error!(%uuid, %tenant, %error, "prepaid call hung up: it could not be limited");
+                    kill(&client, &uuid, PrepaidLimit::UNAVAILABLE).await;
                     return;
                 }
-            };
-        if send_limit(&client, &uuid, &tenant, limit).await {
-            metrics.limits.inc();
+            }
+        };
+        match limit {
+            PrepaidLimit::Unlimited => {}
+            PrepaidLimit::Barred => kill(&client, &uuid, PrepaidLimit::BARRED).await,
+            PrepaidLimit::NoRoute => kill(&client, &uuid, PrepaidLimit::NO_ROUTE).await,
+            PrepaidLimit::Held { seconds, hold } => {
+                let mut limited = Limited {
+                    uuid: uuid.clone(),
+                    tenant,
+                    hold,
+                    answered,
+                    seconds,
+                    task: None,
+                };
+                if move_limit(&client, &mut limited, seconds).await {
+                    shared.metrics.limits.inc();
+                    slices(&shared, &client, limited).await;
+                } else {
+                    tracing::error!(%uuid, "prepaid call hung up: its limit could not be set");
+                    kill(&client, &uuid, PrepaidLimit::UNAVAILABLE).await;
+                }
+            }
         }
     });
+    // Aborted when the leg hangs up.
+    lock(slices_of_node).insert(key, task.abort_handle());
 }
 
-/// Whether `uuid` is the first leg of its call to be limited (remembering it if so).
-fn first_leg_of_call(shared: &Shared, index: usize, uuid: &str, event: &Event) -> bool {
-    let partners: Vec<String> = PARTNER_HEADERS
-        .iter()
-        .filter_map(|h| event.header(h).map(|v| v.into_owned()))
-        .filter(|v| !v.is_empty())
-        .collect();
-    let mut limited = lock(&shared.nodes[index].limited);
-    if limited.contains(uuid) || partners.iter().any(|p| limited.contains(p)) {
-        return false;
+async fn authorize(
+    shared: &Shared,
+    tenant: &str,
+    uuid: &str,
+    destination: &str,
+) -> Result<PrepaidLimit, Box<dyn std::error::Error + Send + Sync>> {
+    let row = shared
+        .tenants
+        .tenant(tenant)
+        .await?
+        .ok_or("the tenant is gone")?;
+    Ok(policy::prepaid_limit(&shared.ledger, &row, uuid, destination, unix_seconds()).await?)
+}
+
+fn spawn_slices(shared: &Arc<Shared>, index: usize, client: &Client, limited: Limited) {
+    let (worker, client) = (shared.clone(), client.clone());
+    let uuid = limited.uuid.clone();
+    let task = tokio::spawn(async move { slices(&worker, &client, limited).await });
+    lock(&shared.nodes[index].slices).insert(uuid, task.abort_handle());
+}
+
+/// Extends the leg's hold before each slice ends, moving its limit, until no credit remains
+/// (the current limit then ends the call at the second the credit runs out), the hold is
+/// closed, or the leg hangs up (this task is aborted then).
+async fn slices(shared: &Shared, client: &Client, mut limited: Limited) {
+    let slice = match shared.tenants.tenant(&limited.tenant).await {
+        Ok(Some(row)) => policy::slice_of(&row),
+        _ => policy::DEFAULT_SLICE,
+    };
+    let lead = (slice / 2).min(Duration::from_secs(30)).as_secs() as i64;
+    loop {
+        let ends = limited.answered + limited.seconds as i64;
+        let wake = ends - lead;
+        let wait = wake - unix_seconds();
+        if wait > 0 {
+            tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+        }
+        let extended = loop {
+            match shared.ledger.extend_hold(limited.hold, slice).await {
+                Ok(extension) => break Some(extension),
+                // Until the current limit: FreeSWITCH ends the call there anyway.
+                Err(error) if unix_seconds() < ends => {
+                    tracing::warn!(uuid = %limited.uuid, %error, "cannot extend a prepaid hold yet");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(error) => {
+                    tracing::error!(uuid = %limited.uuid, %error, "prepaid hold not extended: the call ends at its limit");
+                    break None;
+                }
+            }
+        };
+        match extended {
+            Some(billing::Extension::Extended { seconds, .. }) => {
+                if !move_limit(client, &mut limited, seconds).await {
+                    return;
+                }
+                tracing::info!(uuid = %limited.uuid, seconds, "prepaid hold extended");
+            }
+            Some(billing::Extension::Exhausted { seconds }) => {
+                tracing::info!(uuid = %limited.uuid, seconds, "prepaid credit exhausted: the call ends at its limit");
+                return;
+            }
+            Some(billing::Extension::Closed) | None => return,
+        }
     }
-    limited.insert(uuid.to_owned());
+}
+
+/// Moves the leg's limit to `seconds` after answer: the new task first, then the old one
+/// removed (by id; the dialplan's `sched_hangup` by the channel's group), so a failure
+/// between the two ends the call early, never late. Whether the new limit is in place.
+async fn move_limit(client: &Client, limited: &mut Limited, seconds: u64) -> bool {
+    let remaining = (limited.answered + seconds as i64 - unix_seconds()).max(1) as u64;
+    let kill = SchedKill {
+        after: Duration::from_secs(remaining),
+        group: format!("callcenter-limit-{}", limited.uuid),
+        uuid: limited.uuid.clone(),
+        cause: Some(PrepaidLimit::EXPIRED),
+    };
+    let task = match client.run(&kill).await {
+        Ok(task) => task,
+        Err(error) => {
+            tracing::warn!(uuid = %limited.uuid, %error, "cannot move a prepaid limit");
+            return false;
+        }
+    };
+    let old = match limited.task.replace(task) {
+        Some(old) => old.to_string(),
+        None => limited.uuid.clone(),
+    };
+    if let Err(error) = client.run(&SchedDel(old)).await {
+        tracing::warn!(uuid = %limited.uuid, %error, "cannot remove the previous prepaid limit (it ends the call early)");
+    }
+    limited.seconds = seconds;
     true
 }
 
-/// Sends the limit; a connection lost meanwhile comes back (the client reconnects), so it is
-/// tried again for a while. Whether FreeSWITCH took it.
-async fn send_limit(client: &Client, uuid: &str, tenant: &str, limit: PrepaidLimit) -> bool {
-    let send = || async {
-        match limit {
-            PrepaidLimit::Seconds(seconds) => {
-                let hangup = SchedHangup {
-                    after: Duration::from_secs(seconds),
-                    uuid: uuid.to_owned(),
-                    cause: Some(PrepaidLimit::EXPIRED),
-                };
-                client.run(&hangup).await
-            }
-            _ => {
-                let kill = UuidKill {
-                    uuid: uuid.to_owned(),
-                    cause: Some(PrepaidLimit::BARRED),
-                };
-                client.run(&kill).await
-            }
-        }
+async fn kill(client: &Client, uuid: &str, cause: esl::proto::HangupCause) {
+    let kill = UuidKill {
+        uuid: uuid.to_owned(),
+        cause: Some(cause),
     };
-    // For about ten seconds: a connection lost meanwhile comes back (the client reconnects).
-    let retry = Retry::new(Duration::from_millis(250), Duration::from_secs(1)).attempts(12);
-    let sent = send
-        .retry(retry.builder())
-        .sleep(tokio::time::sleep)
-        .when(|error| !matches!(error, esl::client::Error::ApiFailed(_)))
-        .notify(|error, delay| {
-            tracing::warn!(%uuid, %tenant, %error, ?delay, "cannot limit a prepaid call yet");
-        })
-        .await;
-    match sent {
-        Ok(_) => {
-            tracing::info!(%uuid, %tenant, ?limit, "prepaid limit set on answer");
-            true
-        }
-        Err(esl::client::Error::ApiFailed(reason)) => {
-            tracing::info!(%uuid, %reason, "prepaid limit refused (the call is gone?)");
-            false
-        }
-        Err(error) => {
-            tracing::error!(%uuid, %tenant, %error, "prepaid limit not set: FreeSWITCH unreachable");
-            false
-        }
+    if let Err(error) = client.run(&kill).await {
+        tracing::warn!(%uuid, %error, "cannot hang up a prepaid call (gone already?)");
     }
+}
+
+/// When the leg answered, Unix seconds: FreeSWITCH's answer time, else now.
+fn answered_at(event: &Event) -> i64 {
+    event
+        .header("Caller-Channel-Answered-Time")
+        .and_then(|t| t.parse::<i64>().ok())
+        .filter(|us| *us > 0)
+        .map_or_else(unix_seconds, |us| us / 1_000_000)
+}
+
+/// Whether the leg goes out through a sofia gateway (the leg a call is charged on).
+fn reaches_outside(event: &Event) -> bool {
+    event
+        .variable("sip_gateway_name")
+        .is_some_and(|g| !g.is_empty())
+        && event
+            .header("Call-Direction")
+            .is_some_and(|d| d == "outbound")
 }

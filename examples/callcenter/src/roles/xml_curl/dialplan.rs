@@ -7,6 +7,7 @@ use esl::proto::HangupCause;
 use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
 use platform::store::{ExtensionRow, Tenant};
+use platform::variables::ChannelVariables;
 use xmlcurl::axum::XmlResponse;
 use xmlcurl::{Condition, Context, Dialplan, Extension, NotFound};
 
@@ -59,7 +60,7 @@ pub(super) async fn answer(
         None => match DialedNumber::parse(destination) {
             Ok(number) if !number.as_str().starts_with(['*', '#']) => (
                 "outbound".to_owned(),
-                outbound(state, &tenant, &number, condition).await?,
+                outbound(state, &tenant, call, &number, condition).await?,
             ),
             // A name or code that is no extension of the tenant.
             _ => return Ok(unallocated(&tenant.context)),
@@ -109,9 +110,13 @@ async fn caller_extension(
 }
 
 /// An outside number: through the tenant's gateway, within what a prepaid balance pays for.
+/// Prepaid fails closed: when the ledger cannot hold the call's first slice, the call is
+/// refused with [`PrepaidLimit::UNAVAILABLE`] (answering 503 would send FreeSWITCH to its
+/// static dialplan, unlimited).
 async fn outbound(
     state: &ServerState,
     tenant: &Tenant,
+    call: &xmlcurl::DialplanRequest<'_, '_>,
     number: &DialedNumber,
     condition: Condition<'static>,
 ) -> Result<Condition<'static>, LookupError> {
@@ -119,13 +124,21 @@ async fn outbound(
         return Ok(condition.action_owned("hangup", HangupCause::UnallocatedNumber.to_string()));
     };
     let limit = if tenant.prepaid {
-        policy::prepaid_limit(
-            &state.ledger,
-            &tenant.tenant,
-            number.as_str(),
-            unix_seconds(),
-        )
-        .await?
+        let held = match call.unique_id() {
+            Some(uuid) => {
+                policy::prepaid_limit(&state.ledger, tenant, uuid, number.as_str(), unix_seconds())
+                    .await
+            }
+            None => Ok(PrepaidLimit::Barred),
+        };
+        match held {
+            Ok(limit) => limit,
+            Err(error) => {
+                let id = crate::http::ErrorId::log("prepaid authorisation", &error);
+                tracing::warn!(tenant = %tenant.tenant, error_id = %id, cause = %PrepaidLimit::UNAVAILABLE, "prepaid call refused: the ledger cannot authorise it");
+                return Ok(condition.action_owned("hangup", PrepaidLimit::UNAVAILABLE.to_string()));
+            }
+        }
     } else {
         PrepaidLimit::Unlimited
     };
@@ -136,17 +149,24 @@ async fn outbound(
         PrepaidLimit::NoRoute => {
             return Ok(condition.action_owned("hangup", PrepaidLimit::NO_ROUTE.to_string()));
         }
-        PrepaidLimit::Seconds(seconds) => {
-            // Counted from answer: ringing costs nothing. The marker (on both legs) tells the
-            // ESL worker the call is limited already.
+        PrepaidLimit::Held { seconds, hold } => {
+            // On the trunk leg only (`nolocal:`), counted from its answer: ringing costs
+            // nothing, and a caller leg answered before this lookup (click-to-call, a
+            // transfer) is limited by the leg that reaches the number. The marker (on both
+            // legs) tells the ESL worker the call is limited already; the hold's id lets it
+            // extend the hold slice by slice.
             let (marker, value) = policy::limit_marker(seconds);
             condition
                 .action_owned(
-                    "set",
+                    "export",
                     format!(
-                        "execute_on_answer=sched_hangup +{seconds} {}",
+                        "nolocal:execute_on_answer=sched_hangup +{seconds} {}",
                         PrepaidLimit::EXPIRED
                     ),
+                )
+                .action_owned(
+                    "export",
+                    format!("nolocal:{}={hold}", ChannelVariables::HOLD),
                 )
                 .action_owned("export", format!("{marker}={value}"))
         }
