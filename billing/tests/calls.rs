@@ -4,27 +4,17 @@
 //! billsec; the same in any order, in separate batches, twice, and from concurrent tasks.
 
 use billing::{
-    Cdr, CdrOutcome, Decimal, Ledger, Outcome, PlanRecord, RatePlan, Rounding, TenantDirectory,
+    Cdr, CdrOutcome, Decimal, Ledger, Outcome, RatePlan, Rounding, TenantDirectory,
     UnassignedReason,
 };
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+mod common;
+
+use common::{ledgers, open_tenant, unique};
 
 const RATES: &str = "prefix,name,rate_per_minute,connect_fee\n09,Mobile,0.60,0.05\n";
-
-fn unique(what: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{what}-{}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// The platform's mapping: context `demo` (the captures') is this run's tenant.
 #[derive(Debug)]
@@ -38,40 +28,9 @@ impl TenantDirectory for Contexts {
     }
 }
 
-async fn ledgers() -> Vec<(String, Ledger)> {
-    let sqlite_path =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.sqlite", unique("calls")));
-    let sqlite = Ledger::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display()))
-        .await
-        .expect("SQLite ledger");
-    let url = std::env::var("BILLING_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let postgres = Ledger::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be running for these tests ({url}): {e}"));
-    vec![("sqlite".into(), sqlite), ("postgres".into(), postgres)]
-}
-
 /// A ledger with this run's tenant on the mobile plan, and the directory mapping `demo` to it.
 async fn with_tenant(ledger: Ledger) -> (Ledger, String) {
-    let plan = unique("plan");
-    ledger
-        .save_plan(&PlanRecord {
-            id: plan.clone(),
-            currency: "EUR".into(),
-            decimals: 2,
-            rounding: Rounding::Up,
-            utc_offset_minutes: 0,
-            fallback: None,
-            rates_csv: RATES.into(),
-        })
-        .await
-        .unwrap();
-    let tenant = unique("tenant");
-    ledger
-        .open_account(&tenant, &plan, Decimal::ZERO)
-        .await
-        .unwrap();
+    let tenant = open_tenant(&ledger, RATES, Decimal::ZERO).await;
     let ledger = ledger.with_tenant_directory(Arc::new(Contexts {
         demo: tenant.clone(),
     }));
@@ -174,7 +133,7 @@ async fn check_stored(ledger: &Ledger, tenant: &str, name: &str, legs: &[Cdr]) {
 
 #[tokio::test]
 async fn each_call_is_charged_once_on_its_trunk_leg_whatever_the_order() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("calls").await {
         let (ledger, tenant) = with_tenant(ledger).await;
         let calls = calls(&tenant);
         let mut expected = Decimal::ZERO;
@@ -227,7 +186,7 @@ async fn each_call_is_charged_once_on_its_trunk_leg_whatever_the_order() {
 
 #[tokio::test]
 async fn concurrent_batches_of_the_legs_charge_once() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("calls").await {
         let (ledger, tenant) = with_tenant(ledger).await;
         let calls = calls(&tenant);
         let mut tasks = Vec::new();
@@ -266,7 +225,7 @@ async fn concurrent_batches_of_the_legs_charge_once() {
 
 #[tokio::test]
 async fn a_leg_whose_variable_contradicts_its_context_is_not_charged_to_either() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("calls").await {
         let (ledger, tenant) = with_tenant(ledger).await;
         let (victim_ledger, victim) = with_tenant(ledger.clone()).await;
         drop(victim_ledger);
@@ -295,7 +254,7 @@ async fn a_leg_whose_variable_contradicts_its_context_is_not_charged_to_either()
 
 #[tokio::test]
 async fn without_a_directory_the_trunk_leg_takes_its_linked_legs_tenant() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("calls").await {
         let (with_directory, tenant) = with_tenant(ledger.clone()).await;
         drop(with_directory);
         let (_, legs) = calls(&tenant).remove(0);

@@ -3,13 +3,12 @@
 //! never lets the charges exceed top-ups plus the credit limit, and every hold leaves `open`
 //! exactly once (settled by its call's charged leg, or expired).
 
-use billing::{
-    Cdr, Decimal, Extension, HoldState, Ledger, Outcome, PlanRecord, Reservation, Rounding,
-    TransactionKind,
-};
+mod common;
+
+use billing::{Cdr, Decimal, Extension, HoldState, Ledger, Outcome, Reservation, TransactionKind};
+use common::{ledgers, open_tenant, unique};
 use proptest::prelude::*;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -17,59 +16,14 @@ use std::time::Duration;
 const RATES: &str = "prefix,name,rate_per_minute,connect_fee\n09,Mobile,0.60,0.05\n";
 const AT: i64 = 1_795_261_109;
 
-fn unique(what: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{what}-{}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
 /// A channel UUID unique to this run.
 fn channel_uuid(run: u64, call: usize, leg: char) -> String {
     let leg = if leg == 'a' { 0xa } else { 0xb };
     format!("{:08x}-0000-4000-8{leg:03x}-{:012x}", run as u32, call)
 }
 
-async fn ledgers() -> Vec<(&'static str, Ledger)> {
-    let sqlite_path =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.sqlite", unique("holds")));
-    let sqlite = Ledger::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display()))
-        .await
-        .expect("SQLite ledger");
-    let url = std::env::var("BILLING_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let postgres = Ledger::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be running for these tests ({url}): {e}"));
-    vec![("sqlite", sqlite), ("postgres", postgres)]
-}
-
 async fn tenant(ledger: &Ledger, credit_limit: Decimal) -> String {
-    let plan = unique("plan");
-    ledger
-        .save_plan(&PlanRecord {
-            id: plan.clone(),
-            currency: "EUR".into(),
-            decimals: 2,
-            rounding: Rounding::Up,
-            utc_offset_minutes: 0,
-            fallback: None,
-            rates_csv: RATES.into(),
-        })
-        .await
-        .unwrap();
-    let tenant = unique("tenant");
-    ledger
-        .open_account(&tenant, &plan, credit_limit)
-        .await
-        .unwrap();
-    tenant
+    open_tenant(ledger, RATES, credit_limit).await
 }
 
 /// One leg's CDR of call `call`: the caller leg (A, naming B) or the trunk leg (B, out through
@@ -309,7 +263,7 @@ proptest! {
             .build()
             .unwrap();
         runtime.block_on(async {
-            for (_, ledger) in ledgers().await {
+            for (_, ledger) in ledgers("holds").await {
                 check(ledger, credit_cents, initial_cents, rounds.clone()).await;
             }
         });
@@ -319,7 +273,7 @@ proptest! {
 /// Fifty calls at once against 10.00 at 0.60 a minute: the credit is shared, not each call's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_share_the_credit() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
         let run = u64::from(rand_run());
@@ -364,7 +318,7 @@ async fn concurrent_calls_share_the_credit() {
 /// may hang up a little late); the hold is settled by the trunk leg only, once.
 #[tokio::test]
 async fn the_charge_is_capped_at_the_hold_and_settles_once() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
         let run = u64::from(rand_run());

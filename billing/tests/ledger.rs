@@ -3,44 +3,11 @@
 //! so runs never see each other's rows.
 
 use billing::{
-    Cdr, CdrOutcome, Decimal, Ledger, LedgerError, Leg, Outcome, PlanRecord, Rounding,
-    TransactionKind, UnassignedReason,
+    Cdr, CdrOutcome, Decimal, Ledger, LedgerError, Leg, Outcome, TransactionKind, UnassignedReason,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
+mod common;
 
-fn postgres_url() -> String {
-    std::env::var("BILLING_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A name no other test run uses.
-fn unique(label: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{label}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-async fn ledgers() -> Vec<(String, Ledger)> {
-    let sqlite_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{}.sqlite", unique("ledger")));
-    let sqlite = Ledger::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display()))
-        .await
-        .expect("SQLite ledger");
-    let postgres = Ledger::connect(&postgres_url()).await.unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL must be running for these tests ({}): {e}",
-            postgres_url()
-        )
-    });
-    vec![("sqlite".into(), sqlite), ("postgres".into(), postgres)]
-}
+use common::{ledgers, open_tenant, unique};
 
 /// The rows agree with each other: every charge has its CDR and exactly one transaction of the
 /// same amount, and the balance is the sum of the tenant's transactions.
@@ -79,25 +46,12 @@ async fn assert_rows_consistent(ledger: &Ledger, tenant: &str, name: &str) {
 
 /// A tenant on a plan of 0.60/min with a 0.05 connect fee, 1/1 increments, rounded up to cents.
 async fn tenant(ledger: &Ledger) -> String {
-    let plan = unique("plan");
-    ledger
-        .save_plan(&PlanRecord {
-            id: plan.clone(),
-            currency: "EUR".into(),
-            decimals: 2,
-            rounding: Rounding::Up,
-            utc_offset_minutes: 0,
-            fallback: None,
-            rates_csv: "prefix,name,rate_per_minute,connect_fee,free\n44,UK,0.60,0.05,false\n800,Freephone,0,,true\n".into(),
-        })
-        .await
-        .unwrap();
-    let tenant = unique("tenant");
-    ledger
-        .open_account(&tenant, &plan, Decimal::ZERO)
-        .await
-        .unwrap();
-    tenant
+    open_tenant(
+        ledger,
+        "prefix,name,rate_per_minute,connect_fee,free\n44,UK,0.60,0.05,false\n800,Freephone,0,,true\n",
+        Decimal::ZERO,
+    )
+    .await
 }
 
 fn cdr(uuid: &str, tenant: &str, destination: &str, billmsec: Option<u64>) -> Cdr {
@@ -134,7 +88,7 @@ fn cost_cents(ms: u64) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_tasks_recording_the_same_cdrs_charge_each_once() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         ledger
             .top_up(&tenant, "1000.00".parse().unwrap(), "initial")
@@ -202,7 +156,7 @@ async fn fifty_tasks_recording_the_same_cdrs_charge_each_once() {
 
 #[tokio::test]
 async fn a_duplicate_returns_the_first_outcome_and_changes_nothing() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         let call = cdr(&unique("call"), &tenant, "442079460000", Some(61_200));
         let first = ledger.record(&call).await.unwrap();
@@ -252,7 +206,7 @@ async fn a_duplicate_returns_the_first_outcome_and_changes_nothing() {
 
 #[tokio::test]
 async fn group_commit_gives_an_outcome_per_cdr_and_unattributed_ones_are_kept_apart() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         let good: Vec<Cdr> = (0..20)
             .map(|i| cdr(&unique("call"), &tenant, "4420", Some(1000 * i + 1)))
@@ -320,7 +274,7 @@ async fn group_commit_gives_an_outcome_per_cdr_and_unattributed_ones_are_kept_ap
 
 #[tokio::test]
 async fn queries_topups_and_authorisation() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         let balance = ledger
             .top_up(&tenant, "10.00".parse().unwrap(), "card-1")
@@ -371,7 +325,7 @@ async fn queries_topups_and_authorisation() {
 async fn real_fixture_cdrs_are_recorded() {
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/freeswitch/json_cdr");
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         let mut count = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -409,7 +363,7 @@ async fn real_fixture_cdrs_are_recorded() {
 
 #[tokio::test]
 async fn recording_metadata_is_stored_once_per_object() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let call = unique("call");
         let recording = billing::RecordingRecord {
             call_uuid: call.clone(),
@@ -431,7 +385,7 @@ async fn recording_metadata_is_stored_once_per_object() {
 
 #[tokio::test]
 async fn concurrent_retries_of_one_top_up_add_once() {
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         let mut tasks = Vec::new();
         for _ in 0..20 {
@@ -459,7 +413,7 @@ async fn concurrent_retries_of_one_top_up_add_once() {
 #[tokio::test]
 async fn stored_texts_are_those_existing_databases_hold() {
     use sqlx::Row;
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         ledger
             .top_up(&tenant, "5.00".parse().unwrap(), "card-1")
@@ -534,7 +488,7 @@ async fn an_unknown_stored_text_is_a_corrupt_error_not_a_panic() {
             text: text.into(),
         })
     };
-    for (name, ledger) in ledgers().await {
+    for (name, ledger) in ledgers("ledger").await {
         let tenant = tenant(&ledger).await;
         // A row with an outcome this crate never wrote.
         let uuid = unique("call");

@@ -1,0 +1,65 @@
+//! What the ledger's tests share: names no other run uses, both databases (PostgreSQL at
+//! 127.0.0.1:5432, database `test`, or `BILLING_TEST_POSTGRES`; SQLite in a file), and a
+//! tenant with an account on a plan of its own.
+
+#![allow(dead_code)]
+
+use billing::{Decimal, Ledger, PlanRecord, Rounding};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub fn postgres_url() -> String {
+    std::env::var("BILLING_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A name no other test run uses.
+pub fn unique(label: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{label}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A ledger on SQLite (a new file named after `label`) and one on PostgreSQL, by name.
+pub async fn ledgers(label: &str) -> Vec<(String, Ledger)> {
+    let sqlite_path =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}.sqlite", unique(label)));
+    let sqlite = Ledger::connect(&format!("sqlite://{}?mode=rwc", sqlite_path.display()))
+        .await
+        .expect("SQLite ledger");
+    let url = postgres_url();
+    let postgres = Ledger::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL must be running for these tests ({url}): {e}"));
+    vec![("sqlite".into(), sqlite), ("postgres".into(), postgres)]
+}
+
+/// A new tenant with an account of `credit_limit` on a new EUR plan of `rates_csv`, rounded
+/// up to cents.
+pub async fn open_tenant(ledger: &Ledger, rates_csv: &str, credit_limit: Decimal) -> String {
+    let plan = unique("plan");
+    ledger
+        .save_plan(&PlanRecord {
+            id: plan.clone(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: rates_csv.into(),
+        })
+        .await
+        .unwrap();
+    let tenant = unique("tenant");
+    ledger
+        .open_account(&tenant, &plan, credit_limit)
+        .await
+        .unwrap();
+    tenant
+}
