@@ -398,3 +398,60 @@ async fn the_charge_is_capped_at_the_hold_and_settles_once() {
         );
     }
 }
+
+/// A hold is due for expiry only once its call should have ended `grace` ago, and expires once.
+#[tokio::test]
+async fn holds_are_due_after_their_seconds_and_the_grace() {
+    for (name, ledger) in ledgers("holds").await {
+        let tenant = tenant(&ledger, Decimal::ZERO).await;
+        ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
+        let run = u64::from(rand_run());
+        let Reservation::Held(hold) = ledger
+            .reserve(
+                &tenant,
+                &channel_uuid(run, 0, 'a'),
+                &destination(0),
+                AT,
+                Duration::from_secs(1),
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("{name}: not held");
+        };
+        assert_eq!(hold.seconds, 1, "{name}");
+        let due = |grace| {
+            let ledger = ledger.clone();
+            async move {
+                ledger
+                    .holds_due(grace, 1000)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .any(|h| h.id == hold.id)
+            }
+        };
+        assert!(
+            !due(Duration::ZERO).await,
+            "{name}: due before its second has passed"
+        );
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(
+            due(Duration::ZERO).await,
+            "{name}: not due after its second"
+        );
+        assert!(
+            !due(Duration::from_secs(3600)).await,
+            "{name}: due within the grace"
+        );
+        assert!(ledger.expire_hold(hold.id).await.unwrap());
+        assert!(
+            !due(Duration::ZERO).await,
+            "{name}: an expired hold is not due"
+        );
+        assert!(
+            !ledger.expire_hold(hold.id).await.unwrap(),
+            "{name}: expired twice"
+        );
+    }
+}

@@ -13,6 +13,7 @@
 //! expired ([`Ledger::expire_hold`]) when its call is gone without one.
 
 use super::micros::{from_micros, now_us, to_micros};
+use super::store::in_list;
 use super::{Ledger, LedgerError, Plans};
 use crate::plan::{Authorization, NoCharge, RatePlan};
 use crate::stored::stored_text;
@@ -266,9 +267,8 @@ impl Ledger {
         let grace_us = i64::try_from(grace.as_micros()).unwrap_or(i64::MAX);
         let rows = sqlx::query(&format!(
             "{SELECT_HOLD} WHERE state = '{OPEN}' AND touched_us < $1
-             AND touched_us + seconds * 1000000 < $2 ORDER BY touched_us LIMIT $3"
+             AND touched_us + seconds * 1000000 < $1 ORDER BY touched_us LIMIT $2"
         ))
-        .bind(now.saturating_sub(grace_us))
         .bind(now.saturating_sub(grace_us))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -430,13 +430,10 @@ pub(super) async fn settle_holds(
         .collect();
     let mut candidates: Vec<(i64, String, String, String)> = Vec::new();
     for chunk in uuids.chunks(500) {
-        let list = (1..=chunk.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
             "SELECT id, tenant, call_uuid, destination FROM holds
-             WHERE call_uuid IN ({list}) AND cdr_id IS NULL AND state <> '{}'",
+             WHERE call_uuid IN ({}) AND cdr_id IS NULL AND state <> '{}'",
+            in_list(chunk.len()),
             HoldState::Settled.as_str()
         );
         let mut query = sqlx::query(&sql);

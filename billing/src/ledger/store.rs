@@ -32,6 +32,14 @@ pub(super) fn placeholders(rows: usize, columns: usize) -> String {
     sql
 }
 
+/// `$1, $2, ..., $count`: the placeholders of an `IN (...)` list.
+pub(super) fn in_list(count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A CDR of the batch that this batch inserted (it had not been recorded before).
 struct NewCdr<'a> {
     /// Its index in the batch.

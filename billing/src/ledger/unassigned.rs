@@ -4,6 +4,7 @@
 
 use super::cdrs::{Outcome, Recorded};
 use super::micros::now_us;
+use super::store::in_list;
 use super::tenants::UnassignedReason;
 use super::{Ledger, LedgerError};
 use crate::cdr::{Cdr, Leg};
@@ -109,10 +110,9 @@ pub(super) async fn forget_assigned(
     uuids: &[&str],
 ) -> Result<(), LedgerError> {
     for chunk in uuids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "DELETE FROM unassigned_cdrs WHERE uuid IN ({})",
-            placeholders.join(", ")
+            in_list(chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for uuid in chunk {
