@@ -8,17 +8,23 @@
 //! extended leaves FreeSWITCH's current limit in place, which ends the call.
 
 use super::{Shared, lock};
+use backon::Retryable;
 use esl::api::{SchedDel, SchedKill, UuidKill};
 use esl::client::Client;
 use esl::proto::Event;
 use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
+use platform::retry::Retry;
 use platform::variables::ChannelVariables;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the worker keeps trying to limit a prepaid trunk leg before hanging it up.
 pub(super) const LIMIT_GRACE: Duration = Duration::from_secs(10);
+/// Waits between attempts at the ledger (each loop also stops at its own deadline).
+fn retry() -> Retry {
+    Retry::new(Duration::from_millis(250), Duration::from_secs(1))
+}
 
 /// A limited leg: what its slices need.
 struct Limited {
@@ -57,7 +63,10 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
             seconds,
             task: None,
         };
-        spawn_slices(shared, index, client, limited);
+        let (worker, client) = (shared.clone(), client.clone());
+        spawn_for_leg(shared, index, uuid, async move {
+            slices(&worker, &client, limited).await
+        });
         return;
     }
     // Legs our dialplan limited (the caller leg carries the marker too), and legs that do not
@@ -73,23 +82,25 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
         .header("Caller-Destination-Number")
         .map(|d| d.into_owned())
         .unwrap_or_default();
-    let slices_of_node = &shared.nodes[index].slices;
-    let key = uuid.clone();
-    let (shared, client) = (shared.clone(), client.clone());
-    let task = tokio::spawn(async move {
+    let leg = uuid.clone();
+    let (worker, client) = (shared.clone(), client.clone());
+    spawn_for_leg(shared, index, leg, async move {
+        let shared = worker;
         let deadline = tokio::time::Instant::now() + LIMIT_GRACE;
-        let limit = loop {
-            match authorize(&shared, &tenant, &uuid, &destination).await {
-                Ok(limit) => break limit,
-                Err(error) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(%uuid, %tenant, %error, "cannot authorize a prepaid call yet");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(error) => {
-                    tracing::error!(%uuid, %tenant, %error, "prepaid call hung up: it could not be limited");
-                    kill(&client, &uuid, PrepaidLimit::UNAVAILABLE).await;
-                    return;
-                }
+        let authorized = (|| authorize(&shared, &tenant, &uuid, &destination))
+            .retry(retry().builder())
+            .sleep(tokio::time::sleep)
+            .when(|_| tokio::time::Instant::now() < deadline)
+            .notify(|error, delay| {
+                tracing::warn!(%uuid, %tenant, %error, ?delay, "cannot authorize a prepaid call yet");
+            })
+            .await;
+        let limit = match authorized {
+            Ok(limit) => limit,
+            Err(error) => {
+                tracing::error!(%uuid, %tenant, %error, "prepaid call hung up: it could not be limited");
+                kill(&client, &uuid, PrepaidLimit::UNAVAILABLE).await;
+                return;
             }
         };
         match limit {
@@ -115,8 +126,17 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
             }
         }
     });
-    // Aborted when the leg hangs up.
-    lock(slices_of_node).insert(key, task.abort_handle());
+}
+
+/// Runs a leg's prepaid work as a task of its own, aborted when the leg hangs up.
+fn spawn_for_leg(
+    shared: &Shared,
+    index: usize,
+    leg: String,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let task = tokio::spawn(work);
+    lock(&shared.nodes[index].slices).insert(leg, task.abort_handle());
 }
 
 async fn authorize(
@@ -131,13 +151,6 @@ async fn authorize(
         .await?
         .ok_or("the tenant is gone")?;
     Ok(policy::prepaid_limit(&shared.ledger, &row, uuid, destination, unix_seconds()).await?)
-}
-
-fn spawn_slices(shared: &Arc<Shared>, index: usize, client: &Client, limited: Limited) {
-    let (worker, client) = (shared.clone(), client.clone());
-    let uuid = limited.uuid.clone();
-    let task = tokio::spawn(async move { slices(&worker, &client, limited).await });
-    lock(&shared.nodes[index].slices).insert(uuid, task.abort_handle());
 }
 
 /// Extends the leg's hold before each slice ends, moving its limit, until no credit remains
@@ -156,32 +169,34 @@ async fn slices(shared: &Shared, client: &Client, mut limited: Limited) {
         if wait > 0 {
             tokio::time::sleep(Duration::from_secs(wait as u64)).await;
         }
-        let extended = loop {
-            match shared.ledger.extend_hold(limited.hold, slice).await {
-                Ok(extension) => break Some(extension),
-                // Until the current limit: FreeSWITCH ends the call there anyway.
-                Err(error) if unix_seconds() < ends => {
-                    tracing::warn!(uuid = %limited.uuid, %error, "cannot extend a prepaid hold yet");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                Err(error) => {
-                    tracing::error!(uuid = %limited.uuid, %error, "prepaid hold not extended: the call ends at its limit");
-                    break None;
-                }
+        // Tried until the current limit: FreeSWITCH ends the call there anyway.
+        let extended = (|| shared.ledger.extend_hold(limited.hold, slice))
+            .retry(retry().builder())
+            .sleep(tokio::time::sleep)
+            .when(|_| unix_seconds() < ends)
+            .notify(|error, delay| {
+                tracing::warn!(uuid = %limited.uuid, %error, ?delay, "cannot extend a prepaid hold yet");
+            })
+            .await;
+        let extended = match extended {
+            Ok(extension) => extension,
+            Err(error) => {
+                tracing::error!(uuid = %limited.uuid, %error, "prepaid hold not extended: the call ends at its limit");
+                return;
             }
         };
         match extended {
-            Some(billing::Extension::Extended { seconds, .. }) => {
+            billing::Extension::Extended { seconds, .. } => {
                 if !move_limit(client, &mut limited, seconds).await {
                     return;
                 }
                 tracing::info!(uuid = %limited.uuid, seconds, "prepaid hold extended");
             }
-            Some(billing::Extension::Exhausted { seconds }) => {
+            billing::Extension::Exhausted { seconds } => {
                 tracing::info!(uuid = %limited.uuid, seconds, "prepaid credit exhausted: the call ends at its limit");
                 return;
             }
-            Some(billing::Extension::Closed) | None => return,
+            billing::Extension::Closed => return,
         }
     }
 }
