@@ -143,11 +143,7 @@ impl ApiCommand for SchedKill {
     }
 
     fn parse_result(&self, result: String) -> Result<u64, ApiFailure> {
-        result
-            .trim()
-            .strip_prefix("+OK Added:")
-            .and_then(|id| id.trim().parse().ok())
-            .ok_or_else(|| ApiFailure::new(&result))
+        scheduler_number(result, "+OK Added:")
     }
 }
 
@@ -175,12 +171,18 @@ impl ApiCommand for SchedDel {
     }
 
     fn parse_result(&self, result: String) -> Result<u64, ApiFailure> {
-        result
-            .trim()
-            .strip_prefix("+OK Deleted:")
-            .and_then(|n| n.trim().parse().ok())
-            .ok_or_else(|| ApiFailure::new(&result))
+        scheduler_number(result, "+OK Deleted:")
     }
+}
+
+/// The number after `label` in a scheduler command's reply (`+OK Added: 42`); anything else
+/// is a failure carrying the reply.
+fn scheduler_number(result: String, label: &str) -> Result<u64, ApiFailure> {
+    result
+        .trim()
+        .strip_prefix(label)
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| ApiFailure::new(&result))
 }
 
 /// `uuid_transfer <uuid> <extension> [<dialplan> [<context>]]`: sends a channel to another
