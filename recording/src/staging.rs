@@ -85,8 +85,34 @@ pub struct Recovered {
 }
 
 /// Scans `dir` after a restart. `stale_after`: how old a WAV without a job file must be to be
-/// taken as finished (a live recording is written to continuously).
+/// taken as finished (a live recording is written to continuously). Every unfinished output
+/// and job file being written is a leftover of the previous run, removed.
 pub fn recover(dir: &Path, stale_after: Duration, default_tenant: &str) -> io::Result<Recovered> {
+    scan_with(dir, stale_after, Duration::ZERO, default_tenant)
+}
+
+/// Scans `dir` while this process works in it: as [`recover`], but an unfinished output or a
+/// job file being written is removed only once it is `stale_after` old too (an encoder or
+/// `RECORD_STOP` at work keeps its file young; removing it would break that job).
+pub fn scan(dir: &Path, stale_after: Duration, default_tenant: &str) -> io::Result<Recovered> {
+    scan_with(dir, stale_after, stale_after, default_tenant)
+}
+
+/// How old a file is, by its modification time (zero when unknown or in the future).
+fn age(path: &Path, now: SystemTime) -> io::Result<Duration> {
+    Ok(std::fs::metadata(path)?
+        .modified()
+        .ok()
+        .and_then(|m| now.duration_since(m).ok())
+        .unwrap_or_default())
+}
+
+fn scan_with(
+    dir: &Path,
+    stale_after: Duration,
+    temporaries_after: Duration,
+    default_tenant: &str,
+) -> io::Result<Recovered> {
     let mut found = Recovered::default();
     let now = SystemTime::now();
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -96,8 +122,11 @@ pub fn recover(dir: &Path, stale_after: Duration, default_tenant: &str) -> io::R
     for path in names {
         let name = path.to_string_lossy().into_owned();
         if name.ends_with(PART_SUFFIX) || name.ends_with(".job.json.tmp") {
-            remove_if_present(&path)?;
-            found.removed.push(path);
+            // Gone meanwhile (its writer finished): nothing to remove.
+            if age(&path, now).is_ok_and(|age| age >= temporaries_after) {
+                remove_if_present(&path)?;
+                found.removed.push(path);
+            }
             continue;
         }
         // Leftovers of a job whose WAV is gone (its upload was verified before the crash).
@@ -127,12 +156,7 @@ pub fn recover(dir: &Path, stale_after: Duration, default_tenant: &str) -> io::R
                 Err(why) => found.unreadable.push((job_file.clone(), why)),
             }
         }
-        let age = std::fs::metadata(&path)?
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .unwrap_or_default();
-        if age >= stale_after || found.unreadable.iter().any(|(f, _)| *f == job_file) {
+        if age(&path, now)? >= stale_after || found.unreadable.iter().any(|(f, _)| *f == job_file) {
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -219,6 +243,27 @@ mod tests {
         assert_eq!(found.jobs.len(), 2);
         assert_eq!(found.jobs[1].tags.call_uuid, "live");
         assert_eq!(found.jobs[1].tags.tenant, "default");
+    }
+
+    #[test]
+    fn a_scan_while_working_leaves_files_being_written() {
+        let dir = scratch("scan");
+        let job = Job {
+            wav: dir.join("b.wav"),
+            tags: Tags::default(),
+        };
+        std::fs::write(&job.wav, b"RIFF").unwrap();
+        std::fs::write(job.part_file(), b"half").unwrap();
+        let temporary = dir.join("b.wav.job.json.tmp");
+        std::fs::write(&temporary, b"{").unwrap();
+
+        let found = scan(&dir, Duration::from_secs(3600), "default").unwrap();
+        assert!(found.removed.is_empty());
+        assert!(job.part_file().exists() && temporary.exists());
+        // After a restart they are leftovers.
+        let found = recover(&dir, Duration::from_secs(3600), "default").unwrap();
+        assert_eq!(found.removed.len(), 2);
+        assert!(!job.part_file().exists() && !temporary.exists());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use billing::{Ledger, RecordingRecord};
 use platform::calls::CallEvent;
 use platform::events::Hub;
-use recording::staging::recover;
+use recording::staging::scan;
 use recording::{
     EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, Report, StoredHook, SubmitError, Target,
 };
@@ -249,8 +249,9 @@ async fn scan_staging(
             config.stale_after,
             config.default_tenant.clone(),
         );
-        let found =
-            tokio::task::spawn_blocking(move || recover(&staging, stale_after, &tenant)).await;
+        // Beside this run's encoders and RECORD_STOPs (from the first tick on): their files in
+        // progress are left alone, a previous run's are removed once stale.
+        let found = tokio::task::spawn_blocking(move || scan(&staging, stale_after, &tenant)).await;
         match found {
             Ok(Ok(found)) => {
                 for job in found.jobs {
