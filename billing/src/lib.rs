@@ -64,9 +64,9 @@ pub use cdr::{
 };
 #[cfg(feature = "ledger")]
 pub use ledger::{
-    Backend, Balance, CdrRecord, Corruption, Extension, Hold, HoldState, Ledger, LedgerError,
-    Outcome, PlanRecord, Recorded, RecordingRecord, Reservation, TenantDirectory, Transaction,
-    TransactionKind, UnassignedCdr, UnassignedReason,
+    Backend, Balance, BalanceListener, CdrRecord, Corruption, Extension, Hold, HoldState, Ledger,
+    LedgerError, Outcome, PlanRecord, Recorded, RecordingRecord, Reservation, TenantDirectory,
+    Transaction, TransactionKind, UnassignedCdr, UnassignedReason,
 };
 pub use money::{Currency, Money, Rounding};
 pub use plan::{

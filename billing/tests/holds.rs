@@ -455,3 +455,34 @@ async fn holds_are_due_after_their_seconds_and_the_grace() {
         );
     }
 }
+
+/// A call's hold is its tenant's: another tenant reserving for the same channel and number is
+/// refused, and the first hold stays as it was.
+#[tokio::test]
+async fn another_tenants_hold_is_never_shared() {
+    for (name, ledger) in ledgers("holds").await {
+        let (owner, other) = (
+            tenant(&ledger, Decimal::ZERO).await,
+            tenant(&ledger, Decimal::ZERO).await,
+        );
+        for tenant in [&owner, &other] {
+            ledger.top_up(tenant, Decimal::ONE, "one").await.unwrap();
+        }
+        let call = channel_uuid(u64::from(rand_run()), 0, 'a');
+        let slice = Duration::from_secs(60);
+        let Reservation::Held(hold) = ledger
+            .reserve(&owner, &call, &destination(0), AT, slice)
+            .await
+            .unwrap()
+        else {
+            panic!("{name}: not held");
+        };
+        let taken = ledger
+            .reserve(&other, &call, &destination(0), AT, slice)
+            .await
+            .unwrap();
+        assert_eq!(taken, Reservation::NoCredit, "{name}");
+        assert_eq!(ledger.hold(hold.id).await.unwrap(), Some(hold), "{name}");
+        assert_eq!(ledger.balance(&other).await.unwrap().held, Decimal::ZERO);
+    }
+}

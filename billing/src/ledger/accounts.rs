@@ -162,6 +162,7 @@ impl Ledger {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.money_changed(tenant);
         self.balance(tenant).await
     }
 

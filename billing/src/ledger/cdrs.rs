@@ -205,6 +205,20 @@ impl Ledger {
             results[*index] = Some(Ok(recorded));
         }
         tx.commit().await?;
+        let mut charged: Vec<&str> = batch
+            .iter()
+            .filter(|(index, _, _)| {
+                written
+                    .get(index)
+                    .is_some_and(|r| matches!(r.outcome, Outcome::Charged { .. }))
+            })
+            .map(|(_, _, prepared)| prepared.tenant.as_str())
+            .collect();
+        charged.sort_unstable();
+        charged.dedup();
+        for tenant in charged {
+            self.money_changed(tenant);
+        }
         for (index, first) in repeats {
             let repeated = match &results[first] {
                 Some(Ok(recorded)) => Ok(Recorded {

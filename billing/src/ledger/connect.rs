@@ -59,6 +59,7 @@ impl Ledger {
             accounts: Arc::default(),
             directory: None,
             default_tenant: None,
+            listener: None,
         })
     }
 

@@ -145,6 +145,8 @@ impl Ledger {
             tx.rollback().await?;
             let hold = hold_of(&row)?;
             return Ok(match hold.state {
+                // A call is one tenant's: another's hold is never shared, nor extended.
+                _ if hold.tenant != tenant => Reservation::NoCredit,
                 HoldState::Open => Reservation::Held(hold),
                 // The call was settled or expired already: nothing more for it.
                 _ => Reservation::NoCredit,
@@ -173,6 +175,7 @@ impl Ledger {
         .await?;
         let id: i64 = row.try_get(0)?;
         tx.commit().await?;
+        self.money_changed(tenant);
         Ok(Reservation::Held(Hold {
             id,
             tenant: tenant.to_owned(),
@@ -230,6 +233,7 @@ impl Ledger {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
+                self.money_changed(&current.tenant);
                 Ok(Extension::Extended {
                     seconds,
                     amount: from_micros(micros),
@@ -248,15 +252,19 @@ impl Ledger {
     /// hold expires once, and never after it was settled). A CDR arriving later is charged
     /// at most what the hold was.
     pub async fn expire_hold(&self, hold: i64) -> Result<bool, LedgerError> {
-        let result = sqlx::query(&format!(
-            "UPDATE holds SET state = '{}', closed_us = $1 WHERE id = $2 AND state = '{OPEN}'",
+        let expired = sqlx::query(&format!(
+            "UPDATE holds SET state = '{}', closed_us = $1 WHERE id = $2 AND state = '{OPEN}' RETURNING tenant",
             HoldState::Expired.as_str()
         ))
         .bind(now_us())
         .bind(hold)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(result.rows_affected() == 1)
+        let Some(row) = expired else {
+            return Ok(false);
+        };
+        self.money_changed(&row.try_get::<String, _>(0)?);
+        Ok(true)
     }
 
     /// Open holds whose call should have ended `grace` ago (taken or extended longer ago than

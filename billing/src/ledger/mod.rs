@@ -135,6 +135,30 @@ pub struct Ledger {
     directory: Option<Arc<dyn TenantDirectory>>,
     /// Tenant of CDRs nothing else attributes.
     default_tenant: Option<String>,
+    /// Told of every committed change to a tenant's money.
+    listener: Option<Arc<dyn BalanceListener>>,
+}
+
+/// Told, after the fact, that a tenant's money changed: a top-up, a charge, or a hold taken,
+/// grown, settled or expired (to publish the live balance, say). Called after the change is
+/// committed, on the task that made it: keep it quick (queue the tenant, read the balance
+/// elsewhere).
+///
+/// ```
+/// use billing::BalanceListener;
+///
+/// #[derive(Debug)]
+/// struct Log;
+/// impl BalanceListener for Log {
+///     fn balance_changed(&self, tenant: &str) {
+///         println!("{tenant}'s balance changed");
+///     }
+/// }
+/// # let _ = Log;
+/// ```
+pub trait BalanceListener: Send + Sync + std::fmt::Debug {
+    /// `tenant`'s balance or holds changed.
+    fn balance_changed(&self, tenant: &str);
 }
 
 impl Ledger {
@@ -143,6 +167,19 @@ impl Ledger {
     pub fn with_tenant_directory(mut self, directory: Arc<dyn TenantDirectory>) -> Self {
         self.directory = Some(directory);
         self
+    }
+
+    /// This ledger, telling `listener` of every committed change to a tenant's money.
+    pub fn with_balance_listener(mut self, listener: Arc<dyn BalanceListener>) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Tells the listener, if any, that `tenant`'s money changed.
+    fn money_changed(&self, tenant: &str) {
+        if let Some(listener) = &self.listener {
+            listener.balance_changed(tenant);
+        }
     }
 
     /// This ledger, giving CDRs nothing else attributes to `tenant` (single-tenant
