@@ -281,6 +281,7 @@ async fn serve(
     let mut subscribed: HashSet<String> = HashSet::new();
     let mut session = Some(session);
     let mut jobs = 0u64;
+    let mut tasks = 0u64;
     loop {
         let command = loop {
             if let Some(end) = memchr::memmem::find(&input, b"\n\n") {
@@ -319,6 +320,13 @@ async fn serve(
                 tokio::spawn(play_events(session, subscribed, out, sent_events));
                 Ok(())
             }
+            // The scheduler, as FreeSWITCH answers it: a task id per `sched_api`, a count
+            // per `sched_del` (one: the test's calls file one task per group).
+            ["api", "sched_api", ..] => {
+                tasks += 1;
+                out.send(api(&format!("+OK Added: {tasks}\n"))).await
+            }
+            ["api", "sched_del", ..] => out.send(api("+OK Deleted: 1\n")).await,
             ["api", ..] => out.send(api("+OK\n")).await,
             ["bgapi", rest @ ..] => {
                 jobs += 1;

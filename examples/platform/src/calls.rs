@@ -93,6 +93,22 @@ pub enum CallEvent {
         /// Duration, milliseconds.
         duration_ms: u64,
     },
+    /// The tenant's money changed (a top-up, a charge, a hold taken, extended, settled or
+    /// expired): the account as it is now, amounts as decimal text.
+    BalanceChanged {
+        /// The tenant.
+        tenant: String,
+        /// What the account holds.
+        balance: String,
+        /// How far below zero it may go.
+        credit_limit: String,
+        /// What calls in progress hold.
+        held: String,
+        /// `balance - held`.
+        live_balance: String,
+        /// `balance + credit_limit - held`: what new calls may still spend.
+        available: String,
+    },
 }
 
 impl CallEvent {
@@ -102,7 +118,9 @@ impl CallEvent {
             CallEvent::CallStarted { call }
             | CallEvent::CallAnswered { call }
             | CallEvent::CallEnded { call, .. } => &call.tenant,
-            CallEvent::RecordingReady { tenant, .. } => tenant,
+            CallEvent::RecordingReady { tenant, .. } | CallEvent::BalanceChanged { tenant, .. } => {
+                tenant
+            }
         }
     }
 }

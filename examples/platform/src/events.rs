@@ -157,6 +157,15 @@ impl Hub {
             .unwrap_or(0)
     }
 
+    /// How many subscribers a tenant's events reach now (none: nothing worth publishing).
+    pub fn subscribers(&self, tenant: &str) -> usize {
+        self.tenants
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .map_or(0, |channel| channel.sender.receiver_count())
+    }
+
     /// Subscribes to one tenant's events, from now on.
     pub fn subscribe(&self, tenant: &str) -> Subscription {
         Subscription {

@@ -13,7 +13,10 @@
 //!   ESL worker.
 //! - [`calls`]: live call state of a FreeSWITCH node, without I/O (channel events in, call
 //!   events out).
+//! - [`balance`]: the live balance published on the hub on every change to a tenant's money.
 //! - [`events`]: the per-tenant hub that fans call events out to subscribers.
+//! - [`slices`]: a running prepaid call's slices, without I/O (when to extend its hold, where
+//!   its limit moves).
 //! - [`retry`]: the one retry policy (exponential, jittered) for whatever waits for a
 //!   dependency to come back.
 //! - [`clock`]: the time of day, in the units the platform stores.
@@ -28,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub mod balance;
 pub mod cache;
 pub mod calls;
 pub mod clock;
@@ -35,5 +39,6 @@ pub mod events;
 pub mod identity;
 pub mod policy;
 pub mod retry;
+pub mod slices;
 pub mod store;
 pub mod variables;

@@ -5,6 +5,7 @@ use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
 use axum::extract::State;
 use billing::Decimal;
+use platform::balance::money_text as money;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -71,13 +72,4 @@ pub(super) async fn top_up(
         "balance": money(balance.balance),
         "available": money(balance.available()),
     })))
-}
-
-/// An amount as text, with at least two decimals (`0.30`, not `0.3`).
-pub(super) fn money(amount: Decimal) -> String {
-    let mut amount = amount.normalize();
-    if amount.scale() < 2 {
-        amount.rescale(2);
-    }
-    amount.to_string()
 }

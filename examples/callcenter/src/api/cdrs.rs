@@ -1,10 +1,10 @@
 //! `GET /api/cdrs`: the tenant's CDRs by time range, paginated.
 
-use super::balance::money;
 use super::page::{Page, checked_limit, next};
 use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
 use axum::extract::{Query, State};
+use platform::balance::money_text as money;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

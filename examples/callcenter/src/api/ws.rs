@@ -1,7 +1,10 @@
 //! `GET /ws?token=...`: the caller's tenant's call events, as JSON text messages.
 //!
 //! The first message is `{"type":"snapshot","calls":[...]}` (taken after subscribing, so no
-//! event falls between the two); then one message per event (`seq` counts the tenant's events).
+//! event falls between the two); then one message per event (`seq` counts the tenant's events):
+//! `call_started`, `call_answered`, `call_ended`, `recording_ready`, and `balance_changed` (the
+//! account's `balance`, `held`, `live_balance` and `available` after every top-up, charge and
+//! change to a prepaid call's hold).
 //! A client that falls too far behind gets `{"type":"lagged","missed":N}` and a new snapshot.
 //! The socket closes when the token expires (4001) or is revoked (4003: the user's password,
 //! role or extension changed, or the user was removed), checked every few seconds. Clients send

@@ -12,6 +12,7 @@ use crate::roles::recording_worker::{RecordingWorker, RecordingWorkerConfig};
 use crate::roles::xml_curl::{self, XmlCurlConfig};
 use axum::Router;
 use billing::Ledger;
+use platform::balance::BalanceFeed;
 use platform::cache::Cache;
 use platform::events::Hub;
 use platform::store::PlatformStore;
@@ -50,6 +51,9 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         .with_tenant_directory(Arc::new(cache.clone()))
         .with_default_tenant(config.cdr.default_tenant.clone());
     let hub = Hub::new(HUB_CAPACITY);
+    // Every change to a tenant's money, by any role, reaches its `/ws` subscribers.
+    let feed = BalanceFeed::start(ledger.clone(), hub.clone());
+    let ledger = ledger.with_balance_listener(feed);
     let variables = config.variables();
     let recording_worker = roles
         .recordings
@@ -161,11 +165,11 @@ fn xml_curl_router(
     variables: &ChannelVariables,
 ) -> Result<Router, DaemonError> {
     let xml_curl = XmlCurlConfig {
-        auth: credentials_for(config, FreeswitchRoute::XmlCurl)?,
         // FreeSWITCH resolves a relative path against its own directory, not ours.
         recordings_dir: std::path::absolute(&config.recordings_dir)
             .unwrap_or_else(|_| config.recordings_dir.clone()),
         variables: variables.clone(),
+        ..XmlCurlConfig::new(credentials_for(config, FreeswitchRoute::XmlCurl)?)
     };
     Ok(xml_curl::router(cache.clone(), ledger.clone(), xml_curl))
 }
@@ -198,6 +202,7 @@ fn start_esl_worker(
     worker.cdrs = config.esl.cdrs;
     worker.journal.clone_from(&config.esl.cdr_journal);
     worker.prepaid = config.esl.prepaid;
+    worker.prepaid_grace = Duration::from_millis(config.esl.prepaid_grace_ms.max(1));
     worker.variables = variables.clone();
     // As for recordings: an unattributed call is published to no tenant.
     worker.default_tenant = platform::identity::UNASSIGNED.into();

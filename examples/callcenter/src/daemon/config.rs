@@ -66,6 +66,9 @@ pub struct EslSettings {
     pub cdrs: bool,
     /// Limit prepaid calls our dialplan did not limit, on answer.
     pub prepaid: bool,
+    /// How long to try to limit such a call (the ledger failing) before hanging it up,
+    /// milliseconds. Default 10000.
+    pub prepaid_grace_ms: u64,
     /// The staging directory as FreeSWITCH names it, when it differs from `recordings_dir`.
     pub freeswitch_recordings_dir: Option<PathBuf>,
     /// Where CDRs from events wait while the database is down (with `cdrs`).
@@ -78,6 +81,7 @@ impl Default for EslSettings {
             nodes: Vec::new(),
             cdrs: false,
             prepaid: true,
+            prepaid_grace_ms: 10_000,
             freeswitch_recordings_dir: None,
             cdr_journal: PathBuf::from("esl-cdr-journal.jsonl"),
         }

@@ -77,6 +77,9 @@ pub struct EslWorkerConfig {
     pub variables: ChannelVariables,
     /// Limit prepaid calls that did not pass our dialplan. Default on.
     pub prepaid: bool,
+    /// How long the worker tries to limit a prepaid trunk leg (the ledger failing) before it
+    /// hangs the leg up. Default 10 s.
+    pub prepaid_grace: Duration,
     /// Tenant of calls nothing else names. Default [`platform::identity::UNASSIGNED`]: no
     /// tenant's, so nobody's `/ws` sees them.
     pub default_tenant: String,
@@ -99,6 +102,7 @@ impl EslWorkerConfig {
             cdrs: false,
             variables: ChannelVariables::default(),
             prepaid: true,
+            prepaid_grace: Duration::from_secs(10),
             default_tenant: platform::identity::UNASSIGNED.into(),
             staging,
             freeswitch_staging: None,

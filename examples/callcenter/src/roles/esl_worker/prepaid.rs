@@ -3,8 +3,8 @@
 //! dialplan (a transfer, an originate straight to a gateway) get a hold and a limit on
 //! answer, or are hung up.
 //!
-//! Prepaid fails closed: a trunk leg that cannot be limited within
-//! [`LIMIT_GRACE`] is hung up ([`PrepaidLimit::UNAVAILABLE`]); a hold that cannot be
+//! Prepaid fails closed: a trunk leg that cannot be limited within the configured grace
+//! ([`super::EslWorkerConfig::prepaid_grace`]) is hung up ([`PrepaidLimit::UNAVAILABLE`]); a hold that cannot be
 //! extended leaves FreeSWITCH's current limit in place, which ends the call.
 
 use super::{Shared, lock};
@@ -15,30 +15,24 @@ use esl::proto::Event;
 use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
 use platform::retry::Retry;
+use platform::slices::{Limit, Move, Slices, Step};
 use platform::variables::ChannelVariables;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long the worker keeps trying to limit a prepaid trunk leg before hanging it up.
-pub(super) const LIMIT_GRACE: Duration = Duration::from_secs(10);
 /// Waits between attempts at the ledger (each loop also stops at its own deadline).
 fn retry() -> Retry {
     Retry::new(Duration::from_millis(250), Duration::from_secs(1))
 }
 
-/// A limited leg: what its slices need.
+/// A limited leg: the channel, its tenant and hold, and its slices.
 struct Limited {
     /// The trunk leg.
     uuid: String,
     tenant: String,
     /// The ledger's hold.
     hold: i64,
-    /// When the leg answered, Unix seconds (FreeSWITCH's clock).
-    answered: i64,
-    /// Its limit, seconds after answer.
-    seconds: u64,
-    /// The scheduler task ending it now, when ours (else the dialplan's `sched_hangup`).
-    task: Option<u64>,
+    slices: Slices,
 }
 
 pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Client, event: &Event) {
@@ -55,17 +49,17 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
             .variable(ChannelVariables::LIMIT)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let limited = Limited {
-            uuid: uuid.clone(),
-            tenant: shared.tenant_of_call(index, event),
-            hold,
-            answered,
-            seconds,
-            task: None,
-        };
+        let tenant = shared.tenant_of_call(index, event);
         let (worker, client) = (shared.clone(), client.clone());
-        spawn_for_leg(shared, index, uuid, async move {
-            slices(&worker, &client, limited).await
+        spawn_for_leg(shared, index, uuid.clone(), async move {
+            let slice = slice_of(&worker, &tenant).await;
+            let limited = Limited {
+                uuid,
+                tenant,
+                hold,
+                slices: Slices::new(answered, seconds, slice, Limit::Dialplan),
+            };
+            run_slices(&worker, &client, limited, slice).await
         });
         return;
     }
@@ -86,7 +80,7 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
     let (worker, client) = (shared.clone(), client.clone());
     spawn_for_leg(shared, index, leg, async move {
         let shared = worker;
-        let deadline = tokio::time::Instant::now() + LIMIT_GRACE;
+        let deadline = tokio::time::Instant::now() + shared.config.prepaid_grace;
         let authorized = (|| authorize(&shared, &tenant, &uuid, &destination))
             .retry(retry().builder())
             .sleep(tokio::time::sleep)
@@ -108,17 +102,17 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
             PrepaidLimit::Barred => kill(&client, &uuid, PrepaidLimit::BARRED).await,
             PrepaidLimit::NoRoute => kill(&client, &uuid, PrepaidLimit::NO_ROUTE).await,
             PrepaidLimit::Held { seconds, hold } => {
+                let slice = slice_of(&shared, &tenant).await;
                 let mut limited = Limited {
                     uuid: uuid.clone(),
                     tenant,
                     hold,
-                    answered,
-                    seconds,
-                    task: None,
+                    slices: Slices::new(answered, 0, slice, Limit::Unset),
                 };
-                if move_limit(&client, &mut limited, seconds).await {
+                let first = limited.slices.move_to(seconds, unix_seconds());
+                if move_limit(&client, &mut limited, first).await {
                     shared.metrics.limits.inc();
-                    slices(&shared, &client, limited).await;
+                    run_slices(&shared, &client, limited, slice).await;
                 } else {
                     tracing::error!(%uuid, "prepaid call hung up: its limit could not be set");
                     kill(&client, &uuid, PrepaidLimit::UNAVAILABLE).await;
@@ -153,23 +147,26 @@ async fn authorize(
     Ok(policy::prepaid_limit(&shared.ledger, &row, uuid, destination, unix_seconds()).await?)
 }
 
-/// Extends the leg's hold before each slice ends, moving its limit, until no credit remains
-/// (the current limit then ends the call at the second the credit runs out), the hold is
-/// closed, or the leg hangs up (this task is aborted then).
-async fn slices(shared: &Shared, client: &Client, mut limited: Limited) {
-    let slice = match shared.tenants.tenant(&limited.tenant).await {
+/// The tenant's slice (the default when its row cannot be read: the hold is priced already).
+async fn slice_of(shared: &Shared, tenant: &str) -> Duration {
+    match shared.tenants.tenant(tenant).await {
         Ok(Some(row)) => policy::slice_of(&row),
         _ => policy::DEFAULT_SLICE,
-    };
-    let lead = (slice / 2).min(Duration::from_secs(30)).as_secs() as i64;
-    loop {
-        let ends = limited.answered + limited.seconds as i64;
-        let wake = ends - lead;
-        let wait = wake - unix_seconds();
+    }
+}
+
+/// Drives the leg's [`Slices`] on the real clock: extends its hold before each slice ends and
+/// moves its limit, until no credit remains (the current limit then ends the call at the
+/// second the credit runs out), the hold is closed, or the leg hangs up (this task is aborted
+/// then).
+async fn run_slices(shared: &Shared, client: &Client, mut limited: Limited, slice: Duration) {
+    while let Step::ExtendAt(at) = limited.slices.next() {
+        let wait = at - unix_seconds();
         if wait > 0 {
             tokio::time::sleep(Duration::from_secs(wait as u64)).await;
         }
         // Tried until the current limit: FreeSWITCH ends the call there anyway.
+        let ends = limited.slices.ends();
         let extended = (|| shared.ledger.extend_hold(limited.hold, slice))
             .retry(retry().builder())
             .sleep(tokio::time::sleep)
@@ -178,36 +175,36 @@ async fn slices(shared: &Shared, client: &Client, mut limited: Limited) {
                 tracing::warn!(uuid = %limited.uuid, %error, ?delay, "cannot extend a prepaid hold yet");
             })
             .await;
-        let extended = match extended {
+        let extension = match extended {
             Ok(extension) => extension,
             Err(error) => {
                 tracing::error!(uuid = %limited.uuid, %error, "prepaid hold not extended: the call ends at its limit");
-                return;
+                limited.slices.give_up();
+                continue;
             }
         };
-        match extended {
-            billing::Extension::Extended { seconds, .. } => {
-                if !move_limit(client, &mut limited, seconds).await {
-                    return;
+        match limited.slices.extended(extension, unix_seconds()) {
+            Some(to) => {
+                if move_limit(client, &mut limited, to).await {
+                    tracing::info!(uuid = %limited.uuid, seconds = to.seconds, "prepaid hold extended");
+                } else {
+                    limited.slices.give_up();
                 }
-                tracing::info!(uuid = %limited.uuid, seconds, "prepaid hold extended");
             }
-            billing::Extension::Exhausted { seconds } => {
-                tracing::info!(uuid = %limited.uuid, seconds, "prepaid credit exhausted: the call ends at its limit");
-                return;
+            None => {
+                tracing::info!(uuid = %limited.uuid, seconds = limited.slices.seconds(), tenant = %limited.tenant,
+                    "prepaid credit exhausted or hold closed: the call ends at its limit");
             }
-            billing::Extension::Closed => return,
         }
     }
 }
 
-/// Moves the leg's limit to `seconds` after answer: the new task first, then the old one
-/// removed (by id; the dialplan's `sched_hangup` by the channel's group), so a failure
-/// between the two ends the call early, never late. Whether the new limit is in place.
-async fn move_limit(client: &Client, limited: &mut Limited, seconds: u64) -> bool {
-    let remaining = (limited.answered + seconds as i64 - unix_seconds()).max(1) as u64;
+/// Moves the leg's limit: the new task first, then the one it replaces removed (by id; the
+/// dialplan's `sched_hangup` by the channel's group), so a failure between the two ends the
+/// call early, never late. Whether the new limit is in place.
+async fn move_limit(client: &Client, limited: &mut Limited, to: Move) -> bool {
     let kill = SchedKill {
-        after: Duration::from_secs(remaining),
+        after: to.after,
         group: format!("callcenter-limit-{}", limited.uuid),
         uuid: limited.uuid.clone(),
         cause: Some(PrepaidLimit::EXPIRED),
@@ -219,14 +216,14 @@ async fn move_limit(client: &Client, limited: &mut Limited, seconds: u64) -> boo
             return false;
         }
     };
-    let old = match limited.task.replace(task) {
-        Some(old) => old.to_string(),
-        None => limited.uuid.clone(),
+    let old = match limited.slices.moved(to, task) {
+        Limit::Unset => return true,
+        Limit::Dialplan => limited.uuid.clone(),
+        Limit::Task(old) => old.to_string(),
     };
     if let Err(error) = client.run(&SchedDel(old)).await {
         tracing::warn!(uuid = %limited.uuid, %error, "cannot remove the previous prepaid limit (it ends the call early)");
     }
-    limited.seconds = seconds;
     true
 }
 

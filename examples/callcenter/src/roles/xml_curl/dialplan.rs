@@ -93,6 +93,14 @@ fn unallocated(context: &str) -> XmlResponse {
     document(context, "unallocated", condition)
 }
 
+/// A document that refuses the call with `SERVICE_UNAVAILABLE` in `context` (the request's),
+/// whatever was dialled: the answer to a lookup that failed.
+pub(super) fn unavailable(context: Option<&str>) -> XmlResponse {
+    let condition = Condition::new("destination_number", "^".to_owned())
+        .action_owned("hangup", PrepaidLimit::UNAVAILABLE.to_string());
+    document(context.unwrap_or("default"), "unavailable", condition)
+}
+
 /// The caller, when it is a registered user of this tenant (its own recording policy counts).
 async fn caller_extension(
     state: &ServerState,

@@ -6,7 +6,9 @@
 //!   that its calls, and their CDRs, name the tenant).
 //! - `dialplan`: in the tenant owning the context, an extension is bridged to the user; any
 //!   other number goes out through the tenant's gateway, limited by the prepaid policy; calls
-//!   the recording policy selects start `record_session` into the staging directory.
+//!   the recording policy selects start `record_session` into the staging directory. A lookup
+//!   that fails or misses its deadline refuses the call (`SERVICE_UNAVAILABLE`): FreeSWITCH's
+//!   fallback, its static dialplan, would route it untenanted and unlimited.
 //! - `configuration`: `callcenter.conf` and `ivr.conf` from the database; not-found otherwise.
 //!
 //! FreeSWITCH blocks a thread while it waits, so tenants and extensions come from the
@@ -29,6 +31,7 @@ use platform::store::PlatformError;
 use platform::variables::ChannelVariables;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use xmlcurl::axum::XmlCurl;
 
 /// How the xml_curl server answers.
@@ -41,6 +44,10 @@ pub struct XmlCurlConfig {
     pub recordings_dir: PathBuf,
     /// The channel variables set on users and calls.
     pub variables: ChannelVariables,
+    /// How long a dialplan lookup may take before the call is refused: below FreeSWITCH's
+    /// `timeout` (2 s in the shipped `xml_curl.conf.xml`), after which it would fall back to
+    /// its static dialplan, which knows nothing of tenants or prepaid.
+    pub dialplan_deadline: Duration,
 }
 
 impl XmlCurlConfig {
@@ -50,6 +57,7 @@ impl XmlCurlConfig {
             auth,
             recordings_dir: PathBuf::from("/dev/shm/recordings"),
             variables: ChannelVariables::default(),
+            dialplan_deadline: Duration::from_millis(1500),
         }
     }
 }
@@ -81,7 +89,20 @@ async fn answer(State(state): State<ServerState>, XmlCurl(request): XmlCurl) -> 
     let answered = if let Some(lookup) = request.directory() {
         directory::answer(&state, &lookup).await
     } else if let Some(call) = request.dialplan() {
-        dialplan::answer(&state, &request, &call).await
+        let deadline = state.config.dialplan_deadline;
+        let answered = tokio::time::timeout(deadline, dialplan::answer(&state, &request, &call))
+            .await
+            .unwrap_or(Err(LookupError::Deadline(deadline)));
+        // Calls fail closed: a lookup we cannot answer refuses the call rather than let
+        // FreeSWITCH route it by its static dialplan (unlimited, untenanted).
+        return match answered {
+            Ok(response) => response.into_response(),
+            Err(error) => {
+                let id = ErrorId::log("dialplan lookup", &error);
+                tracing::warn!(error_id = %id, "call refused: its dialplan lookup failed");
+                dialplan::unavailable(call.context()).into_response()
+            }
+        };
     } else {
         configuration::answer(&state, &request).await
     };
@@ -106,4 +127,6 @@ enum LookupError {
     Platform(#[from] PlatformError),
     #[error(transparent)]
     Ledger(#[from] billing::LedgerError),
+    #[error("no answer within {0:?}")]
+    Deadline(Duration),
 }
