@@ -65,8 +65,8 @@ pub use cdr::{
 #[cfg(feature = "ledger")]
 pub use ledger::{
     Backend, Balance, BalanceListener, CdrRecord, Corruption, Extension, Hold, HoldState, Ledger,
-    LedgerError, Outcome, PlanRecord, Recorded, RecordingRecord, Reservation, TenantDirectory,
-    Transaction, TransactionKind, UnassignedCdr, UnassignedReason,
+    LedgerError, Outcome, PlanRecord, Recorded, RecordingRecord, Reservation, ReserveRequest,
+    TenantDirectory, Transaction, TransactionKind, UnassignedCdr, UnassignedReason,
 };
 pub use money::{Currency, Money, Rounding};
 pub use plan::{

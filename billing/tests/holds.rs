@@ -486,3 +486,53 @@ async fn another_tenants_hold_is_never_shared() {
         assert_eq!(ledger.balance(&other).await.unwrap().held, Decimal::ZERO);
     }
 }
+
+/// A batch is served in order from the credit: the same call twice gets one hold, and the
+/// calls after the credit runs out are refused; the holds add up to what the account holds.
+#[tokio::test]
+async fn a_batch_is_served_in_order_and_holds_a_call_once() {
+    for (name, ledger) in ledgers("holds").await {
+        let tenant = tenant(&ledger, Decimal::ZERO).await;
+        // 7.00: two first slices of 300 s (3.05 each), then 0.90 (0.05 + 85 s).
+        ledger
+            .top_up(&tenant, Decimal::new(700, 2), "seven")
+            .await
+            .unwrap();
+        let run = u64::from(rand_run());
+        let request = |call: usize| billing::ReserveRequest {
+            call_uuid: channel_uuid(run, call, 'a'),
+            destination: destination(call),
+            at: AT,
+            slice: Duration::from_secs(300),
+        };
+        let batch = [request(0), request(1), request(0), request(2), request(3)];
+        let reservations = ledger.reserve_batch(&tenant, &batch).await.unwrap();
+        let held = |r: &Reservation| match r {
+            Reservation::Held(hold) => (hold.seconds, hold.amount),
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(
+            held(&reservations[0]),
+            (300, Decimal::new(305, 2)),
+            "{name}"
+        );
+        assert_eq!(
+            held(&reservations[1]),
+            (300, Decimal::new(305, 2)),
+            "{name}"
+        );
+        assert_eq!(
+            reservations[2], reservations[0],
+            "{name}: the same call, the same hold"
+        );
+        assert_eq!(held(&reservations[3]), (85, Decimal::new(90, 2)), "{name}");
+        assert_eq!(reservations[4], Reservation::NoCredit, "{name}");
+        let money = ledger.balance(&tenant).await.unwrap();
+        assert_eq!(money.held, Decimal::new(700, 2), "{name}");
+        assert_eq!(
+            ledger.holds(&tenant, None, 10).await.unwrap().len(),
+            3,
+            "{name}"
+        );
+    }
+}

@@ -60,6 +60,7 @@ impl Ledger {
             directory: None,
             default_tenant: None,
             listener: None,
+            reservations: Arc::default(),
         })
     }
 

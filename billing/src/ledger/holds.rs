@@ -1,6 +1,6 @@
 //! Prepaid reservations: credit held for a call in progress, a slice at a time.
 //!
-//! [`Ledger::reserve`] holds the cost of a call's first slice (connect fee included; less
+//! [`Ledger::reserve`] (in `reserve`) holds the cost of a call's first slice (connect fee included; less
 //! when less credit remains) against its account, [`Ledger::extend_hold`] holds the next
 //! slice before the current one ends, and the call's charged CDR settles the hold (charging
 //! at most what was held) in the transaction that records it. What a tenant may still spend
@@ -94,100 +94,9 @@ pub enum Extension {
 }
 
 /// The state text of open holds, written into SQL (so PostgreSQL matches the partial indexes).
-const OPEN: &str = HoldState::Open.as_str();
+pub(super) const OPEN: &str = HoldState::Open.as_str();
 
 impl Ledger {
-    /// Holds the cost of the first `slice` of a call of `tenant` to `destination` (rated at
-    /// `at`, Unix seconds), or less when less credit remains. Idempotent per (`call_uuid`,
-    /// `destination`): a lookup repeated for the same call returns its hold as it is.
-    ///
-    /// ```no_run
-    /// # async fn demo(ledger: billing::Ledger) -> Result<(), billing::LedgerError> {
-    /// use billing::Reservation;
-    /// use std::time::Duration;
-    ///
-    /// match ledger.reserve("demo", "6f1d...", "442079460000", 1_795_261_109, Duration::from_secs(300)).await? {
-    ///     Reservation::Held(hold) => println!("hang up {} s after answer (hold {})", hold.seconds, hold.id),
-    ///     Reservation::Unlimited => println!("free"),
-    ///     Reservation::NoCredit | Reservation::NoRoute => println!("refuse"),
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn reserve(
-        &self,
-        tenant: &str,
-        call_uuid: &str,
-        destination: &str,
-        at: i64,
-        slice: Duration,
-    ) -> Result<Reservation, LedgerError> {
-        let (plan, plans) = self.tenant_plan(tenant).await?;
-        let plan = &plans[&plan];
-        // Priced before any lock: a free or unrouted destination needs no transaction.
-        match plan.rate_call_with(&plans, destination, Some(at), 1000) {
-            Err(NoCharge::Free { .. }) => return Ok(Reservation::Unlimited),
-            Err(_) => return Ok(Reservation::NoRoute),
-            Ok(charge) if charge.per_minute.is_zero() && charge.breakdown.connect_fee.is_zero() => {
-                return Ok(Reservation::Unlimited);
-            }
-            Ok(_) => {}
-        }
-        let mut tx = self.pool.begin().await?;
-        let account = lock_account(&mut tx, tenant).await?;
-        let existing = sqlx::query(&format!(
-            "{SELECT_HOLD} WHERE call_uuid = $1 AND destination = $2"
-        ))
-        .bind(call_uuid)
-        .bind(destination)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = existing {
-            tx.rollback().await?;
-            let hold = hold_of(&row)?;
-            return Ok(match hold.state {
-                // A call is one tenant's: another's hold is never shared, nor extended.
-                _ if hold.tenant != tenant => Reservation::NoCredit,
-                HoldState::Open => Reservation::Held(hold),
-                // The call was settled or expired already: nothing more for it.
-                _ => Reservation::NoCredit,
-            });
-        }
-        let available = account.available - held(&mut *tx, tenant).await?;
-        let Some((seconds, micros)) =
-            slice_within(plan, &plans, destination, at, 0, slice, available)?
-        else {
-            tx.rollback().await?;
-            return Ok(Reservation::NoCredit);
-        };
-        let now = now_us();
-        let row = sqlx::query(&format!(
-            "INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
-             VALUES ($1, $2, $3, $4, $5, $6, '{OPEN}', $7, $7) RETURNING id"
-        ))
-        .bind(tenant)
-        .bind(call_uuid)
-        .bind(destination)
-        .bind(at)
-        .bind(seconds as i64)
-        .bind(micros)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let id: i64 = row.try_get(0)?;
-        tx.commit().await?;
-        self.money_changed(tenant);
-        Ok(Reservation::Held(Hold {
-            id,
-            tenant: tenant.to_owned(),
-            call_uuid: call_uuid.to_owned(),
-            destination: destination.to_owned(),
-            seconds,
-            amount: from_micros(micros),
-            state: HoldState::Open,
-            touched_us: now,
-        }))
-    }
-
     /// Holds the next `slice` of the call held by `hold` (less when less credit remains),
     /// priced as its first slice was.
     pub async fn extend_hold(&self, hold: i64, slice: Duration) -> Result<Extension, LedgerError> {
@@ -312,9 +221,9 @@ impl Ledger {
     }
 }
 
-const SELECT_HOLD: &str = "SELECT id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us FROM holds";
+pub(super) const SELECT_HOLD: &str = "SELECT id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us FROM holds";
 
-fn hold_of(row: &AnyRow) -> Result<Hold, LedgerError> {
+pub(super) fn hold_of(row: &AnyRow) -> Result<Hold, LedgerError> {
     Ok(Hold {
         id: row.try_get(0)?,
         tenant: row.try_get(1)?,
@@ -371,7 +280,7 @@ where
 
 /// The longest call, up to `from + slice` seconds, whose cost is within `available`
 /// (micro-units), and that cost; `None` when not even `from` plus one billed increment fits.
-fn slice_within(
+pub(super) fn slice_within(
     plan: &RatePlan,
     plans: &Plans,
     destination: &str,

@@ -12,6 +12,7 @@
 //! - `plans`: rate plans as stored, and the cache of built plans and tenants' plans.
 //! - `accounts`: balances, top-ups, prepaid authorisation and the transactions list.
 //! - `holds`: prepaid reservations, a slice at a time, settled by the call's CDR.
+//! - `reserve`: taking holds, the reservations of a tenant made together written together.
 //! - `cdrs`: rating and recording CDRs (idempotent), and listing them.
 //! - `store`: the multi-row statements that write a batch of new CDRs.
 //! - `recordings`: recording metadata.
@@ -25,6 +26,7 @@ mod holds;
 mod micros;
 mod plans;
 mod recordings;
+mod reserve;
 mod store;
 mod tenants;
 mod unassigned;
@@ -35,6 +37,7 @@ pub use connect::Backend;
 pub use holds::{Extension, Hold, HoldState, Reservation};
 pub use plans::PlanRecord;
 pub use recordings::RecordingRecord;
+pub use reserve::ReserveRequest;
 pub use tenants::{TenantDirectory, UnassignedReason};
 pub use unassigned::UnassignedCdr;
 
@@ -137,6 +140,8 @@ pub struct Ledger {
     default_tenant: Option<String>,
     /// Told of every committed change to a tenant's money.
     listener: Option<Arc<dyn BalanceListener>>,
+    /// Reservations waiting to be written together, per tenant.
+    reservations: Arc<reserve::Combiner>,
 }
 
 /// Told, after the fact, that a tenant's money changed: a top-up, a charge, or a hold taken,

@@ -80,15 +80,20 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
     let (worker, client) = (shared.clone(), client.clone());
     spawn_for_leg(shared, index, leg, async move {
         let shared = worker;
-        let deadline = tokio::time::Instant::now() + shared.config.prepaid_grace;
-        let authorized = (|| authorize(&shared, &tenant, &uuid, &destination))
+        let grace = shared.config.prepaid_grace;
+        let deadline = tokio::time::Instant::now() + grace;
+        let attempts = (|| authorize(&shared, &tenant, &uuid, &destination))
             .retry(retry().builder())
             .sleep(tokio::time::sleep)
             .when(|_| tokio::time::Instant::now() < deadline)
             .notify(|error, delay| {
                 tracing::warn!(%uuid, %tenant, %error, ?delay, "cannot authorize a prepaid call yet");
-            })
-            .await;
+            });
+        // The grace bounds the attempts themselves too: one may wait on a database that does
+        // not answer (a pool's acquire timeout) far longer.
+        let authorized = tokio::time::timeout_at(deadline, attempts)
+            .await
+            .unwrap_or_else(|_| Err(format!("no authorisation within {grace:?}").into()));
         let limit = match authorized {
             Ok(limit) => limit,
             Err(error) => {

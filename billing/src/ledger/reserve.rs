@@ -1,0 +1,345 @@
+//! Taking holds: [`Ledger::reserve_batch`] authorises many calls of one tenant in one
+//! transaction under the account row's lock, and [`Ledger::reserve`] combines the
+//! reservations of a tenant that arrive together into such batches.
+//!
+//! Every authorisation of a tenant takes the same row lock, so a burst of calls is served one
+//! transaction after another: with a transaction each, the last of 200 waits for 199 commits.
+//! Combined, the calls that arrive while one batch commits go together in the next (group
+//! commit): the lock is taken once per batch, the open holds summed once, and the new holds
+//! written by one statement.
+
+use super::holds::{OPEN, SELECT_HOLD, held, hold_of, lock_account, slice_within};
+use super::micros::{from_micros, now_us};
+use super::store::in_list;
+use super::{Ledger, LedgerError};
+use crate::ledger::{Hold, HoldState, Reservation};
+use crate::plan::NoCharge;
+use sqlx::Row;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// One call to authorise: what [`Ledger::reserve_batch`] takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveRequest {
+    /// The channel the call is authorised on.
+    pub call_uuid: String,
+    /// The number dialled.
+    pub destination: String,
+    /// When it is rated, Unix seconds.
+    pub at: i64,
+    /// The first slice to hold.
+    pub slice: Duration,
+}
+
+/// Most holds written (or calls looked up) by one statement: five values a hold, well under
+/// every driver's limit on parameters.
+const INSERT_CHUNK: usize = 500;
+
+/// Reservations waiting for their tenant's next batch; a tenant is present while a task
+/// drains its queue.
+#[derive(Debug, Default)]
+pub(super) struct Combiner {
+    queues: Mutex<HashMap<String, Vec<Waiting>>>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    request: ReserveRequest,
+    reply: oneshot::Sender<Result<Reservation, LedgerError>>,
+}
+
+impl Ledger {
+    /// Holds the cost of the first `slice` of a call of `tenant` to `destination` (rated at
+    /// `at`, Unix seconds), or less when less credit remains. Idempotent per (`call_uuid`,
+    /// `destination`): a lookup repeated for the same call returns its hold as it is; a call
+    /// another tenant holds already is refused ([`Reservation::NoCredit`]). Reservations of
+    /// one tenant made at the same time are written together ([`Ledger::reserve_batch`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(ledger: billing::Ledger) -> Result<(), billing::LedgerError> {
+    /// use billing::Reservation;
+    /// use std::time::Duration;
+    ///
+    /// match ledger.reserve("demo", "6f1d...", "442079460000", 1_795_261_109, Duration::from_secs(300)).await? {
+    ///     Reservation::Held(hold) => println!("hang up {} s after answer (hold {})", hold.seconds, hold.id),
+    ///     Reservation::Unlimited => println!("free"),
+    ///     Reservation::NoCredit | Reservation::NoRoute => println!("refuse"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn reserve(
+        &self,
+        tenant: &str,
+        call_uuid: &str,
+        destination: &str,
+        at: i64,
+        slice: Duration,
+    ) -> Result<Reservation, LedgerError> {
+        let request = ReserveRequest {
+            call_uuid: call_uuid.to_owned(),
+            destination: destination.to_owned(),
+            at,
+            slice,
+        };
+        let (reply, answer) = oneshot::channel();
+        let first = {
+            let mut queues = self
+                .reservations
+                .queues
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match queues.get_mut(tenant) {
+                Some(queue) => {
+                    queue.push(Waiting { request, reply });
+                    false
+                }
+                None => {
+                    queues.insert(tenant.to_owned(), vec![Waiting { request, reply }]);
+                    true
+                }
+            }
+        };
+        if first {
+            // A task of its own: a caller giving up (a lookup's deadline) never strands the
+            // reservations waiting behind it.
+            tokio::spawn(self.clone().drain(tenant.to_owned()));
+        }
+        answer
+            .await
+            .unwrap_or(Err(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
+    }
+
+    /// Serves `tenant`'s queue a batch at a time until it is empty.
+    async fn drain(self, tenant: String) {
+        loop {
+            let batch = {
+                let mut queues = self
+                    .reservations
+                    .queues
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                let Some(queue) = queues.get_mut(&tenant) else {
+                    return;
+                };
+                if queue.is_empty() {
+                    queues.remove(&tenant);
+                    return;
+                }
+                std::mem::take(queue)
+            };
+            let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
+            match self.reserve_batch(&tenant, &requests).await {
+                Ok(reservations) => {
+                    for (waiting, reservation) in batch.into_iter().zip(reservations) {
+                        let _ = waiting.reply.send(Ok(reservation));
+                    }
+                }
+                // Errors are not shared: each call learns its own (the database's, mostly).
+                Err(error) if batch.len() == 1 => {
+                    if let Some(waiting) = batch.into_iter().next() {
+                        let _ = waiting.reply.send(Err(error));
+                    }
+                }
+                Err(_) => {
+                    for waiting in batch {
+                        let alone = self
+                            .reserve_batch(&tenant, std::slice::from_ref(&waiting.request))
+                            .await
+                            .and_then(|mut r| {
+                                r.pop()
+                                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))
+                            });
+                        let _ = waiting.reply.send(alone);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Authorises `requests`, calls of `tenant`, in order, in one transaction: each as
+    /// [`Ledger::reserve`] would, the earlier ones first served from the credit.
+    ///
+    /// ```no_run
+    /// # async fn demo(ledger: billing::Ledger) -> Result<(), billing::LedgerError> {
+    /// use billing::ReserveRequest;
+    /// use std::time::Duration;
+    ///
+    /// let calls: Vec<ReserveRequest> = (0..3)
+    ///     .map(|i| ReserveRequest {
+    ///         call_uuid: format!("call-{i}"),
+    ///         destination: "442079460000".into(),
+    ///         at: 1_795_261_109,
+    ///         slice: Duration::from_secs(300),
+    ///     })
+    ///     .collect();
+    /// for reservation in ledger.reserve_batch("demo", &calls).await? {
+    ///     println!("{reservation:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn reserve_batch(
+        &self,
+        tenant: &str,
+        requests: &[ReserveRequest],
+    ) -> Result<Vec<Reservation>, LedgerError> {
+        let (plan, plans) = self.tenant_plan(tenant).await?;
+        let plan = &plans[&plan];
+        // Priced before any lock: a free or unrouted destination needs no transaction.
+        let mut results: Vec<Option<Reservation>> = requests
+            .iter()
+            .map(
+                |r| match plan.rate_call_with(&plans, &r.destination, Some(r.at), 1000) {
+                    Err(NoCharge::Free { .. }) => Some(Reservation::Unlimited),
+                    Err(_) => Some(Reservation::NoRoute),
+                    Ok(charge)
+                        if charge.per_minute.is_zero()
+                            && charge.breakdown.connect_fee.is_zero() =>
+                    {
+                        Some(Reservation::Unlimited)
+                    }
+                    Ok(_) => None,
+                },
+            )
+            .collect();
+        let pending: Vec<usize> = (0..requests.len())
+            .filter(|&i| results[i].is_none())
+            .collect();
+        if pending.is_empty() {
+            return Ok(results.into_iter().flatten().collect());
+        }
+        let mut tx = self.pool.begin().await?;
+        let account = lock_account(&mut tx, tenant).await?;
+        // Holds these calls have already (a lookup repeated), whoever's they are.
+        let mut existing: HashMap<(String, String), Hold> = HashMap::new();
+        let uuids: Vec<&str> = {
+            let mut uuids: Vec<&str> = pending
+                .iter()
+                .map(|&i| requests[i].call_uuid.as_str())
+                .collect();
+            uuids.sort_unstable();
+            uuids.dedup();
+            uuids
+        };
+        for chunk in uuids.chunks(INSERT_CHUNK) {
+            let sql = format!(
+                "{SELECT_HOLD} WHERE call_uuid IN ({})",
+                in_list(chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for uuid in chunk {
+                query = query.bind(*uuid);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let hold = hold_of(&row)?;
+                existing.insert((hold.call_uuid.clone(), hold.destination.clone()), hold);
+            }
+        }
+        let mut available = account.available - held(&mut *tx, tenant).await?;
+        // The new holds, by the first request that asked; later requests for the same call
+        // get the same hold.
+        let mut new: Vec<(usize, u64, i64)> = Vec::new();
+        let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut same_as: Vec<(usize, usize)> = Vec::new();
+        for &i in &pending {
+            let request = &requests[i];
+            let key = (request.call_uuid.as_str(), request.destination.as_str());
+            if let Some(hold) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
+                results[i] = Some(match hold.state {
+                    // A call is one tenant's: another's hold is never shared, nor extended.
+                    _ if hold.tenant != tenant => Reservation::NoCredit,
+                    HoldState::Open => Reservation::Held(hold.clone()),
+                    // The call was settled or expired already: nothing more for it.
+                    _ => Reservation::NoCredit,
+                });
+                continue;
+            }
+            if let Some(&first) = first_of.get(&key) {
+                same_as.push((i, first));
+                continue;
+            }
+            first_of.insert(key, i);
+            match slice_within(
+                plan,
+                &plans,
+                &request.destination,
+                request.at,
+                0,
+                request.slice,
+                available,
+            )? {
+                Some((seconds, micros)) => {
+                    available -= micros;
+                    new.push((i, seconds, micros));
+                }
+                None => results[i] = Some(Reservation::NoCredit),
+            }
+        }
+        if new.is_empty() {
+            tx.rollback().await?;
+        } else {
+            let now = now_us();
+            let mut ids: HashMap<(String, String), i64> = HashMap::new();
+            for chunk in new.chunks(INSERT_CHUNK) {
+                let values = (0..chunk.len())
+                    .map(|n| {
+                        let b = n * 5;
+                        format!(
+                            "($1, ${}, ${}, ${}, ${}, ${}, '{OPEN}', $2, $2)",
+                            b + 3,
+                            b + 4,
+                            b + 5,
+                            b + 6,
+                            b + 7
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
+                     VALUES {values} RETURNING id, call_uuid, destination"
+                );
+                let mut query = sqlx::query(&sql).bind(tenant).bind(now);
+                for (i, seconds, micros) in chunk {
+                    let request = &requests[*i];
+                    query = query
+                        .bind(request.call_uuid.as_str())
+                        .bind(request.destination.as_str())
+                        .bind(request.at)
+                        .bind(*seconds as i64)
+                        .bind(*micros);
+                }
+                for row in query.fetch_all(&mut *tx).await? {
+                    ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
+                }
+            }
+            tx.commit().await?;
+            self.money_changed(tenant);
+            for (i, seconds, micros) in new {
+                let request = &requests[i];
+                let key = (request.call_uuid.clone(), request.destination.clone());
+                let id = *ids
+                    .get(&key)
+                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
+                results[i] = Some(Reservation::Held(Hold {
+                    id,
+                    tenant: tenant.to_owned(),
+                    call_uuid: request.call_uuid.clone(),
+                    destination: request.destination.clone(),
+                    seconds,
+                    amount: from_micros(micros),
+                    state: HoldState::Open,
+                    touched_us: now,
+                }));
+            }
+        }
+        for (i, first) in same_as {
+            results[i] = results[first].clone();
+        }
+        results
+            .into_iter()
+            .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
+            .collect()
+    }
+}
