@@ -537,3 +537,59 @@ async fn a_batch_is_served_in_order_and_holds_a_call_once() {
         );
     }
 }
+
+/// A reservation whose caller gave up (a dialplan lookup past its deadline, its call refused)
+/// before its batch was taken holds nothing: the call it was for never happens.
+#[tokio::test]
+async fn a_reservation_given_up_before_its_batch_holds_nothing() {
+    let (name, ledger) = ledgers("holds").await.remove(0);
+    assert_eq!(
+        name, "sqlite",
+        "SQLite's one connection can be held by the test"
+    );
+    let tenant = tenant(&ledger, Decimal::ZERO).await;
+    ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
+    // The plan is cached: the reservations below wait only for the connection.
+    let _ = ledger
+        .reserve(&tenant, "warm", "1", AT, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let run = u64::from(rand_run());
+    let connection = ledger.pool().acquire().await.unwrap();
+    let reserve = |call: usize| {
+        let (ledger, tenant) = (ledger.clone(), tenant.clone());
+        async move {
+            ledger
+                .reserve(
+                    &tenant,
+                    &channel_uuid(run, call, 'a'),
+                    &destination(call),
+                    AT,
+                    Duration::from_secs(60),
+                )
+                .await
+        }
+    };
+    // The first batch (call 0) is taken and waits for the connection; call 1 queues behind
+    // it, and both callers give up.
+    let first = tokio::spawn(tokio::time::timeout(Duration::from_millis(200), reserve(0)));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), reserve(1))
+            .await
+            .is_err()
+    );
+    assert!(first.await.unwrap().is_err());
+    drop(connection);
+    // The drain task finishes its taken batch, and skips call 1's.
+    for _ in 0..100 {
+        if !ledger.holds(&tenant, None, 10).await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let holds = ledger.holds(&tenant, None, 10).await.unwrap();
+    assert_eq!(holds.len(), 1, "{holds:?}");
+    assert_eq!(holds[0].call_uuid, channel_uuid(run, 0, 'a'));
+}

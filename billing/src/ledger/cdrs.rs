@@ -205,13 +205,10 @@ impl Ledger {
             results[*index] = Some(Ok(recorded));
         }
         tx.commit().await?;
+        // A charge, or a hold settled by a CDR charged nothing: every tenant with a new CDR.
         let mut charged: Vec<&str> = batch
             .iter()
-            .filter(|(index, _, _)| {
-                written
-                    .get(index)
-                    .is_some_and(|r| matches!(r.outcome, Outcome::Charged { .. }))
-            })
+            .filter(|(index, _, _)| written.contains_key(index))
             .map(|(_, _, prepared)| prepared.tenant.as_str())
             .collect();
         charged.sort_unstable();

@@ -50,6 +50,27 @@ struct Waiting {
     reply: oneshot::Sender<Result<Reservation, LedgerError>>,
 }
 
+/// Removes a tenant's queue when its drain task ends any other way than by emptying it (a
+/// panic, the runtime shutting down): the waiters' replies are dropped, so they get an error
+/// at once, and the next reservation starts a new task instead of queueing forever.
+struct DrainGuard {
+    combiner: std::sync::Arc<Combiner>,
+    tenant: String,
+    done: bool,
+}
+
+impl Drop for DrainGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            self.combiner
+                .queues
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&self.tenant);
+        }
+    }
+}
+
 impl Ledger {
     /// Holds the cost of the first `slice` of a call of `tenant` to `destination` (rated at
     /// `at`, Unix seconds), or less when less credit remains. Idempotent per (`call_uuid`,
@@ -106,6 +127,7 @@ impl Ledger {
             // reservations waiting behind it.
             tokio::spawn(self.clone().drain(tenant.to_owned()));
         }
+        // No answer: the drain task died (its guard dropped the queue).
         answer
             .await
             .unwrap_or(Err(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
@@ -113,22 +135,35 @@ impl Ledger {
 
     /// Serves `tenant`'s queue a batch at a time until it is empty.
     async fn drain(self, tenant: String) {
+        let mut guard = DrainGuard {
+            combiner: self.reservations.clone(),
+            tenant: tenant.clone(),
+            done: false,
+        };
         loop {
-            let batch = {
+            let mut batch = {
                 let mut queues = self
                     .reservations
                     .queues
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
                 let Some(queue) = queues.get_mut(&tenant) else {
+                    guard.done = true;
                     return;
                 };
                 if queue.is_empty() {
                     queues.remove(&tenant);
+                    guard.done = true;
                     return;
                 }
                 std::mem::take(queue)
             };
+            // A caller that gave up (its lookup's deadline passed) was answered already: its
+            // call is refused, so nothing is held for it.
+            batch.retain(|waiting| !waiting.reply.is_closed());
+            if batch.is_empty() {
+                continue;
+            }
             let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
             match self.reserve_batch(&tenant, &requests).await {
                 Ok(reservations) => {
@@ -144,6 +179,9 @@ impl Ledger {
                 }
                 Err(_) => {
                     for waiting in batch {
+                        if waiting.reply.is_closed() {
+                            continue;
+                        }
                         let alone = self
                             .reserve_batch(&tenant, std::slice::from_ref(&waiting.request))
                             .await

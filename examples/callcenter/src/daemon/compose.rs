@@ -202,7 +202,7 @@ fn start_esl_worker(
     worker.cdrs = config.esl.cdrs;
     worker.journal.clone_from(&config.esl.cdr_journal);
     worker.prepaid = config.esl.prepaid;
-    worker.prepaid_grace = Duration::from_millis(config.esl.prepaid_grace_ms.max(1));
+    worker.prepaid_grace = Duration::from_millis(config.esl.prepaid_grace_ms.clamp(1, 3_600_000));
     worker.variables = variables.clone();
     // As for recordings: an unattributed call is published to no tenant.
     worker.default_tenant = platform::identity::UNASSIGNED.into();

@@ -67,7 +67,7 @@ pub struct EslSettings {
     /// Limit prepaid calls our dialplan did not limit, on answer.
     pub prepaid: bool,
     /// How long to try to limit such a call (the ledger failing) before hanging it up,
-    /// milliseconds. Default 10000.
+    /// milliseconds (1 to 3 600 000). Default 10000.
     pub prepaid_grace_ms: u64,
     /// The staging directory as FreeSWITCH names it, when it differs from `recordings_dir`.
     pub freeswitch_recordings_dir: Option<PathBuf>,
