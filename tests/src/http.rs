@@ -144,3 +144,17 @@ impl Connection {
         Ok(status)
     }
 }
+
+/// Waits until the daemon at `address` answers `GET /healthz` with 200, for up to 10 s.
+pub async fn wait_healthy(address: std::net::SocketAddr) {
+    let get = request("GET", "/healthz", &[], b"");
+    for _ in 0..200 {
+        if let Ok(response) = send(address, &get).await
+            && response.status == 200
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the daemon at {address} did not become healthy");
+}

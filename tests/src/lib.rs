@@ -20,6 +20,15 @@ pub fn fixture(path: &str) -> std::path::PathBuf {
         .join(path)
 }
 
+/// A port free on 127.0.0.1 now, for a daemon process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind loopback")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
 /// A new, empty directory `<label>-<pid>-<nanos>` under `base` (a test's `CARGO_TARGET_TMPDIR`).
 pub fn fresh_dir(base: &std::path::Path, label: &str) -> std::path::PathBuf {
     let nanos = std::time::SystemTime::now()

@@ -28,16 +28,6 @@ fn scratch(label: &str) -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The captured raw-JSON post's body: a call answered for 1 s. Its loopback twin is unnamed,
-/// so each copy is a call of its own, rated on its one leg.
 fn template_body() -> String {
     let raw = std::fs::read_to_string(tests::fixture(
         "json_cdr/009_cdr_encode_false_uuid_0e11178b_0a91_4f66.http",
@@ -90,18 +80,6 @@ fn start(database: &str, port: u16, tenant: &str) -> Child {
         .unwrap()
 }
 
-async fn wait_healthy(address: SocketAddr) {
-    for _ in 0..200 {
-        if let Ok(response) = http::send(address, &get("/healthz")).await
-            && response.status == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the daemon did not become healthy");
-}
-
 fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").into_bytes()
 }
@@ -142,10 +120,10 @@ async fn a_gateway_killed_mid_burst_loses_no_acknowledged_cdr_and_retries_charge
         })
         .collect();
 
-    let port = free_port();
+    let port = tests::free_port();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let mut daemon = start(&database, port, tenant);
-    wait_healthy(address).await;
+    http::wait_healthy(address).await;
 
     // 32 connections posting; the daemon is killed while they are at it.
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -193,7 +171,7 @@ async fn a_gateway_killed_mid_burst_loses_no_acknowledged_cdr_and_retries_charge
 
     // FreeSWITCH retries everything against the restarted daemon.
     let mut daemon = start(&database, port, tenant);
-    wait_healthy(address).await;
+    http::wait_healthy(address).await;
     let mut posters = tokio::task::JoinSet::new();
     for worker in 0..32 {
         let mine: Vec<String> = bodies
@@ -284,7 +262,7 @@ async fn err_log_dir_files_are_imported_once() {
 async fn health_metrics_and_demo_data() {
     let dir = scratch("health");
     let database = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
-    let port = free_port();
+    let port = tests::free_port();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     // A recording FreeSWITCH finished: the daemon's recording worker stores it.
     std::fs::create_dir_all(dir.join("staging")).unwrap();
@@ -316,7 +294,7 @@ async fn health_metrics_and_demo_data() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_healthy(address).await;
+    http::wait_healthy(address).await;
     let directory = |authorization: Option<&str>| {
         let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
         headers.extend(authorization.map(|a| ("Authorization", a)));
@@ -393,7 +371,7 @@ async fn single_role_daemons_serve_only_their_role() {
             dir.join(format!("{}.sqlite", served.trim_start_matches('/')))
                 .display()
         );
-        let port = free_port();
+        let port = tests::free_port();
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let mut daemon = Command::new(binary)
             .env("CALLCENTER_DATABASE", &database)
@@ -405,7 +383,7 @@ async fn single_role_daemons_serve_only_their_role() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        wait_healthy(address).await;
+        http::wait_healthy(address).await;
         // Without credentials the served route refuses before reading the body; no
         // credentials were configured, so the embedded default generated them.
         let garbage = |path: &str| http::post(path, &[], b"garbage");

@@ -213,19 +213,6 @@ impl Drop for Daemon {
     }
 }
 
-async fn wait_healthy(address: SocketAddr) {
-    let get = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    for _ in 0..300 {
-        if let Ok(response) = http::send(address, get).await
-            && response.status == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the daemon did not become healthy");
-}
-
 /// Waits up to 15 s for `done`; `Err` says what did not happen.
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
     for _ in 0..300 {
@@ -294,14 +281,10 @@ async fn click_to_call_is_limited_at_the_dialled_rate_and_refused_with_the_datab
         }],
     )
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = tests::free_port();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let _daemon = Daemon(start_daemon(&postgres_url(relay.port), port, &node));
-    wait_healthy(address).await;
+    http::wait_healthy(address).await;
     wait_until("the worker subscribes", || {
         node.log().commands.iter().any(|c| c.starts_with("event "))
     })

@@ -11,19 +11,14 @@ use std::time::{Duration, Instant};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_recording-worker");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start(config: &Path, s3: &recording::S3Config) -> Child {
     Command::new(WORKER)
         .arg("--config")
         .arg(config)
-        .env("CALLCENTER_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "CALLCENTER_LISTEN",
+            format!("127.0.0.1:{}", tests::free_port()),
+        )
         .env(
             "CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY",
             &s3.secret_access_key,
