@@ -194,6 +194,11 @@ async fn check(ledger: Ledger, credit_cents: u32, initial_cents: u32, rounds: Ve
         }
         let money = ledger.balance(&tenant).await.unwrap();
         assert!(money.held >= Decimal::ZERO);
+        assert_eq!(
+            money.held,
+            open_holds(&ledger, &tenant).await,
+            "held on the account"
+        );
         assert!(
             money.available() >= Decimal::ZERO,
             "holds exceed what may be spent: {money:?}"
@@ -235,6 +240,18 @@ async fn check(ledger: Ledger, credit_cents: u32, initial_cents: u32, rounds: Ve
             other => panic!("hold left {other}: {hold:?}"),
         }
     }
+}
+
+/// What the tenant's open holds add up to, summed from the holds themselves (the account
+/// row keeps the total, changed with every hold).
+async fn open_holds(ledger: &Ledger, tenant: &str) -> Decimal {
+    let rows = ledger
+        .holds(tenant, None, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|hold| hold.state == HoldState::Open);
+    rows.map(|hold| hold.amount).sum()
 }
 
 fn rand_run() -> u32 {
@@ -308,6 +325,7 @@ async fn concurrent_calls_share_the_credit() {
         assert!(seconds <= 995, "{name}: {seconds} s held in all");
         let money = ledger.balance(&tenant).await.unwrap();
         assert_eq!(money.held, held, "{name}");
+        assert_eq!(open_holds(&ledger, &tenant).await, held, "{name}");
         assert!(money.available() >= Decimal::ZERO, "{name}");
         // A first slice of 300 s costs 3.05: three calls get it, a fourth what is left.
         assert!(held > Decimal::new(900, 2), "{name}: only {held} held");
@@ -592,4 +610,57 @@ async fn a_reservation_given_up_before_its_batch_holds_nothing() {
     let holds = ledger.holds(&tenant, None, 10).await.unwrap();
     assert_eq!(holds.len(), 1, "{holds:?}");
     assert_eq!(holds[0].call_uuid, channel_uuid(run, 0, 'a'));
+}
+
+/// Two processes (two ledgers, each with its own pool and batches) authorise the same calls
+/// at the same moment on PostgreSQL, where a batch that fits is written by one statement:
+/// each call is held once, both are told the same hold, and the account holds what the holds
+/// add up to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_two_processes_authorise_at_once_is_held_once() {
+    let first = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let second = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let tenant = tenant(&first, Decimal::ZERO).await;
+    first
+        .top_up(&tenant, Decimal::new(10_000, 2), "hundred")
+        .await
+        .unwrap();
+    let run = u64::from(rand_run());
+    let calls = 20;
+    let tasks: Vec<_> = (0..calls)
+        .flat_map(|call| [(first.clone(), call), (second.clone(), call)])
+        .map(|(ledger, call)| {
+            let tenant = tenant.clone();
+            tokio::spawn(async move {
+                let uuid = channel_uuid(run, call, 'a');
+                let reservation = ledger
+                    .reserve(
+                        &tenant,
+                        &uuid,
+                        &destination(call),
+                        AT,
+                        Duration::from_secs(300),
+                    )
+                    .await
+                    .unwrap();
+                (call, reservation)
+            })
+        })
+        .collect();
+    let mut holds: HashMap<usize, billing::Hold> = HashMap::new();
+    for task in tasks {
+        let (call, reservation) = task.await.unwrap();
+        let Reservation::Held(hold) = reservation else {
+            panic!("call {call}: {reservation:?}");
+        };
+        assert_eq!((hold.seconds, hold.amount), (300, Decimal::new(305, 2)));
+        if let Some(other) = holds.insert(call, hold.clone()) {
+            assert_eq!(other.id, hold.id, "call {call}: two holds");
+        }
+    }
+    let stored = first.holds(&tenant, None, 100).await.unwrap();
+    assert_eq!(stored.len(), calls, "one hold a call");
+    let money = first.balance(&tenant).await.unwrap();
+    assert_eq!(money.held, Decimal::new(305, 2) * Decimal::from(calls));
+    assert_eq!(open_holds(&first, &tenant).await, money.held);
 }

@@ -8,6 +8,9 @@
 //! - `combined`: `Ledger::reserve` as the daemon calls it (a process's concurrent
 //!   reservations of one tenant written together).
 //!
+//! Before the timed bursts each process warms its pool as a running daemon's is: the same
+//! statements prepared and planned on every connection.
+//!
 //! It reports the latency of every authorisation (p50, p99, max) and checks, each round, that
 //! what the processes were granted is exactly what the account holds, and never more than it
 //! may spend (balance + credit limit).
@@ -26,7 +29,14 @@ const SLICE: Duration = Duration::from_secs(300);
 const CREDIT: i64 = 500;
 /// Time between rounds, and before the first (the processes start and connect).
 const ROUND_GAP_MS: u64 = 400;
-const START_MS: u64 = 2000;
+const START_MS: u64 = 6000;
+/// Untimed authorisations each process makes first, one at a time, then in bursts, against
+/// an account that runs out among the bursts: a daemon's connections have prepared (and
+/// PostgreSQL has planned) its statements long before, on the one-statement and the exact
+/// path. PostgreSQL plans a prepared statement afresh for its first five executions on each
+/// connection, and the pool hands its connections out in turn.
+const WARM_SINGLE: usize = 160;
+const WARM_BURSTS: usize = 8;
 
 struct Args {
     processes: usize,
@@ -104,13 +114,30 @@ async fn child(args: &Args, child: &Child) {
         drop(connection.expect("a connection"));
     }
     for tenant in &child.tenants {
-        // A destination the plan does not rate: it loads the plan, holds nothing.
+        // A destination the plan does not rate: it loads the tenant's plan, holds nothing.
         ledger
             .reserve(tenant, "warm-up", "1", 0, SLICE)
             .await
             .expect("plan");
     }
-    for (round, tenant) in child.tenants.iter().enumerate() {
+    let (warm, rounds) = child.tenants.split_first().expect("a warm-up tenant");
+    for call in 0..WARM_SINGLE {
+        let uuid = format!("{warm}-{}-single-{call}", child.index);
+        authorise(&ledger, &child.mode, warm, uuid).await;
+    }
+    for burst in 0..WARM_BURSTS {
+        let tasks: Vec<_> = (0..args.calls)
+            .map(|call| {
+                let uuid = format!("{warm}-{}-{burst}-{call}", child.index);
+                let (ledger, warm, mode) = (ledger.clone(), warm.clone(), child.mode.clone());
+                tokio::spawn(async move { authorise(&ledger, &mode, &warm, uuid).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
+    for (round, tenant) in rounds.iter().enumerate() {
         sleep_until_ms(child.start_ms + round as u64 * ROUND_GAP_MS).await;
         let tasks: Vec<_> = (0..args.calls)
             .map(|call| {
@@ -118,28 +145,8 @@ async fn child(args: &Args, child: &Child) {
                 let uuid = format!("{tenant}-{}-{call}", child.index);
                 tokio::spawn(async move {
                     let started = std::time::Instant::now();
-                    let reservation = if mode == "combined" {
-                        ledger
-                            .reserve(&tenant, &uuid, "0912345678", 1_795_261_109, SLICE)
-                            .await
-                    } else {
-                        let request = ReserveRequest {
-                            call_uuid: uuid,
-                            destination: "0912345678".into(),
-                            at: 1_795_261_109,
-                            slice: SLICE,
-                        };
-                        ledger
-                            .reserve_batch(&tenant, &[request])
-                            .await
-                            .map(|mut r| r.pop().expect("one"))
-                    };
-                    let elapsed = started.elapsed();
-                    let granted = match reservation.expect("authorised") {
-                        Reservation::Held(hold) => hold.amount,
-                        _ => Decimal::ZERO,
-                    };
-                    (elapsed, granted)
+                    let granted = authorise(&ledger, &mode, &tenant, uuid).await;
+                    (started.elapsed(), granted)
                 })
             })
             .collect();
@@ -152,9 +159,43 @@ async fn child(args: &Args, child: &Child) {
         }
         println!("{round} {} {granted}", latencies.join(","));
     }
+    // Every process stays (its connections open) until every round is over everywhere.
+    sleep_until_ms(child.start_ms + rounds.len() as u64 * ROUND_GAP_MS).await;
 }
 
-async fn open_round_tenants(ledger: &Ledger, mode: &str, rounds: usize) -> Vec<String> {
+/// One authorisation as `mode` makes it; what it was granted.
+async fn authorise(ledger: &Ledger, mode: &str, tenant: &str, uuid: String) -> Decimal {
+    let reservation = if mode == "combined" {
+        ledger
+            .reserve(tenant, &uuid, "0912345678", 1_795_261_109, SLICE)
+            .await
+    } else {
+        let request = ReserveRequest {
+            call_uuid: uuid,
+            destination: "0912345678".into(),
+            at: 1_795_261_109,
+            slice: SLICE,
+        };
+        ledger
+            .reserve_batch(tenant, &[request])
+            .await
+            .map(|mut r| r.pop().expect("one"))
+    };
+    match reservation.expect("authorised") {
+        Reservation::Held(hold) => hold.amount,
+        _ => Decimal::ZERO,
+    }
+}
+
+/// The warm-up account (credit for the single authorisations and half the bursts), then one
+/// account per round.
+async fn open_round_tenants(
+    ledger: &Ledger,
+    mode: &str,
+    rounds: usize,
+    processes: usize,
+    calls: usize,
+) -> Vec<String> {
     let plan = format!("prepaid-load-{}-{}", std::process::id(), now_ms());
     ledger
         .save_plan(&PlanRecord {
@@ -169,16 +210,19 @@ async fn open_round_tenants(ledger: &Ledger, mode: &str, rounds: usize) -> Vec<S
         .await
         .unwrap();
     let mut tenants = Vec::new();
-    for round in 0..rounds {
+    for round in 0..=rounds {
         let tenant = format!("{plan}-{mode}-{round}");
         ledger
             .open_account(&tenant, &plan, Decimal::ZERO)
             .await
             .unwrap();
-        ledger
-            .top_up(&tenant, Decimal::from(CREDIT), "load")
-            .await
-            .unwrap();
+        let credit = if round == 0 {
+            let slices = processes * (WARM_SINGLE + calls * WARM_BURSTS / 2);
+            Decimal::new(305, 2) * Decimal::from(slices)
+        } else {
+            Decimal::from(CREDIT)
+        };
+        ledger.top_up(&tenant, credit, "load").await.unwrap();
         tenants.push(tenant);
     }
     tenants
@@ -190,7 +234,7 @@ fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
 
 /// Runs one mode: the processes, then the checks; the sorted latencies (µs).
 async fn run(ledger: &Ledger, args: &Args, mode: &str) -> Vec<u64> {
-    let tenants = open_round_tenants(ledger, mode, args.rounds).await;
+    let tenants = open_round_tenants(ledger, mode, args.rounds, args.processes, args.calls).await;
     let start_ms = now_ms() + START_MS;
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..args.processes)
@@ -223,7 +267,7 @@ async fn run(ledger: &Ledger, args: &Args, mode: &str) -> Vec<u64> {
             granted[round] += fields.next().unwrap().parse::<Decimal>().unwrap();
         }
     }
-    for (round, tenant) in tenants.iter().enumerate() {
+    for (round, tenant) in tenants[1..].iter().enumerate() {
         let money = ledger.balance(tenant).await.unwrap();
         assert_eq!(
             money.held, granted[round],

@@ -1,7 +1,6 @@
 //! Accounts: opening one, balances, top-ups (once per reference), prepaid authorisation, and
 //! the list of balance movements.
 
-use super::holds::held;
 use super::micros::{from_micros, now_us, to_micros};
 use super::{Account, Ledger, LedgerError};
 use crate::plan::{Authorization, NoCharge};
@@ -166,23 +165,20 @@ impl Ledger {
         self.balance(tenant).await
     }
 
-    /// An account's balance, credit limit and what its calls in progress hold (read in one
-    /// transaction, so the three agree).
+    /// An account's balance, credit limit and what its calls in progress hold (one row,
+    /// so the three agree).
     pub async fn balance(&self, tenant: &str) -> Result<Balance, LedgerError> {
-        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "SELECT balance_micros, credit_limit_micros FROM accounts WHERE tenant = $1",
+            "SELECT balance_micros, credit_limit_micros, held_micros FROM accounts WHERE tenant = $1",
         )
         .bind(tenant)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| LedgerError::UnknownTenant(tenant.to_owned()))?;
-        let held = held(&mut *tx, tenant).await?;
-        tx.commit().await?;
         Ok(Balance {
             balance: from_micros(row.try_get(0)?),
             credit_limit: from_micros(row.try_get(1)?),
-            held: from_micros(held),
+            held: from_micros(row.try_get(2)?),
         })
     }
 

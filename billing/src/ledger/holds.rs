@@ -120,7 +120,7 @@ impl Ledger {
         let account = lock_account(&mut tx, &current.tenant).await?;
         let current_micros = to_micros(current.amount)?;
         // What this call may hold in all: what is free, plus what it holds already.
-        let available = account.available - held(&mut *tx, &current.tenant).await? + current_micros;
+        let available = account.spendable() + current_micros;
         let grown = slice_within(
             &plans[&plan],
             &plans,
@@ -141,6 +141,7 @@ impl Ledger {
                 .bind(hold)
                 .execute(&mut *tx)
                 .await?;
+                add_held(&mut tx, &current.tenant, micros - current_micros).await?;
                 tx.commit().await?;
                 self.money_changed(&current.tenant);
                 Ok(Extension::Extended {
@@ -161,18 +162,25 @@ impl Ledger {
     /// hold expires once, and never after it was settled). A CDR arriving later is charged
     /// at most what the hold was.
     pub async fn expire_hold(&self, hold: i64) -> Result<bool, LedgerError> {
+        let mut tx = self.pool.begin().await?;
+        // The hold's row, then its account's (the lock order everywhere).
         let expired = sqlx::query(&format!(
-            "UPDATE holds SET state = '{}', closed_us = $1 WHERE id = $2 AND state = '{OPEN}' RETURNING tenant",
+            "UPDATE holds SET state = '{}', closed_us = $1 WHERE id = $2 AND state = '{OPEN}'
+             RETURNING tenant, amount_micros",
             HoldState::Expired.as_str()
         ))
         .bind(now_us())
         .bind(hold)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = expired else {
+            tx.rollback().await?;
             return Ok(false);
         };
-        self.money_changed(&row.try_get::<String, _>(0)?);
+        let tenant: String = row.try_get(0)?;
+        add_held(&mut tx, &tenant, -row.try_get::<i64, _>(1)?).await?;
+        tx.commit().await?;
+        self.money_changed(&tenant);
         Ok(true)
     }
 
@@ -236,10 +244,19 @@ pub(super) fn hold_of(row: &AnyRow) -> Result<Hold, LedgerError> {
     })
 }
 
-/// An account's spendable money, read under its row's lock.
+/// An account's money, read under its row's lock.
 pub(super) struct LockedAccount {
     /// Balance plus credit limit, in micro-units.
     pub(super) available: i64,
+    /// What its open holds add up to, in micro-units.
+    pub(super) held: i64,
+}
+
+impl LockedAccount {
+    /// What may still be held or charged: balance + credit limit - held.
+    pub(super) fn spendable(&self) -> i64 {
+        self.available.saturating_sub(self.held)
+    }
 }
 
 /// Locks the account row for the rest of the transaction (a write that changes nothing: a
@@ -250,7 +267,7 @@ pub(super) async fn lock_account(
 ) -> Result<LockedAccount, LedgerError> {
     let row = sqlx::query(
         "UPDATE accounts SET balance_micros = balance_micros WHERE tenant = $1
-         RETURNING balance_micros, credit_limit_micros",
+         RETURNING balance_micros, credit_limit_micros, held_micros",
     )
     .bind(tenant)
     .fetch_optional(&mut **tx)
@@ -260,22 +277,25 @@ pub(super) async fn lock_account(
     let credit: i64 = row.try_get(1)?;
     Ok(LockedAccount {
         available: balance.saturating_add(credit),
+        held: row.try_get(2)?,
     })
 }
 
-/// What a tenant's open holds add up to, in micro-units.
-pub(super) async fn held<'e, E>(executor: E, tenant: &str) -> Result<i64, LedgerError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    // SUM of BIGINT is NUMERIC on PostgreSQL: cast back to what the Any driver reads.
-    let row = sqlx::query(&format!(
-        "SELECT CAST(COALESCE(SUM(amount_micros), 0) AS BIGINT) FROM holds WHERE tenant = $1 AND state = '{OPEN}'"
-    ))
-    .bind(tenant)
-    .fetch_one(executor)
-    .await?;
-    Ok(row.try_get(0)?)
+/// Adds `delta` (micro-units; negative to release) to what `tenant`'s holds add up to, in the
+/// transaction that opens, grows or closes them.
+pub(super) async fn add_held(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    delta: i64,
+) -> Result<(), LedgerError> {
+    if delta != 0 {
+        sqlx::query("UPDATE accounts SET held_micros = held_micros + $1 WHERE tenant = $2")
+            .bind(delta)
+            .bind(tenant)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The longest call, up to `from + slice` seconds, whose cost is within `available`
@@ -329,14 +349,15 @@ pub(super) struct Cap {
 /// Settles the holds of the calls the rated CDRs (not those [part of a
 /// call](crate::CdrOutcome::PartOfCall)) end: each CDR closes the hold, on its own UUID or a
 /// leg it names, to its destination (or the only one there is). Returns, by CDR index, what
-/// its charge is capped at. An expired hold whose CDR arrives late caps it too, and at what
+/// its charge is capped at, and by tenant what the settled holds released (for the account
+/// update that charges them). An expired hold whose CDR arrives late caps it too, and at what
 /// the account can still spend, so a late CDR never takes credit other calls now hold.
 pub(super) async fn settle_holds(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rated: &[SettlingCdr<'_>],
-) -> Result<std::collections::HashMap<usize, Cap>, LedgerError> {
-    use std::collections::{HashMap, HashSet};
-    let mut caps = HashMap::new();
+) -> Result<Settlement, LedgerError> {
+    use std::collections::HashSet;
+    let mut settlement = Settlement::default();
     let uuids: Vec<&str> = rated
         .iter()
         .flat_map(|s| {
@@ -367,8 +388,9 @@ pub(super) async fn settle_holds(
         }
     }
     if candidates.is_empty() {
-        return Ok(caps);
+        return Ok(settlement);
     }
+    let mut late: Vec<(usize, &str, Cap)> = Vec::new();
     let mut taken = HashSet::new();
     for settling in rated {
         let cdr = settling.cdr;
@@ -392,20 +414,57 @@ pub(super) async fn settle_holds(
             continue;
         };
         taken.insert(*hold);
-        if let Some(cap) = settle_one(tx, *hold, tenant, settling.cdr_id).await? {
-            caps.insert(settling.index, cap);
+        match settle_one(tx, *hold, settling.cdr_id).await? {
+            Closing::Settled(cap) => {
+                *settlement.released.entry(tenant.clone()).or_default() += cap.micros;
+                settlement.caps.insert(settling.index, cap);
+            }
+            Closing::Late(cap) => late.push((settling.index, tenant, cap)),
+            Closing::Closed => {}
         }
     }
-    Ok(caps)
+    // A late CDR may take what the account can spend once this batch's settled holds are
+    // released, and no more.
+    for (index, tenant, cap) in late {
+        let account = lock_account(tx, tenant).await?;
+        let released = settlement.released.get(tenant).copied().unwrap_or(0);
+        let spendable = account.spendable().saturating_add(released).max(0);
+        settlement.caps.insert(
+            index,
+            Cap {
+                seconds: cap.seconds,
+                micros: cap.micros.min(spendable),
+            },
+        );
+    }
+    Ok(settlement)
+}
+
+/// What settling a batch's holds decided.
+#[derive(Default)]
+pub(super) struct Settlement {
+    /// By CDR index: the most its charge may be.
+    pub(super) caps: std::collections::HashMap<usize, Cap>,
+    /// By tenant: what the holds settled released, in micro-units.
+    pub(super) released: std::collections::BTreeMap<String, i64>,
+}
+
+/// What [`settle_one`] did with a hold.
+enum Closing {
+    /// It was open: now settled; the charge is capped at what it held.
+    Settled(Cap),
+    /// It had expired: its late CDR is capped at what it held (and at what may be spent).
+    Late(Cap),
+    /// Settled already, or given its late CDR already.
+    Closed,
 }
 
 /// Closes one hold for a CDR: an open one is settled, an expired one is given its late CDR.
 async fn settle_one(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     hold: i64,
-    tenant: &str,
     cdr_id: i64,
-) -> Result<Option<Cap>, LedgerError> {
+) -> Result<Closing, LedgerError> {
     let settled = sqlx::query(&format!(
         "UPDATE holds SET state = '{}', closed_us = $1, cdr_id = $2
          WHERE id = $3 AND state = '{OPEN}' AND cdr_id IS NULL RETURNING seconds, amount_micros",
@@ -417,7 +476,7 @@ async fn settle_one(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(row) = settled {
-        return Ok(Some(Cap {
+        return Ok(Closing::Settled(Cap {
             seconds: row.try_get::<i64, _>(0)?.max(0) as u64,
             micros: row.try_get(1)?,
         }));
@@ -432,13 +491,10 @@ async fn settle_one(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = late else {
-        return Ok(None);
+        return Ok(Closing::Closed);
     };
-    let account = lock_account(tx, tenant).await?;
-    let spendable = (account.available - held(&mut **tx, tenant).await?).max(0);
-    let micros: i64 = row.try_get(1)?;
-    Ok(Some(Cap {
+    Ok(Closing::Late(Cap {
         seconds: row.try_get::<i64, _>(0)?.max(0) as u64,
-        micros: micros.min(spendable),
+        micros: row.try_get(1)?,
     }))
 }

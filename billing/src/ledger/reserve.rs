@@ -5,15 +5,21 @@
 //! Every authorisation of a tenant takes the same row lock, so a burst of calls is served one
 //! transaction after another: with a transaction each, the last of 200 waits for 199 commits.
 //! Combined, the calls that arrive while one batch commits go together in the next (group
-//! commit): the lock is taken once per batch, the open holds summed once, and the new holds
-//! written by one statement.
+//! commit): the lock is taken once per batch, and the new holds written by one statement.
+//!
+//! On PostgreSQL the row lock is held as briefly as it can be: a batch writes its holds
+//! (full slices) first, then a conditional `UPDATE` of the account row adds their cost to
+//! what it holds only if balance + credit limit still covers it, checked on the row's latest
+//! version once any other lock on it is released; the commit follows at once. When the credit
+//! runs out inside the batch, the same transaction, under the lock the `UPDATE` took, cuts
+//! the holds to what is left in order (a shorter slice, then none) before it commits. A
+//! batch with a call held already takes the exact path: lock, read, size each slice, write.
 
-use super::holds::{OPEN, SELECT_HOLD, held, hold_of, lock_account, slice_within};
+use super::holds::{OPEN, add_held, hold_of, lock_account, slice_within};
 use super::micros::{from_micros, now_us};
-use super::store::in_list;
-use super::{Ledger, LedgerError};
+use super::{Backend, Ledger, LedgerError, Plans};
 use crate::ledger::{Hold, HoldState, Reservation};
-use crate::plan::NoCharge;
+use crate::plan::{NoCharge, RatePlan};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,6 +42,43 @@ pub struct ReserveRequest {
 /// Most holds written (or calls looked up) by one statement: five values a hold, well under
 /// every driver's limit on parameters.
 const INSERT_CHUNK: usize = 500;
+
+/// PostgreSQL's batch of new holds: `$1` the tenant, `$2` now (µs), `$3` the holds as a
+/// JSON array of `[call_uuid, destination, rated_at, seconds, amount_micros]`. A call held
+/// already is left out (the caller sees fewer rows and rolls back), each looked up by the
+/// unique index.
+const INSERT_BATCH: &str = "
+    INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
+    SELECT $1, e ->> 0, e ->> 1, CAST(e ->> 2 AS BIGINT), CAST(e ->> 3 AS BIGINT),
+           CAST(e ->> 4 AS BIGINT), 'open', $2, $2
+    FROM jsonb_array_elements(CAST($3 AS JSONB)) AS e
+    WHERE NOT EXISTS (
+        SELECT 1 FROM holds AS h WHERE h.call_uuid = e ->> 0 AND h.destination = e ->> 1)
+    RETURNING id, call_uuid, destination";
+
+/// Removes the holds `$1` (a JSON array of ids) that a batch wrote and the credit did not
+/// cover, before its transaction commits.
+const DELETE_REFUSED: &str = "
+    DELETE FROM holds WHERE id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS JSONB)))";
+
+/// Adds `$1` to what `$2`'s holds add up to if its balance + credit limit still covers it,
+/// checked on the row as it is once any lock on it is released. No row: it does not.
+const TAKE_FROM_ACCOUNT: &str = "
+    UPDATE accounts SET held_micros = held_micros + $1
+    WHERE tenant = $2 AND balance_micros + credit_limit_micros - held_micros >= $1
+    RETURNING held_micros";
+
+/// The holds of the calls in `$1` (a JSON array of `[call_uuid, destination]`), on PostgreSQL.
+const HELD_ALREADY_POSTGRES: &str = "
+    SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us
+    FROM jsonb_array_elements(CAST($1 AS JSONB)) AS c (e)
+    JOIN holds AS h ON h.call_uuid = c.e ->> 0 AND h.destination = c.e ->> 1";
+
+/// The holds of the calls in `$1` (a JSON array of `[call_uuid, destination]`), on SQLite.
+const HELD_ALREADY_SQLITE: &str = "
+    SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us
+    FROM json_each($1) AS c
+    JOIN holds AS h ON h.call_uuid = json_extract(c.value, '$[0]') AND h.destination = json_extract(c.value, '$[1]')";
 
 /// Reservations waiting for their tenant's next batch; a tenant is present while a task
 /// drains its queue.
@@ -140,6 +183,9 @@ impl Ledger {
             tenant: tenant.clone(),
             done: false,
         };
+        // Calls that arrive together (a burst of lookups) join the first batch rather than
+        // waiting behind a batch of one: the task lets the others run while the queue grows.
+        self.let_queue_fill(&tenant).await;
         loop {
             let mut batch = {
                 let mut queues = self
@@ -196,6 +242,28 @@ impl Ledger {
         }
     }
 
+    /// Yields to the runtime while `tenant`'s queue keeps growing, a few times at most: no
+    /// timer, so a lone reservation is not delayed.
+    async fn let_queue_fill(&self, tenant: &str) {
+        let queued = || {
+            self.reservations
+                .queues
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(tenant)
+                .map_or(0, Vec::len)
+        };
+        let mut before = queued();
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+            let now = queued();
+            if now == before {
+                return;
+            }
+            before = now;
+        }
+    }
+
     /// Authorises `requests`, calls of `tenant`, in order, in one transaction: each as
     /// [`Ledger::reserve`] would, the earlier ones first served from the credit.
     ///
@@ -247,40 +315,71 @@ impl Ledger {
         if pending.is_empty() {
             return Ok(results.into_iter().flatten().collect());
         }
+        if self.backend == Backend::Postgres
+            && self
+                .reserve_at_once(tenant, plan, &plans, requests, &pending, &mut results)
+                .await?
+        {
+            return results
+                .into_iter()
+                .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
+                .collect();
+        }
+        self.reserve_under_lock(tenant, plan, &plans, requests, &pending, results)
+            .await
+    }
+
+    /// The exact path: under the account row's lock, each call of the batch in order gets its
+    /// slice, or what is left of the credit, or nothing.
+    async fn reserve_under_lock(
+        &self,
+        tenant: &str,
+        plan: &RatePlan,
+        plans: &Plans,
+        requests: &[ReserveRequest],
+        pending: &[usize],
+        mut results: Vec<Option<Reservation>>,
+    ) -> Result<Vec<Reservation>, LedgerError> {
         let mut tx = self.pool.begin().await?;
         let account = lock_account(&mut tx, tenant).await?;
         // Holds these calls have already (a lookup repeated), whoever's they are.
         let mut existing: HashMap<(String, String), Hold> = HashMap::new();
-        let uuids: Vec<&str> = {
-            let mut uuids: Vec<&str> = pending
+        let keys: Vec<[&str; 2]> = {
+            let mut keys: Vec<[&str; 2]> = pending
                 .iter()
-                .map(|&i| requests[i].call_uuid.as_str())
+                .map(|&i| {
+                    [
+                        requests[i].call_uuid.as_str(),
+                        requests[i].destination.as_str(),
+                    ]
+                })
                 .collect();
-            uuids.sort_unstable();
-            uuids.dedup();
-            uuids
+            keys.sort_unstable();
+            keys.dedup();
+            keys
         };
-        for chunk in uuids.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "{SELECT_HOLD} WHERE call_uuid IN ({})",
-                in_list(chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for uuid in chunk {
-                query = query.bind(*uuid);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                let hold = hold_of(&row)?;
-                existing.insert((hold.call_uuid.clone(), hold.destination.clone()), hold);
-            }
+        // The calls as one JSON parameter, each looked up by the unique index whatever the
+        // planner's statistics say (with none yet, an `IN` list was a scan of the table).
+        let calls = serde_json::json!(keys).to_string();
+        let held_already = match self.backend {
+            Backend::Postgres => HELD_ALREADY_POSTGRES,
+            Backend::Sqlite => HELD_ALREADY_SQLITE,
+        };
+        for row in sqlx::query(held_already)
+            .bind(calls)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            let hold = hold_of(&row)?;
+            existing.insert((hold.call_uuid.clone(), hold.destination.clone()), hold);
         }
-        let mut available = account.available - held(&mut *tx, tenant).await?;
+        let mut available = account.spendable();
         // The new holds, by the first request that asked; later requests for the same call
         // get the same hold.
         let mut new: Vec<(usize, u64, i64)> = Vec::new();
         let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
         let mut same_as: Vec<(usize, usize)> = Vec::new();
-        for &i in &pending {
+        for &i in pending {
             let request = &requests[i];
             let key = (request.call_uuid.as_str(), request.destination.as_str());
             if let Some(hold) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
@@ -300,7 +399,7 @@ impl Ledger {
             first_of.insert(key, i);
             match slice_within(
                 plan,
-                &plans,
+                plans,
                 &request.destination,
                 request.at,
                 0,
@@ -352,6 +451,8 @@ impl Ledger {
                     ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
                 }
             }
+            let total: i64 = new.iter().map(|(_, _, micros)| *micros).sum();
+            add_held(&mut tx, tenant, total).await?;
             tx.commit().await?;
             self.money_changed(tenant);
             for (i, seconds, micros) in new {
@@ -379,5 +480,180 @@ impl Ledger {
             .into_iter()
             .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
             .collect()
+    }
+
+    /// PostgreSQL's path: the batch's holds are written first and the account row locked last
+    /// (see the module's notes). Fills `results` and returns `true` if it authorised the
+    /// batch; `false` (a call of it held already) leaves everything as it was, for the exact
+    /// path.
+    async fn reserve_at_once(
+        &self,
+        tenant: &str,
+        plan: &RatePlan,
+        plans: &Plans,
+        requests: &[ReserveRequest],
+        pending: &[usize],
+        results: &mut [Option<Reservation>],
+    ) -> Result<bool, LedgerError> {
+        // Each call's full first slice, the first request of a call only.
+        let mut new: Vec<(usize, u64, i64)> = Vec::new();
+        let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut same_as: Vec<(usize, usize)> = Vec::new();
+        for &i in pending {
+            let request = &requests[i];
+            let key = (request.call_uuid.as_str(), request.destination.as_str());
+            if let Some(&first) = first_of.get(&key) {
+                same_as.push((i, first));
+                continue;
+            }
+            first_of.insert(key, i);
+            match slice_within(
+                plan,
+                plans,
+                &request.destination,
+                request.at,
+                0,
+                request.slice,
+                i64::MAX,
+            )? {
+                Some((seconds, micros)) => new.push((i, seconds, micros)),
+                None => return Ok(false),
+            }
+        }
+        let total = new
+            .iter()
+            .try_fold(0i64, |sum, (_, _, micros)| sum.checked_add(*micros));
+        let Some(total) = total else {
+            return Ok(false);
+        };
+        // The batch as one parameter: the statement's text is the same for every batch, so
+        // each connection prepares (and PostgreSQL plans) it once.
+        let batch = serde_json::Value::Array(
+            new.iter()
+                .map(|(i, seconds, micros)| {
+                    let request = &requests[*i];
+                    serde_json::json!([
+                        request.call_uuid,
+                        request.destination,
+                        request.at,
+                        *seconds as i64,
+                        micros
+                    ])
+                })
+                .collect(),
+        )
+        .to_string();
+        let now = now_us();
+        // The holds first, the account row last: its lock is held from the UPDATE to the
+        // commit only, not while the holds are written.
+        let mut tx = self.pool.begin().await?;
+        let rows = match sqlx::query(INSERT_BATCH)
+            .bind(tenant)
+            .bind(now)
+            .bind(batch)
+            .fetch_all(&mut *tx)
+            .await
+        {
+            Ok(rows) => rows,
+            // The same call authorised at the same moment elsewhere: the exact path finds
+            // its hold.
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Ok(false),
+            Err(error) => return Err(error.into()),
+        };
+        if rows.len() != new.len() {
+            // A call held already: the exact path answers with its hold.
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let taken = sqlx::query(TAKE_FROM_ACCOUNT)
+            .bind(total)
+            .bind(tenant)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut ids: HashMap<(String, String), i64> = HashMap::new();
+        for row in rows {
+            ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
+        }
+        let id_of = |i: usize| {
+            let request = &requests[i];
+            ids.get(&(request.call_uuid.clone(), request.destination.clone()))
+                .copied()
+                .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))
+        };
+        let granted = match taken {
+            Some(_) => new,
+            // The credit runs out inside the batch: under the account's lock now, the holds
+            // are cut to what it can pay for, in order, as the exact path would.
+            None => {
+                let account = lock_account(&mut tx, tenant).await?;
+                let mut available = account.spendable();
+                let mut granted = Vec::new();
+                let mut refused = Vec::new();
+                for (i, full_seconds, full_micros) in new {
+                    let request = &requests[i];
+                    let slice = if full_micros <= available {
+                        Some((full_seconds, full_micros))
+                    } else {
+                        slice_within(
+                            plan,
+                            plans,
+                            &request.destination,
+                            request.at,
+                            0,
+                            request.slice,
+                            available,
+                        )?
+                    };
+                    match slice {
+                        Some((seconds, micros)) => {
+                            if seconds != full_seconds {
+                                sqlx::query(
+                                    "UPDATE holds SET seconds = $1, amount_micros = $2 WHERE id = $3",
+                                )
+                                .bind(seconds as i64)
+                                .bind(micros)
+                                .bind(id_of(i)?)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                            available -= micros;
+                            granted.push((i, seconds, micros));
+                        }
+                        None => {
+                            refused.push(id_of(i)?);
+                            results[i] = Some(Reservation::NoCredit);
+                        }
+                    }
+                }
+                if !refused.is_empty() {
+                    sqlx::query(DELETE_REFUSED)
+                        .bind(serde_json::json!(refused).to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let total: i64 = granted.iter().map(|(_, _, micros)| *micros).sum();
+                add_held(&mut tx, tenant, total).await?;
+                granted
+            }
+        };
+        tx.commit().await?;
+        self.money_changed(tenant);
+        for (i, seconds, micros) in granted {
+            let request = &requests[i];
+            results[i] = Some(Reservation::Held(Hold {
+                id: id_of(i)?,
+                tenant: tenant.to_owned(),
+                call_uuid: request.call_uuid.clone(),
+                destination: request.destination.clone(),
+                seconds,
+                amount: from_micros(micros),
+                state: HoldState::Open,
+                touched_us: now,
+            }));
+        }
+        for (i, first) in same_as {
+            results[i] = results[first].clone();
+        }
+        Ok(true)
     }
 }

@@ -10,7 +10,7 @@ use crate::cdr::{Cdr, Leg};
 use crate::plan::{CdrOutcome, Charge};
 use esl::proto::HangupCause;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Rows per multi-row statement: well within both databases' limits on bound parameters.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -91,7 +91,8 @@ pub(super) async fn store_batch(
             tenant: &new.prepared.tenant,
         })
         .collect();
-    let caps = settle_holds(tx, &rated).await?;
+    let settlement = settle_holds(tx, &rated).await?;
+    let caps = &settlement.caps;
     let charged: Vec<ChargedCdr> = new
         .iter()
         .filter_map(|new| {
@@ -116,7 +117,7 @@ pub(super) async fn store_batch(
     let uuids: Vec<&str> = new.iter().map(|new| new.cdr.uuid.as_str()).collect();
     forget_assigned(tx, &uuids).await?;
     insert_charges(tx, &charged).await?;
-    let balance_after = debit_balances(tx, &charged).await?;
+    let balance_after = debit_balances(tx, &charged, &settlement.released).await?;
     insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
     Ok(outcomes(&new, &charged, &balance_after))
 }
@@ -188,26 +189,38 @@ async fn insert_charges(
     Ok(())
 }
 
-/// Debits each tenant's balance once, by the sum of its charges; returns each charge's
-/// balance-after (in micro-units, by CDR index), following batch order.
+/// Updates each tenant's account once, in tenant order (so concurrent batches lock accounts
+/// in one order): the balance debited by the sum of its charges, what it holds reduced by what
+/// its settled holds released. Returns each charge's balance-after (in micro-units, by CDR
+/// index), following batch order.
 async fn debit_balances(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     charged: &[ChargedCdr<'_>],
+    released: &BTreeMap<String, i64>,
 ) -> Result<HashMap<usize, i64>, LedgerError> {
-    let mut totals: HashMap<&str, i64> = HashMap::new();
+    // By tenant: (charged, released).
+    let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for charged in charged {
-        *totals
+        totals
             .entry(charged.new.prepared.tenant.as_str())
-            .or_default() += charged.micros;
+            .or_default()
+            .0 += charged.micros;
+    }
+    for (tenant, micros) in released {
+        totals.entry(tenant.as_str()).or_default().1 += micros;
     }
     let mut running: HashMap<&str, i64> = HashMap::new();
-    for (tenant, total) in &totals {
-        let after: i64 = sqlx::query("UPDATE accounts SET balance_micros = balance_micros - $1 WHERE tenant = $2 RETURNING balance_micros")
-            .bind(*total)
-            .bind(*tenant)
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
+    for (tenant, (total, released)) in &totals {
+        let after: i64 = sqlx::query(
+            "UPDATE accounts SET balance_micros = balance_micros - $1, held_micros = held_micros - $2
+             WHERE tenant = $3 RETURNING balance_micros",
+        )
+        .bind(*total)
+        .bind(*released)
+        .bind(*tenant)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
         running.insert(tenant, after + total);
     }
     let mut balance_after = HashMap::new();
