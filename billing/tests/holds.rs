@@ -557,7 +557,8 @@ async fn a_batch_is_served_in_order_and_holds_a_call_once() {
 }
 
 /// A reservation whose caller gave up (a dialplan lookup past its deadline, its call refused)
-/// before its batch was taken holds nothing: the call it was for never happens.
+/// before its batch was taken holds nothing, and one that gave up while its batch was written
+/// has its hold released at once: the calls they were for never happen.
 #[tokio::test]
 async fn a_reservation_given_up_before_its_batch_holds_nothing() {
     let (name, ledger) = ledgers("holds").await.remove(0);
@@ -606,10 +607,19 @@ async fn a_reservation_given_up_before_its_batch_holds_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Call 0's caller gave up while its batch was written: its hold is released at once.
+    for _ in 0..100 {
+        if ledger.balance(&tenant).await.unwrap().held.is_zero() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let holds = ledger.holds(&tenant, None, 10).await.unwrap();
     assert_eq!(holds.len(), 1, "{holds:?}");
     assert_eq!(holds[0].call_uuid, channel_uuid(run, 0, 'a'));
+    assert_eq!(holds[0].state, HoldState::Expired, "{holds:?}");
+    assert_eq!(ledger.balance(&tenant).await.unwrap().held, Decimal::ZERO);
 }
 
 /// Two processes (two ledgers, each with its own pool and batches) authorise the same calls
@@ -663,4 +673,117 @@ async fn a_call_two_processes_authorise_at_once_is_held_once() {
     let money = first.balance(&tenant).await.unwrap();
     assert_eq!(money.held, Decimal::new(305, 2) * Decimal::from(calls));
     assert_eq!(open_holds(&first, &tenant).await, money.held);
+}
+
+/// Late CDRs (their holds expired) recorded in one batch with other charges never take more
+/// than the account can spend: neither what the batch's settled calls are charged, nor what
+/// another late CDR of the batch took.
+#[tokio::test]
+async fn late_cdrs_in_one_batch_never_overspend() {
+    for (name, ledger) in ledgers("holds").await {
+        // A settled call and a late one: 1.00, call 0 held (0.65) then expired, call 1 held
+        // for all that is left (95 s = 1.00) and settled in the same batch.
+        let tenant = tenant(&ledger, Decimal::ZERO).await;
+        ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
+        let run = u64::from(rand_run());
+        let reserve = |call: usize, seconds: u64| {
+            let (ledger, tenant) = (ledger.clone(), tenant.clone());
+            async move {
+                match ledger
+                    .reserve(
+                        &tenant,
+                        &channel_uuid(run, call, 'a'),
+                        &destination(call),
+                        AT,
+                        Duration::from_secs(seconds),
+                    )
+                    .await
+                    .unwrap()
+                {
+                    Reservation::Held(hold) => hold,
+                    other => panic!("call {call}: {other:?}"),
+                }
+            }
+        };
+        let late = reserve(0, 60).await;
+        assert!(ledger.expire_hold(late.id).await.unwrap());
+        assert_eq!(reserve(1, 95).await.amount, Decimal::ONE, "{name}");
+        ledger
+            .record_batch(&[
+                cdr(&tenant, run, 1, 'b', 95_000),
+                cdr(&tenant, run, 0, 'b', 60_000),
+            ])
+            .await
+            .unwrap();
+        let money = ledger.balance(&tenant).await.unwrap();
+        assert_eq!(money.balance, Decimal::ZERO, "{name}: settled + late");
+        // Two late calls: 1.00, two holds of 90 s (0.95 each) taken and expired in turn.
+        let tenant = self::tenant(&ledger, Decimal::ZERO).await;
+        ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
+        let run = u64::from(rand_run());
+        for call in 0..2 {
+            let reservation = ledger
+                .reserve(
+                    &tenant,
+                    &channel_uuid(run, call, 'a'),
+                    &destination(call),
+                    AT,
+                    Duration::from_secs(90),
+                )
+                .await
+                .unwrap();
+            let Reservation::Held(hold) = reservation else {
+                panic!("{name}: {reservation:?}");
+            };
+            assert!(ledger.expire_hold(hold.id).await.unwrap());
+        }
+        ledger
+            .record_batch(&[
+                cdr(&tenant, run, 0, 'b', 90_000),
+                cdr(&tenant, run, 1, 'b', 90_000),
+            ])
+            .await
+            .unwrap();
+        let money = ledger.balance(&tenant).await.unwrap();
+        assert_eq!(money.balance, Decimal::ZERO, "{name}: two late");
+        assert_eq!(money.held, Decimal::ZERO, "{name}");
+    }
+}
+
+/// Two processes authorising the same calls in opposite orders at once never deadlock: every
+/// authorisation is answered, each call held once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_of_the_same_calls_in_opposite_orders_never_fail() {
+    use billing::ReserveRequest;
+    let first = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let second = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let tenant = tenant(&first, Decimal::ZERO).await;
+    first
+        .top_up(&tenant, Decimal::new(1_000_000, 2), "ten thousand")
+        .await
+        .unwrap();
+    for round in 0..20u64 {
+        let run = u64::from(rand_run()) ^ (round << 20);
+        let requests: Vec<ReserveRequest> = (0..30)
+            .map(|call| ReserveRequest {
+                call_uuid: channel_uuid(run, call, 'a'),
+                destination: destination(call),
+                at: AT,
+                slice: Duration::from_secs(60),
+            })
+            .collect();
+        let mut reversed = requests.clone();
+        reversed.reverse();
+        let (a, b) = (tenant.clone(), tenant.clone());
+        let (one, two) = (first.clone(), second.clone());
+        let forward = tokio::spawn(async move { one.reserve_batch(&a, &requests).await });
+        let backward = tokio::spawn(async move { two.reserve_batch(&b, &reversed).await });
+        let forward = forward.await.unwrap().expect("forward batch");
+        let mut backward = backward.await.unwrap().expect("backward batch");
+        backward.reverse();
+        assert_eq!(forward, backward, "round {round}: one hold a call");
+    }
+    let money = first.balance(&tenant).await.unwrap();
+    assert_eq!(money.held, open_holds(&first, &tenant).await);
+    assert_eq!(money.held, Decimal::new(65, 2) * Decimal::from(20 * 30));
 }

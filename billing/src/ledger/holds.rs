@@ -349,9 +349,9 @@ pub(super) struct Cap {
 /// Settles the holds of the calls the rated CDRs (not those [part of a
 /// call](crate::CdrOutcome::PartOfCall)) end: each CDR closes the hold, on its own UUID or a
 /// leg it names, to its destination (or the only one there is). Returns, by CDR index, what
-/// its charge is capped at, and by tenant what the settled holds released (for the account
-/// update that charges them). An expired hold whose CDR arrives late caps it too, and at what
-/// the account can still spend, so a late CDR never takes credit other calls now hold.
+/// its charge is capped at, by tenant what the settled holds released (for the account
+/// update that charges them), and the CDRs of expired holds (late), whose caps the caller
+/// sets once it knows the batch's other charges.
 pub(super) async fn settle_holds(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     rated: &[SettlingCdr<'_>],
@@ -423,20 +423,10 @@ pub(super) async fn settle_holds(
             Closing::Closed => {}
         }
     }
-    // A late CDR may take what the account can spend once this batch's settled holds are
-    // released, and no more.
-    for (index, tenant, cap) in late {
-        let account = lock_account(tx, tenant).await?;
-        let released = settlement.released.get(tenant).copied().unwrap_or(0);
-        let spendable = account.spendable().saturating_add(released).max(0);
-        settlement.caps.insert(
-            index,
-            Cap {
-                seconds: cap.seconds,
-                micros: cap.micros.min(spendable),
-            },
-        );
-    }
+    settlement.late = late
+        .into_iter()
+        .map(|(index, tenant, cap)| (index, tenant.to_owned(), cap))
+        .collect();
     Ok(settlement)
 }
 
@@ -447,6 +437,10 @@ pub(super) struct Settlement {
     pub(super) caps: std::collections::HashMap<usize, Cap>,
     /// By tenant: what the holds settled released, in micro-units.
     pub(super) released: std::collections::BTreeMap<String, i64>,
+    /// CDRs of expired holds, in batch order: (CDR index, tenant, what the hold paid for).
+    /// Their charge is capped by the caller too, at what the account can still spend once
+    /// the batch's other charges are counted (see `store::cap_late_charges`).
+    pub(super) late: Vec<(usize, String, Cap)>,
 }
 
 /// What [`settle_one`] did with a hold.

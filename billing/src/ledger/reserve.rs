@@ -21,7 +21,7 @@ use super::{Backend, Ledger, LedgerError, Plans};
 use crate::ledger::{Hold, HoldState, Reservation};
 use crate::plan::{NoCharge, RatePlan};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -79,6 +79,15 @@ const HELD_ALREADY_SQLITE: &str = "
     SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us
     FROM json_each($1) AS c
     JOIN holds AS h ON h.call_uuid = json_extract(c.value, '$[0]') AND h.destination = json_extract(c.value, '$[1]')";
+
+/// A batch of one tenant's calls and the plans that price them.
+#[derive(Clone, Copy)]
+struct Priced<'a> {
+    tenant: &'a str,
+    plan: &'a RatePlan,
+    plans: &'a Plans,
+    requests: &'a [ReserveRequest],
+}
 
 /// Reservations waiting for their tenant's next batch; a tenant is present while a task
 /// drains its queue.
@@ -211,10 +220,26 @@ impl Ledger {
                 continue;
             }
             let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
-            match self.reserve_batch(&tenant, &requests).await {
+            let mut taken = HashSet::new();
+            match self.reserve_tracked(&tenant, &requests, &mut taken).await {
                 Ok(reservations) => {
+                    let mut delivered = HashSet::new();
                     for (waiting, reservation) in batch.into_iter().zip(reservations) {
-                        let _ = waiting.reply.send(Ok(reservation));
+                        let id = match &reservation {
+                            Reservation::Held(hold) => Some(hold.id),
+                            _ => None,
+                        };
+                        if waiting.reply.send(Ok(reservation)).is_ok() {
+                            delivered.extend(id);
+                        }
+                    }
+                    // A caller that gave up while its batch was written was answered already
+                    // (its call refused): the hold taken for it is released at once, unless
+                    // another lookup of the same call was told of it.
+                    for hold in taken.difference(&delivered) {
+                        // On error the hold stays open for the sweeper, which expires it once
+                        // the live channel list confirms the call is gone.
+                        let _ = self.expire_hold(*hold).await;
                     }
                 }
                 // Errors are not shared: each call learns its own (the database's, mostly).
@@ -290,6 +315,18 @@ impl Ledger {
         tenant: &str,
         requests: &[ReserveRequest],
     ) -> Result<Vec<Reservation>, LedgerError> {
+        self.reserve_tracked(tenant, requests, &mut HashSet::new())
+            .await
+    }
+
+    /// [`Ledger::reserve_batch`], adding to `taken` the ids of the holds it took (not those
+    /// the calls had already).
+    async fn reserve_tracked(
+        &self,
+        tenant: &str,
+        requests: &[ReserveRequest],
+        taken: &mut HashSet<i64>,
+    ) -> Result<Vec<Reservation>, LedgerError> {
         let (plan, plans) = self.tenant_plan(tenant).await?;
         let plan = &plans[&plan];
         // Priced before any lock: a free or unrouted destination needs no transaction.
@@ -315,9 +352,15 @@ impl Ledger {
         if pending.is_empty() {
             return Ok(results.into_iter().flatten().collect());
         }
+        let priced = Priced {
+            tenant,
+            plan,
+            plans: &plans,
+            requests,
+        };
         if self.backend == Backend::Postgres
             && self
-                .reserve_at_once(tenant, plan, &plans, requests, &pending, &mut results)
+                .reserve_at_once(priced, &pending, &mut results, taken)
                 .await?
         {
             return results
@@ -325,7 +368,7 @@ impl Ledger {
                 .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
                 .collect();
         }
-        self.reserve_under_lock(tenant, plan, &plans, requests, &pending, results)
+        self.reserve_under_lock(priced, &pending, results, taken)
             .await
     }
 
@@ -333,13 +376,17 @@ impl Ledger {
     /// slice, or what is left of the credit, or nothing.
     async fn reserve_under_lock(
         &self,
-        tenant: &str,
-        plan: &RatePlan,
-        plans: &Plans,
-        requests: &[ReserveRequest],
+        priced: Priced<'_>,
         pending: &[usize],
         mut results: Vec<Option<Reservation>>,
+        taken: &mut HashSet<i64>,
     ) -> Result<Vec<Reservation>, LedgerError> {
+        let Priced {
+            tenant,
+            plan,
+            plans,
+            requests,
+        } = priced;
         let mut tx = self.pool.begin().await?;
         let account = lock_account(&mut tx, tenant).await?;
         // Holds these calls have already (a lookup repeated), whoever's they are.
@@ -383,13 +430,7 @@ impl Ledger {
             let request = &requests[i];
             let key = (request.call_uuid.as_str(), request.destination.as_str());
             if let Some(hold) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
-                results[i] = Some(match hold.state {
-                    // A call is one tenant's: another's hold is never shared, nor extended.
-                    _ if hold.tenant != tenant => Reservation::NoCredit,
-                    HoldState::Open => Reservation::Held(hold.clone()),
-                    // The call was settled or expired already: nothing more for it.
-                    _ => Reservation::NoCredit,
-                });
+                results[i] = Some(held_already_answer(hold, tenant));
                 continue;
             }
             if let Some(&first) = first_of.get(&key) {
@@ -461,6 +502,7 @@ impl Ledger {
                 let id = *ids
                     .get(&key)
                     .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
+                taken.insert(id);
                 results[i] = Some(Reservation::Held(Hold {
                     id,
                     tenant: tenant.to_owned(),
@@ -483,20 +525,23 @@ impl Ledger {
     }
 
     /// PostgreSQL's path: the batch's holds are written first and the account row locked last
-    /// (see the module's notes). Fills `results` and returns `true` if it authorised the
-    /// batch; `false` (a call of it held already) leaves everything as it was, for the exact
-    /// path.
+    /// (see the module's notes). Fills `results`; `false` only if a concurrent writer of the
+    /// same calls kept it from finishing (after retries).
     async fn reserve_at_once(
         &self,
-        tenant: &str,
-        plan: &RatePlan,
-        plans: &Plans,
-        requests: &[ReserveRequest],
+        priced: Priced<'_>,
         pending: &[usize],
         results: &mut [Option<Reservation>],
+        taken: &mut HashSet<i64>,
     ) -> Result<bool, LedgerError> {
+        let Priced {
+            plan,
+            plans,
+            requests,
+            ..
+        } = priced;
         // Each call's full first slice, the first request of a call only.
-        let mut new: Vec<(usize, u64, i64)> = Vec::new();
+        let mut full: Vec<(usize, u64, i64)> = Vec::new();
         let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
         let mut same_as: Vec<(usize, usize)> = Vec::new();
         for &i in pending {
@@ -516,20 +561,64 @@ impl Ledger {
                 request.slice,
                 i64::MAX,
             )? {
-                Some((seconds, micros)) => new.push((i, seconds, micros)),
-                None => return Ok(false),
+                Some((seconds, micros)) => full.push((i, seconds, micros)),
+                None => results[i] = Some(Reservation::NoCredit),
             }
         }
-        let total = new
-            .iter()
-            .try_fold(0i64, |sum, (_, _, micros)| sum.checked_add(*micros));
-        let Some(total) = total else {
+        // A unique-index conflict with a writer of the same call that committed meanwhile:
+        // the next attempt finds its hold.
+        let mut written = false;
+        for attempt in 0..3 {
+            match self.write_batch(priced, &full, results, taken).await {
+                Ok(()) => {
+                    written = true;
+                    break;
+                }
+                Err(LedgerError::Database(sqlx::Error::Database(error)))
+                    if error.is_unique_violation() && attempt < 2 => {}
+                Err(error) => return Err(error),
+            }
+        }
+        if !written {
             return Ok(false);
+        }
+        for (i, first) in same_as {
+            results[i] = results[first].clone();
+        }
+        Ok(true)
+    }
+
+    /// One transaction of [`Ledger::reserve_at_once`]: writes the holds of `full` (request
+    /// index, full slice seconds and cost) that no call has yet, in key order (two batches of
+    /// the same calls wait for each other in one order, never in a cycle); answers the calls
+    /// held already with their holds; then adds the new holds' cost to the account, cutting
+    /// them in order if the credit runs out.
+    async fn write_batch(
+        &self,
+        priced: Priced<'_>,
+        full: &[(usize, u64, i64)],
+        results: &mut [Option<Reservation>],
+        taken: &mut HashSet<i64>,
+    ) -> Result<(), LedgerError> {
+        let Priced {
+            tenant,
+            plan,
+            plans,
+            requests,
+        } = priced;
+        let key = |i: usize| {
+            (
+                requests[i].call_uuid.as_str(),
+                requests[i].destination.as_str(),
+            )
         };
+        let mut in_key_order: Vec<&(usize, u64, i64)> = full.iter().collect();
+        in_key_order.sort_unstable_by_key(|(i, _, _)| key(*i));
         // The batch as one parameter: the statement's text is the same for every batch, so
         // each connection prepares (and PostgreSQL plans) it once.
         let batch = serde_json::Value::Array(
-            new.iter()
+            in_key_order
+                .iter()
                 .map(|(i, seconds, micros)| {
                     let request = &requests[*i];
                     serde_json::json!([
@@ -544,31 +633,12 @@ impl Ledger {
         )
         .to_string();
         let now = now_us();
-        // The holds first, the account row last: its lock is held from the UPDATE to the
-        // commit only, not while the holds are written.
         let mut tx = self.pool.begin().await?;
-        let rows = match sqlx::query(INSERT_BATCH)
+        let rows = sqlx::query(INSERT_BATCH)
             .bind(tenant)
             .bind(now)
             .bind(batch)
             .fetch_all(&mut *tx)
-            .await
-        {
-            Ok(rows) => rows,
-            // The same call authorised at the same moment elsewhere: the exact path finds
-            // its hold.
-            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Ok(false),
-            Err(error) => return Err(error.into()),
-        };
-        if rows.len() != new.len() {
-            // A call held already: the exact path answers with its hold.
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let taken = sqlx::query(TAKE_FROM_ACCOUNT)
-            .bind(total)
-            .bind(tenant)
-            .fetch_optional(&mut *tx)
             .await?;
         let mut ids: HashMap<(String, String), i64> = HashMap::new();
         for row in rows {
@@ -578,10 +648,53 @@ impl Ledger {
             let request = &requests[i];
             ids.get(&(request.call_uuid.clone(), request.destination.clone()))
                 .copied()
-                .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))
         };
-        let granted = match taken {
+        // Calls held already (the insert left them out): their holds answer them.
+        let held_already: Vec<[&str; 2]> = full
+            .iter()
+            .filter(|(i, _, _)| id_of(*i).is_none())
+            .map(|(i, _, _)| [key(*i).0, key(*i).1])
+            .collect();
+        let mut answered: HashMap<usize, Reservation> = HashMap::new();
+        if !held_already.is_empty() {
+            let mut existing: HashMap<(String, String), Hold> = HashMap::new();
+            for row in sqlx::query(HELD_ALREADY_POSTGRES)
+                .bind(serde_json::json!(held_already).to_string())
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                let hold = hold_of(&row)?;
+                existing.insert((hold.call_uuid.clone(), hold.destination.clone()), hold);
+            }
+            for (i, _, _) in full.iter().filter(|(i, _, _)| id_of(*i).is_none()) {
+                let (call, destination) = key(*i);
+                let hold = existing
+                    .get(&(call.to_owned(), destination.to_owned()))
+                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
+                answered.insert(*i, held_already_answer(hold, tenant));
+            }
+        }
+        let new: Vec<(usize, u64, i64)> = full
+            .iter()
+            .filter(|(i, _, _)| id_of(*i).is_some())
+            .copied()
+            .collect();
+        let id_of =
+            |i: usize| id_of(i).ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome));
+        let total: i64 = new.iter().map(|(_, _, micros)| *micros).sum();
+        let covered = if new.is_empty() {
+            None
+        } else {
+            sqlx::query(TAKE_FROM_ACCOUNT)
+                .bind(total)
+                .bind(tenant)
+                .fetch_optional(&mut *tx)
+                .await?
+        };
+        let mut refused_calls = Vec::new();
+        let granted = match covered {
             Some(_) => new,
+            None if new.is_empty() => new,
             // The credit runs out inside the batch: under the account's lock now, the holds
             // are cut to what it can pay for, in order, as the exact path would.
             None => {
@@ -621,7 +734,7 @@ impl Ledger {
                         }
                         None => {
                             refused.push(id_of(i)?);
-                            results[i] = Some(Reservation::NoCredit);
+                            refused_calls.push(i);
                         }
                     }
                 }
@@ -637,11 +750,21 @@ impl Ledger {
             }
         };
         tx.commit().await?;
-        self.money_changed(tenant);
+        if !granted.is_empty() {
+            self.money_changed(tenant);
+        }
+        for (i, reservation) in answered {
+            results[i] = Some(reservation);
+        }
+        for i in refused_calls {
+            results[i] = Some(Reservation::NoCredit);
+        }
         for (i, seconds, micros) in granted {
             let request = &requests[i];
+            let id = id_of(i)?;
+            taken.insert(id);
             results[i] = Some(Reservation::Held(Hold {
-                id: id_of(i)?,
+                id,
                 tenant: tenant.to_owned(),
                 call_uuid: request.call_uuid.clone(),
                 destination: request.destination.clone(),
@@ -651,9 +774,17 @@ impl Ledger {
                 touched_us: now,
             }));
         }
-        for (i, first) in same_as {
-            results[i] = results[first].clone();
-        }
-        Ok(true)
+        Ok(())
+    }
+}
+
+/// The answer to a call of `tenant` that has `hold` already (a lookup repeated).
+fn held_already_answer(hold: &Hold, tenant: &str) -> Reservation {
+    match hold.state {
+        // A call is one tenant's: another's hold is never shared, nor extended.
+        _ if hold.tenant != tenant => Reservation::NoCredit,
+        HoldState::Open => Reservation::Held(hold.clone()),
+        // The call was settled or expired already: nothing more for it.
+        _ => Reservation::NoCredit,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::calls::insert_links;
 use super::cdrs::{Outcome, Prepared, Recorded};
-use super::holds::{SettlingCdr, settle_holds};
+use super::holds::{Cap, Settlement, SettlingCdr, lock_account, settle_holds};
 use super::micros::{from_micros, now_us};
 use super::unassigned::forget_assigned;
 use super::{LedgerError, TransactionKind};
@@ -10,7 +10,7 @@ use crate::cdr::{Cdr, Leg};
 use crate::plan::{CdrOutcome, Charge};
 use esl::proto::HangupCause;
 use sqlx::Row;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Rows per multi-row statement: well within both databases' limits on bound parameters.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -92,7 +92,10 @@ pub(super) async fn store_batch(
         })
         .collect();
     let settlement = settle_holds(tx, &rated).await?;
-    let caps = &settlement.caps;
+    let mut caps = settlement.caps.clone();
+    if !settlement.late.is_empty() {
+        cap_late_charges(tx, &new, &settlement, &mut caps).await?;
+    }
     let charged: Vec<ChargedCdr> = new
         .iter()
         .filter_map(|new| {
@@ -120,6 +123,72 @@ pub(super) async fn store_batch(
     let balance_after = debit_balances(tx, &charged, &settlement.released).await?;
     insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
     Ok(outcomes(&new, &charged, &balance_after))
+}
+
+/// What a CDR is charged under `cap`: its charge, or the cap when that is less.
+fn capped_micros(micros: i64, cap: Option<&Cap>) -> i64 {
+    match cap {
+        Some(cap) => micros.min(cap.micros),
+        None => micros,
+    }
+}
+
+/// Caps the charges of late CDRs (their holds had expired) at what their accounts can still
+/// spend: each account's spendable, plus what this batch's settled holds release, minus this
+/// batch's other charges (owed whatever happens), minus the late charges before it. Every
+/// account the batch updates is locked here first, in tenant order, the order
+/// [`debit_balances`] updates them in.
+async fn cap_late_charges(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    new: &[NewCdr<'_>],
+    settlement: &Settlement,
+    caps: &mut HashMap<usize, Cap>,
+) -> Result<(), LedgerError> {
+    let late: HashMap<usize, &Cap> = settlement
+        .late
+        .iter()
+        .map(|(index, _, cap)| (*index, cap))
+        .collect();
+    let mut tenants: BTreeSet<&str> = new
+        .iter()
+        .filter(|new| new.prepared.charge.is_some())
+        .map(|new| new.prepared.tenant.as_str())
+        .collect();
+    tenants.extend(settlement.released.keys().map(String::as_str));
+    tenants.extend(settlement.late.iter().map(|(_, tenant, _)| tenant.as_str()));
+    let mut left: HashMap<&str, i64> = HashMap::new();
+    for tenant in tenants {
+        let account = lock_account(tx, tenant).await?;
+        let released = settlement.released.get(tenant).copied().unwrap_or(0);
+        left.insert(tenant, account.spendable().saturating_add(released));
+    }
+    for new in new.iter().filter(|new| !late.contains_key(&new.index)) {
+        if let (Some((micros, _)), Some(left)) = (
+            new.prepared.charge.as_ref(),
+            left.get_mut(new.prepared.tenant.as_str()),
+        ) {
+            *left = left.saturating_sub(capped_micros(*micros, caps.get(&new.index)));
+        }
+    }
+    let charges: HashMap<usize, i64> = new
+        .iter()
+        .filter_map(|new| new.prepared.charge.as_ref().map(|(m, _)| (new.index, *m)))
+        .collect();
+    for (index, tenant, cap) in &settlement.late {
+        let Some(left) = left.get_mut(tenant.as_str()) else {
+            continue;
+        };
+        let cap = Cap {
+            seconds: cap.seconds,
+            micros: cap.micros.min((*left).max(0)),
+        };
+        let charged = charges
+            .get(index)
+            .map_or(0, |m| capped_micros(*m, Some(&cap)));
+        *left = left.saturating_sub(charged);
+        caps.insert(*index, cap);
+    }
+    Ok(())
 }
 
 /// Inserts the CDRs not recorded before; returns the row ids of those inserted, by (uuid, leg).
