@@ -622,19 +622,47 @@ async fn a_reservation_given_up_before_its_batch_holds_nothing() {
     assert_eq!(ledger.balance(&tenant).await.unwrap().held, Decimal::ZERO);
 }
 
+/// The hold of call `call` of `run`, reserved for a first slice of `seconds` (refused: a panic).
+async fn hold_for(
+    ledger: &Ledger,
+    tenant: &str,
+    run: u64,
+    call: usize,
+    seconds: u64,
+) -> billing::Hold {
+    let reservation = ledger
+        .reserve(
+            tenant,
+            &channel_uuid(run, call, 'a'),
+            &destination(call),
+            AT,
+            Duration::from_secs(seconds),
+        )
+        .await
+        .unwrap();
+    match reservation {
+        Reservation::Held(hold) => hold,
+        other => panic!("call {call}: {other:?}"),
+    }
+}
+
+/// Two processes' ledgers on PostgreSQL (each its own pool and batches) and a tenant with
+/// `credit` on its account.
+async fn two_processes(credit: Decimal) -> (Ledger, Ledger, String) {
+    let first = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let second = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let tenant = tenant(&first, Decimal::ZERO).await;
+    first.top_up(&tenant, credit, "credit").await.unwrap();
+    (first, second, tenant)
+}
+
 /// Two processes (two ledgers, each with its own pool and batches) authorise the same calls
 /// at the same moment on PostgreSQL, where a batch that fits is written by one statement:
 /// each call is held once, both are told the same hold, and the account holds what the holds
 /// add up to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_two_processes_authorise_at_once_is_held_once() {
-    let first = Ledger::connect(&common::postgres_url()).await.unwrap();
-    let second = Ledger::connect(&common::postgres_url()).await.unwrap();
-    let tenant = tenant(&first, Decimal::ZERO).await;
-    first
-        .top_up(&tenant, Decimal::new(10_000, 2), "hundred")
-        .await
-        .unwrap();
+    let (first, second, tenant) = two_processes(Decimal::new(10_000, 2)).await;
     let run = u64::from(rand_run());
     let calls = 20;
     let tasks: Vec<_> = (0..calls)
@@ -686,28 +714,10 @@ async fn late_cdrs_in_one_batch_never_overspend() {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
         let run = u64::from(rand_run());
-        let reserve = |call: usize, seconds: u64| {
-            let (ledger, tenant) = (ledger.clone(), tenant.clone());
-            async move {
-                match ledger
-                    .reserve(
-                        &tenant,
-                        &channel_uuid(run, call, 'a'),
-                        &destination(call),
-                        AT,
-                        Duration::from_secs(seconds),
-                    )
-                    .await
-                    .unwrap()
-                {
-                    Reservation::Held(hold) => hold,
-                    other => panic!("call {call}: {other:?}"),
-                }
-            }
-        };
-        let late = reserve(0, 60).await;
+        let late = hold_for(&ledger, &tenant, run, 0, 60).await;
         assert!(ledger.expire_hold(late.id).await.unwrap());
-        assert_eq!(reserve(1, 95).await.amount, Decimal::ONE, "{name}");
+        let last = hold_for(&ledger, &tenant, run, 1, 95).await;
+        assert_eq!(last.amount, Decimal::ONE, "{name}");
         ledger
             .record_batch(&[
                 cdr(&tenant, run, 1, 'b', 95_000),
@@ -722,19 +732,7 @@ async fn late_cdrs_in_one_batch_never_overspend() {
         ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
         let run = u64::from(rand_run());
         for call in 0..2 {
-            let reservation = ledger
-                .reserve(
-                    &tenant,
-                    &channel_uuid(run, call, 'a'),
-                    &destination(call),
-                    AT,
-                    Duration::from_secs(90),
-                )
-                .await
-                .unwrap();
-            let Reservation::Held(hold) = reservation else {
-                panic!("{name}: {reservation:?}");
-            };
+            let hold = hold_for(&ledger, &tenant, run, call, 90).await;
             assert!(ledger.expire_hold(hold.id).await.unwrap());
         }
         ledger
@@ -755,13 +753,7 @@ async fn late_cdrs_in_one_batch_never_overspend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_of_the_same_calls_in_opposite_orders_never_fail() {
     use billing::ReserveRequest;
-    let first = Ledger::connect(&common::postgres_url()).await.unwrap();
-    let second = Ledger::connect(&common::postgres_url()).await.unwrap();
-    let tenant = tenant(&first, Decimal::ZERO).await;
-    first
-        .top_up(&tenant, Decimal::new(1_000_000, 2), "ten thousand")
-        .await
-        .unwrap();
+    let (first, second, tenant) = two_processes(Decimal::new(1_000_000, 2)).await;
     for round in 0..20u64 {
         let run = u64::from(rand_run()) ^ (round << 20);
         let requests: Vec<ReserveRequest> = (0..30)
@@ -786,4 +778,47 @@ async fn batches_of_the_same_calls_in_opposite_orders_never_fail() {
     let money = first.balance(&tenant).await.unwrap();
     assert_eq!(money.held, open_holds(&first, &tenant).await);
     assert_eq!(money.held, Decimal::new(65, 2) * Decimal::from(20 * 30));
+}
+
+/// Two processes recording the same held calls' CDRs in opposite orders at once (a retried
+/// post beside an err-log replay) never deadlock: both batches are answered, each call is
+/// charged once and its hold settled once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdr_batches_in_opposite_orders_never_fail() {
+    let (first, second, tenant) = two_processes(Decimal::new(1_000_000, 2)).await;
+    for round in 0..10u64 {
+        let run = u64::from(rand_run()) ^ (round << 20);
+        for call in 0..20 {
+            hold_for(&first, &tenant, run, call, 60).await;
+        }
+        let cdrs: Vec<Cdr> = (0..20)
+            .flat_map(|call| {
+                [
+                    cdr(&tenant, run, call, 'a', 30_000),
+                    cdr(&tenant, run, call, 'b', 30_000),
+                ]
+            })
+            .collect();
+        let mut reversed = cdrs.clone();
+        reversed.reverse();
+        let (one, two) = (first.clone(), second.clone());
+        let forward = tokio::spawn(async move { one.record_batch(&cdrs).await });
+        let backward = tokio::spawn(async move { two.record_batch(&reversed).await });
+        for outcome in forward
+            .await
+            .unwrap()
+            .expect("forward batch")
+            .into_iter()
+            .chain(backward.await.unwrap().expect("backward batch"))
+        {
+            outcome.expect("every CDR recorded");
+        }
+    }
+    // 200 calls of 30 s at 0.60/min after 0.05: 0.35 each, charged once.
+    let money = first.balance(&tenant).await.unwrap();
+    assert_eq!(money.held, Decimal::ZERO);
+    assert_eq!(money.balance, Decimal::new(1_000_000 - 200 * 35, 2));
+    let holds = first.holds(&tenant, None, 1000).await.unwrap();
+    assert_eq!(holds.len(), 200);
+    assert!(holds.iter().all(|hold| hold.state == HoldState::Settled));
 }

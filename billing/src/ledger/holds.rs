@@ -392,6 +392,7 @@ pub(super) async fn settle_holds(
     }
     let mut late: Vec<(usize, &str, Cap)> = Vec::new();
     let mut taken = HashSet::new();
+    let mut chosen_holds: Vec<(i64, &str, &SettlingCdr<'_>)> = Vec::new();
     for settling in rated {
         let cdr = settling.cdr;
         let of_call: Vec<&(i64, String, String, String)> = candidates
@@ -414,15 +415,21 @@ pub(super) async fn settle_holds(
             continue;
         };
         taken.insert(*hold);
-        match settle_one(tx, *hold, settling.cdr_id).await? {
+        chosen_holds.push((*hold, tenant.as_str(), settling));
+    }
+    // Closed in id order: two batches settling the same holds lock them in one order.
+    chosen_holds.sort_unstable_by_key(|(hold, _, _)| *hold);
+    for (hold, tenant, settling) in chosen_holds {
+        match settle_one(tx, hold, settling.cdr_id).await? {
             Closing::Settled(cap) => {
-                *settlement.released.entry(tenant.clone()).or_default() += cap.micros;
+                *settlement.released.entry(tenant.to_owned()).or_default() += cap.micros;
                 settlement.caps.insert(settling.index, cap);
             }
             Closing::Late(cap) => late.push((settling.index, tenant, cap)),
             Closing::Closed => {}
         }
     }
+    late.sort_unstable_by_key(|(index, _, _)| *index);
     settlement.late = late
         .into_iter()
         .map(|(index, tenant, cap)| (index, tenant.to_owned(), cap))

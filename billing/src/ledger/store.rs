@@ -198,7 +198,12 @@ async fn insert_cdrs(
     recorded_at: i64,
 ) -> Result<HashMap<(String, Leg), i64>, LedgerError> {
     let mut ids: HashMap<(String, Leg), i64> = HashMap::new();
-    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+    // In key order: two batches holding the same CDRs (a retried post beside the err-log
+    // replay) wait for each other's rows in one order, never in a cycle.
+    let mut in_key_order: Vec<&(usize, &Cdr, Prepared)> = batch.iter().collect();
+    in_key_order
+        .sort_unstable_by(|a, b| (&a.1.uuid, a.1.leg.as_str()).cmp(&(&b.1.uuid, b.1.leg.as_str())));
+    for chunk in in_key_order.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO cdrs (uuid, leg, tenant, switchname, start_us, answer_us, end_us, billsec, billmsec,
                                caller, destination, hangup_cause, outcome, raw, recorded_at_us)
