@@ -557,8 +557,7 @@ async fn a_batch_is_served_in_order_and_holds_a_call_once() {
 }
 
 /// A reservation whose caller gave up (a dialplan lookup past its deadline, its call refused)
-/// before its batch was taken holds nothing, and one that gave up while its batch was written
-/// has its hold released at once: the calls they were for never happen.
+/// before its batch was taken holds nothing: the call it was for never happens.
 #[tokio::test]
 async fn a_reservation_given_up_before_its_batch_holds_nothing() {
     let (name, ledger) = ledgers("holds").await.remove(0);
@@ -607,19 +606,12 @@ async fn a_reservation_given_up_before_its_batch_holds_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Call 0's caller gave up while its batch was written: its hold is released at once.
-    for _ in 0..100 {
-        if ledger.balance(&tenant).await.unwrap().held.is_zero() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     tokio::time::sleep(Duration::from_millis(100)).await;
+    // Call 0's hold stays for the sweeper: another lookup of the call may have been told of it.
     let holds = ledger.holds(&tenant, None, 10).await.unwrap();
     assert_eq!(holds.len(), 1, "{holds:?}");
     assert_eq!(holds[0].call_uuid, channel_uuid(run, 0, 'a'));
-    assert_eq!(holds[0].state, HoldState::Expired, "{holds:?}");
-    assert_eq!(ledger.balance(&tenant).await.unwrap().held, Decimal::ZERO);
+    assert_eq!(holds[0].state, HoldState::Open, "{holds:?}");
 }
 
 /// The hold of call `call` of `run`, reserved for a first slice of `seconds` (refused: a panic).

@@ -21,7 +21,7 @@ use super::{Backend, Ledger, LedgerError, Plans};
 use crate::ledger::{Hold, HoldState, Reservation};
 use crate::plan::{NoCharge, RatePlan};
 use sqlx::Row;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -220,26 +220,15 @@ impl Ledger {
                 continue;
             }
             let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
-            let mut taken = HashSet::new();
-            match self.reserve_tracked(&tenant, &requests, &mut taken).await {
+            match self.reserve_batch(&tenant, &requests).await {
                 Ok(reservations) => {
-                    let mut delivered = HashSet::new();
-                    for (waiting, reservation) in batch.into_iter().zip(reservations) {
-                        let id = match &reservation {
-                            Reservation::Held(hold) => Some(hold.id),
-                            _ => None,
-                        };
-                        if waiting.reply.send(Ok(reservation)).is_ok() {
-                            delivered.extend(id);
-                        }
-                    }
                     // A caller that gave up while its batch was written was answered already
-                    // (its call refused): the hold taken for it is released at once, unless
-                    // another lookup of the same call was told of it.
-                    for hold in taken.difference(&delivered) {
-                        // On error the hold stays open for the sweeper, which expires it once
-                        // the live channel list confirms the call is gone.
-                        let _ = self.expire_hold(*hold).await;
+                    // (its call refused). Its hold stays for the sweeper, which expires it
+                    // once the live channel list confirms the call is gone: released here, it
+                    // could be a hold another lookup of the same call (a retry, on any
+                    // process) was told of meanwhile.
+                    for (waiting, reservation) in batch.into_iter().zip(reservations) {
+                        let _ = waiting.reply.send(Ok(reservation));
                     }
                 }
                 // Errors are not shared: each call learns its own (the database's, mostly).
@@ -315,18 +304,6 @@ impl Ledger {
         tenant: &str,
         requests: &[ReserveRequest],
     ) -> Result<Vec<Reservation>, LedgerError> {
-        self.reserve_tracked(tenant, requests, &mut HashSet::new())
-            .await
-    }
-
-    /// [`Ledger::reserve_batch`], adding to `taken` the ids of the holds it took (not those
-    /// the calls had already).
-    async fn reserve_tracked(
-        &self,
-        tenant: &str,
-        requests: &[ReserveRequest],
-        taken: &mut HashSet<i64>,
-    ) -> Result<Vec<Reservation>, LedgerError> {
         let (plan, plans) = self.tenant_plan(tenant).await?;
         let plan = &plans[&plan];
         // Priced before any lock: a free or unrouted destination needs no transaction.
@@ -359,17 +336,14 @@ impl Ledger {
             requests,
         };
         if self.backend == Backend::Postgres
-            && self
-                .reserve_at_once(priced, &pending, &mut results, taken)
-                .await?
+            && self.reserve_at_once(priced, &pending, &mut results).await?
         {
             return results
                 .into_iter()
                 .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
                 .collect();
         }
-        self.reserve_under_lock(priced, &pending, results, taken)
-            .await
+        self.reserve_under_lock(priced, &pending, results).await
     }
 
     /// The exact path: under the account row's lock, each call of the batch in order gets its
@@ -379,7 +353,6 @@ impl Ledger {
         priced: Priced<'_>,
         pending: &[usize],
         mut results: Vec<Option<Reservation>>,
-        taken: &mut HashSet<i64>,
     ) -> Result<Vec<Reservation>, LedgerError> {
         let Priced {
             tenant,
@@ -502,7 +475,6 @@ impl Ledger {
                 let id = *ids
                     .get(&key)
                     .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
-                taken.insert(id);
                 results[i] = Some(Reservation::Held(Hold {
                     id,
                     tenant: tenant.to_owned(),
@@ -532,7 +504,6 @@ impl Ledger {
         priced: Priced<'_>,
         pending: &[usize],
         results: &mut [Option<Reservation>],
-        taken: &mut HashSet<i64>,
     ) -> Result<bool, LedgerError> {
         let Priced {
             plan,
@@ -569,7 +540,7 @@ impl Ledger {
         // the next attempt finds its hold.
         let mut written = false;
         for attempt in 0..3 {
-            match self.write_batch(priced, &full, results, taken).await {
+            match self.write_batch(priced, &full, results).await {
                 Ok(()) => {
                     written = true;
                     break;
@@ -598,7 +569,6 @@ impl Ledger {
         priced: Priced<'_>,
         full: &[(usize, u64, i64)],
         results: &mut [Option<Reservation>],
-        taken: &mut HashSet<i64>,
     ) -> Result<(), LedgerError> {
         let Priced {
             tenant,
@@ -762,7 +732,6 @@ impl Ledger {
         for (i, seconds, micros) in granted {
             let request = &requests[i];
             let id = id_of(i)?;
-            taken.insert(id);
             results[i] = Some(Reservation::Held(Hold {
                 id,
                 tenant: tenant.to_owned(),

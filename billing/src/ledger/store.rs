@@ -91,6 +91,12 @@ pub(super) async fn store_batch(
             tenant: &new.prepared.tenant,
         })
         .collect();
+    // Links and unassigned rows before any hold or account: every batch locks the accounts
+    // last, in tenant order.
+    let linked: Vec<(i64, &Cdr)> = new.iter().map(|new| (new.id, new.cdr)).collect();
+    insert_links(tx, &linked).await?;
+    let uuids: Vec<&str> = new.iter().map(|new| new.cdr.uuid.as_str()).collect();
+    forget_assigned(tx, &uuids).await?;
     let settlement = settle_holds(tx, &rated).await?;
     let mut caps = settlement.caps.clone();
     if !settlement.late.is_empty() {
@@ -115,10 +121,6 @@ pub(super) async fn store_batch(
             })
         })
         .collect();
-    let linked: Vec<(i64, &Cdr)> = new.iter().map(|new| (new.id, new.cdr)).collect();
-    insert_links(tx, &linked).await?;
-    let uuids: Vec<&str> = new.iter().map(|new| new.cdr.uuid.as_str()).collect();
-    forget_assigned(tx, &uuids).await?;
     insert_charges(tx, &charged).await?;
     let balance_after = debit_balances(tx, &charged, &settlement.released).await?;
     insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
