@@ -703,41 +703,41 @@ async fn late_cdrs_in_one_batch_never_overspend() {
     for (name, ledger) in ledgers("holds").await {
         // A settled call and a late one: 1.00, call 0 held (0.65) then expired, call 1 held
         // for all that is left (95 s = 1.00) and settled in the same batch.
-        let tenant = tenant(&ledger, Decimal::ZERO).await;
-        ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
-        let run = u64::from(rand_run());
+        let (tenant, run) = funded(&ledger, Decimal::ONE).await;
         let late = hold_for(&ledger, &tenant, run, 0, 60).await;
         assert!(ledger.expire_hold(late.id).await.unwrap());
         let last = hold_for(&ledger, &tenant, run, 1, 95).await;
         assert_eq!(last.amount, Decimal::ONE, "{name}");
-        ledger
-            .record_batch(&[
-                cdr(&tenant, run, 1, 'b', 95_000),
-                cdr(&tenant, run, 0, 'b', 60_000),
-            ])
-            .await
-            .unwrap();
+        record_trunk_legs(&ledger, &tenant, run, &[(1, 95_000), (0, 60_000)]).await;
         let money = ledger.balance(&tenant).await.unwrap();
         assert_eq!(money.balance, Decimal::ZERO, "{name}: settled + late");
         // Two late calls: 1.00, two holds of 90 s (0.95 each) taken and expired in turn.
-        let tenant = self::tenant(&ledger, Decimal::ZERO).await;
-        ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
-        let run = u64::from(rand_run());
+        let (tenant, run) = funded(&ledger, Decimal::ONE).await;
         for call in 0..2 {
             let hold = hold_for(&ledger, &tenant, run, call, 90).await;
             assert!(ledger.expire_hold(hold.id).await.unwrap());
         }
-        ledger
-            .record_batch(&[
-                cdr(&tenant, run, 0, 'b', 90_000),
-                cdr(&tenant, run, 1, 'b', 90_000),
-            ])
-            .await
-            .unwrap();
+        record_trunk_legs(&ledger, &tenant, run, &[(0, 90_000), (1, 90_000)]).await;
         let money = ledger.balance(&tenant).await.unwrap();
         assert_eq!(money.balance, Decimal::ZERO, "{name}: two late");
         assert_eq!(money.held, Decimal::ZERO, "{name}");
     }
+}
+
+/// A new tenant with `amount` topped up, and a run number for its calls.
+async fn funded(ledger: &Ledger, amount: Decimal) -> (String, u64) {
+    let tenant = tenant(ledger, Decimal::ZERO).await;
+    ledger.top_up(&tenant, amount, "funds").await.unwrap();
+    (tenant, u64::from(rand_run()))
+}
+
+/// Records, in one batch, the trunk legs' CDRs of `legs` (call, milliseconds).
+async fn record_trunk_legs(ledger: &Ledger, tenant: &str, run: u64, legs: &[(usize, u64)]) {
+    let cdrs: Vec<Cdr> = legs
+        .iter()
+        .map(|&(call, millis)| cdr(tenant, run, call, 'b', millis))
+        .collect();
+    ledger.record_batch(&cdrs).await.unwrap();
 }
 
 /// Two processes authorising the same calls in opposite orders at once never deadlock: every

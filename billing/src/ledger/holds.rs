@@ -390,7 +390,6 @@ pub(super) async fn settle_holds(
     if candidates.is_empty() {
         return Ok(settlement);
     }
-    let mut late: Vec<(usize, &str, Cap)> = Vec::new();
     let mut taken = HashSet::new();
     let mut chosen_holds: Vec<(i64, &str, &SettlingCdr<'_>)> = Vec::new();
     for settling in rated {
@@ -425,15 +424,13 @@ pub(super) async fn settle_holds(
                 *settlement.released.entry(tenant.to_owned()).or_default() += cap.micros;
                 settlement.caps.insert(settling.index, cap);
             }
-            Closing::Late(cap) => late.push((settling.index, tenant, cap)),
+            Closing::Late(cap) => settlement
+                .late
+                .push((settling.index, tenant.to_owned(), cap)),
             Closing::Closed => {}
         }
     }
-    late.sort_unstable_by_key(|(index, _, _)| *index);
-    settlement.late = late
-        .into_iter()
-        .map(|(index, tenant, cap)| (index, tenant.to_owned(), cap))
-        .collect();
+    settlement.late.sort_unstable_by_key(|(index, _, _)| *index);
     Ok(settlement)
 }
 

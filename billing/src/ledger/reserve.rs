@@ -39,14 +39,13 @@ pub struct ReserveRequest {
     pub slice: Duration,
 }
 
-/// Most holds written (or calls looked up) by one statement: five values a hold, well under
-/// every driver's limit on parameters.
+/// Most holds the exact path writes by one statement: five values a hold, well under every
+/// driver's limit on parameters.
 const INSERT_CHUNK: usize = 500;
 
 /// PostgreSQL's batch of new holds: `$1` the tenant, `$2` now (µs), `$3` the holds as a
 /// JSON array of `[call_uuid, destination, rated_at, seconds, amount_micros]`. A call held
-/// already is left out (the caller sees fewer rows and rolls back), each looked up by the
-/// unique index.
+/// already (looked up by the unique index) is left out: the caller answers it with its hold.
 const INSERT_BATCH: &str = "
     INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
     SELECT $1, e ->> 0, e ->> 1, CAST(e ->> 2 AS BIGINT), CAST(e ->> 3 AS BIGINT),
@@ -79,6 +78,9 @@ const HELD_ALREADY_SQLITE: &str = "
     SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us
     FROM json_each($1) AS c
     JOIN holds AS h ON h.call_uuid = json_extract(c.value, '$[0]') AND h.destination = json_extract(c.value, '$[1]')";
+
+/// A call's slice: its request's index, the seconds held and their cost (micro-units).
+type Sliced = (usize, u64, i64);
 
 /// A batch of one tenant's calls and the plans that price them.
 #[derive(Clone, Copy)]
@@ -338,10 +340,7 @@ impl Ledger {
         if self.backend == Backend::Postgres
             && self.reserve_at_once(priced, &pending, &mut results).await?
         {
-            return results
-                .into_iter()
-                .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
-                .collect();
+            return all_decided(results);
         }
         self.reserve_under_lock(priced, &pending, results).await
     }
@@ -354,72 +353,20 @@ impl Ledger {
         pending: &[usize],
         mut results: Vec<Option<Reservation>>,
     ) -> Result<Vec<Reservation>, LedgerError> {
-        let Priced {
-            tenant,
-            plan,
-            plans,
-            requests,
-        } = priced;
+        let (firsts, same_as) = priced.first_of_each_call(pending);
         let mut tx = self.pool.begin().await?;
-        let account = lock_account(&mut tx, tenant).await?;
-        // Holds these calls have already (a lookup repeated), whoever's they are.
-        let mut existing: HashMap<(String, String), Hold> = HashMap::new();
-        let keys: Vec<[&str; 2]> = {
-            let mut keys: Vec<[&str; 2]> = pending
-                .iter()
-                .map(|&i| {
-                    [
-                        requests[i].call_uuid.as_str(),
-                        requests[i].destination.as_str(),
-                    ]
-                })
-                .collect();
-            keys.sort_unstable();
-            keys.dedup();
-            keys
-        };
-        // The calls as one JSON parameter, each looked up by the unique index whatever the
-        // planner's statistics say (with none yet, an `IN` list was a scan of the table).
-        let calls = serde_json::json!(keys).to_string();
-        let held_already = match self.backend {
-            Backend::Postgres => HELD_ALREADY_POSTGRES,
-            Backend::Sqlite => HELD_ALREADY_SQLITE,
-        };
-        for row in sqlx::query(held_already)
-            .bind(calls)
-            .fetch_all(&mut *tx)
-            .await?
-        {
-            let hold = hold_of(&row)?;
-            existing.insert((hold.call_uuid.clone(), hold.destination.clone()), hold);
-        }
+        let account = lock_account(&mut tx, priced.tenant).await?;
+        let keys: Vec<(&str, &str)> = firsts.iter().map(|&i| priced.key(i)).collect();
+        let existing = self.holds_of_calls(&mut tx, &keys).await?;
         let mut available = account.spendable();
-        // The new holds, by the first request that asked; later requests for the same call
-        // get the same hold.
-        let mut new: Vec<(usize, u64, i64)> = Vec::new();
-        let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut same_as: Vec<(usize, usize)> = Vec::new();
-        for &i in pending {
-            let request = &requests[i];
-            let key = (request.call_uuid.as_str(), request.destination.as_str());
-            if let Some(hold) = existing.get(&(key.0.to_owned(), key.1.to_owned())) {
-                results[i] = Some(held_already_answer(hold, tenant));
+        let mut new: Vec<Sliced> = Vec::new();
+        for i in firsts {
+            let (call, destination) = priced.key(i);
+            if let Some(hold) = existing.get(&(call.to_owned(), destination.to_owned())) {
+                results[i] = Some(held_already_answer(hold, priced.tenant));
                 continue;
             }
-            if let Some(&first) = first_of.get(&key) {
-                same_as.push((i, first));
-                continue;
-            }
-            first_of.insert(key, i);
-            match slice_within(
-                plan,
-                plans,
-                &request.destination,
-                request.at,
-                0,
-                request.slice,
-                available,
-            )? {
+            match priced.slice(i, available)? {
                 Some((seconds, micros)) => {
                     available -= micros;
                     new.push((i, seconds, micros));
@@ -451,9 +398,9 @@ impl Ledger {
                     "INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
                      VALUES {values} RETURNING id, call_uuid, destination"
                 );
-                let mut query = sqlx::query(&sql).bind(tenant).bind(now);
+                let mut query = sqlx::query(&sql).bind(priced.tenant).bind(now);
                 for (i, seconds, micros) in chunk {
-                    let request = &requests[*i];
+                    let request = &priced.requests[*i];
                     query = query
                         .bind(request.call_uuid.as_str())
                         .bind(request.destination.as_str())
@@ -461,39 +408,50 @@ impl Ledger {
                         .bind(*seconds as i64)
                         .bind(*micros);
                 }
-                for row in query.fetch_all(&mut *tx).await? {
-                    ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
-                }
+                ids.extend(ids_by_call(query.fetch_all(&mut *tx).await?)?);
             }
             let total: i64 = new.iter().map(|(_, _, micros)| *micros).sum();
-            add_held(&mut tx, tenant, total).await?;
+            add_held(&mut tx, priced.tenant, total).await?;
             tx.commit().await?;
-            self.money_changed(tenant);
+            self.money_changed(priced.tenant);
             for (i, seconds, micros) in new {
-                let request = &requests[i];
-                let key = (request.call_uuid.clone(), request.destination.clone());
-                let id = *ids
-                    .get(&key)
-                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
-                results[i] = Some(Reservation::Held(Hold {
-                    id,
-                    tenant: tenant.to_owned(),
-                    call_uuid: request.call_uuid.clone(),
-                    destination: request.destination.clone(),
-                    seconds,
-                    amount: from_micros(micros),
-                    state: HoldState::Open,
-                    touched_us: now,
-                }));
+                results[i] = Some(Reservation::Held(
+                    priced.new_hold(i, &ids, seconds, micros, now)?,
+                ));
             }
         }
         for (i, first) in same_as {
             results[i] = results[first].clone();
         }
-        results
-            .into_iter()
-            .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
-            .collect()
+        all_decided(results)
+    }
+
+    /// The holds the calls `keys` (call UUID, destination) have already, whoever's they are,
+    /// by key: each looked up by the unique index whatever the planner's statistics say (with
+    /// none yet, an `IN` list was a scan of the table).
+    async fn holds_of_calls(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        keys: &[(&str, &str)],
+    ) -> Result<HashMap<(String, String), Hold>, LedgerError> {
+        let mut existing = HashMap::new();
+        if keys.is_empty() {
+            return Ok(existing);
+        }
+        let held_already = match self.backend {
+            Backend::Postgres => HELD_ALREADY_POSTGRES,
+            Backend::Sqlite => HELD_ALREADY_SQLITE,
+        };
+        let keys: Vec<[&str; 2]> = keys.iter().map(|(call, to)| [*call, *to]).collect();
+        for row in sqlx::query(held_already)
+            .bind(serde_json::json!(keys).to_string())
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            let hold = hold_of(&row)?;
+            existing.insert((hold.call_uuid.clone(), hold.destination.clone()), hold);
+        }
+        Ok(existing)
     }
 
     /// PostgreSQL's path: the batch's holds are written first and the account row locked last
@@ -505,33 +463,11 @@ impl Ledger {
         pending: &[usize],
         results: &mut [Option<Reservation>],
     ) -> Result<bool, LedgerError> {
-        let Priced {
-            plan,
-            plans,
-            requests,
-            ..
-        } = priced;
-        // Each call's full first slice, the first request of a call only.
-        let mut full: Vec<(usize, u64, i64)> = Vec::new();
-        let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
-        let mut same_as: Vec<(usize, usize)> = Vec::new();
-        for &i in pending {
-            let request = &requests[i];
-            let key = (request.call_uuid.as_str(), request.destination.as_str());
-            if let Some(&first) = first_of.get(&key) {
-                same_as.push((i, first));
-                continue;
-            }
-            first_of.insert(key, i);
-            match slice_within(
-                plan,
-                plans,
-                &request.destination,
-                request.at,
-                0,
-                request.slice,
-                i64::MAX,
-            )? {
+        let (firsts, same_as) = priced.first_of_each_call(pending);
+        // Each call's full first slice.
+        let mut full: Vec<Sliced> = Vec::new();
+        for i in firsts {
+            match priced.slice(i, i64::MAX)? {
                 Some((seconds, micros)) => full.push((i, seconds, micros)),
                 None => results[i] = Some(Reservation::NoCredit),
             }
@@ -567,30 +503,19 @@ impl Ledger {
     async fn write_batch(
         &self,
         priced: Priced<'_>,
-        full: &[(usize, u64, i64)],
+        full: &[Sliced],
         results: &mut [Option<Reservation>],
     ) -> Result<(), LedgerError> {
-        let Priced {
-            tenant,
-            plan,
-            plans,
-            requests,
-        } = priced;
-        let key = |i: usize| {
-            (
-                requests[i].call_uuid.as_str(),
-                requests[i].destination.as_str(),
-            )
-        };
-        let mut in_key_order: Vec<&(usize, u64, i64)> = full.iter().collect();
-        in_key_order.sort_unstable_by_key(|(i, _, _)| key(*i));
+        let tenant = priced.tenant;
+        let mut in_key_order: Vec<&Sliced> = full.iter().collect();
+        in_key_order.sort_unstable_by_key(|(i, _, _)| priced.key(*i));
         // The batch as one parameter: the statement's text is the same for every batch, so
         // each connection prepares (and PostgreSQL plans) it once.
         let batch = serde_json::Value::Array(
             in_key_order
                 .iter()
                 .map(|(i, seconds, micros)| {
-                    let request = &requests[*i];
+                    let request = &priced.requests[*i];
                     serde_json::json!([
                         request.call_uuid,
                         request.destination,
@@ -604,120 +529,81 @@ impl Ledger {
         .to_string();
         let now = now_us();
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(INSERT_BATCH)
-            .bind(tenant)
-            .bind(now)
-            .bind(batch)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut ids: HashMap<(String, String), i64> = HashMap::new();
-        for row in rows {
-            ids.insert((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?);
-        }
-        let id_of = |i: usize| {
-            let request = &requests[i];
-            ids.get(&(request.call_uuid.clone(), request.destination.clone()))
-                .copied()
-        };
-        // Calls held already (the insert left them out): their holds answer them.
-        let held_already: Vec<[&str; 2]> = full
-            .iter()
-            .filter(|(i, _, _)| id_of(*i).is_none())
-            .map(|(i, _, _)| [key(*i).0, key(*i).1])
-            .collect();
-        let mut answered: HashMap<usize, Reservation> = HashMap::new();
-        if !held_already.is_empty() {
-            let mut existing: HashMap<(String, String), Hold> = HashMap::new();
-            for row in sqlx::query(HELD_ALREADY_POSTGRES)
-                .bind(serde_json::json!(held_already).to_string())
+        let ids = ids_by_call(
+            sqlx::query(INSERT_BATCH)
+                .bind(tenant)
+                .bind(now)
+                .bind(batch)
                 .fetch_all(&mut *tx)
-                .await?
-            {
-                let hold = hold_of(&row)?;
-                existing.insert((hold.call_uuid.clone(), hold.destination.clone()), hold);
-            }
-            for (i, _, _) in full.iter().filter(|(i, _, _)| id_of(*i).is_none()) {
-                let (call, destination) = key(*i);
-                let hold = existing
-                    .get(&(call.to_owned(), destination.to_owned()))
-                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
-                answered.insert(*i, held_already_answer(hold, tenant));
-            }
-        }
-        let new: Vec<(usize, u64, i64)> = full
+                .await?,
+        )?;
+        let (new, held_already): (Vec<Sliced>, Vec<Sliced>) = full.iter().partition(|(i, _, _)| {
+            let (call, destination) = priced.key(*i);
+            ids.contains_key(&(call.to_owned(), destination.to_owned()))
+        });
+        // Calls held already (the insert left them out): their holds answer them.
+        let keys: Vec<(&str, &str)> = held_already
             .iter()
-            .filter(|(i, _, _)| id_of(*i).is_some())
-            .copied()
+            .map(|(i, _, _)| priced.key(*i))
             .collect();
-        let id_of =
-            |i: usize| id_of(i).ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome));
+        let existing = self.holds_of_calls(&mut tx, &keys).await?;
+        let mut answered: Vec<(usize, Reservation)> = Vec::new();
+        for (i, _, _) in held_already {
+            let (call, destination) = priced.key(i);
+            let hold = existing
+                .get(&(call.to_owned(), destination.to_owned()))
+                .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
+            answered.push((i, held_already_answer(hold, tenant)));
+        }
         let total: i64 = new.iter().map(|(_, _, micros)| *micros).sum();
-        let covered = if new.is_empty() {
-            None
-        } else {
-            sqlx::query(TAKE_FROM_ACCOUNT)
+        let covered = new.is_empty()
+            || sqlx::query(TAKE_FROM_ACCOUNT)
                 .bind(total)
                 .bind(tenant)
                 .fetch_optional(&mut *tx)
                 .await?
-        };
-        let mut refused_calls = Vec::new();
-        let granted = match covered {
-            Some(_) => new,
-            None if new.is_empty() => new,
+                .is_some();
+        let granted = if covered {
+            new
+        } else {
             // The credit runs out inside the batch: under the account's lock now, the holds
             // are cut to what it can pay for, in order, as the exact path would.
-            None => {
-                let account = lock_account(&mut tx, tenant).await?;
-                let mut available = account.spendable();
-                let mut granted = Vec::new();
-                let mut refused = Vec::new();
-                for (i, full_seconds, full_micros) in new {
-                    let request = &requests[i];
-                    let slice = if full_micros <= available {
-                        Some((full_seconds, full_micros))
-                    } else {
-                        slice_within(
-                            plan,
-                            plans,
-                            &request.destination,
-                            request.at,
-                            0,
-                            request.slice,
-                            available,
-                        )?
-                    };
-                    match slice {
-                        Some((seconds, micros)) => {
-                            if seconds != full_seconds {
-                                sqlx::query(
-                                    "UPDATE holds SET seconds = $1, amount_micros = $2 WHERE id = $3",
-                                )
-                                .bind(seconds as i64)
-                                .bind(micros)
-                                .bind(id_of(i)?)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                            available -= micros;
-                            granted.push((i, seconds, micros));
+            let account = lock_account(&mut tx, tenant).await?;
+            let mut available = account.spendable();
+            let mut granted = Vec::new();
+            let mut refused = Vec::new();
+            for (i, full_seconds, _) in new {
+                let id = priced.id(i, &ids)?;
+                match priced.slice(i, available)? {
+                    Some((seconds, micros)) => {
+                        if seconds != full_seconds {
+                            sqlx::query(
+                                "UPDATE holds SET seconds = $1, amount_micros = $2 WHERE id = $3",
+                            )
+                            .bind(seconds as i64)
+                            .bind(micros)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
                         }
-                        None => {
-                            refused.push(id_of(i)?);
-                            refused_calls.push(i);
-                        }
+                        available -= micros;
+                        granted.push((i, seconds, micros));
+                    }
+                    None => {
+                        refused.push(id);
+                        answered.push((i, Reservation::NoCredit));
                     }
                 }
-                if !refused.is_empty() {
-                    sqlx::query(DELETE_REFUSED)
-                        .bind(serde_json::json!(refused).to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let total: i64 = granted.iter().map(|(_, _, micros)| *micros).sum();
-                add_held(&mut tx, tenant, total).await?;
-                granted
             }
+            if !refused.is_empty() {
+                sqlx::query(DELETE_REFUSED)
+                    .bind(serde_json::json!(refused).to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let total: i64 = granted.iter().map(|(_, _, micros)| *micros).sum();
+            add_held(&mut tx, tenant, total).await?;
+            granted
         };
         tx.commit().await?;
         if !granted.is_empty() {
@@ -726,25 +612,101 @@ impl Ledger {
         for (i, reservation) in answered {
             results[i] = Some(reservation);
         }
-        for i in refused_calls {
-            results[i] = Some(Reservation::NoCredit);
-        }
         for (i, seconds, micros) in granted {
-            let request = &requests[i];
-            let id = id_of(i)?;
-            results[i] = Some(Reservation::Held(Hold {
-                id,
-                tenant: tenant.to_owned(),
-                call_uuid: request.call_uuid.clone(),
-                destination: request.destination.clone(),
-                seconds,
-                amount: from_micros(micros),
-                state: HoldState::Open,
-                touched_us: now,
-            }));
+            results[i] = Some(Reservation::Held(
+                priced.new_hold(i, &ids, seconds, micros, now)?,
+            ));
         }
         Ok(())
     }
+}
+
+impl Priced<'_> {
+    /// Request `i`'s call: (call UUID, destination), what a hold is unique by.
+    fn key(&self, i: usize) -> (&str, &str) {
+        let request = &self.requests[i];
+        (request.call_uuid.as_str(), request.destination.as_str())
+    }
+
+    /// The first request of each call among `pending`, and each later one with the first it
+    /// repeats (it gets the same answer).
+    fn first_of_each_call(&self, pending: &[usize]) -> (Vec<usize>, Vec<(usize, usize)>) {
+        let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+        let mut firsts = Vec::new();
+        let mut same_as = Vec::new();
+        for &i in pending {
+            match first_of.get(&self.key(i)) {
+                Some(&first) => same_as.push((i, first)),
+                None => {
+                    first_of.insert(self.key(i), i);
+                    firsts.push(i);
+                }
+            }
+        }
+        (firsts, same_as)
+    }
+
+    /// The first slice request `i` can have from `available` (micro-units): its seconds and
+    /// cost, or `None`.
+    fn slice(&self, i: usize, available: i64) -> Result<Option<(u64, i64)>, LedgerError> {
+        let request = &self.requests[i];
+        slice_within(
+            self.plan,
+            self.plans,
+            &request.destination,
+            request.at,
+            0,
+            request.slice,
+            available,
+        )
+    }
+
+    /// The id of the hold written for request `i`, from the rows the insert returned.
+    fn id(&self, i: usize, ids: &HashMap<(String, String), i64>) -> Result<i64, LedgerError> {
+        let (call, destination) = self.key(i);
+        ids.get(&(call.to_owned(), destination.to_owned()))
+            .copied()
+            .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))
+    }
+
+    /// The hold written for request `i` at `now`.
+    fn new_hold(
+        &self,
+        i: usize,
+        ids: &HashMap<(String, String), i64>,
+        seconds: u64,
+        micros: i64,
+        now: i64,
+    ) -> Result<Hold, LedgerError> {
+        let request = &self.requests[i];
+        Ok(Hold {
+            id: self.id(i, ids)?,
+            tenant: self.tenant.to_owned(),
+            call_uuid: request.call_uuid.clone(),
+            destination: request.destination.clone(),
+            seconds,
+            amount: from_micros(micros),
+            state: HoldState::Open,
+            touched_us: now,
+        })
+    }
+}
+
+/// The ids of inserted holds (rows of `id, call_uuid, destination`), by call.
+fn ids_by_call(
+    rows: Vec<sqlx::any::AnyRow>,
+) -> Result<HashMap<(String, String), i64>, LedgerError> {
+    rows.iter()
+        .map(|row| Ok(((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?)))
+        .collect()
+}
+
+/// The batch's answers, once every request has one.
+fn all_decided(results: Vec<Option<Reservation>>) -> Result<Vec<Reservation>, LedgerError> {
+    results
+        .into_iter()
+        .map(|r| r.ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome)))
+        .collect()
 }
 
 /// The answer to a call of `tenant` that has `hold` already (a lookup repeated).
