@@ -7,13 +7,15 @@
 //! Combined, the calls that arrive while one batch commits go together in the next (group
 //! commit): the lock is taken once per batch, and the new holds written by one statement.
 //!
-//! On PostgreSQL the row lock is held as briefly as it can be: a batch writes its holds
-//! (full slices) first, then a conditional `UPDATE` of the account row adds their cost to
-//! what it holds only if balance + credit limit still covers it, checked on the row's latest
-//! version once any other lock on it is released; the commit follows at once. When the credit
-//! runs out inside the batch, the same transaction, under the lock the `UPDATE` took, cuts
-//! the holds to what is left in order (a shorter slice, then none) before it commits. A
-//! batch with a call held already takes the exact path: lock, read, size each slice, write.
+//! On PostgreSQL the row lock is held as briefly as it can be: a batch is one statement
+//! (`take_holds_at_once`, migration 0007) run outside any explicit transaction, which writes
+//! the batch's holds (full slices) first, then adds their cost to what the account holds by a
+//! conditional `UPDATE` (only if balance + credit limit still covers it, checked on the row's
+//! latest version once any other lock on it is released), and commits at once on the server:
+//! no round trip to a client happens while the lock is held. When the credit does not cover
+//! the whole batch the statement writes nothing, and the batch takes the exact path: lock the
+//! account row, then give each call in order its slice, what is left of the credit (a
+//! shorter slice), or nothing. SQLite (one writer) always takes the exact path.
 
 use super::holds::{OPEN, add_held, hold_of, lock_account, slice_within};
 use super::micros::{from_micros, now_us};
@@ -43,29 +45,17 @@ pub struct ReserveRequest {
 /// driver's limit on parameters.
 const INSERT_CHUNK: usize = 500;
 
-/// PostgreSQL's batch of new holds: `$1` the tenant, `$2` now (µs), `$3` the holds as a
-/// JSON array of `[call_uuid, destination, rated_at, seconds, amount_micros]`. A call held
-/// already (looked up by the unique index) is left out: the caller answers it with its hold.
-const INSERT_BATCH: &str = "
-    INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
-    SELECT $1, e ->> 0, e ->> 1, CAST(e ->> 2 AS BIGINT), CAST(e ->> 3 AS BIGINT),
-           CAST(e ->> 4 AS BIGINT), 'open', $2, $2
-    FROM jsonb_array_elements(CAST($3 AS JSONB)) AS e
-    WHERE NOT EXISTS (
-        SELECT 1 FROM holds AS h WHERE h.call_uuid = e ->> 0 AND h.destination = e ->> 1)
-    RETURNING id, call_uuid, destination";
+/// PostgreSQL's batch of new holds, one statement outside any transaction (migration 0007's
+/// `take_holds_at_once`): `$1` the tenant, `$2` now (µs), `$3` the holds as a JSON array of
+/// `[call_uuid, destination, rated_at, seconds, amount_micros]`. It returns the holds it
+/// wrote (a call held already is left out: the caller answers it with its hold); when the
+/// account does not cover the batch, one row of NULLs, or (when that is found only under the
+/// lock) an error [`NOT_COVERED`], having written nothing either way.
+const TAKE_HOLDS_AT_ONCE: &str = "SELECT hold_id, hold_call, hold_destination FROM take_holds_at_once($1, $2, CAST($3 AS JSONB))";
 
-/// Removes the holds `$1` (a JSON array of ids) that a batch wrote and the credit did not
-/// cover, before its transaction commits.
-const DELETE_REFUSED: &str = "
-    DELETE FROM holds WHERE id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS JSONB)))";
-
-/// Adds `$1` to what `$2`'s holds add up to if its balance + credit limit still covers it,
-/// checked on the row as it is once any lock on it is released. No row: it does not.
-const TAKE_FROM_ACCOUNT: &str = "
-    UPDATE accounts SET held_micros = held_micros + $1
-    WHERE tenant = $2 AND balance_micros + credit_limit_micros - held_micros >= $1
-    RETURNING held_micros";
+/// The SQLSTATE `take_holds_at_once` fails with when balance + credit limit does not cover
+/// the batch (or the tenant has no account).
+const NOT_COVERED: &str = "LH001";
 
 /// The holds of the calls in `$1` (a JSON array of `[call_uuid, destination]`), on PostgreSQL.
 const HELD_ALREADY_POSTGRES: &str = "
@@ -431,7 +421,7 @@ impl Ledger {
     /// none yet, an `IN` list was a scan of the table).
     async fn holds_of_calls(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        connection: &mut sqlx::AnyConnection,
         keys: &[(&str, &str)],
     ) -> Result<HashMap<(String, String), Hold>, LedgerError> {
         let mut existing = HashMap::new();
@@ -445,7 +435,7 @@ impl Ledger {
         let keys: Vec<[&str; 2]> = keys.iter().map(|(call, to)| [*call, *to]).collect();
         for row in sqlx::query(held_already)
             .bind(serde_json::json!(keys).to_string())
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *connection)
             .await?
         {
             let hold = hold_of(&row)?;
@@ -454,9 +444,11 @@ impl Ledger {
         Ok(existing)
     }
 
-    /// PostgreSQL's path: the batch's holds are written first and the account row locked last
-    /// (see the module's notes). Fills `results`; `false` only if a concurrent writer of the
-    /// same calls kept it from finishing (after retries).
+    /// PostgreSQL's path: the batch in one statement that writes its holds first and locks
+    /// the account row last (see the module's notes). Fills `results`; `false` when the
+    /// credit does not cover the whole batch (nothing was written: the exact path sizes each
+    /// slice), or when a concurrent writer of the same calls kept it from finishing (after
+    /// retries).
     async fn reserve_at_once(
         &self,
         priced: Priced<'_>,
@@ -477,7 +469,10 @@ impl Ledger {
         let mut written = false;
         for attempt in 0..3 {
             match self.write_batch(priced, &full, results).await {
-                Ok(()) => {
+                Ok(covered) => {
+                    if !covered {
+                        return Ok(false);
+                    }
                     written = true;
                     break;
                 }
@@ -495,17 +490,17 @@ impl Ledger {
         Ok(true)
     }
 
-    /// One transaction of [`Ledger::reserve_at_once`]: writes the holds of `full` (request
+    /// One statement of [`Ledger::reserve_at_once`]: writes the holds of `full` (request
     /// index, full slice seconds and cost) that no call has yet, in key order (two batches of
-    /// the same calls wait for each other in one order, never in a cycle); answers the calls
-    /// held already with their holds; then adds the new holds' cost to the account, cutting
-    /// them in order if the credit runs out.
+    /// the same calls wait for each other in one order, never in a cycle), and adds their cost
+    /// to the account; then answers the calls held already with their holds. `false`: the
+    /// credit does not cover the batch, and nothing was written.
     async fn write_batch(
         &self,
         priced: Priced<'_>,
         full: &[Sliced],
         results: &mut [Option<Reservation>],
-    ) -> Result<(), LedgerError> {
+    ) -> Result<bool, LedgerError> {
         let tenant = priced.tenant;
         let mut in_key_order: Vec<&Sliced> = full.iter().collect();
         in_key_order.sort_unstable_by_key(|(i, _, _)| priced.key(*i));
@@ -528,96 +523,49 @@ impl Ledger {
         )
         .to_string();
         let now = now_us();
-        let mut tx = self.pool.begin().await?;
-        let ids = ids_by_call(
-            sqlx::query(INSERT_BATCH)
-                .bind(tenant)
-                .bind(now)
-                .bind(batch)
-                .fetch_all(&mut *tx)
-                .await?,
-        )?;
+        let written = sqlx::query(TAKE_HOLDS_AT_ONCE)
+            .bind(tenant)
+            .bind(now)
+            .bind(batch)
+            .fetch_all(&self.pool)
+            .await;
+        let ids = match written {
+            Ok(rows) if not_covered(&rows)? => return Ok(false),
+            Ok(rows) => ids_by_call(rows)?,
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(NOT_COVERED) => {
+                return Ok(false);
+            }
+            Err(error) => return Err(error.into()),
+        };
         let (new, held_already): (Vec<Sliced>, Vec<Sliced>) = full.iter().partition(|(i, _, _)| {
             let (call, destination) = priced.key(*i);
             ids.contains_key(&(call.to_owned(), destination.to_owned()))
         });
-        // Calls held already (the insert left them out): their holds answer them.
-        let keys: Vec<(&str, &str)> = held_already
-            .iter()
-            .map(|(i, _, _)| priced.key(*i))
-            .collect();
-        let existing = self.holds_of_calls(&mut tx, &keys).await?;
-        let mut answered: Vec<(usize, Reservation)> = Vec::new();
-        for (i, _, _) in held_already {
-            let (call, destination) = priced.key(i);
-            let hold = existing
-                .get(&(call.to_owned(), destination.to_owned()))
-                .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
-            answered.push((i, held_already_answer(hold, tenant)));
+        // Calls held already (the statement left them out): their holds answer them.
+        if !held_already.is_empty() {
+            let keys: Vec<(&str, &str)> = held_already
+                .iter()
+                .map(|(i, _, _)| priced.key(*i))
+                .collect();
+            let mut connection = self.pool.acquire().await?;
+            let existing = self.holds_of_calls(&mut connection, &keys).await?;
+            for (i, _, _) in held_already {
+                let (call, destination) = priced.key(i);
+                let hold = existing
+                    .get(&(call.to_owned(), destination.to_owned()))
+                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
+                results[i] = Some(held_already_answer(hold, tenant));
+            }
         }
-        let total: i64 = new.iter().map(|(_, _, micros)| *micros).sum();
-        let covered = new.is_empty()
-            || sqlx::query(TAKE_FROM_ACCOUNT)
-                .bind(total)
-                .bind(tenant)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
-        let granted = if covered {
-            new
-        } else {
-            // The credit runs out inside the batch: under the account's lock now, the holds
-            // are cut to what it can pay for, in order, as the exact path would.
-            let account = lock_account(&mut tx, tenant).await?;
-            let mut available = account.spendable();
-            let mut granted = Vec::new();
-            let mut refused = Vec::new();
-            for (i, full_seconds, _) in new {
-                let id = priced.id(i, &ids)?;
-                match priced.slice(i, available)? {
-                    Some((seconds, micros)) => {
-                        if seconds != full_seconds {
-                            sqlx::query(
-                                "UPDATE holds SET seconds = $1, amount_micros = $2 WHERE id = $3",
-                            )
-                            .bind(seconds as i64)
-                            .bind(micros)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        available -= micros;
-                        granted.push((i, seconds, micros));
-                    }
-                    None => {
-                        refused.push(id);
-                        answered.push((i, Reservation::NoCredit));
-                    }
-                }
-            }
-            if !refused.is_empty() {
-                sqlx::query(DELETE_REFUSED)
-                    .bind(serde_json::json!(refused).to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let total: i64 = granted.iter().map(|(_, _, micros)| *micros).sum();
-            add_held(&mut tx, tenant, total).await?;
-            granted
-        };
-        tx.commit().await?;
-        if !granted.is_empty() {
+        if !new.is_empty() {
             self.money_changed(tenant);
         }
-        for (i, reservation) in answered {
-            results[i] = Some(reservation);
-        }
-        for (i, seconds, micros) in granted {
+        for (i, seconds, micros) in new {
             results[i] = Some(Reservation::Held(
                 priced.new_hold(i, &ids, seconds, micros, now)?,
             ));
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -699,6 +647,15 @@ fn ids_by_call(
     rows.iter()
         .map(|row| Ok(((row.try_get(1)?, row.try_get(2)?), row.try_get(0)?)))
         .collect()
+}
+
+/// Whether `take_holds_at_once` answered that the account does not cover the batch (a row
+/// of NULLs).
+fn not_covered(rows: &[sqlx::any::AnyRow]) -> Result<bool, LedgerError> {
+    match rows.first() {
+        Some(row) => Ok(row.try_get::<Option<i64>, _>(0)?.is_none()),
+        None => Ok(false),
+    }
 }
 
 /// The batch's answers, once every request has one.
