@@ -814,3 +814,77 @@ async fn cdr_batches_in_opposite_orders_never_fail() {
     assert_eq!(holds.len(), 200);
     assert!(holds.iter().all(|hold| hold.state == HoldState::Settled));
 }
+
+/// A batch the credit cannot cover (its holds written, then the account row locked and the
+/// holds cut) and a batch that fits (one statement) sharing a call with it, on two processes,
+/// arranged to meet at the worst moment: the account row is held by a third writer while the
+/// big batch and then the single call arrive, so both are under way when it is released.
+/// Both take the holds first and the account row last, so neither waits for the other in a
+/// cycle (a cut path that locked the account first deadlocked with the statement, and
+/// PostgreSQL failed one side). The call is held once, and the account holds what its holds
+/// add up to, never more than it may spend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_cut_short_beside_one_that_fits_never_fails() {
+    use billing::ReserveRequest;
+    let slice = Decimal::new(65, 2);
+    let (first, second, tenant) = two_processes(Decimal::ZERO).await;
+    for round in 0..3u64 {
+        // Ten slices more each round: the batch of thirty runs out, the single call fits.
+        first
+            .top_up(
+                &tenant,
+                slice * Decimal::from(10),
+                &format!("round-{round}"),
+            )
+            .await
+            .unwrap();
+        let run = u64::from(rand_run()) ^ (round << 20);
+        let request = |call: usize| ReserveRequest {
+            call_uuid: channel_uuid(run, call, 'a'),
+            destination: destination(call),
+            at: AT,
+            slice: Duration::from_secs(60),
+        };
+        // The shared call first: the big batch has credit for it, and writes its hold.
+        let big: Vec<ReserveRequest> = (0..30).map(request).collect();
+        let single = vec![request(0)];
+        let mut blocker = first.pool().begin().await.unwrap();
+        sqlx::query("SELECT 1 FROM accounts WHERE tenant = $1 FOR UPDATE")
+            .bind(&tenant)
+            .fetch_one(&mut *blocker)
+            .await
+            .unwrap();
+        let (a, b) = (tenant.clone(), tenant.clone());
+        let (one, two) = (first.clone(), second.clone());
+        let cut = tokio::spawn(async move { one.reserve_batch(&a, &big).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let fits = tokio::spawn(async move { two.reserve_batch(&b, &single).await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        blocker.rollback().await.unwrap();
+        let cut = cut.await.unwrap().expect("the batch cut short");
+        let fits = fits.await.unwrap().expect("the batch that fits");
+        let shared = [&cut[0], &fits[0]];
+        let held: Vec<i64> = shared
+            .iter()
+            .filter_map(|r| match r {
+                Reservation::Held(hold) => Some(hold.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(held.len(), 2, "round {round}: {shared:?}");
+        assert_eq!(
+            held[0], held[1],
+            "round {round}: the shared call held twice"
+        );
+        let money = first.balance(&tenant).await.unwrap();
+        assert_eq!(
+            money.held,
+            open_holds(&first, &tenant).await,
+            "round {round}"
+        );
+        assert!(
+            money.held <= money.balance + money.credit_limit,
+            "round {round}"
+        );
+    }
+}

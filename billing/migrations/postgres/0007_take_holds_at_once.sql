@@ -9,20 +9,24 @@
 -- the caller answers them with their holds. The new holds' cost is added to the account only
 -- if balance + credit limit still covers it (checked on the row's latest version); when it
 -- does not, the function raises SQLSTATE LH001 and nothing it wrote remains: the caller then
--- takes the exact path (lock the account, size each slice to what is left, in order). A batch
--- that the account as last committed cannot cover (a hint, read without a lock: the UPDATE
--- decides), or a tenant without an account, gets one row of NULLs before anything is written:
--- the same answer without an error in the server's log each time a tenant out of credit
--- calls.
+-- writes the holds in a transaction, locks the account and cuts them to what is left, in
+-- order. A batch that the account as last committed cannot cover (a hint, read without a
+-- lock: the UPDATE decides), or a tenant without an account, gets one row of NULLs before
+-- anything is written: the same answer, without an error in the server's log each time a
+-- tenant out of credit calls (a batch that loses the credit to another under the lock still
+-- raises, and is logged). Sums are taken as NUMERIC, so no credit limit overflows them.
+-- The function resolves tables by the search_path it was created with (the migration's).
 CREATE FUNCTION take_holds_at_once(batch_tenant TEXT, batch_now BIGINT, batch JSONB)
 RETURNS TABLE (hold_id BIGINT, hold_call TEXT, hold_destination TEXT)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
 DECLARE
     total BIGINT := 0;
-    spendable BIGINT;
+    spendable NUMERIC;
     written RECORD;
 BEGIN
-    SELECT balance_micros + credit_limit_micros - held_micros INTO spendable
+    SELECT CAST(balance_micros AS NUMERIC) + credit_limit_micros - held_micros INTO spendable
     FROM accounts WHERE tenant = batch_tenant;
     IF spendable IS NULL OR spendable <
         (SELECT COALESCE(SUM(CAST(e ->> 4 AS BIGINT)), 0) FROM jsonb_array_elements(batch) AS e)
@@ -52,7 +56,7 @@ BEGIN
     IF total > 0 THEN
         UPDATE accounts SET held_micros = held_micros + total
         WHERE tenant = batch_tenant
-          AND balance_micros + credit_limit_micros - held_micros >= total;
+          AND CAST(balance_micros AS NUMERIC) + credit_limit_micros - held_micros >= total;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'the credit does not cover the batch' USING ERRCODE = 'LH001';
         END IF;

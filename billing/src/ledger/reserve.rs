@@ -7,15 +7,16 @@
 //! Combined, the calls that arrive while one batch commits go together in the next (group
 //! commit): the lock is taken once per batch, and the new holds written by one statement.
 //!
-//! On PostgreSQL the row lock is held as briefly as it can be: a batch is one statement
-//! (`take_holds_at_once`, migration 0007) run outside any explicit transaction, which writes
-//! the batch's holds (full slices) first, then adds their cost to what the account holds by a
+//! On PostgreSQL the row lock is held as briefly as it can be. A batch is one statement
+//! (`take_holds_at_once`, migration 0007) run outside any explicit transaction: it writes the
+//! batch's holds (full slices) first, then adds their cost to what the account holds by a
 //! conditional `UPDATE` (only if balance + credit limit still covers it, checked on the row's
 //! latest version once any other lock on it is released), and commits at once on the server:
 //! no round trip to a client happens while the lock is held. When the credit does not cover
-//! the whole batch the statement writes nothing, and the batch takes the exact path: lock the
-//! account row, then give each call in order its slice, what is left of the credit (a
-//! shorter slice), or nothing. SQLite (one writer) always takes the exact path.
+//! the whole batch that statement writes nothing, and a transaction writes the holds, then
+//! locks the account row and gives each call in order its slice, what is left of the credit
+//! (a shorter slice), or nothing. Both take the holds first and the account row last, as
+//! settlement, extension and expiry do. SQLite (one writer) takes the account's lock first.
 
 use super::holds::{OPEN, add_held, hold_of, lock_account, slice_within};
 use super::micros::{from_micros, now_us};
@@ -54,8 +55,31 @@ const INSERT_CHUNK: usize = 500;
 const TAKE_HOLDS_AT_ONCE: &str = "SELECT hold_id, hold_call, hold_destination FROM take_holds_at_once($1, $2, CAST($3 AS JSONB))";
 
 /// The SQLSTATE `take_holds_at_once` fails with when balance + credit limit does not cover
-/// the batch (or the tenant has no account).
+/// the batch it has written (found under the account row's lock).
 const NOT_COVERED: &str = "LH001";
+
+/// The insert of `take_holds_at_once`, inside a transaction: the holds of a batch the account
+/// may not cover, written before the account row is locked (every path takes holds first and
+/// the account last) and cut under that lock. Same parameters; returns the holds written.
+const INSERT_BATCH: &str = "
+    INSERT INTO holds (tenant, call_uuid, destination, rated_at, seconds, amount_micros, state, created_us, touched_us)
+    SELECT $1, e ->> 0, e ->> 1, CAST(e ->> 2 AS BIGINT), CAST(e ->> 3 AS BIGINT),
+           CAST(e ->> 4 AS BIGINT), 'open', $2, $2
+    FROM jsonb_array_elements(CAST($3 AS JSONB)) AS e
+    WHERE NOT EXISTS (
+        SELECT 1 FROM holds AS h WHERE h.call_uuid = e ->> 0 AND h.destination = e ->> 1)
+    RETURNING id, call_uuid, destination";
+
+/// Removes the holds `$1` (a JSON array of ids) that a batch wrote and the credit did not
+/// cover, before its transaction commits.
+const DELETE_REFUSED: &str = "
+    DELETE FROM holds WHERE id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS JSONB)))";
+
+/// SQLSTATEs after which a PostgreSQL batch is tried again, whole: another writer of the same
+/// call committed first (unique violation: the next attempt finds its hold), a deadlock
+/// PostgreSQL broke by failing this side, or a serialization failure (a database whose
+/// default isolation is stricter than read committed).
+const TRY_AGAIN: [&str; 3] = ["23505", "40P01", "40001"];
 
 /// The holds of the calls in `$1` (a JSON array of `[call_uuid, destination]`), on PostgreSQL.
 const HELD_ALREADY_POSTGRES: &str = "
@@ -327,16 +351,17 @@ impl Ledger {
             plans: &plans,
             requests,
         };
-        if self.backend == Backend::Postgres
-            && self.reserve_at_once(priced, &pending, &mut results).await?
-        {
+        if self.backend == Backend::Postgres {
+            self.reserve_holds_first(priced, &pending, &mut results)
+                .await?;
             return all_decided(results);
         }
         self.reserve_under_lock(priced, &pending, results).await
     }
 
-    /// The exact path: under the account row's lock, each call of the batch in order gets its
-    /// slice, or what is left of the credit, or nothing.
+    /// SQLite's path: under the account row's lock, each call of the batch in order gets its
+    /// slice, or what is left of the credit, or nothing (SQLite has one writer, so the lock
+    /// is the database's).
     async fn reserve_under_lock(
         &self,
         priced: Priced<'_>,
@@ -444,17 +469,17 @@ impl Ledger {
         Ok(existing)
     }
 
-    /// PostgreSQL's path: the batch in one statement that writes its holds first and locks
-    /// the account row last (see the module's notes). Fills `results`; `false` when the
-    /// credit does not cover the whole batch (nothing was written: the exact path sizes each
-    /// slice), or when a concurrent writer of the same calls kept it from finishing (after
-    /// retries).
-    async fn reserve_at_once(
+    /// PostgreSQL's path (see the module's notes): the batch in one statement when the
+    /// account covers it, else in a transaction that writes the holds, then locks the account
+    /// row and cuts them to what it can pay for. Both take the holds' index entries first and
+    /// the account row last, as every writer of holds does, so no two wait on each other in a
+    /// cycle; a batch that lost a race ([`TRY_AGAIN`]) is tried again, whole, twice at most.
+    async fn reserve_holds_first(
         &self,
         priced: Priced<'_>,
         pending: &[usize],
         results: &mut [Option<Reservation>],
-    ) -> Result<bool, LedgerError> {
+    ) -> Result<(), LedgerError> {
         let (firsts, same_as) = priced.first_of_each_call(pending);
         // Each call's full first slice.
         let mut full: Vec<Sliced> = Vec::new();
@@ -464,69 +489,46 @@ impl Ledger {
                 None => results[i] = Some(Reservation::NoCredit),
             }
         }
-        // A unique-index conflict with a writer of the same call that committed meanwhile:
-        // the next attempt finds its hold.
-        let mut written = false;
-        for attempt in 0..3 {
-            match self.write_batch(priced, &full, results).await {
-                Ok(covered) => {
-                    if !covered {
-                        return Ok(false);
-                    }
-                    written = true;
-                    break;
-                }
+        let mut attempt = 0;
+        loop {
+            let written = match self.take_at_once(priced, &full, results).await {
+                Ok(true) => Ok(()),
+                Ok(false) => self.write_then_cut(priced, &full, results).await,
+                Err(error) => Err(error),
+            };
+            match written {
+                Ok(()) => break,
                 Err(LedgerError::Database(sqlx::Error::Database(error)))
-                    if error.is_unique_violation() && attempt < 2 => {}
+                    if attempt < 2
+                        && error
+                            .code()
+                            .is_some_and(|code| TRY_AGAIN.contains(&code.as_ref())) =>
+                {
+                    attempt += 1;
+                }
                 Err(error) => return Err(error),
             }
-        }
-        if !written {
-            return Ok(false);
         }
         for (i, first) in same_as {
             results[i] = results[first].clone();
         }
-        Ok(true)
+        Ok(())
     }
 
-    /// One statement of [`Ledger::reserve_at_once`]: writes the holds of `full` (request
-    /// index, full slice seconds and cost) that no call has yet, in key order (two batches of
-    /// the same calls wait for each other in one order, never in a cycle), and adds their cost
-    /// to the account; then answers the calls held already with their holds. `false`: the
-    /// credit does not cover the batch, and nothing was written.
-    async fn write_batch(
+    /// The batch `full` (request index, full slice seconds and cost) as one statement that
+    /// commits on the server: the holds no call has yet, in key order, and their cost added
+    /// to the account. `false`: the account does not cover it, and nothing was written.
+    async fn take_at_once(
         &self,
         priced: Priced<'_>,
         full: &[Sliced],
         results: &mut [Option<Reservation>],
     ) -> Result<bool, LedgerError> {
-        let tenant = priced.tenant;
-        let mut in_key_order: Vec<&Sliced> = full.iter().collect();
-        in_key_order.sort_unstable_by_key(|(i, _, _)| priced.key(*i));
-        // The batch as one parameter: the statement's text is the same for every batch, so
-        // each connection prepares (and PostgreSQL plans) it once.
-        let batch = serde_json::Value::Array(
-            in_key_order
-                .iter()
-                .map(|(i, seconds, micros)| {
-                    let request = &priced.requests[*i];
-                    serde_json::json!([
-                        request.call_uuid,
-                        request.destination,
-                        request.at,
-                        *seconds as i64,
-                        micros
-                    ])
-                })
-                .collect(),
-        )
-        .to_string();
         let now = now_us();
         let written = sqlx::query(TAKE_HOLDS_AT_ONCE)
-            .bind(tenant)
+            .bind(priced.tenant)
             .bind(now)
-            .bind(batch)
+            .bind(priced.batch_in_key_order(full))
             .fetch_all(&self.pool)
             .await;
         let ids = match written {
@@ -537,28 +539,20 @@ impl Ledger {
             }
             Err(error) => return Err(error.into()),
         };
-        let (new, held_already): (Vec<Sliced>, Vec<Sliced>) = full.iter().partition(|(i, _, _)| {
-            let (call, destination) = priced.key(*i);
-            ids.contains_key(&(call.to_owned(), destination.to_owned()))
-        });
-        // Calls held already (the statement left them out): their holds answer them.
-        if !held_already.is_empty() {
-            let keys: Vec<(&str, &str)> = held_already
-                .iter()
-                .map(|(i, _, _)| priced.key(*i))
-                .collect();
-            let mut connection = self.pool.acquire().await?;
-            let existing = self.holds_of_calls(&mut connection, &keys).await?;
-            for (i, _, _) in held_already {
-                let (call, destination) = priced.key(i);
-                let hold = existing
-                    .get(&(call.to_owned(), destination.to_owned()))
-                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
-                results[i] = Some(held_already_answer(hold, tenant));
-            }
+        // Committed: the balance's subscribers hear of it whatever happens next.
+        if !ids.is_empty() {
+            self.money_changed(priced.tenant);
         }
-        if !new.is_empty() {
-            self.money_changed(tenant);
+        let (new, held_already): (Vec<Sliced>, Vec<Sliced>) =
+            full.iter().partition(|(i, _, _)| priced.has_id(*i, &ids));
+        if !held_already.is_empty() {
+            let mut connection = self.pool.acquire().await?;
+            let answers = self
+                .answer_held_already(&mut connection, priced, &held_already)
+                .await?;
+            for (i, reservation) in answers {
+                results[i] = Some(reservation);
+            }
         }
         for (i, seconds, micros) in new {
             results[i] = Some(Reservation::Held(
@@ -566,6 +560,103 @@ impl Ledger {
             ));
         }
         Ok(true)
+    }
+
+    /// The batch `full` when the account may not cover it, in one transaction: writes the
+    /// holds no call has yet (full slices, key order), then locks the account row and gives
+    /// each new hold in request order its full slice, a shorter one, or nothing (its row
+    /// removed), as SQLite's path would.
+    async fn write_then_cut(
+        &self,
+        priced: Priced<'_>,
+        full: &[Sliced],
+        results: &mut [Option<Reservation>],
+    ) -> Result<(), LedgerError> {
+        let tenant = priced.tenant;
+        let now = now_us();
+        let mut tx = self.pool.begin().await?;
+        let ids = ids_by_call(
+            sqlx::query(INSERT_BATCH)
+                .bind(tenant)
+                .bind(now)
+                .bind(priced.batch_in_key_order(full))
+                .fetch_all(&mut *tx)
+                .await?,
+        )?;
+        let (new, held_already): (Vec<Sliced>, Vec<Sliced>) =
+            full.iter().partition(|(i, _, _)| priced.has_id(*i, &ids));
+        let mut answered = self
+            .answer_held_already(&mut tx, priced, &held_already)
+            .await?;
+        let account = lock_account(&mut tx, tenant).await?;
+        let mut available = account.spendable();
+        let mut granted = Vec::new();
+        let mut refused = Vec::new();
+        for (i, full_seconds, _) in new {
+            let id = priced.id(i, &ids)?;
+            match priced.slice(i, available)? {
+                Some((seconds, micros)) => {
+                    if seconds != full_seconds {
+                        sqlx::query(
+                            "UPDATE holds SET seconds = $1, amount_micros = $2 WHERE id = $3",
+                        )
+                        .bind(seconds as i64)
+                        .bind(micros)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    available -= micros;
+                    granted.push((i, seconds, micros));
+                }
+                None => {
+                    refused.push(id);
+                    answered.push((i, Reservation::NoCredit));
+                }
+            }
+        }
+        if !refused.is_empty() {
+            sqlx::query(DELETE_REFUSED)
+                .bind(serde_json::json!(refused).to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let total: i64 = granted.iter().map(|(_, _, micros)| *micros).sum();
+        add_held(&mut tx, tenant, total).await?;
+        tx.commit().await?;
+        if !granted.is_empty() {
+            self.money_changed(tenant);
+        }
+        for (i, reservation) in answered {
+            results[i] = Some(reservation);
+        }
+        for (i, seconds, micros) in granted {
+            results[i] = Some(Reservation::Held(
+                priced.new_hold(i, &ids, seconds, micros, now)?,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The answers to the calls of `held` (request index first) that had a hold already
+    /// when the batch was written: their holds as they are.
+    async fn answer_held_already(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+        priced: Priced<'_>,
+        held: &[Sliced],
+    ) -> Result<Vec<(usize, Reservation)>, LedgerError> {
+        let keys: Vec<(&str, &str)> = held.iter().map(|(i, _, _)| priced.key(*i)).collect();
+        let existing = self.holds_of_calls(connection, &keys).await?;
+        held.iter()
+            .map(|(i, _, _)| {
+                let (call, destination) = priced.key(*i);
+                let hold = existing
+                    .get(&(call.to_owned(), destination.to_owned()))
+                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))?;
+                Ok((*i, held_already_answer(hold, priced.tenant)))
+            })
+            .collect()
     }
 }
 
@@ -607,6 +698,37 @@ impl Priced<'_> {
             request.slice,
             available,
         )
+    }
+
+    /// `full`'s holds as the JSON parameter PostgreSQL's batch statements take, in key order
+    /// (two batches of the same calls take their index entries in one order, never in a
+    /// cycle). One parameter: the statements' text is the same for every batch, so each
+    /// connection prepares (and PostgreSQL plans) them once.
+    fn batch_in_key_order(&self, full: &[Sliced]) -> String {
+        let mut in_key_order: Vec<&Sliced> = full.iter().collect();
+        in_key_order.sort_unstable_by_key(|(i, _, _)| self.key(*i));
+        serde_json::Value::Array(
+            in_key_order
+                .iter()
+                .map(|(i, seconds, micros)| {
+                    let request = &self.requests[*i];
+                    serde_json::json!([
+                        request.call_uuid,
+                        request.destination,
+                        request.at,
+                        *seconds as i64,
+                        micros
+                    ])
+                })
+                .collect(),
+        )
+        .to_string()
+    }
+
+    /// Whether a hold was written for request `i` (the insert returned its id).
+    fn has_id(&self, i: usize, ids: &HashMap<(String, String), i64>) -> bool {
+        let (call, destination) = self.key(i);
+        ids.contains_key(&(call.to_owned(), destination.to_owned()))
     }
 
     /// The id of the hold written for request `i`, from the rows the insert returned.
