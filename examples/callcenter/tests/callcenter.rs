@@ -404,3 +404,47 @@ fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// `add-did NUMBER TENANT --to ROUTE` gives the DID to the tenant and routes it; a route to
+/// nothing of the tenant's is refused with the reason (the DID is the tenant's, unrouted: its
+/// calls are refused), and text that is no route is refused before anything is written.
+#[tokio::test]
+async fn add_did_routes_a_number_to_a_tenants_target() {
+    let dir = scratch("add-did");
+    let database = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
+    let run = |args: &[&str]| {
+        Command::new(DAEMON)
+            .args(args)
+            .env("CALLCENTER_DATABASE", &database)
+            .env("CALLCENTER_RECORDINGS_DIR", dir.join("staging"))
+            .env("CALLCENTER_RECORDINGS_STORE", dir.join("store"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["demo-data"]).status.success());
+    let routed = run(&["add-did", "02873009999", "demo", "--to", "extension:1000"]);
+    assert!(routed.status.success(), "{routed:?}");
+    assert!(String::from_utf8_lossy(&routed.stdout).contains("routed to extension 1000"));
+    let nothing = run(&["add-did", "02873009998", "demo", "--to", "menu:main"]);
+    assert!(!nothing.status.success());
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("no menu main of this tenant"),
+        "{nothing:?}"
+    );
+    let no_route = run(&["add-did", "02873009997", "demo", "--to", "somewhere"]);
+    assert!(!no_route.status.success());
+    assert!(String::from_utf8_lossy(&no_route.stderr).contains("extension:NAME"));
+
+    let ledger = Ledger::connect(&database).await.unwrap();
+    let store = platform::store::PlatformStore::open(ledger.pool().clone(), ledger.backend())
+        .await
+        .unwrap();
+    let did = store.did("02873009999").await.unwrap().unwrap();
+    assert_eq!(did.tenant, "demo");
+    assert_eq!(did.destination.as_deref(), Some("1000"));
+    // Given to the tenant, not routed: the refused route changed nothing.
+    let unrouted = store.did("02873009998").await.unwrap().unwrap();
+    assert_eq!(unrouted.route, None);
+    assert!(store.did("02873009997").await.unwrap().is_none());
+}

@@ -109,6 +109,7 @@ async fn platform(prepaid: bool) -> Platform {
         .put_queue(&QueueRow {
             tenant: "acme".into(),
             name: "support".into(),
+            extension: None,
             strategy: "ring-all".into(),
             moh_sound: None,
         })
@@ -137,6 +138,7 @@ async fn platform(prepaid: bool) -> Platform {
         .put_menu(&MenuRow {
             tenant: "acme".into(),
             name: "main".into(),
+            extension: None,
             greet_long: "ivr/welcome.wav".into(),
             greet_short: "ivr/short.wav".into(),
             invalid_sound: "ivr/invalid.wav".into(),
@@ -352,16 +354,13 @@ async fn configuration_comes_from_the_database_and_other_files_are_not_found() {
     };
     let answer = xml(&ask_form(&platform, &form("callcenter.conf")).await);
     assert!(
-        answer.contains(r#"<queue name="support@127.0.0.1">"#),
+        answer.contains(r#"<queue name="support@acme">"#),
         "{answer}"
     );
-    assert!(answer.contains(r#"<agent name="1000@127.0.0.1""#));
-    assert!(answer.contains(r#"<tier agent="1000@127.0.0.1" queue="support@127.0.0.1""#));
+    assert!(answer.contains(r#"<agent name="1000@acme""#));
+    assert!(answer.contains(r#"<tier agent="1000@acme" queue="support@acme""#));
     let answer = xml(&ask_form(&platform, &form("ivr.conf")).await);
-    assert!(
-        answer.contains(r#"<menu name="main@127.0.0.1""#),
-        "{answer}"
-    );
+    assert!(answer.contains(r#"<menu name="main@acme""#), "{answer}");
     assert!(answer.contains(r#"param="transfer 1000 XML default""#));
     let answer = xml(&ask_form(&platform, &form("sofia.conf")).await);
     assert!(answer.contains(r#"<result status="not found"/>"#));

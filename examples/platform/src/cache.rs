@@ -1,4 +1,5 @@
-//! The one cache of what the roles read on every call: tenants and extensions.
+//! The one cache of what the roles read on every call: tenants, extensions, and the DIDs and
+//! dial names inbound calls are routed by.
 //!
 //! FreeSWITCH blocks a thread while mod_xml_curl waits, and the ESL worker names a tenant for
 //! every channel event, so neither can ask the database each time.
@@ -25,6 +26,7 @@
 //! ```
 
 use crate::calls::TenantHints;
+use crate::inbound::{DialTarget, Did};
 use crate::store::{ExtensionRow, PlatformError, PlatformStore, Tenant};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +53,8 @@ struct Inner {
     reloading: tokio::sync::Mutex<()>,
     reloading_in_background: AtomicBool,
     extensions: moka::sync::Cache<(String, String), Cached<Option<ExtensionRow>>>,
+    dids: moka::sync::Cache<String, Cached<Option<Did>>>,
+    dial_targets: moka::sync::Cache<(String, String), Cached<Option<DialTarget>>>,
 }
 
 #[derive(Clone)]
@@ -84,6 +88,14 @@ impl Cache {
             .max_capacity(MAX_EXTENSIONS)
             .time_to_live(ttl)
             .build();
+        let dids = moka::sync::Cache::builder()
+            .max_capacity(MAX_EXTENSIONS)
+            .time_to_live(ttl)
+            .build();
+        let dial_targets = moka::sync::Cache::builder()
+            .max_capacity(MAX_EXTENSIONS)
+            .time_to_live(ttl)
+            .build();
         Cache {
             inner: Arc::new(Inner {
                 store,
@@ -92,6 +104,8 @@ impl Cache {
                 reloading: tokio::sync::Mutex::new(()),
                 reloading_in_background: AtomicBool::new(false),
                 extensions,
+                dids,
+                dial_targets,
             }),
         }
     }
@@ -260,20 +274,73 @@ impl Cache {
         extension: &str,
     ) -> Result<Option<ExtensionRow>, PlatformError> {
         let key = (tenant.to_owned(), extension.to_owned());
-        let generation = self.inner.store.generation();
-        if let Some(hit) = self.inner.extensions.get(&key)
-            && hit.generation == generation
-        {
-            return Ok(hit.value);
-        }
-        let value = self.inner.store.extension(tenant, extension).await?;
-        let cached = Cached {
+        let store = &self.inner.store;
+        read_through(
+            &self.inner.extensions,
+            key,
+            store,
+            store.extension(tenant, extension),
+        )
+        .await
+    }
+
+    /// A DID with its route (unknown numbers are cached too, as `None`).
+    pub async fn did(&self, number: &str) -> Result<Option<Did>, PlatformError> {
+        let store = &self.inner.store;
+        read_through(
+            &self.inner.dids,
+            number.to_owned(),
+            store,
+            store.did(number),
+        )
+        .await
+    }
+
+    /// The queue or IVR menu of `tenant` dialled as `name`, if any.
+    pub async fn dial_target(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<DialTarget>, PlatformError> {
+        let key = (tenant.to_owned(), name.to_owned());
+        let store = &self.inner.store;
+        read_through(
+            &self.inner.dial_targets,
+            key,
+            store,
+            store.dial_target(tenant, name),
+        )
+        .await
+    }
+}
+
+/// `cache`'s entry for `key` if it was read at the store's current generation, else what
+/// `load` reads (then kept, with that generation).
+async fn read_through<K, V>(
+    cache: &moka::sync::Cache<K, Cached<V>>,
+    key: K,
+    store: &PlatformStore,
+    load: impl std::future::Future<Output = Result<V, PlatformError>>,
+) -> Result<V, PlatformError>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let generation = store.generation();
+    if let Some(hit) = cache.get(&key)
+        && hit.generation == generation
+    {
+        return Ok(hit.value);
+    }
+    let value = load.await?;
+    cache.insert(
+        key,
+        Cached {
             generation,
             value: value.clone(),
-        };
-        self.inner.extensions.insert(key, cached);
-        Ok(value)
-    }
+        },
+    );
+    Ok(value)
 }
 
 impl Snapshot {

@@ -75,6 +75,16 @@ pub enum InvalidValue {
     /// The DID belongs to another tenant.
     #[error("DID {0:?} belongs to another tenant")]
     DidTaken(String),
+    /// The name is dialled for something else of the tenant already (an extension, a queue
+    /// or an IVR menu).
+    #[error("{0:?} is dialled for another extension, queue or IVR menu of this tenant")]
+    NameTaken(String),
+    /// A DID's outside number is not a dialled number.
+    #[error("a DID's outside number is digits, optionally after one leading +")]
+    Route,
+    /// A DID's route names nothing of its tenant that a call can reach.
+    #[error("no {0} of this tenant that a call can reach (a queue or menu needs a dial name)")]
+    NoTarget(String),
 }
 
 /// Checks a tenant's id, context and gateway (names) and SIP domain. A tenant's id is never
@@ -86,6 +96,8 @@ pub enum InvalidValue {
 /// assert!(check_tenant("acme", "acme.example", "acme", Some("trunk")).is_ok());
 /// assert!(check_tenant("", "acme.example", "acme", None).is_err());
 /// assert!(check_tenant("acme", "acme.example", "acme", Some("x/1,loopback")).is_err());
+/// // Trunk calls arrive there: a tenant owning it would take every DID's calls.
+/// assert!(check_tenant("acme", "acme.example", "public", None).is_err());
 /// ```
 pub fn check_tenant(
     tenant: &str,
@@ -100,7 +112,7 @@ pub fn check_tenant(
     if !esl::api::is_domain(domain) {
         return Err(InvalidValue::Tenant("domain"));
     }
-    if !is_name(context) {
+    if !is_name(context) || context == crate::inbound::PUBLIC_CONTEXT {
         return Err(InvalidValue::Tenant("context"));
     }
     if gateway.is_some_and(|g| !is_name(g)) {

@@ -4,6 +4,9 @@
 //!   IVR menus) and their migrations; every write bumps a generation number.
 //! - [`identity`]: what an extension may be called and present (names, caller ID, the
 //!   emergency numbers it may not shadow) and its SIP credential, kept as HA1 only.
+//! - [`inbound`]: calls from trunks: where each DID sends them (an extension, a queue, an IVR
+//!   menu or an outside number), the names that reach queues and menus in a tenant's context,
+//!   and the `name@tenant` names FreeSWITCH knows them by.
 //! - [`cache`]: the one cache of what the roles read on every call: tenants (by id, SIP domain
 //!   or dialplan context) and extensions, invalidated by the store's generation and a TTL,
 //!   bounded.
@@ -37,6 +40,7 @@ pub mod calls;
 pub mod clock;
 pub mod events;
 pub mod identity;
+pub mod inbound;
 pub mod policy;
 pub mod retry;
 pub mod slices;

@@ -73,8 +73,10 @@ pub struct ExtensionRow {
 pub struct QueueRow {
     /// Its tenant.
     pub tenant: String,
-    /// Its name (FreeSWITCH sees `name@domain`).
+    /// Its name (FreeSWITCH sees `name@tenant`).
     pub name: String,
+    /// The name it is dialled by in the tenant's context (`None`: no call reaches it).
+    pub extension: Option<String>,
     /// mod_callcenter strategy.
     pub strategy: String,
     /// Music on hold.
@@ -114,8 +116,10 @@ pub struct TierRow {
 pub struct MenuRow {
     /// Its tenant.
     pub tenant: String,
-    /// Its name.
+    /// Its name (FreeSWITCH sees `name@tenant`).
     pub name: String,
+    /// The name it is dialled by in the tenant's context (`None`: no call reaches it).
+    pub extension: Option<String>,
     /// Long greeting.
     pub greet_long: String,
     /// Short greeting.
@@ -206,7 +210,12 @@ impl PlatformStore {
         self.generation.load(Ordering::Acquire)
     }
 
-    fn changed(&self) {
+    /// The extension names refused (emergency and service numbers).
+    pub(crate) fn reserved(&self) -> &[String] {
+        &self.reserved
+    }
+
+    pub(crate) fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -271,6 +280,9 @@ impl PlatformStore {
             .await?
             .ok_or_else(|| InvalidValue::UnknownTenant(row.tenant.clone()))?
             .try_get(0)?;
+        if dialled_elsewhere(&mut tx, &row.tenant, &row.extension).await? {
+            return Err(InvalidValue::NameTaken(row.extension.clone()).into());
+        }
         if let Some(number) = &row.caller_id_number
             && number != &row.extension
             && !owns_number(&mut tx, &row.tenant, number).await?
@@ -352,18 +364,26 @@ impl PlatformStore {
         }
     }
 
-    /// Adds or replaces a queue.
+    /// Adds or replaces a queue; its dial name, if any, must be free in its tenant's context.
     pub async fn put_queue(&self, row: &QueueRow) -> Result<(), PlatformError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(extension) = &row.extension {
+            self.check_dial_name(&mut tx, &row.tenant, extension, ("queue", &row.name))
+                .await?;
+        }
         sqlx::query(
-            "INSERT INTO cc_queues (tenant, name, strategy, moh_sound) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tenant, name) DO UPDATE SET strategy = excluded.strategy, moh_sound = excluded.moh_sound",
+            "INSERT INTO cc_queues (tenant, name, extension, strategy, moh_sound) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant, name) DO UPDATE SET extension = excluded.extension,
+                 strategy = excluded.strategy, moh_sound = excluded.moh_sound",
         )
         .bind(&row.tenant)
         .bind(&row.name)
+        .bind(row.extension.as_deref())
         .bind(&row.strategy)
         .bind(row.moh_sound.as_deref())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.changed();
         Ok(())
     }
@@ -401,18 +421,23 @@ impl PlatformStore {
         Ok(())
     }
 
-    /// Adds or replaces an IVR menu with its entries, in one transaction.
+    /// Adds or replaces an IVR menu with its entries, in one transaction; its dial name, if
+    /// any, must be free in its tenant's context.
     pub async fn put_menu(&self, menu: &MenuRow) -> Result<(), PlatformError> {
         let mut tx = self.pool.begin().await?;
+        if let Some(extension) = &menu.extension {
+            self.check_dial_name(&mut tx, &menu.tenant, extension, ("menu", &menu.name))
+                .await?;
+        }
         sqlx::query("DELETE FROM ivr_entries WHERE tenant = $1 AND menu = $2")
             .bind(&menu.tenant)
             .bind(&menu.name)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO ivr_menus (tenant, name, greet_long, greet_short, invalid_sound, exit_sound, timeout_ms, max_failures)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (tenant, name) DO UPDATE SET greet_long = excluded.greet_long,
+            "INSERT INTO ivr_menus (tenant, name, greet_long, greet_short, invalid_sound, exit_sound, timeout_ms, max_failures, extension)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (tenant, name) DO UPDATE SET extension = excluded.extension, greet_long = excluded.greet_long,
                  greet_short = excluded.greet_short, invalid_sound = excluded.invalid_sound,
                  exit_sound = excluded.exit_sound, timeout_ms = excluded.timeout_ms,
                  max_failures = excluded.max_failures",
@@ -425,6 +450,7 @@ impl PlatformStore {
         .bind(&menu.exit_sound)
         .bind(menu.timeout_ms)
         .bind(menu.max_failures)
+        .bind(menu.extension.as_deref())
         .execute(&mut *tx)
         .await?;
         for (digits, action, param) in &menu.entries {
@@ -549,7 +575,7 @@ impl PlatformStore {
     ) -> Result<(Vec<Tenant>, Vec<QueueRow>, Vec<AgentRow>, Vec<TierRow>), PlatformError> {
         let tenants = self.tenants().await?;
         let queues = sqlx::query(
-            "SELECT tenant, name, strategy, moh_sound FROM cc_queues ORDER BY tenant, name",
+            "SELECT tenant, name, strategy, moh_sound, extension FROM cc_queues ORDER BY tenant, name",
         )
         .fetch_all(&self.pool)
         .await?
@@ -560,6 +586,7 @@ impl PlatformStore {
                 name: r.try_get(1)?,
                 strategy: r.try_get(2)?,
                 moh_sound: r.try_get(3)?,
+                extension: r.try_get(4)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
@@ -601,7 +628,7 @@ impl PlatformStore {
     pub async fn menus(&self) -> Result<(Vec<Tenant>, Vec<MenuRow>), PlatformError> {
         let tenants = self.tenants().await?;
         let mut menus: Vec<MenuRow> = sqlx::query(
-            "SELECT tenant, name, greet_long, greet_short, invalid_sound, exit_sound, timeout_ms, max_failures
+            "SELECT tenant, name, greet_long, greet_short, invalid_sound, exit_sound, timeout_ms, max_failures, extension
              FROM ivr_menus ORDER BY tenant, name",
         )
         .fetch_all(&self.pool)
@@ -617,6 +644,7 @@ impl PlatformStore {
                 exit_sound: r.try_get(5)?,
                 timeout_ms: i64::from(r.try_get::<i32, _>(6)?),
                 max_failures: i64::from(r.try_get::<i32, _>(7)?),
+                extension: r.try_get(8)?,
                 entries: Vec::new(),
             })
         })
@@ -682,4 +710,21 @@ async fn owns_number(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(owned.is_some())
+}
+
+/// Whether `name` is the dial name of one of `tenant`'s queues or IVR menus.
+async fn dialled_elsewhere(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: &str,
+    name: &str,
+) -> Result<bool, PlatformError> {
+    let taken = sqlx::query(
+        "SELECT 1 FROM cc_queues WHERE tenant = $1 AND extension = $2
+         UNION ALL SELECT 1 FROM ivr_menus WHERE tenant = $1 AND extension = $2",
+    )
+    .bind(tenant)
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(taken.is_some())
 }

@@ -51,12 +51,17 @@ enum Command {
         username: String,
     },
     /// Give a DID (a number on the trunk) to a tenant: its extensions may then present it as
-    /// caller ID. A DID is one tenant's only.
+    /// caller ID, and with `--to` calls to it from the trunk reach that target. A DID is one
+    /// tenant's only.
     AddDid {
-        /// The number, digits with an optional leading `+`.
+        /// The number, digits with an optional leading `+`, as the trunk presents it.
         number: String,
         /// The tenant.
         tenant: String,
+        /// Where its calls go: `extension:NAME`, `queue:NAME`, `menu:NAME` (a queue or menu
+        /// with a dial name) or `outside:NUMBER`. Without it, calls to the DID are refused.
+        #[arg(long)]
+        to: Option<platform::inbound::DidRoute>,
     },
     /// Record the CDRs FreeSWITCH left in its err-log-dir (`*.cdr.json`, as posted); each
     /// recorded file is renamed `*.imported`. Already recorded CDRs change nothing.
@@ -136,9 +141,20 @@ fn run(config: DaemonConfig, command: Command) -> Result<(), Failure> {
                 };
                 add_user(&daemon, user).await
             }
-            Command::AddDid { number, tenant } => {
+            Command::AddDid { number, tenant, to } => {
                 daemon.store.put_did(&number, &tenant).await?;
-                println!("DID {number} is {tenant}'s");
+                daemon
+                    .store
+                    .route_did(&number, &tenant, to.as_ref())
+                    .await?;
+                match to {
+                    Some(route) => println!(
+                        "DID {number} is {tenant}'s, routed to {} {}",
+                        route.kind(),
+                        route.target()
+                    ),
+                    None => println!("DID {number} is {tenant}'s (calls to it are refused)"),
+                }
                 Ok(())
             }
             Command::AddOperator { username } => {

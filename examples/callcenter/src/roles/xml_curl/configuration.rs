@@ -1,8 +1,9 @@
 //! `section=configuration`: `callcenter.conf` (queues, agents, tiers) and `ivr.conf` (menus)
-//! of every tenant, each name qualified by the tenant's domain so tenants cannot collide.
+//! of every tenant, each name qualified as `name@tenant` ([`platform::inbound::qualified`]) so
+//! tenants cannot collide.
 
 use super::{LookupError, ServerState};
-use platform::store::Tenant;
+use platform::inbound::qualified;
 use xmlcurl::axum::XmlResponse;
 use xmlcurl::{Agent, CallCenter, Ivr, Menu, NotFound, Queue, Tier};
 
@@ -17,38 +18,27 @@ pub(super) async fn answer(
     }
 }
 
-/// The SIP domain of a tenant, or its id when it has none.
-fn domain_of<'a>(tenants: &'a [Tenant], tenant: &'a str) -> &'a str {
-    tenants
-        .iter()
-        .find(|t| t.tenant == tenant)
-        .map_or(tenant, |t| t.domain.as_str())
-}
-
 async fn call_center(state: &ServerState) -> Result<XmlResponse, LookupError> {
-    let (tenants, queues, agents, tiers) = state.cache.store().call_center().await?;
+    let (_, queues, agents, tiers) = state.cache.store().call_center().await?;
     let mut document = CallCenter::new();
     for queue in queues {
-        let domain = domain_of(&tenants, &queue.tenant);
         let mut entry =
-            Queue::new(format!("{}@{domain}", queue.name)).param("strategy", queue.strategy);
+            Queue::new(qualified(&queue.name, &queue.tenant)).param("strategy", queue.strategy);
         if let Some(moh) = queue.moh_sound {
             entry = entry.param("moh-sound", moh);
         }
         document = document.queue(entry);
     }
     for agent in agents {
-        let domain = domain_of(&tenants, &agent.tenant);
         document = document.agent(
-            Agent::new(format!("{}@{domain}", agent.name), agent.contact).status(agent.status),
+            Agent::new(qualified(&agent.name, &agent.tenant), agent.contact).status(agent.status),
         );
     }
     for tier in tiers {
-        let domain = domain_of(&tenants, &tier.tenant);
         document = document.tier(
             Tier::new(
-                format!("{}@{domain}", tier.agent),
-                format!("{}@{domain}", tier.queue),
+                qualified(&tier.agent, &tier.tenant),
+                qualified(&tier.queue, &tier.tenant),
             )
             .level(tier.level.max(0) as u64)
             .position(tier.position.max(0) as u64),
@@ -58,11 +48,10 @@ async fn call_center(state: &ServerState) -> Result<XmlResponse, LookupError> {
 }
 
 async fn ivr(state: &ServerState) -> Result<XmlResponse, LookupError> {
-    let (tenants, menus) = state.cache.store().menus().await?;
+    let (_, menus) = state.cache.store().menus().await?;
     let mut document = Ivr::new();
     for menu in &menus {
-        let domain = domain_of(&tenants, &menu.tenant);
-        let mut entry = Menu::new(format!("{}@{domain}", menu.name))
+        let mut entry = Menu::new(qualified(&menu.name, &menu.tenant))
             .attr("greet-long", menu.greet_long.as_str())
             .attr("greet-short", menu.greet_short.as_str())
             .attr("invalid-sound", menu.invalid_sound.as_str())

@@ -1,10 +1,13 @@
-//! `section=dialplan`: a call in a tenant's context, routed to one of its extensions or out
-//! through its gateway, with the platform's recording and prepaid policy applied.
+//! `section=dialplan`: a call in a tenant's context, routed to one of its extensions, its
+//! queues or IVR menus (by their dial names), or out through its gateway, with the platform's
+//! recording and prepaid policy applied. Calls from trunks (the `public` context) are
+//! [`super::inbound`]'s.
 
 use super::{LookupError, ServerState};
 use esl::api::{DialedNumber, Endpoint, is_dialed_number, is_name};
 use esl::proto::HangupCause;
 use platform::clock::unix_seconds;
+use platform::inbound::{DialTarget, PUBLIC_CONTEXT, qualified};
 use platform::policy::{self, PrepaidLimit};
 use platform::store::{ExtensionRow, Tenant};
 use platform::variables::ChannelVariables;
@@ -19,6 +22,9 @@ pub(super) async fn answer(
     let (Some(context), Some(destination)) = (call.context(), call.destination()) else {
         return Ok(NotFound.into());
     };
+    if context == PUBLIC_CONTEXT {
+        return super::inbound::answer(state, destination).await;
+    }
     let Some(tenant) = state.cache.tenant_by_context(context).await? else {
         return Ok(NotFound.into());
     };
@@ -55,6 +61,10 @@ pub(super) async fn answer(
                 bridge(condition, &user, &tenant),
             )
         }
+        None if let Some(target) = state.cache.dial_target(&tenant.tenant, destination).await? => (
+            "call_center".to_owned(),
+            call_center(condition, &target, &tenant, state),
+        ),
         // `*` and `#` codes are the switch's, not the carrier's: they never go out (rating reads
         // digits after a `+` only, so they would go out unrated).
         None => match DialedNumber::parse(destination) {
@@ -85,9 +95,30 @@ fn bridge(
     }
 }
 
+/// A queue or an IVR menu of `tenant`: answered, named to FreeSWITCH as `name@tenant`.
+fn call_center(
+    condition: Condition<'static>,
+    target: &DialTarget,
+    tenant: &Tenant,
+    state: &ServerState,
+) -> Condition<'static> {
+    let condition = condition
+        .action_owned(
+            "set",
+            format!("{}={}", state.config.variables.tenant(), tenant.tenant),
+        )
+        .action("answer", None);
+    match target {
+        DialTarget::Queue(queue) => {
+            condition.action_owned("callcenter", qualified(queue, &tenant.tenant))
+        }
+        DialTarget::Menu(menu) => condition.action_owned("ivr", qualified(menu, &tenant.tenant)),
+    }
+}
+
 /// A document that hangs the call up as an unallocated number, whatever was dialled (the
 /// dialled string is not echoed back).
-fn unallocated(context: &str) -> XmlResponse {
+pub(super) fn unallocated(context: &str) -> XmlResponse {
     let condition = Condition::new("destination_number", "^".to_owned())
         .action_owned("hangup", HangupCause::UnallocatedNumber.to_string());
     document(context, "unallocated", condition)
@@ -187,7 +218,11 @@ async fn outbound(
     Ok(bridge(condition, &trunk, tenant))
 }
 
-fn document(context: &str, extension: &str, condition: Condition<'static>) -> XmlResponse {
+pub(super) fn document(
+    context: &str,
+    extension: &str,
+    condition: Condition<'static>,
+) -> XmlResponse {
     Dialplan::new()
         .context(
             Context::new(context.to_owned())
@@ -197,7 +232,7 @@ fn document(context: &str, extension: &str, condition: Condition<'static>) -> Xm
 }
 
 /// A dialed number as a literal in a regular expression.
-fn regex_escape(text: &str) -> String {
+pub(super) fn regex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if "\\.+*?()|[]{}^$".contains(c) {

@@ -4,7 +4,10 @@
 //! - `directory`: the extension of the tenant owning the SIP domain, with its password or
 //!   `a1-hash`, its caller ID, `user_context` (the tenant's context) and the tenant variable (so
 //!   that its calls, and their CDRs, name the tenant).
-//! - `dialplan`: in the tenant owning the context, an extension is bridged to the user; any
+//! - `dialplan`: in the `public` context, a DID's call is given its tenant and transferred to
+//!   its route's destination in the tenant's context; unknown DIDs are refused. In the tenant
+//!   owning the context, an extension is bridged to the user, a queue's or IVR menu's dial name
+//!   runs `callcenter` or `ivr` (`name@tenant`); any
 //!   other number goes out through the tenant's gateway, limited by the prepaid policy; calls
 //!   the recording policy selects start `record_session` into the staging directory. A lookup
 //!   that fails or misses its deadline refuses the call (`SERVICE_UNAVAILABLE`): FreeSWITCH's
@@ -17,6 +20,7 @@
 mod configuration;
 mod dialplan;
 mod directory;
+mod inbound;
 
 use crate::http::basic_auth::require;
 use crate::http::{BasicAuth, ErrorId};

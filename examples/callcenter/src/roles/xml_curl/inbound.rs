@@ -1,0 +1,41 @@
+//! `section=dialplan` in the `public` context: a call from a trunk to one of the platform's
+//! DIDs. The DID's tenant is set on the channel (so its calls, and their CDRs, name the
+//! tenant) and the call is transferred into the tenant's context, to the DID route's
+//! destination there, where the tenant's dialplan routes it as any of its calls. Anything
+//! else, an unknown number or one without a route, is refused as an unallocated number:
+//! a trunk's caller reaches no tenant's dialplan but through a DID.
+
+use super::dialplan::{document, regex_escape, unallocated};
+use super::{LookupError, ServerState};
+use esl::api::{is_dialed_number, is_name};
+use platform::inbound::PUBLIC_CONTEXT;
+use xmlcurl::Condition;
+use xmlcurl::axum::XmlResponse;
+
+pub(super) async fn answer(state: &ServerState, number: &str) -> Result<XmlResponse, LookupError> {
+    if !is_dialed_number(number) {
+        return Ok(unallocated(PUBLIC_CONTEXT));
+    }
+    let Some(did) = state.cache.did(number).await? else {
+        tracing::info!(did = %number, "refused a call to a number that is no DID");
+        return Ok(unallocated(PUBLIC_CONTEXT));
+    };
+    let (Some(destination), Some(tenant)) =
+        (&did.destination, state.cache.tenant(&did.tenant).await?)
+    else {
+        tracing::info!(did = %number, tenant = %did.tenant, "refused a call to a DID without a route");
+        return Ok(unallocated(PUBLIC_CONTEXT));
+    };
+    // Written by the store's rules; checked again where it reaches the transfer's arguments.
+    if !is_dialed_number(destination) && !is_name(destination) {
+        tracing::error!(did = %number, tenant = %did.tenant, "a DID's destination breaks the rule for names: fix its route");
+        return Ok(unallocated(PUBLIC_CONTEXT));
+    }
+    let condition = Condition::new("destination_number", format!("^{}$", regex_escape(number)))
+        .action_owned(
+            "set",
+            format!("{}={}", state.config.variables.tenant(), tenant.tenant),
+        )
+        .action_owned("transfer", format!("{destination} XML {}", tenant.context));
+    Ok(document(PUBLIC_CONTEXT, "did", condition))
+}
