@@ -17,6 +17,8 @@
 //! - [`calls`]: live call state of a FreeSWITCH node, without I/O (channel events in, call
 //!   events out).
 //! - [`balance`]: the live balance published on the hub on every change to a tenant's money.
+//! - [`contact_center`]: live queue and agent state from mod_callcenter's events, without
+//!   I/O (members waiting, who answered, agent status and state, calls answered, talk time).
 //! - [`events`]: the per-tenant hub that fans call events out to subscribers.
 //! - [`slices`]: a running prepaid call's slices, without I/O (when to extend its hold, where
 //!   its limit moves).
@@ -38,6 +40,7 @@ pub mod balance;
 pub mod cache;
 pub mod calls;
 pub mod clock;
+pub mod contact_center;
 pub mod events;
 pub mod identity;
 pub mod inbound;

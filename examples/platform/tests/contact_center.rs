@@ -1,0 +1,163 @@
+//! The contact-center state machine on real mod_callcenter traffic: the captured ESL sessions
+//! (`fixtures/freeswitch/callcenter/`, in plain and JSON events) of a DID call answered by
+//! agent 1001@acme and a second call abandoned while both agents were on a break, fed event
+//! by event; the state after each step is what the capture shows.
+
+use bytes::BytesMut;
+use esl::proto::{Event, FrameDecoder};
+use platform::contact_center::{Change, ContactCenter, tenant_of};
+
+const QUEUE: &str = "support@acme";
+
+fn events(capture: &str) -> Vec<Event> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/freeswitch/callcenter")
+        .join(capture);
+    let mut buf = BytesMut::from(&std::fs::read(path).unwrap()[..]);
+    let mut decoder = FrameDecoder::new();
+    let mut events = Vec::new();
+    while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+        if frame.is_event() {
+            events.push(frame.event().unwrap());
+        }
+    }
+    events
+}
+
+/// Feeds `capture` and checks the state after each of mod_callcenter's steps.
+fn replay(capture: &str) {
+    let mut center = ContactCenter::default();
+    let mut steps = Vec::new();
+    for event in events(capture) {
+        let changes = center.apply(&event);
+        if let Some(action) = event.header("CC-Action") {
+            steps.push((action.into_owned(), changes, center.clone(), event.clone()));
+        } else {
+            assert!(
+                changes.is_empty(),
+                "only callcenter::info changes the state"
+            );
+        }
+    }
+    let actions: Vec<&str> = steps.iter().map(|(a, _, _, _)| a.as_str()).collect();
+    assert_eq!(actions.len(), 19, "{actions:?}");
+    let after = |n: usize, action: &str| -> &ContactCenter {
+        assert_eq!(steps[n].0, action, "step {n}");
+        &steps[n].2
+    };
+    // A header of step `n`'s event (each run has its own ids and times).
+    let said = |n: usize, name: &str| -> String { steps[n].3.header(name).unwrap().into_owned() };
+    let time = |n: usize, name: &str| -> i64 { said(n, name).parse().unwrap() };
+    let first_caller = said(2, "CC-Member-Session-UUID");
+
+    // Both agents made available.
+    let state = after(1, "agent-status-change");
+    assert_eq!(state.agent("1001@acme").unwrap().status, "Available");
+    assert_eq!(state.agent("1002@acme").unwrap().status, "Available");
+
+    // Call 1 joins the queue, waits, is offered to 1001, answered.
+    let state = after(2, "member-queue-start");
+    let queue = state.queue(QUEUE).unwrap();
+    assert_eq!(queue.waiting().count(), 1);
+    let member = &queue.members[0];
+    assert_eq!(member.caller_number, "0909123456");
+    assert_eq!(member.session_uuid, first_caller);
+    assert_eq!(steps[2].1, [Change::Queue(QUEUE.into())]);
+    let state = after(5, "agent-offering");
+    let call = state.agent("1001@acme").unwrap().call.clone().unwrap();
+    assert_eq!((call.queue.as_str(), call.answered_at), (QUEUE, None));
+    assert_eq!(state.agent("1001@acme").unwrap().state, "Receiving");
+    let state = after(6, "bridge-agent-start");
+    let queue = state.queue(QUEUE).unwrap();
+    assert_eq!(queue.waiting().count(), 0, "answered: no longer waiting");
+    assert_eq!((queue.offered, queue.answered), (1, 1));
+    let agent = state.agent("1001@acme").unwrap();
+    let call = agent.call.clone().unwrap();
+    assert_eq!(call.member_session_uuid, first_caller);
+    assert_eq!(call.caller_number, "0909123456");
+    assert_eq!(call.answered_at, Some(time(6, "CC-Agent-Answered-Time")));
+    assert_eq!(
+        after(7, "agent-state-change")
+            .agent("1001@acme")
+            .unwrap()
+            .state,
+        "In a queue call"
+    );
+
+    // The caller hangs up after about 3 s of talk: the agent is free, one call answered.
+    let state = after(9, "bridge-agent-end");
+    let agent = state.agent("1001@acme").unwrap();
+    assert_eq!(agent.call, None);
+    let talked = time(9, "CC-Bridge-Terminated-Time") - time(9, "CC-Agent-Answered-Time");
+    assert!((2..=4).contains(&talked), "{talked}");
+    assert_eq!(
+        (agent.calls_answered, agent.talk_seconds),
+        (1, talked as u64)
+    );
+    let state = after(10, "member-queue-end");
+    let queue = state.queue(QUEUE).unwrap();
+    assert!(queue.members.is_empty());
+    assert_eq!((queue.answered, queue.abandoned), (1, 0));
+    let waited = time(6, "CC-Agent-Answered-Time") - time(6, "CC-Member-Joined-Time");
+    assert_eq!(queue.answer_wait_seconds, waited as u64);
+    assert_eq!(queue.answered_in_time, 1);
+    assert_eq!(
+        after(11, "agent-state-change")
+            .agent("1001@acme")
+            .unwrap()
+            .state,
+        "Waiting"
+    );
+
+    // Both agents on a break; call 2 waits 3 s and gives up.
+    let state = after(13, "agent-status-change");
+    assert!(state.agents_of("acme").all(|a| a.status == "On Break"));
+    let state = after(14, "member-queue-start");
+    let queue = state.queue(QUEUE).unwrap();
+    assert_eq!(queue.waiting().next().unwrap().caller_number, "0909555111");
+    let gave_up = time(16, "CC-Member-Leaving-Time");
+    let joined = time(16, "CC-Member-Joined-Time");
+    assert_eq!(queue.longest_wait(gave_up), Some(gave_up - joined));
+    let state = after(16, "member-queue-end");
+    let queue = state.queue(QUEUE).unwrap();
+    assert_eq!(queue.waiting().count(), 0);
+    assert_eq!((queue.offered, queue.answered, queue.abandoned), (2, 1, 1));
+
+    // 1001 logs out.
+    let state = after(18, "agent-status-change");
+    assert_eq!(state.agent("1001@acme").unwrap().status, "Logged Out");
+    assert_eq!(state.agent("1002@acme").unwrap().status, "On Break");
+
+    // A tenant sees its own queues and agents only.
+    assert_eq!(state.queues_of("acme").count(), 1);
+    assert_eq!(state.agents_of("acme").count(), 2);
+    assert_eq!(state.queues_of("beta").count(), 0);
+    assert_eq!(tenant_of(QUEUE), Some("acme"));
+}
+
+#[test]
+fn plain_events_of_a_captured_contact_center_run() {
+    replay("esl-callcenter-plain.raw");
+}
+
+#[test]
+fn json_events_of_a_captured_contact_center_run() {
+    replay("esl-callcenter-json.raw");
+}
+
+/// Every event delivered twice in a row (a re-sent or re-read event) counts once: a member
+/// joins, is answered and leaves once, an agent finishes its call once.
+#[test]
+fn each_event_twice_counts_once() {
+    let mut center = ContactCenter::default();
+    for event in events("esl-callcenter-plain.raw") {
+        center.apply(&event);
+        center.apply(&event);
+    }
+    let queue = center.queue(QUEUE).unwrap();
+    assert_eq!((queue.offered, queue.answered, queue.abandoned), (2, 1, 1));
+    assert!(queue.members.is_empty());
+    let agent = center.agent("1001@acme").unwrap();
+    assert_eq!(agent.calls_answered, 1);
+    assert!((2..=4).contains(&agent.talk_seconds));
+}
