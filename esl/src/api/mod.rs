@@ -24,10 +24,12 @@
 //! # Ok::<(), esl::api::ApiError>(())
 //! ```
 
+mod callcenter;
 mod channel;
 mod originate;
 mod value;
 
+pub use callcenter::{AgentStatus, CallCenterAgentStatus, is_call_center_name};
 pub use channel::{
     RecordAction, SchedDel, SchedHangup, SchedKill, UuidBridge, UuidGetVar, UuidKill, UuidRecord,
     UuidSetVar, UuidTransfer,

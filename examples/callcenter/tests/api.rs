@@ -499,6 +499,8 @@ async fn expired_forged_and_tampered_tokens_are_refused() {
         "/api/extensions",
         "/api/extensions/{extension}",
         "/api/balance",
+        "/api/contact-center",
+        "/api/agents/{agent}/status",
         "/api/topups",
         "/api/operator/unassigned-cdrs",
     ] {
@@ -578,4 +580,68 @@ async fn extensions_and_calls_are_listed_a_page_at_a_time() {
     let (_, rest) = call(a, "GET", &path, Some(&admin), None).await;
     assert_eq!(rest["calls"].as_array().unwrap().len(), 1);
     assert_ne!(rest["calls"][0]["uuid"], calls["calls"][0]["uuid"]);
+}
+
+/// An agent sets its own status (the agent named as its extension), an admin any agent of the
+/// tenant; the status is stored and set on the node with `callcenter_config`, quoted. Another
+/// agent's, another tenant's, an unknown status or field are refused, and reach no node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_set_their_own_status_and_admins_any_of_their_tenants() {
+    let p = platform().await;
+    let store = platform::store::PlatformStore::open(p.ledger.pool().clone(), p.ledger.backend())
+        .await
+        .unwrap();
+    for name in ["1000", "1001"] {
+        store
+            .put_agent(&platform::store::AgentRow {
+                tenant: "acme".into(),
+                name: name.into(),
+                contact: format!("user/{name}@acme.example"),
+                status: "Available".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let a = p.address;
+    let agent = login(a, "acme", "agent").await;
+    let status = |s: &str| Some(json!({ "status": s }));
+    let put = |token: String, path: &'static str, body: Option<Value>| async move {
+        call(a, "PUT", path, Some(&token), body).await
+    };
+    let (code, body) = put(agent.clone(), "/api/agents/1000/status", status("On Break")).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body, json!({"agent": "1000", "status": "On Break"}));
+    let (code, _) = put(agent.clone(), "/api/agents/1001/status", status("On Break")).await;
+    assert_eq!(code, 403, "another agent's status");
+    let roamer = login(a, "acme", "roamer").await;
+    let (code, _) = put(roamer, "/api/agents/1000/status", status("Available")).await;
+    assert_eq!(code, 403, "an agent without an extension");
+    let (code, _) = put(agent.clone(), "/api/agents/1000/status", status("Busy")).await;
+    assert_eq!(code, 400);
+    let hostile = Some(json!({"status": "Available", "agent": "1001@acme"}));
+    let (code, _) = put(agent.clone(), "/api/agents/1000/status", hostile).await;
+    assert_eq!(code, 400, "unknown fields are refused");
+    let admin = login(a, "acme", "admin").await;
+    let (code, _) = put(admin, "/api/agents/1001/status", status("Logged Out")).await;
+    assert_eq!(code, 200);
+    let beta_admin = login(a, "beta", "admin").await;
+    let (code, _) = put(beta_admin, "/api/agents/1001/status", status("Available")).await;
+    assert_eq!(code, 404, "acme's agent is not beta's");
+
+    let sent: Vec<String> = p
+        .node
+        .log()
+        .commands
+        .into_iter()
+        .filter(|c| c.contains("callcenter_config"))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "api callcenter_config agent set status 1000@acme 'On Break'",
+            "api callcenter_config agent set status 1001@acme 'Logged Out'",
+        ]
+    );
+    let stored = store.agent("acme", "1000").await.unwrap().unwrap();
+    assert_eq!(stored.status, "On Break");
 }

@@ -184,12 +184,47 @@ async fn ask(platform: &Platform, capture: &str) -> String {
     String::from_utf8(response.body).unwrap()
 }
 
+/// Our answer to a captured request with `from` in its body replaced by `to` (its
+/// Content-Length set to match).
+async fn ask_renamed(platform: &Platform, capture: &str, from: &str, to: &str) -> String {
+    let raw = String::from_utf8(captured(&format!("{capture}.http"))).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let body = body.replace(from, to);
+    let head: Vec<String> = head
+        .split("\r\n")
+        .map(|line| match line.split_once(": ") {
+            Some((name, _)) if name.eq_ignore_ascii_case("content-length") => {
+                format!("Content-Length: {}", body.len())
+            }
+            _ => line.to_owned(),
+        })
+        .collect();
+    let request = format!("{}\r\n\r\n{body}", head.join("\r\n"));
+    let request = http::with_headers(request.as_bytes(), &[AUTHORIZATION]);
+    let response = http::send(platform.address, &request).await.unwrap();
+    assert_eq!(response.status, 200);
+    String::from_utf8(response.body).unwrap()
+}
+
 /// A dialplan lookup of `destination` in `context`, as FreeSWITCH sends one.
 async fn dial(platform: &Platform, context: &str, destination: &str) -> String {
-    let form = format!(
+    dial_from_did(platform, context, destination, None).await
+}
+
+/// The lookup of a call that came in to DID `did` (the variable our `public` answer set).
+async fn dial_from_did(
+    platform: &Platform,
+    context: &str,
+    destination: &str,
+    did: Option<&str>,
+) -> String {
+    let mut form = format!(
         "section=dialplan&Hunt-Context={context}&Hunt-Destination-Number={}&Unique-ID=3f0c6a1e-0000-4000-8000-000000000001",
         urlencode(destination)
     );
+    if let Some(did) = did {
+        form.push_str(&format!("&variable_callcenter_did={}", urlencode(did)));
+    }
     let request = http::post(
         "/fsapi",
         &[
@@ -264,8 +299,8 @@ fn attribute<'a>(element: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 /// The call's three dialplan lookups, as FreeSWITCH made them: the DID in `public` is given
-/// its tenant and transferred to the menu's dial name in the tenant's context, which answers
-/// and runs the menu; the menu's entry 1 reaches the queue's dial name, which answers and
+/// its tenant (and marked as the DID's) and transferred to the menu's dial name in the
+/// tenant's context, which answers and runs the menu; the menu's entry 1 reaches the queue's dial name, which answers and
 /// runs `callcenter support@acme`. The documents carry what the captured ones did, but for
 /// two choices of ours: the menu is named `main@acme` (every call-center name is
 /// `name@tenant`), and the DID's call is not answered in `public` (a DID routed to a user
@@ -274,10 +309,15 @@ fn attribute<'a>(element: &'a [(String, String)], name: &str) -> &'a str {
 async fn captured_did_menu_and_queue_lookups_get_what_freeswitch_was_given() {
     let platform = platform().await;
 
-    let (context, actions) = dialplan(&ask(&platform, "004_fsapi_dialplan").await);
+    let (context, mut actions) = dialplan(&ask(&platform, "004_fsapi_dialplan").await);
     let (given_context, given_actions) = dialplan(&given("004_fsapi_dialplan"));
     assert_eq!(context, given_context);
     assert_eq!(given_actions[0], action("answer", ""));
+    // Ours also marks the call as a DID's (it may dial out only to the DID's own route).
+    assert_eq!(
+        actions.remove(1),
+        action("set", "callcenter_did=02873001234")
+    );
     assert_eq!(actions, given_actions[1..]);
 
     let (context, actions) = dialplan(&ask(&platform, "005_fsapi_dialplan").await);
@@ -325,7 +365,15 @@ async fn captured_configuration_lookups_get_the_queue_agents_tiers_and_menu() {
     let tier = &["agent", "queue", "level", "position"][..];
     assert_eq!(names(&ours, "tier", tier), names(&theirs, "tier", tier));
 
-    let ours = ask(&platform, "006_fsapi_configuration").await;
+    // FreeSWITCH asks for the menu the dialplan named: ours is main@acme where the capture's
+    // was acme_main.
+    let ours = ask_renamed(
+        &platform,
+        "006_fsapi_configuration",
+        "acme_main",
+        "main%40acme",
+    )
+    .await;
     let theirs = given("006_fsapi_configuration");
     let menus = elements(&ours, "menu");
     assert_eq!(menus.len(), 1, "{ours}");
@@ -365,6 +413,7 @@ async fn dids_reach_their_routes_in_their_tenants_context() {
             actions,
             [
                 action("set", "tenant_id=acme"),
+                action("set", &format!("callcenter_did={number}")),
                 action("transfer", &format!("{destination} XML acme"))
             ],
             "{number}"
@@ -411,6 +460,68 @@ async fn a_trunk_reaches_no_tenant_but_through_a_routed_did() {
     assert_eq!(actions, [action("hangup", "UNALLOCATED_NUMBER")]);
 }
 
+/// A caller from a trunk never becomes an outside call the tenant did not route: a DID routed
+/// to an extension that was removed is refused (its number is not dialled out), and in the
+/// tenant's context a DID's call reaches an outside number only when it is that DID's own
+/// outside route (an IVR entry or a transfer re-running the dialplan cannot dial out).
+#[tokio::test]
+async fn a_did_call_dials_out_only_to_its_own_outside_route() {
+    let platform = platform().await;
+    let store = &platform.store;
+    store.put_did("0287300020", "acme").await.unwrap();
+    store
+        .route_did(
+            "0287300020",
+            "acme",
+            Some(&DidRoute::Extension("1002".into())),
+        )
+        .await
+        .unwrap();
+    assert!(store.delete_extension("acme", "1002").await.unwrap());
+    let (_, actions) = dialplan(&dial(&platform, "public", "0287300020").await);
+    assert_eq!(actions, [action("hangup", "UNALLOCATED_NUMBER")]);
+    // In the tenant's context: the removed extension's number, or any outside number, from
+    // the DID's call: refused. The same numbers from the tenant's own users: out.
+    for dialled in ["1002", "+442079460000"] {
+        let (_, actions) =
+            dialplan(&dial_from_did(&platform, "acme", dialled, Some("0287300020")).await);
+        assert_eq!(
+            actions,
+            [action("hangup", "UNALLOCATED_NUMBER")],
+            "{dialled}"
+        );
+        let (_, actions) = dialplan(&dial(&platform, "acme", dialled).await);
+        assert_eq!(
+            actions.last(),
+            Some(&action("bridge", &format!("sofia/gateway/trunk/{dialled}"))),
+            "{dialled}"
+        );
+    }
+    // A DID forwarded outside reaches its own route, and only it.
+    store.put_did("0287300021", "acme").await.unwrap();
+    store
+        .route_did(
+            "0287300021",
+            "acme",
+            Some(&DidRoute::Outside("+442079460000".into())),
+        )
+        .await
+        .unwrap();
+    let (_, actions) =
+        dialplan(&dial_from_did(&platform, "acme", "+442079460000", Some("0287300021")).await);
+    assert_eq!(
+        actions.last(),
+        Some(&action("bridge", "sofia/gateway/trunk/+442079460000"))
+    );
+    let (_, actions) =
+        dialplan(&dial_from_did(&platform, "acme", "+442079460001", Some("0287300021")).await);
+    assert_eq!(actions, [action("hangup", "UNALLOCATED_NUMBER")]);
+    // A DID of another tenant names no route here.
+    let (_, actions) =
+        dialplan(&dial_from_did(&platform, "beta", "+442079460000", Some("0287300021")).await);
+    assert_eq!(actions, [action("hangup", "UNALLOCATED_NUMBER")]);
+}
+
 /// A route names only what its tenant has and a call can reach; a dial name is one thing's
 /// per tenant; no tenant's context is `public`.
 #[tokio::test]
@@ -431,6 +542,10 @@ async fn routes_and_dial_names_are_checked() {
         DidRoute::Queue("sales".into()),
         DidRoute::Outside("*97".into()),
         DidRoute::Outside("0290 XML acme".into()),
+        // An emergency number, and the platform's own DIDs (a loop through the trunk).
+        DidRoute::Outside("112".into()),
+        DidRoute::Outside(DID.into()),
+        DidRoute::Outside("0287300010".into()),
     ] {
         assert!(
             store
@@ -485,6 +600,31 @@ async fn routes_and_dial_names_are_checked() {
         record_calls: false,
     };
     assert!(store.put_extension(&user).await.is_err());
+    // Names that reach `callcenter`/`ivr` data as name@tenant are names.
+    for hostile in ["a b", "x@beta", "${api(x)}", ""] {
+        let mut q = queue("8002");
+        q.name = hostile.into();
+        assert!(store.put_queue(&q).await.is_err(), "{hostile:?}");
+        let agent = AgentRow {
+            tenant: "acme".into(),
+            name: hostile.into(),
+            contact: "user/1001@acme.example".into(),
+            status: "Available".into(),
+        };
+        assert!(store.put_agent(&agent).await.is_err(), "{hostile:?}");
+    }
+    // A tenant id that differs from another's only in case (FreeSWITCH matches names
+    // ignoring case).
+    let twin = Tenant {
+        tenant: "Acme".into(),
+        domain: "acme-twin.example".into(),
+        context: "acme_twin".into(),
+        gateway: None,
+        prepaid: false,
+        record_calls: false,
+        prepaid_slice_seconds: None,
+    };
+    assert!(store.put_tenant(&twin).await.is_err());
     assert!(
         store
             .put_tenant(&Tenant {

@@ -109,6 +109,21 @@ pub enum CallEvent {
         /// `balance + credit_limit - held`: what new calls may still spend.
         available: String,
     },
+    /// A queue of the tenant changed (a member joined, was offered, answered or left): the
+    /// queue as it is now ([`crate::contact_center`]).
+    QueueChanged {
+        /// The tenant.
+        tenant: String,
+        /// The queue.
+        queue: crate::contact_center::Queue,
+    },
+    /// An agent of the tenant changed (status, state, call): the agent as it is now.
+    AgentChanged {
+        /// The tenant.
+        tenant: String,
+        /// The agent.
+        agent: crate::contact_center::Agent,
+    },
 }
 
 impl CallEvent {
@@ -118,9 +133,10 @@ impl CallEvent {
             CallEvent::CallStarted { call }
             | CallEvent::CallAnswered { call }
             | CallEvent::CallEnded { call, .. } => &call.tenant,
-            CallEvent::RecordingReady { tenant, .. } | CallEvent::BalanceChanged { tenant, .. } => {
-                tenant
-            }
+            CallEvent::RecordingReady { tenant, .. }
+            | CallEvent::BalanceChanged { tenant, .. }
+            | CallEvent::QueueChanged { tenant, .. }
+            | CallEvent::AgentChanged { tenant, .. } => tenant,
         }
     }
 }

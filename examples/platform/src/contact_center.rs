@@ -23,6 +23,7 @@
 //! # Ok::<(), esl::proto::EventError>(())
 //! ```
 
+use crate::calls::CallEvent;
 use esl::proto::Event;
 use std::collections::BTreeMap;
 
@@ -30,11 +31,19 @@ use std::collections::BTreeMap;
 pub const SUBCLASS: &str = "callcenter::info";
 
 /// Most queues, and most agents, followed at once; events naming others are ignored (a node
-/// sending names without end cannot grow the state without bound).
-pub const MAX_NAMES: usize = 100_000;
+/// sending names without end cannot grow the state without bound). Names are at most 129
+/// bytes (`name@tenant`, each a name), ids and numbers are cut at [`MAX_TEXT`].
+pub const MAX_NAMES: usize = 20_000;
 
 /// Most members followed in one queue at once.
-pub const MAX_MEMBERS: usize = 10_000;
+pub const MAX_MEMBERS: usize = 2_000;
+
+/// Longest member id, channel UUID or caller number kept (longer ones are cut).
+pub const MAX_TEXT: usize = 64;
+
+/// Latest time an event may carry, Unix seconds (year 9999): times are bounded before any
+/// arithmetic.
+const MAX_SECONDS: i64 = 253_402_300_799;
 
 /// What an answered member waited at most to count as answered in time, by default (the
 /// service level's threshold).
@@ -48,7 +57,7 @@ pub struct ContactCenter {
 }
 
 /// A queue: its members and the counts since the state was made.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Queue {
     /// Its name as FreeSWITCH knows it (`name@tenant`).
     pub name: String,
@@ -67,7 +76,7 @@ pub struct Queue {
 }
 
 /// A caller in a queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Member {
     /// mod_callcenter's id of the member (`CC-Member-UUID`).
     pub uuid: String,
@@ -84,7 +93,7 @@ pub struct Member {
 }
 
 /// An agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Agent {
     /// Its name as FreeSWITCH knows it (`name@tenant`).
     pub name: String,
@@ -101,7 +110,7 @@ pub struct Agent {
 }
 
 /// The call an agent is offered or talking.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AgentCall {
     /// The queue.
     pub queue: String,
@@ -142,7 +151,9 @@ impl Queue {
 
     /// How long the member waiting longest has waited at `now` (Unix seconds).
     pub fn longest_wait(&self, now: i64) -> Option<i64> {
-        self.waiting().map(|m| (now - m.joined_at).max(0)).max()
+        self.waiting()
+            .map(|m| now.saturating_sub(m.joined_at).max(0))
+            .max()
     }
 }
 
@@ -171,6 +182,27 @@ impl ContactCenter {
             .filter(move |a| tenant_of(&a.name) == Some(tenant))
     }
 
+    /// The event to publish for `change`, as the state is now: the queue or agent whole,
+    /// to its tenant (`None` for a name without one, or one the state no longer holds).
+    pub fn published(&self, change: &Change) -> Option<CallEvent> {
+        match change {
+            Change::Queue(name) => {
+                let queue = self.queues.get(name)?;
+                Some(CallEvent::QueueChanged {
+                    tenant: tenant_of(name)?.to_owned(),
+                    queue: queue.clone(),
+                })
+            }
+            Change::Agent(name) => {
+                let agent = self.agents.get(name)?;
+                Some(CallEvent::AgentChanged {
+                    tenant: tenant_of(name)?.to_owned(),
+                    agent: agent.clone(),
+                })
+            }
+        }
+    }
+
     /// Applies one event; what it changed (nothing for any other event, or one this version
     /// does not follow).
     pub fn apply(&mut self, event: &Event) -> Vec<Change> {
@@ -178,11 +210,22 @@ impl ContactCenter {
             return Vec::new();
         }
         let header = |name: &str| event.header(name).map(|v| v.into_owned());
-        let time = |name: &str| header(name).and_then(|v| v.parse::<i64>().ok());
-        let now = time("Event-Date-Timestamp").map_or(0, |us| us / 1_000_000);
-        let queue = header("CC-Queue");
-        let agent = header("CC-Agent");
-        let member = header("CC-Member-UUID");
+        // Ids and numbers cut to a bound; names kept only when they are `name@tenant`.
+        let text = |name: &str| header(name).map(|v| v.chars().take(MAX_TEXT).collect::<String>());
+        let named = |name: &str| header(name).filter(|v| esl::api::is_call_center_name(v));
+        // Seconds since the epoch, within what a clock can say (no arithmetic overflows).
+        let time = |name: &str| {
+            header(name)
+                .and_then(|v| v.parse::<i64>().ok())
+                .filter(|t| (0..=MAX_SECONDS).contains(t))
+        };
+        let now = header("Event-Date-Timestamp")
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(|us| us / 1_000_000)
+            .filter(|t| (1..=MAX_SECONDS).contains(t));
+        let queue = named("CC-Queue");
+        let agent = named("CC-Agent");
+        let member = text("CC-Member-UUID");
         let mut changes = Vec::new();
         match header("CC-Action").as_deref() {
             Some("agent-status-change") => {
@@ -202,20 +245,22 @@ impl ContactCenter {
                 }
             }
             Some("member-queue-start") => {
-                if let (Some(name), Some(uuid)) = (&queue, member)
+                // A member is placed in time, or not followed.
+                if let (Some(name), Some(uuid), Some(joined_at)) =
+                    (&queue, member, time("CC-Member-Joined-Time").or(now))
                     && let Some(queue) = self.queue_mut(name)
                     && queue.members.len() < MAX_MEMBERS
                     && !queue.members.iter().any(|m| m.uuid == uuid)
                 {
                     queue.members.push(Member {
                         uuid,
-                        session_uuid: header("CC-Member-Session-UUID").unwrap_or_default(),
-                        caller_number: header("CC-Member-CID-Number").unwrap_or_default(),
-                        joined_at: time("CC-Member-Joined-Time").unwrap_or(now),
+                        session_uuid: text("CC-Member-Session-UUID").unwrap_or_default(),
+                        caller_number: text("CC-Member-CID-Number").unwrap_or_default(),
+                        joined_at,
                         agent: None,
                         answered_at: None,
                     });
-                    queue.offered += 1;
+                    queue.offered = queue.offered.saturating_add(1);
                     changes.push(Change::Queue(name.clone()));
                 }
             }
@@ -223,18 +268,30 @@ impl ContactCenter {
                 self.offer(&queue, &agent, &member, None, &mut changes);
             }
             Some("bridge-agent-start") => {
-                let answered = time("CC-Agent-Answered-Time").unwrap_or(now);
-                self.offer(&queue, &agent, &member, Some(answered), &mut changes);
+                if let Some(answered) = time("CC-Agent-Answered-Time").or(now) {
+                    self.offer(&queue, &agent, &member, Some(answered), &mut changes);
+                }
             }
             Some("bridge-agent-end") => {
+                // The end of the call the agent is on (a late end of an earlier call ends
+                // nothing).
+                let session = text("CC-Member-Session-UUID");
                 if let Some(name) = &agent
                     && let Some(agent) = self.agents.get_mut(name)
+                    && agent
+                        .call
+                        .as_ref()
+                        .is_some_and(|c| session.is_none_or(|s| s == c.member_session_uuid))
                     && let Some(call) = agent.call.take()
                 {
                     if let Some(answered) = call.answered_at {
-                        let ended = time("CC-Bridge-Terminated-Time").unwrap_or(now);
-                        agent.calls_answered += 1;
-                        agent.talk_seconds += u64::try_from(ended - answered).unwrap_or(0);
+                        let ended = time("CC-Bridge-Terminated-Time")
+                            .or(now)
+                            .unwrap_or(answered);
+                        agent.calls_answered = agent.calls_answered.saturating_add(1);
+                        agent.talk_seconds = agent
+                            .talk_seconds
+                            .saturating_add(u64::try_from(ended - answered).unwrap_or(0));
                     }
                     changes.push(Change::Agent(name.clone()));
                 }
@@ -261,7 +318,7 @@ impl ContactCenter {
                 {
                     let member = queue.members.remove(at);
                     if member.answered_at.is_none() {
-                        queue.abandoned += 1;
+                        queue.abandoned = queue.abandoned.saturating_add(1);
                     }
                     changes.push(Change::Queue(name.clone()));
                 }
@@ -283,6 +340,10 @@ impl ContactCenter {
         let (Some(queue_name), Some(agent_name), Some(uuid)) = (queue, agent, member) else {
             return;
         };
+        // A queue offers its own tenant's agents only: anything else is not shown to either.
+        if tenant_of(queue_name) != tenant_of(agent_name) {
+            return;
+        }
         let Some(queue) = self.queues.get_mut(queue_name) else {
             return;
         };
@@ -295,10 +356,12 @@ impl ContactCenter {
         {
             member.answered_at = Some(at);
             let waited = (at - member.joined_at).max(0);
-            queue.answered += 1;
-            queue.answer_wait_seconds += u64::try_from(waited).unwrap_or(0);
+            queue.answered = queue.answered.saturating_add(1);
+            queue.answer_wait_seconds = queue
+                .answer_wait_seconds
+                .saturating_add(u64::try_from(waited).unwrap_or(0));
             if waited <= DEFAULT_SERVICE_SECONDS {
-                queue.answered_in_time += 1;
+                queue.answered_in_time = queue.answered_in_time.saturating_add(1);
             }
         }
         let call = AgentCall {

@@ -79,9 +79,21 @@ pub enum InvalidValue {
     /// or an IVR menu).
     #[error("{0:?} is dialled for another extension, queue or IVR menu of this tenant")]
     NameTaken(String),
-    /// A DID's outside number is not a dialled number.
-    #[error("a DID's outside number is digits, optionally after one leading +")]
+    /// A DID's outside number is not a dialled number, or is an emergency or service number
+    /// or one of the platform's own DIDs (a call that would come straight back).
+    #[error(
+        "a DID's outside number is digits, optionally after one leading +, and neither an emergency or service number nor one of the platform's DIDs"
+    )]
     Route,
+    /// A tenant id that differs from another's only in case (FreeSWITCH finds queues and
+    /// menus by name ignoring case: one tenant's would answer for the other's).
+    #[error("tenant {0:?} differs from an existing tenant only in case")]
+    TenantCase(String),
+    /// A queue, agent or IVR menu name that breaks the rule for names.
+    #[error(
+        "a queue, agent or menu name is 1 to 64 letters, digits, '_', '-' or '.', starting with a letter, digit or '_'"
+    )]
+    CallCenterName,
     /// A DID's route names nothing of its tenant that a call can reach.
     #[error("no {0} of this tenant that a call can reach (a queue or menu needs a dial name)")]
     NoTarget(String),

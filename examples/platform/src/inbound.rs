@@ -185,6 +185,13 @@ impl PlatformStore {
         let exists = match route {
             DidRoute::Outside(number) => {
                 identity::check_caller_id_number(number).map_err(|_| InvalidValue::Route)?;
+                let own = sqlx::query("SELECT 1 FROM dids WHERE number = $1")
+                    .bind(number)
+                    .fetch_optional(self.pool())
+                    .await?;
+                if own.is_some() || self.reserved().iter().any(|r| r == number) {
+                    return Err(InvalidValue::Route.into());
+                }
                 return Ok(());
             }
             DidRoute::Extension(_) => {
@@ -211,9 +218,10 @@ impl PlatformStore {
     /// A DID with its route and where that route leads in its tenant's context.
     pub async fn did(&self, number: &str) -> Result<Option<Did>, PlatformError> {
         let row = sqlx::query(
-            "SELECT d.tenant, d.route, d.target, q.extension, m.extension FROM dids d
+            "SELECT d.tenant, d.route, d.target, q.extension, m.extension, e.extension FROM dids d
              LEFT JOIN cc_queues q ON d.route = 'queue' AND q.tenant = d.tenant AND q.name = d.target
              LEFT JOIN ivr_menus m ON d.route = 'menu' AND m.tenant = d.tenant AND m.name = d.target
+             LEFT JOIN extensions e ON d.route = 'extension' AND e.tenant = d.tenant AND e.extension = d.target
              WHERE d.number = $1",
         )
         .bind(number)
@@ -227,10 +235,13 @@ impl PlatformStore {
         let route = kind
             .zip(target)
             .and_then(|(kind, target)| DidRoute::from_parts(&kind, &target));
+        // What the route names must still be there: a removed extension's number would
+        // otherwise be dialled as an outside number.
         let destination = match &route {
-            Some(DidRoute::Extension(name)) | Some(DidRoute::Outside(name)) => Some(name.clone()),
+            Some(DidRoute::Outside(number)) => Some(number.clone()),
             Some(DidRoute::Queue(_)) => row.try_get(3)?,
             Some(DidRoute::Menu(_)) => row.try_get(4)?,
+            Some(DidRoute::Extension(_)) => row.try_get(5)?,
             None => None,
         };
         Ok(Some(Did {

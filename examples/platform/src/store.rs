@@ -227,6 +227,14 @@ impl PlatformStore {
             &tenant.context,
             tenant.gateway.as_deref(),
         )?;
+        let twin =
+            sqlx::query("SELECT 1 FROM tenants WHERE LOWER(tenant) = LOWER($1) AND tenant <> $1")
+                .bind(&tenant.tenant)
+                .fetch_optional(&self.pool)
+                .await?;
+        if twin.is_some() {
+            return Err(InvalidValue::TenantCase(tenant.tenant.clone()).into());
+        }
         sqlx::query(
             "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -366,6 +374,7 @@ impl PlatformStore {
 
     /// Adds or replaces a queue; its dial name, if any, must be free in its tenant's context.
     pub async fn put_queue(&self, row: &QueueRow) -> Result<(), PlatformError> {
+        check_call_center_names(&[&row.name])?;
         let mut tx = self.pool.begin().await?;
         if let Some(extension) = &row.extension {
             self.check_dial_name(&mut tx, &row.tenant, extension, ("queue", &row.name))
@@ -390,6 +399,7 @@ impl PlatformStore {
 
     /// Adds or replaces an agent.
     pub async fn put_agent(&self, row: &AgentRow) -> Result<(), PlatformError> {
+        check_call_center_names(&[&row.name])?;
         sqlx::query(
             "INSERT INTO cc_agents (tenant, name, contact, status) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant, name) DO UPDATE SET contact = excluded.contact, status = excluded.status",
@@ -404,8 +414,47 @@ impl PlatformStore {
         Ok(())
     }
 
+    /// An agent of a tenant.
+    pub async fn agent(&self, tenant: &str, name: &str) -> Result<Option<AgentRow>, PlatformError> {
+        let row = sqlx::query(
+            "SELECT tenant, name, contact, status FROM cc_agents WHERE tenant = $1 AND name = $2",
+        )
+        .bind(tenant)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(AgentRow {
+                tenant: r.try_get(0)?,
+                name: r.try_get(1)?,
+                contact: r.try_get(2)?,
+                status: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores an agent's status (what `callcenter.conf` serves it with); `false` if the tenant
+    /// has no such agent.
+    pub async fn set_agent_status(
+        &self,
+        tenant: &str,
+        name: &str,
+        status: &str,
+    ) -> Result<bool, PlatformError> {
+        let done = sqlx::query("UPDATE cc_agents SET status = $3 WHERE tenant = $1 AND name = $2")
+            .bind(tenant)
+            .bind(name)
+            .bind(status)
+            .execute(&self.pool)
+            .await?;
+        self.changed();
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Adds or replaces a tier.
     pub async fn put_tier(&self, row: &TierRow) -> Result<(), PlatformError> {
+        check_call_center_names(&[&row.queue, &row.agent])?;
         sqlx::query(
             "INSERT INTO cc_tiers (tenant, queue, agent, level, position) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (tenant, queue, agent) DO UPDATE SET level = excluded.level, position = excluded.position",
@@ -424,6 +473,7 @@ impl PlatformStore {
     /// Adds or replaces an IVR menu with its entries, in one transaction; its dial name, if
     /// any, must be free in its tenant's context.
     pub async fn put_menu(&self, menu: &MenuRow) -> Result<(), PlatformError> {
+        check_call_center_names(&[&menu.name])?;
         let mut tx = self.pool.begin().await?;
         if let Some(extension) = &menu.extension {
             self.check_dial_name(&mut tx, &menu.tenant, extension, ("menu", &menu.name))
@@ -727,4 +777,14 @@ async fn dialled_elsewhere(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(taken.is_some())
+}
+
+/// Queue, agent and menu names reach FreeSWITCH as `name@tenant` in application data
+/// (`callcenter`, `ivr`) and configuration: each must be a name (no space, `@`, `$`, quote).
+fn check_call_center_names(names: &[&str]) -> Result<(), InvalidValue> {
+    if names.iter().all(|name| esl::api::is_name(name)) {
+        Ok(())
+    } else {
+        Err(InvalidValue::CallCenterName)
+    }
 }

@@ -37,6 +37,11 @@ impl ChannelVariables {
     /// the trunk leg has it), to the id of the call's prepaid hold: the ESL worker extends
     /// that hold, slice by slice, while the leg is up.
     pub const HOLD: &'static str = "callcenter_hold";
+    /// Set by our dialplan on a call from a trunk to one of the platform's DIDs: the DID. In
+    /// its tenant's context such a call reaches users, queues and menus, and an outside
+    /// number only when it is that DID's own outside route (a route left pointing at a
+    /// removed extension, or an IVR entry, never turns it into an outside call).
+    pub const INBOUND_DID: &'static str = "callcenter_did";
     /// Set by click-to-call on the call it originates: the API user who placed it.
     pub const CLICK_TO_CALL: &'static str = "callcenter_click_to_call";
     /// Set by the directory on users whose calls are recorded.

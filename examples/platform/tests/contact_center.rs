@@ -161,3 +161,89 @@ fn each_event_twice_counts_once() {
     assert_eq!(agent.calls_answered, 1);
     assert!((2..=4).contains(&agent.talk_seconds));
 }
+
+fn info(headers: &[(&str, &str)]) -> Event {
+    let mut text = String::from("Event-Name: CUSTOM\nEvent-Subclass: callcenter%3A%3Ainfo\n");
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\n"));
+    }
+    text.push('\n');
+    Event::parse(text.into(), esl::proto::EventFormat::Plain, 256).unwrap()
+}
+
+/// Values no FreeSWITCH sends, from a hostile or broken node: names that are not
+/// `name@tenant`, times at the ends of i64, ids without end, a queue offering another tenant's
+/// agent, a late end of an earlier call. Nothing panics, nothing overflows, no tenant is shown
+/// another's, and what cannot be placed is not followed.
+#[test]
+fn hostile_events_are_ignored_or_bounded() {
+    let mut center = ContactCenter::default();
+    let long = "9".repeat(100_000);
+    for queue in ["support", "support@", "a b@acme", "${x}@acme"] {
+        let changes = center.apply(&info(&[
+            ("CC-Action", "member-queue-start"),
+            ("CC-Queue", queue),
+            ("CC-Member-UUID", "m0"),
+            ("Event-Date-Timestamp", "1795458643000000"),
+        ]));
+        assert!(changes.is_empty(), "{queue}");
+    }
+    // No time at all: not placed. Times beyond any clock: not placed either.
+    for joined in ["", "9223372036854775807", "-9223372036854775808"] {
+        let changes = center.apply(&info(&[
+            ("CC-Action", "member-queue-start"),
+            ("CC-Queue", "support@acme"),
+            ("CC-Member-UUID", "m1"),
+            ("CC-Member-Joined-Time", joined),
+        ]));
+        assert!(changes.is_empty(), "{joined:?}");
+    }
+    center.apply(&info(&[
+        ("CC-Action", "member-queue-start"),
+        ("CC-Queue", "support@acme"),
+        ("CC-Member-UUID", &long),
+        ("CC-Member-Session-UUID", &long),
+        ("CC-Member-CID-Number", &long),
+        ("CC-Member-Joined-Time", "1795458643"),
+    ]));
+    let queue = center.queue("support@acme").unwrap();
+    let member = &queue.members[0];
+    assert!(member.uuid.len() <= 64 && member.caller_number.len() <= 64);
+    assert_eq!(queue.longest_wait(i64::MAX), Some(i64::MAX - 1_795_458_643));
+    assert_eq!(queue.longest_wait(i64::MIN), Some(0));
+    // beta's agent is offered acme's caller: neither tenant is shown the other.
+    let member_id: String = long.chars().take(64).collect();
+    let changes = center.apply(&info(&[
+        ("CC-Action", "bridge-agent-start"),
+        ("CC-Queue", "support@acme"),
+        ("CC-Agent", "1001@beta"),
+        ("CC-Member-UUID", &long),
+        ("CC-Agent-Answered-Time", "1795458644"),
+    ]));
+    assert!(changes.is_empty());
+    assert!(center.agent("1001@beta").is_none());
+    assert_eq!(center.queue("support@acme").unwrap().answered, 0);
+    // acme's agent answers; a late end of another call ends nothing; its own end counts.
+    center.apply(&info(&[
+        ("CC-Action", "bridge-agent-start"),
+        ("CC-Queue", "support@acme"),
+        ("CC-Agent", "1001@acme"),
+        ("CC-Member-UUID", &member_id),
+        ("CC-Agent-Answered-Time", "1795458644"),
+    ]));
+    let end = |session: &str, at: &str| {
+        info(&[
+            ("CC-Action", "bridge-agent-end"),
+            ("CC-Queue", "support@acme"),
+            ("CC-Agent", "1001@acme"),
+            ("CC-Member-Session-UUID", session),
+            ("CC-Bridge-Terminated-Time", at),
+        ])
+    };
+    assert!(center.apply(&end("an-earlier-call", "1795458650")).is_empty());
+    assert!(center.agent("1001@acme").unwrap().call.is_some());
+    center.apply(&end(&member_id, "1795458650"));
+    let agent = center.agent("1001@acme").unwrap();
+    assert_eq!((agent.calls_answered, agent.talk_seconds), (1, 6));
+    assert!(center.agents_of("beta").next().is_none());
+}

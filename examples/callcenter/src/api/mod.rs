@@ -14,6 +14,7 @@ mod balance;
 mod body;
 mod calls;
 mod cdrs;
+mod contact_center;
 mod error;
 mod extensions;
 mod limits;
@@ -30,7 +31,7 @@ pub use pages::{LIVE_PAGE, OPENAPI};
 
 use crate::roles::esl_worker::EslWorker;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use billing::Ledger;
 use platform::cache::Cache;
 use platform::events::Hub;
@@ -89,6 +90,11 @@ pub fn router(state: ApiState) -> Router {
                 .delete(extensions::delete_extension),
         )
         .route("/api/balance", get(balance::balance))
+        .route("/api/contact-center", get(contact_center::contact_center))
+        .route(
+            "/api/agents/{agent}/status",
+            put(contact_center::set_status),
+        )
         .route("/api/topups", post(balance::top_up))
         .route("/api/operator/unassigned-cdrs", get(cdrs::unassigned))
         .route(

@@ -59,7 +59,8 @@ enum Command {
         /// The tenant.
         tenant: String,
         /// Where its calls go: `extension:NAME`, `queue:NAME`, `menu:NAME` (a queue or menu
-        /// with a dial name) or `outside:NUMBER`. Without it, calls to the DID are refused.
+        /// with a dial name) or `outside:NUMBER`. Without it, the DID keeps its route, if any
+        /// (a DID without one refuses its calls).
         #[arg(long)]
         to: Option<platform::inbound::DidRoute>,
     },
@@ -143,17 +144,20 @@ fn run(config: DaemonConfig, command: Command) -> Result<(), Failure> {
             }
             Command::AddDid { number, tenant, to } => {
                 daemon.store.put_did(&number, &tenant).await?;
-                daemon
-                    .store
-                    .route_did(&number, &tenant, to.as_ref())
-                    .await?;
+                // Without --to, a route the DID has is kept.
                 match to {
-                    Some(route) => println!(
-                        "DID {number} is {tenant}'s, routed to {} {}",
-                        route.kind(),
-                        route.target()
-                    ),
-                    None => println!("DID {number} is {tenant}'s (calls to it are refused)"),
+                    Some(route) => {
+                        daemon
+                            .store
+                            .route_did(&number, &tenant, Some(&route))
+                            .await?;
+                        println!(
+                            "DID {number} is {tenant}'s, routed to {} {}",
+                            route.kind(),
+                            route.target()
+                        );
+                    }
+                    None => println!("DID {number} is {tenant}'s"),
                 }
                 Ok(())
             }

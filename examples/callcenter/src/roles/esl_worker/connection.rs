@@ -5,6 +5,7 @@ use super::{Shared, cdrs, lock, prepaid, recordings};
 use esl::client::{Client, EventStream, Incoming, Options};
 use esl::proto::Event;
 use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
+use platform::contact_center;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use std::sync::Arc;
 fn subscriptions() -> Vec<&'static str> {
     let mut events = CHANNEL_EVENTS.to_vec();
     events.push("RECORD_STOP");
+    // Subclasses follow CUSTOM.
+    events.extend(["CUSTOM", contact_center::SUBCLASS]);
     events
 }
 
@@ -153,6 +156,12 @@ async fn handle(
     shared.refresh_tenants().await;
     out.clear();
     lock(&node.calls).apply(event, |hints| shared.resolve(hints), out);
+    {
+        let mut center = lock(&node.center);
+        for change in center.apply(event) {
+            out.extend(center.published(&change));
+        }
+    }
     publish(shared, out);
     let Some(name) = event.header_raw("Event-Name") else {
         return;

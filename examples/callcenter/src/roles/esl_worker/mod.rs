@@ -2,6 +2,9 @@
 //! node's live calls ([`platform::calls`]) and publishing their changes ([`platform::events`]).
 //!
 //! From the events it also
+//! - follows each node's call-center queues and agents from mod_callcenter's
+//!   `callcenter::info` events ([`platform::contact_center`]), publishing each change to the
+//!   tenant the queue or agent belongs to;
 //! - records CDRs from `CHANNEL_HANGUP_COMPLETE` (when `cdrs` is on, for platforms without
 //!   `mod_json_cdr`) through the ledger, which keys them by (uuid, leg): a call reported by both
 //!   sources is charged once;
@@ -31,6 +34,7 @@ use esl::client::{Backoff, Client};
 use esl::proto::EventFormat;
 use platform::cache::Cache;
 use platform::calls::{Call, ChannelHints, LiveCalls, TenantHints};
+use platform::contact_center::{Agent, ContactCenter, Queue, tenant_of};
 use platform::events::Hub;
 use platform::variables::ChannelVariables;
 use prometheus_client::metrics::counter::Counter;
@@ -200,6 +204,8 @@ impl EslMetrics {
 struct Node {
     config: NodeConfig,
     calls: Mutex<LiveCalls>,
+    /// The node's queues and agents, from mod_callcenter's events.
+    center: Mutex<ContactCenter>,
     /// The prepaid slices of the node's limited legs, by channel: aborted at hangup.
     slices: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     client: RwLock<Option<Client>>,
@@ -268,6 +274,7 @@ impl EslWorker {
             .map(|node| Node {
                 config: node.clone(),
                 calls: Mutex::new(LiveCalls::new(node.name.clone(), config.variables.clone())),
+                center: Mutex::default(),
                 slices: Mutex::default(),
                 client: RwLock::new(None),
             })
@@ -312,6 +319,21 @@ impl EslWorker {
             .collect();
         calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
         calls
+    }
+
+    /// The tenant's queues and agents on every node, by name.
+    pub fn contact_center(&self, tenant: &str) -> (Vec<Queue>, Vec<Agent>) {
+        let mut queues = Vec::new();
+        let mut agents = Vec::new();
+        for node in &self.shared.nodes {
+            let center = lock(&node.center);
+            queues.extend(center.queues_of(tenant).cloned());
+            agents.extend(center.agents_of(tenant).cloned());
+        }
+        queues.sort_by(|a, b| a.name.cmp(&b.name));
+        agents.sort_by(|a, b| a.name.cmp(&b.name));
+        debug_assert!(queues.iter().all(|q| tenant_of(&q.name) == Some(tenant)));
+        (queues, agents)
     }
 
     /// One call in progress, if the tenant has it.

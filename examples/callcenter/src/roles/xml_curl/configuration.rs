@@ -13,7 +13,7 @@ pub(super) async fn answer(
 ) -> Result<XmlResponse, LookupError> {
     match request.configuration_file() {
         Some("callcenter.conf") => call_center(state).await,
-        Some("ivr.conf") => ivr(state).await,
+        Some("ivr.conf") => ivr(state, request.field("Menu-Name")).await,
         _ => Ok(NotFound.into()),
     }
 }
@@ -47,10 +47,16 @@ async fn call_center(state: &ServerState) -> Result<XmlResponse, LookupError> {
     Ok(document.into())
 }
 
-async fn ivr(state: &ServerState) -> Result<XmlResponse, LookupError> {
+/// `ivr.conf`: the menu FreeSWITCH asks for (`Menu-Name`, exactly), or every menu when it
+/// names none (FreeSWITCH finds a menu by name ignoring case: only the one asked for is
+/// served, so no other tenant's can answer).
+async fn ivr(state: &ServerState, wanted: Option<&str>) -> Result<XmlResponse, LookupError> {
     let (_, menus) = state.cache.store().menus().await?;
     let mut document = Ivr::new();
     for menu in &menus {
+        if wanted.is_some_and(|name| qualified(&menu.name, &menu.tenant) != name) {
+            continue;
+        }
         let mut entry = Menu::new(qualified(&menu.name, &menu.tenant))
             .attr("greet-long", menu.greet_long.as_str())
             .attr("greet-short", menu.greet_short.as_str())

@@ -67,6 +67,9 @@ pub(super) async fn answer(
         ),
         // `*` and `#` codes are the switch's, not the carrier's: they never go out (rating reads
         // digits after a `+` only, so they would go out unrated).
+        None if !may_dial_out(state, &tenant, call, destination).await? => {
+            return Ok(unallocated(&tenant.context));
+        }
         None => match DialedNumber::parse(destination) {
             Ok(number) if !number.as_str().starts_with(['*', '#']) => (
                 "outbound".to_owned(),
@@ -93,6 +96,29 @@ fn bridge(
             condition.action_owned("hangup", HangupCause::UnallocatedNumber.to_string())
         }
     }
+}
+
+/// Whether this call may go out to `destination`: any of the tenant's own calls may; a call
+/// that came in from a trunk to a DID ([`ChannelVariables::INBOUND_DID`]) only to that DID's
+/// own outside route, so nothing but a route its admin set makes an outside caller's call an
+/// outside call the tenant pays for.
+async fn may_dial_out(
+    state: &ServerState,
+    tenant: &Tenant,
+    call: &xmlcurl::DialplanRequest<'_, '_>,
+    destination: &str,
+) -> Result<bool, LookupError> {
+    let Some(number) = call.variable(ChannelVariables::INBOUND_DID) else {
+        return Ok(true);
+    };
+    let allowed = state.cache.did(number).await?.is_some_and(|did| {
+        did.tenant == tenant.tenant
+            && did.route == Some(platform::inbound::DidRoute::Outside(destination.to_owned()))
+    });
+    if !allowed {
+        tracing::warn!(tenant = %tenant.tenant, did = %number, "refused an outside call for a caller from a trunk: not its DID's route");
+    }
+    Ok(allowed)
 }
 
 /// A queue or an IVR menu of `tenant`: answered, named to FreeSWITCH as `name@tenant`.

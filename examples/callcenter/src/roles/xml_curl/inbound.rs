@@ -1,7 +1,8 @@
 //! `section=dialplan` in the `public` context: a call from a trunk to one of the platform's
 //! DIDs. The DID's tenant is set on the channel (so its calls, and their CDRs, name the
-//! tenant) and the call is transferred into the tenant's context, to the DID route's
-//! destination there, where the tenant's dialplan routes it as any of its calls. Anything
+//! tenant), and the DID itself ([`ChannelVariables::INBOUND_DID`]: such a call dials out only
+//! to its DID's own outside route), and the call is transferred into the tenant's context, to
+//! the DID route's destination there, where the tenant's dialplan routes it. Anything
 //! else, an unknown number or one without a route, is refused as an unallocated number:
 //! a trunk's caller reaches no tenant's dialplan but through a DID.
 
@@ -9,6 +10,7 @@ use super::dialplan::{document, regex_escape, unallocated};
 use super::{LookupError, ServerState};
 use esl::api::{is_dialed_number, is_name};
 use platform::inbound::PUBLIC_CONTEXT;
+use platform::variables::ChannelVariables;
 use xmlcurl::Condition;
 use xmlcurl::axum::XmlResponse;
 
@@ -36,6 +38,7 @@ pub(super) async fn answer(state: &ServerState, number: &str) -> Result<XmlRespo
             "set",
             format!("{}={}", state.config.variables.tenant(), tenant.tenant),
         )
+        .action_owned("set", format!("{}={number}", ChannelVariables::INBOUND_DID))
         .action_owned("transfer", format!("{destination} XML {}", tenant.context));
     Ok(document(PUBLIC_CONTEXT, "did", condition))
 }

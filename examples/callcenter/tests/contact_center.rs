@@ -1,0 +1,125 @@
+//! The call center live through the ESL worker: a node playing the captured mod_callcenter run
+//! (`fixtures/freeswitch/callcenter/esl-callcenter-plain.raw`: a DID call answered by agent
+//! 1001@acme, then a call abandoned while both agents were on a break); the tenant's `/ws`
+//! hub receives each queue and agent change once, in order, another tenant none, and the
+//! worker's state is what the capture ends with.
+
+use billing::Ledger;
+use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
+use platform::cache::Cache;
+use platform::events::{Hub, Received};
+use platform::store::PlatformStore;
+use std::path::Path;
+use std::time::Duration;
+use tests::node::{FakeNode, Session, event_frames};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_and_agent_changes_reach_their_tenant_once() {
+    let dir = tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "contact-center");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
+    let ledger = Ledger::connect(&url).await.unwrap();
+    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
+        .await
+        .unwrap();
+    let raw = std::fs::read(tests::fixture("callcenter/esl-callcenter-plain.raw")).unwrap();
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events: event_frames(&raw),
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let hub = Hub::new(4096);
+    let mut acme = hub.subscribe("acme");
+    let mut beta = hub.subscribe("beta");
+    let config = EslWorkerConfig::new(
+        vec![NodeConfig {
+            name: "fs1".into(),
+            address: node.address(),
+            password: "ClueCon".into(),
+        }],
+        dir.join("staging"),
+    );
+    let worker = EslWorker::start(
+        config,
+        ledger,
+        Cache::new(store, Duration::from_secs(60)),
+        hub.clone(),
+        None,
+    );
+
+    // Until 1001@acme logs out, the capture's last call-center event.
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen
+        .iter()
+        .any(|e| e["type"] == "agent_changed" && e["agent"]["status"] == "Logged Out")
+    {
+        match tokio::time::timeout_at(deadline, acme.recv()).await {
+            Ok(Received::Event(event)) => seen.push(serde_json::from_slice(&event.json).unwrap()),
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => panic!("timed out; seen so far: {seen:#?}"),
+        }
+    }
+    let center: Vec<&serde_json::Value> = seen
+        .iter()
+        .filter(|e| e["type"] == "queue_changed" || e["type"] == "agent_changed")
+        .collect();
+    let queue_changes: Vec<&serde_json::Value> = center
+        .iter()
+        .filter(|e| e["type"] == "queue_changed")
+        .map(|e| &e["queue"])
+        .collect();
+    // Joined, offered, answered, left; joined, left (abandoned).
+    assert_eq!(queue_changes.len(), 6, "{queue_changes:#?}");
+    let waiting = |q: &serde_json::Value| {
+        q["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["answered_at"].is_null())
+            .count()
+    };
+    let waiting: Vec<usize> = queue_changes.iter().map(|q| waiting(q)).collect();
+    assert_eq!(waiting, [1, 1, 0, 0, 1, 0]);
+    let last = queue_changes.last().unwrap();
+    assert_eq!(last["name"], "support@acme");
+    let counts = ["offered", "answered", "abandoned"].map(|k| last[k].as_u64());
+    assert_eq!(counts, [Some(2), Some(1), Some(1)]);
+    // The agent on the call: offered, talking, then free with one call answered.
+    let calls: Vec<&serde_json::Value> = center
+        .iter()
+        .filter(|e| e["type"] == "agent_changed" && e["agent"]["name"] == "1001@acme")
+        .map(|e| &e["agent"]["call"])
+        .collect();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["answered_at"].is_null() && !c.is_null())
+    );
+    assert!(calls.iter().any(|c| c["answered_at"].is_i64()));
+    // Sequence numbers without gaps: each change once, in order.
+    let seqs: Vec<u64> = seen.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+
+    let (queues, agents) = worker.contact_center("acme");
+    assert_eq!(queues.len(), 1);
+    assert_eq!(
+        (queues[0].offered, queues[0].answered, queues[0].abandoned),
+        (2, 1, 1)
+    );
+    assert!(queues[0].members.is_empty());
+    let statuses: Vec<(&str, &str)> = agents
+        .iter()
+        .map(|a| (a.name.as_str(), a.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("1001@acme", "Logged Out"), ("1002@acme", "On Break")]
+    );
+    assert_eq!(agents[0].calls_answered, 1);
+    assert_eq!(worker.contact_center("beta"), (vec![], vec![]));
+    assert!(beta.try_recv().is_none(), "another tenant sees nothing");
+    worker.shutdown().await;
+}
