@@ -134,6 +134,9 @@ pub struct Session {
     /// Wait for the signal before sending `events[index]`: the test decides when the call
     /// moves on.
     pub pause_before: Vec<(usize, Arc<tokio::sync::Notify>)>,
+    /// Answers to `api` commands: the first whose command line (without `api `) starts with
+    /// the text gets the body (e.g. a captured `callcenter_config ... list`); others `+OK`.
+    pub api_replies: Vec<(String, String)>,
 }
 
 impl Session {
@@ -145,6 +148,7 @@ impl Session {
             calls: None,
             close_after: false,
             pause_before: Vec::new(),
+            api_replies: Vec::new(),
         }
     }
 }
@@ -279,6 +283,7 @@ async fn serve(
         .await;
     let mut input = BytesMut::new();
     let mut subscribed: HashSet<String> = HashSet::new();
+    let replies = session.api_replies.clone();
     let mut session = Some(session);
     let mut jobs = 0u64;
     let mut tasks = 0u64;
@@ -327,6 +332,13 @@ async fn serve(
                 out.send(api(&format!("+OK Added: {tasks}\n"))).await
             }
             ["api", "sched_del", ..] => out.send(api("+OK Deleted: 1\n")).await,
+            ["api", ..]
+                if let Some((_, body)) = replies
+                    .iter()
+                    .find(|(prefix, _)| first[4..].starts_with(prefix.as_str())) =>
+            {
+                out.send(api(body)).await
+            }
             ["api", ..] => out.send(api("+OK\n")).await,
             ["bgapi", rest @ ..] => {
                 jobs += 1;

@@ -110,3 +110,54 @@ impl ApiCommand for CallCenterAgentStatus {
         Ok(result)
     }
 }
+
+/// `callcenter_config ... list`: what a node's mod_callcenter has, as a `|`-separated table
+/// ending in `+OK` (read it with the platform's list reader).
+///
+/// ```
+/// use esl::api::{ApiCommand, CallCenterList};
+///
+/// assert_eq!(CallCenterList::Agents.to_command()?, "callcenter_config agent list");
+/// assert_eq!(
+///     CallCenterList::Members("support@acme".into()).to_command()?,
+///     "callcenter_config queue list members support@acme"
+/// );
+/// assert!(CallCenterList::Members("support@acme x".into()).to_command().is_err());
+/// # Ok::<(), esl::api::ApiError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallCenterList {
+    /// Every agent: status, state, calls answered, talk time...
+    Agents,
+    /// Every tier: which agents serve which queues.
+    Tiers,
+    /// A queue's members (`name@tenant`).
+    Members(String),
+}
+
+impl ApiCommand for CallCenterList {
+    /// The table's text.
+    type Output = String;
+
+    fn write_command(&self, out: &mut String) -> Result<(), ApiError> {
+        match self {
+            CallCenterList::Agents => out.push_str("callcenter_config agent list"),
+            CallCenterList::Tiers => out.push_str("callcenter_config tier list"),
+            CallCenterList::Members(queue) => {
+                if !is_call_center_name(queue) {
+                    return Err(ApiError::NotAWord {
+                        field: "queue",
+                        value: queue.chars().take(64).collect(),
+                    });
+                }
+                out.push_str("callcenter_config queue list members ");
+                out.push_str(queue);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_result(&self, result: String) -> Result<String, ApiFailure> {
+        Ok(result)
+    }
+}

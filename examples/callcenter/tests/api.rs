@@ -633,7 +633,7 @@ async fn agents_set_their_own_status_and_admins_any_of_their_tenants() {
         .log()
         .commands
         .into_iter()
-        .filter(|c| c.contains("callcenter_config"))
+        .filter(|c| c.contains("callcenter_config agent set"))
         .collect();
     assert_eq!(
         sent,

@@ -123,3 +123,82 @@ async fn queue_and_agent_changes_reach_their_tenant_once() {
     assert!(beta.try_recv().is_none(), "another tenant sees nothing");
     worker.shutdown().await;
 }
+
+/// A worker that connects while the call center is already busy (it missed the events): it
+/// lists the node's agents, its tiers and each queue's members (the captured answers), and
+/// publishes what it found: the agents' status and counts, the caller waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_missed_the_events_re_syncs_from_the_lists() {
+    let dir = tests::fresh_dir(
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "contact-center-resync",
+    );
+    let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
+    let ledger = Ledger::connect(&url).await.unwrap();
+    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
+        .await
+        .unwrap();
+    let raw = std::fs::read(tests::fixture("callcenter/esl-callcenter-plain.raw")).unwrap();
+    let lists: Vec<String> = tests::node::api_responses(&raw)
+        .into_iter()
+        .filter(|body| body.contains('|'))
+        .collect();
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            api_replies: vec![
+                ("callcenter_config agent list".into(), lists[2].clone()),
+                ("callcenter_config tier list".into(), lists[3].clone()),
+                (
+                    "callcenter_config queue list members support@acme".into(),
+                    lists[1].clone(),
+                ),
+            ],
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let hub = Hub::new(1024);
+    let mut acme = hub.subscribe("acme");
+    let worker = EslWorker::start(
+        EslWorkerConfig::new(
+            vec![NodeConfig {
+                name: "fs1".into(),
+                address: node.address(),
+                password: "ClueCon".into(),
+            }],
+            dir.join("staging"),
+        ),
+        ledger,
+        Cache::new(store, Duration::from_secs(60)),
+        hub.clone(),
+        None,
+    );
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while seen.len() < 3 {
+        match tokio::time::timeout_at(deadline, acme.recv()).await {
+            Ok(Received::Event(event)) => seen.push(serde_json::from_slice(&event.json).unwrap()),
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => panic!("timed out; seen so far: {seen:#?}"),
+        }
+    }
+    let kinds: Vec<&str> = seen.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["agent_changed", "agent_changed", "queue_changed"]);
+    let (queues, agents) = worker.contact_center("acme");
+    assert_eq!(
+        queues[0].waiting().next().unwrap().caller_number,
+        "0909555111"
+    );
+    assert_eq!(
+        (
+            agents[0].status.as_str(),
+            agents[0].calls_answered,
+            agents[0].talk_seconds
+        ),
+        ("Logged Out", 1, 3)
+    );
+    let commands = node.log().commands;
+    assert!(commands.contains(&"api callcenter_config queue list members support@acme".to_owned()));
+    worker.shutdown().await;
+}

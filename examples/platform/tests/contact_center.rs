@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 use esl::proto::{Event, FrameDecoder};
-use platform::contact_center::{Change, ContactCenter, tenant_of};
+use platform::contact_center::{Change, ContactCenter, ListError, ListTable, tenant_of};
 
 const QUEUE: &str = "support@acme";
 
@@ -240,10 +240,90 @@ fn hostile_events_are_ignored_or_bounded() {
             ("CC-Bridge-Terminated-Time", at),
         ])
     };
-    assert!(center.apply(&end("an-earlier-call", "1795458650")).is_empty());
+    assert!(
+        center
+            .apply(&end("an-earlier-call", "1795458650"))
+            .is_empty()
+    );
     assert!(center.agent("1001@acme").unwrap().call.is_some());
     center.apply(&end(&member_id, "1795458650"));
     let agent = center.agent("1001@acme").unwrap();
     assert_eq!((agent.calls_answered, agent.talk_seconds), (1, 6));
     assert!(center.agents_of("beta").next().is_none());
+}
+
+/// The `callcenter_config ... list` answers of a capture, in order.
+fn list_answers(capture: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/freeswitch/callcenter")
+        .join(capture);
+    let mut buf = BytesMut::from(&std::fs::read(path).unwrap()[..]);
+    let mut decoder = FrameDecoder::new();
+    let mut answers = Vec::new();
+    while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+        if frame.content_type() == esl::proto::ContentType::ApiResponse {
+            let body = String::from_utf8_lossy(frame.body()).into_owned();
+            if body.contains('|') {
+                answers.push(body);
+            }
+        }
+    }
+    answers
+}
+
+/// The lists FreeSWITCH answered in the captured run, read back: the agents' list at the end
+/// agrees with what the events built but for what no event said (1002's state); a member the events missed (a
+/// reconnection) is found by listing its queue, and a member gone meanwhile is dropped; the
+/// tiers name the queues to list.
+#[test]
+fn captured_lists_re_sync_what_events_missed() {
+    let answers = list_answers("esl-callcenter-plain.raw");
+    assert_eq!(answers.len(), 4, "agents, members, agents, tiers");
+    let [agents_first, members, agents_last, tiers] =
+        [0, 1, 2, 3].map(|i| ListTable::parse(&answers[i]).unwrap());
+
+    let mut center = ContactCenter::default();
+    let changes = center.resync_agents(&agents_first);
+    assert_eq!(changes.len(), 2);
+    assert!(center.agents_of("acme").all(|a| a.status == "Available"));
+
+    let mut replayed = ContactCenter::default();
+    for event in events("esl-callcenter-plain.raw") {
+        replayed.apply(&event);
+    }
+    // The events built 1001 as the list has it; 1002's state ("Waiting") no event carried.
+    assert_eq!(
+        replayed.resync_agents(&agents_last),
+        [Change::Agent("1002@acme".into())]
+    );
+    assert_eq!(replayed.agent("1002@acme").unwrap().state, "Waiting");
+
+    // Call 2 waiting, but its member-queue-start was missed.
+    let changes = center.resync_members(QUEUE, &members);
+    assert_eq!(changes, [Change::Queue(QUEUE.into())]);
+    let queue = center.queue(QUEUE).unwrap();
+    assert_eq!(queue.waiting().count(), 1);
+    assert_eq!(queue.members[0].caller_number, "0909555111");
+    assert_eq!(queue.members[0].joined_at, 1_795_458_650);
+    // Listed again once it left: gone.
+    let empty =
+        ListTable::parse(&format!("{}\n+OK\n", answers[1].lines().next().unwrap())).unwrap();
+    assert_eq!(
+        center.resync_members(QUEUE, &empty),
+        [Change::Queue(QUEUE.into())]
+    );
+    assert!(center.queue(QUEUE).unwrap().members.is_empty());
+    assert_eq!(center.resync_members(QUEUE, &empty), []);
+
+    assert_eq!(tiers.names("queue"), [QUEUE]);
+    assert!(matches!(
+        ListTable::parse("-ERR no such command\n"),
+        Err(ListError::Refused(_))
+    ));
+    assert_eq!(ListTable::parse("0\n"), Err(ListError::NotAList));
+    assert_eq!(
+        ListTable::parse("a|b\n1|2\n"),
+        Err(ListError::NotAList),
+        "no +OK: cut short"
+    );
 }

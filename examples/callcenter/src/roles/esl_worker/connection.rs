@@ -1,11 +1,13 @@
 //! One node's connection: connect (retried forever), subscribe, re-sync the live calls from
-//! `show channels`, then follow the events until the connection ends for good.
+//! `show channels` and the call center from `callcenter_config ... list`, then follow the
+//! events until the connection ends for good.
 
 use super::{Shared, cdrs, lock, prepaid, recordings};
+use esl::api::CallCenterList;
 use esl::client::{Client, EventStream, Incoming, Options};
 use esl::proto::Event;
 use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
-use platform::contact_center;
+use platform::contact_center::{self, ListTable};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -134,7 +136,75 @@ async fn resync(
     let mut out = Vec::new();
     lock(&node.calls).resync(&rows, |hints| shared.resolve(hints), &mut out);
     publish(shared, &out);
+    resync_call_center(shared, index, client, events, &mut held).await;
     held
+}
+
+/// Re-reads the node's call center (`agent list`, then the members of every queue the tiers
+/// or the state name) and publishes what changed: events missed while away do not leave it
+/// wrong. A node without mod_callcenter answers `-ERR`: nothing to follow there.
+async fn resync_call_center(
+    shared: &Shared,
+    index: usize,
+    client: &Client,
+    events: &mut EventStream,
+    held: &mut VecDeque<Incoming>,
+) {
+    let node = &shared.nodes[index];
+    let Some(agents) = list(client, events, held, &CallCenterList::Agents).await else {
+        return;
+    };
+    let mut out = Vec::new();
+    let mut queues = {
+        let mut center = lock(&node.center);
+        for change in center.resync_agents(&agents) {
+            out.extend(center.published(&change));
+        }
+        center.queue_names()
+    };
+    if let Some(tiers) = list(client, events, held, &CallCenterList::Tiers).await {
+        queues.extend(tiers.names("queue"));
+    }
+    queues.sort();
+    queues.dedup();
+    for queue in queues {
+        let command = CallCenterList::Members(queue.clone());
+        if let Some(members) = list(client, events, held, &command).await {
+            let mut center = lock(&node.center);
+            for change in center.resync_members(&queue, &members) {
+                out.extend(center.published(&change));
+            }
+        }
+    }
+    publish(shared, &out);
+}
+
+/// One `callcenter_config ... list`, events received meanwhile kept in `held`; `None` when
+/// the node has no such list (or the connection ended).
+async fn list(
+    client: &Client,
+    events: &mut EventStream,
+    held: &mut VecDeque<Incoming>,
+    command: &CallCenterList,
+) -> Option<ListTable> {
+    let reply = client.run(command);
+    tokio::pin!(reply);
+    let reply = loop {
+        tokio::select! {
+            reply = &mut reply => break reply,
+            item = events.recv() => match item {
+                Some(item) => held.push_back(item),
+                None => return None,
+            },
+        }
+    };
+    match reply {
+        Ok(body) => ListTable::parse(&body).ok(),
+        Err(error) => {
+            tracing::debug!(%error, "no call-center list from this node");
+            None
+        }
+    }
 }
 
 fn publish(shared: &Shared, events: &[CallEvent]) {

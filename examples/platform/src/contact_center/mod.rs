@@ -23,6 +23,10 @@
 //! # Ok::<(), esl::proto::EventError>(())
 //! ```
 
+mod lists;
+
+pub use lists::{ListError, ListTable};
+
 use crate::calls::CallEvent;
 use esl::proto::Event;
 use std::collections::BTreeMap;
@@ -43,7 +47,7 @@ pub const MAX_TEXT: usize = 64;
 
 /// Latest time an event may carry, Unix seconds (year 9999): times are bounded before any
 /// arithmetic.
-const MAX_SECONDS: i64 = 253_402_300_799;
+pub(crate) const MAX_SECONDS: i64 = 253_402_300_799;
 
 /// What an answered member waited at most to count as answered in time, by default (the
 /// service level's threshold).
