@@ -365,6 +365,26 @@ async fn captured_configuration_lookups_get_the_queue_agents_tiers_and_menu() {
     let tier = &["agent", "queue", "level", "position"][..];
     assert_eq!(names(&ours, "tier", tier), names(&theirs, "tier", tier));
 
+    // A submenu of acme's (served beside its menu: FreeSWITCH finds submenus in the same
+    // document) and a menu of beta's with the same name (not served for acme's).
+    for (tenant, name) in [("acme", "sub"), ("beta", "main")] {
+        platform
+            .store
+            .put_menu(&MenuRow {
+                tenant: tenant.into(),
+                name: name.into(),
+                extension: None,
+                greet_long: "ivr/welcome.wav".into(),
+                greet_short: "ivr/short.wav".into(),
+                invalid_sound: "ivr/invalid.wav".into(),
+                exit_sound: "ivr/bye.wav".into(),
+                timeout_ms: 3000,
+                max_failures: 2,
+                entries: Vec::new(),
+            })
+            .await
+            .unwrap();
+    }
     // FreeSWITCH asks for the menu the dialplan named: ours is main@acme where the capture's
     // was acme_main.
     let ours = ask_renamed(
@@ -376,8 +396,8 @@ async fn captured_configuration_lookups_get_the_queue_agents_tiers_and_menu() {
     .await;
     let theirs = given("006_fsapi_configuration");
     let menus = elements(&ours, "menu");
-    assert_eq!(menus.len(), 1, "{ours}");
-    assert_eq!(attribute(&menus[0], "name"), "main@acme");
+    let served: Vec<&str> = menus.iter().map(|m| attribute(m, "name")).collect();
+    assert_eq!(served, ["main@acme", "sub@acme"], "{ours}");
     for key in ["greet-long", "greet-short", "timeout", "max-failures"] {
         assert_eq!(
             attribute(&menus[0], key),

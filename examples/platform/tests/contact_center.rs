@@ -327,3 +327,64 @@ fn captured_lists_re_sync_what_events_missed() {
         "no +OK: cut short"
     );
 }
+
+/// Lists as FreeSWITCH writes them at the edges: an empty one is `+OK` alone (and empties the
+/// queue it lists); members it keeps after they gave up are not waiting; a caller's display
+/// name with `|` in it cannot shift the columns (its row is dropped); a serving agent of
+/// another tenant, or a row of another queue, is not taken; an agent listed as waiting has
+/// no call.
+#[test]
+fn lists_at_their_edges() {
+    let header = "queue|instance_id|uuid|session_uuid|cid_number|cid_name|system_epoch|joined_epoch|rejoined_epoch|bridge_epoch|abandoned_epoch|base_score|skill_score|serving_agent|serving_system|state|score";
+    let row = |uuid: &str, name: &str, serving: &str, state: &str| {
+        format!(
+            "{QUEUE}|single_box|{uuid}|s-{uuid}|0909|{name}|1795458649|1795458650|0|1795458651|0|1|0|{serving}|single_box|{state}|2"
+        )
+    };
+    let listed = ListTable::parse(&format!(
+        "{header}\n{}\n{}\n{}\n{}\n{}\n{}\n+OK\n",
+        row("waiting", "Customer", "", "Waiting"),
+        row("talking", "Customer", "1001@acme", "Answered"),
+        row("gave-up", "Customer", "", "Abandoned"),
+        row(
+            "shifted",
+            "x|1|1|0|1700000000|0|0|0|1001@beta",
+            "",
+            "Waiting"
+        ),
+        row("stranger", "Customer", "1001@beta", "Answered"),
+        row("waiting", "Customer", "", "Waiting").replace(QUEUE, "sales@acme"),
+    ))
+    .unwrap();
+    let mut center = ContactCenter::default();
+    center.resync_members(QUEUE, &listed);
+    let queue = center.queue(QUEUE).unwrap();
+    let ids: Vec<&str> = queue.members.iter().map(|m| m.uuid.as_str()).collect();
+    assert_eq!(ids, ["waiting", "talking", "stranger"]);
+    assert_eq!(queue.waiting().count(), 1);
+    assert_eq!(queue.members[1].agent.as_deref(), Some("1001@acme"));
+    assert_eq!(queue.members[1].answered_at, Some(1_795_458_651));
+    assert_eq!(queue.members[2].agent, None, "beta's agent in acme's queue");
+
+    let empty = ListTable::parse("+OK\n").unwrap();
+    assert_eq!(
+        center.resync_members(QUEUE, &empty),
+        [Change::Queue(QUEUE.into())]
+    );
+    assert!(center.queue(QUEUE).unwrap().members.is_empty());
+
+    // An agent on a call when the worker went away, waiting when it came back.
+    for event in events("esl-callcenter-plain.raw")
+        .iter()
+        .take_while(|e| e.header("CC-Action").as_deref() != Some("bridge-agent-end"))
+    {
+        center.apply(event);
+    }
+    assert!(center.agent("1001@acme").unwrap().call.is_some());
+    let agents = ListTable::parse(
+        "name|status|state|calls_answered|talk_time\n1001@acme|Available|Waiting|1|3\n+OK\n",
+    )
+    .unwrap();
+    center.resync_agents(&agents);
+    assert_eq!(center.agent("1001@acme").unwrap().call, None);
+}

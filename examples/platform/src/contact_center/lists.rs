@@ -22,6 +22,9 @@ use super::{Change, ContactCenter, MAX_MEMBERS, MAX_NAMES, MAX_TEXT, Member};
 /// Most rows read from one list (more are ignored).
 const MAX_ROWS: usize = MAX_NAMES;
 
+/// Most columns a list may have (mod_callcenter's have about twenty).
+const MAX_COLUMNS: usize = 64;
+
 /// A `callcenter_config ... list` answer: a header of column names, rows of `|`-separated
 /// values, then `+OK`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +46,9 @@ pub enum ListError {
 }
 
 impl ListTable {
-    /// Reads a list answer.
+    /// Reads a list answer. An empty list is `+OK` alone (FreeSWITCH writes the header with
+    /// the first row). A row with more or fewer cells than the header is dropped: a value
+    /// with a `|` of its own (a caller's display name) would shift the columns after it.
     pub fn parse(body: &str) -> Result<Self, ListError> {
         let body = body.trim_end();
         if body.starts_with('-') {
@@ -56,10 +61,16 @@ impl ListTable {
                     .collect(),
             ));
         }
+        if body == "+OK" {
+            return Ok(ListTable {
+                columns: Vec::new(),
+                rows: Vec::new(),
+            });
+        }
         let mut lines = body.lines();
         let header = lines
             .next()
-            .filter(|h| h.contains('|'))
+            .filter(|h| h.contains('|') && h.split('|').count() <= MAX_COLUMNS)
             .ok_or(ListError::NotAList)?;
         let columns: Vec<String> = header.split('|').map(str::to_owned).collect();
         let mut rows = Vec::new();
@@ -69,8 +80,10 @@ impl ListTable {
                 ended = true;
                 break;
             }
-            if rows.len() < MAX_ROWS {
-                rows.push(line.split('|').map(str::to_owned).collect());
+            // At most one cell more than the header is split off: no row costs more.
+            let cells: Vec<&str> = line.splitn(columns.len() + 1, '|').collect();
+            if rows.len() < MAX_ROWS && cells.len() == columns.len() {
+                rows.push(cells.into_iter().map(str::to_owned).collect());
             }
         }
         if !ended {
@@ -129,14 +142,14 @@ impl ContactCenter {
     /// calls answered and talk time as the node counts them; agents it no longer lists are
     /// dropped (their call with them). What changed.
     pub fn resync_agents(&mut self, listed: &ListTable) -> Vec<Change> {
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut changes = Vec::new();
         let columns = ["name", "status", "state", "calls_answered", "talk_time"];
         for row in listed.records(&columns) {
             let Some(name) = row[0].filter(|n| esl::api::is_call_center_name(n)) else {
                 continue;
             };
-            seen.push(name.to_owned());
+            seen.insert(name.to_owned());
             let before = self.agents.get(name).cloned();
             let Some(agent) = self.agent_mut(name) else {
                 continue;
@@ -145,6 +158,10 @@ impl ContactCenter {
             agent.state = cut(row[2]);
             agent.calls_answered = number(row[3]);
             agent.talk_seconds = number(row[4]);
+            // A call that ended while away ends here (the list has no call).
+            if !matches!(agent.state.as_str(), "Receiving" | "In a queue call") {
+                agent.call = None;
+            }
             if before.as_ref() != Some(agent) {
                 changes.push(Change::Agent(name.to_owned()));
             }
@@ -152,7 +169,7 @@ impl ContactCenter {
         let gone: Vec<String> = self
             .agents
             .keys()
-            .filter(|name| !seen.contains(name))
+            .filter(|name| !seen.contains(*name))
             .cloned()
             .collect();
         for name in gone {
@@ -176,6 +193,7 @@ impl ContactCenter {
             "bridge_epoch",
             "serving_agent",
             "state",
+            "queue",
         ];
         let mut members = Vec::new();
         for row in listed.records(&columns) {
@@ -183,19 +201,32 @@ impl ContactCenter {
             else {
                 continue;
             };
-            if members.len() >= MAX_MEMBERS {
-                break;
+            // Members still in the queue: mod_callcenter keeps the abandoned ones a while.
+            let answered = match row[6] {
+                Some("Waiting" | "Trying") => false,
+                Some("Answered") => true,
+                _ => continue,
+            };
+            if row[7] != Some(queue) || members.len() >= MAX_MEMBERS {
+                continue;
             }
-            let answered_at = epoch(row[4]);
             members.push(Member {
                 uuid: cut(Some(uuid)),
                 session_uuid: cut(row[1]),
                 caller_number: cut(row[2]),
                 joined_at,
+                // An agent of the queue's own tenant only.
                 agent: row[5]
-                    .filter(|a| esl::api::is_call_center_name(a))
+                    .filter(|a| {
+                        esl::api::is_call_center_name(a)
+                            && super::tenant_of(a) == super::tenant_of(queue)
+                    })
                     .map(str::to_owned),
-                answered_at,
+                answered_at: if answered {
+                    epoch(row[4]).or(Some(joined_at))
+                } else {
+                    None
+                },
             });
         }
         let before = self.queues.get(queue).map(|q| q.members.clone());

@@ -233,7 +233,7 @@ impl ContactCenter {
         let mut changes = Vec::new();
         match header("CC-Action").as_deref() {
             Some("agent-status-change") => {
-                if let (Some(name), Some(status)) = (&agent, header("CC-Agent-Status"))
+                if let (Some(name), Some(status)) = (&agent, text("CC-Agent-Status"))
                     && let Some(agent) = self.agent_mut(name)
                 {
                     agent.status = status;
@@ -241,7 +241,7 @@ impl ContactCenter {
                 }
             }
             Some("agent-state-change") => {
-                if let (Some(name), Some(state)) = (&agent, header("CC-Agent-State"))
+                if let (Some(name), Some(state)) = (&agent, text("CC-Agent-State"))
                     && let Some(agent) = self.agent_mut(name)
                 {
                     agent.state = state;

@@ -330,8 +330,12 @@ impl EslWorker {
             queues.extend(center.queues_of(tenant).cloned());
             agents.extend(center.agents_of(tenant).cloned());
         }
+        // Every node loads every tenant's configuration: a name is listed once (the first
+        // node's view of it).
         queues.sort_by(|a, b| a.name.cmp(&b.name));
+        queues.dedup_by(|a, b| a.name == b.name);
         agents.sort_by(|a, b| a.name.cmp(&b.name));
+        agents.dedup_by(|a, b| a.name == b.name);
         debug_assert!(queues.iter().all(|q| tenant_of(&q.name) == Some(tenant)));
         (queues, agents)
     }

@@ -3,6 +3,7 @@
 //! tenants cannot collide.
 
 use super::{LookupError, ServerState};
+use platform::contact_center::tenant_of;
 use platform::inbound::qualified;
 use xmlcurl::axum::XmlResponse;
 use xmlcurl::{Agent, CallCenter, Ivr, Menu, NotFound, Queue, Tier};
@@ -47,14 +48,16 @@ async fn call_center(state: &ServerState) -> Result<XmlResponse, LookupError> {
     Ok(document.into())
 }
 
-/// `ivr.conf`: the menu FreeSWITCH asks for (`Menu-Name`, exactly), or every menu when it
-/// names none (FreeSWITCH finds a menu by name ignoring case: only the one asked for is
-/// served, so no other tenant's can answer).
+/// `ivr.conf`: the menus of the tenant whose menu FreeSWITCH asks for (`Menu-Name`:
+/// `name@tenant`; its submenus are found in the same document), or every menu when it names
+/// none. FreeSWITCH finds a menu by name ignoring case: no other tenant's is served beside
+/// the one asked for, so none can answer for it.
 async fn ivr(state: &ServerState, wanted: Option<&str>) -> Result<XmlResponse, LookupError> {
     let (_, menus) = state.cache.store().menus().await?;
+    let wanted_tenant = wanted.map(|name| tenant_of(name).unwrap_or_default());
     let mut document = Ivr::new();
     for menu in &menus {
-        if wanted.is_some_and(|name| qualified(&menu.name, &menu.tenant) != name) {
+        if wanted_tenant.is_some_and(|tenant| menu.tenant != tenant) {
             continue;
         }
         let mut entry = Menu::new(qualified(&menu.name, &menu.tenant))
