@@ -111,16 +111,9 @@ async fn resync(
     let node = &shared.nodes[index];
     shared.refresh_tenants().await;
     let mut held = VecDeque::new();
-    let reply = client.api("show channels as json");
-    tokio::pin!(reply);
-    let reply = loop {
-        tokio::select! {
-            reply = &mut reply => break reply,
-            item = events.recv() => match item {
-                Some(item) => held.push_back(item),
-                None => return held,
-            },
-        }
+    let Some(reply) = holding_events(client.api("show channels as json"), events, &mut held).await
+    else {
+        return held;
     };
     let rows = match reply.map(|body| parse_channels(&body)) {
         Ok(Ok(rows)) => rows,
@@ -187,22 +180,31 @@ async fn list(
     held: &mut VecDeque<Incoming>,
     command: &CallCenterList,
 ) -> Option<ListTable> {
-    let reply = client.run(command);
-    tokio::pin!(reply);
-    let reply = loop {
-        tokio::select! {
-            reply = &mut reply => break reply,
-            item = events.recv() => match item {
-                Some(item) => held.push_back(item),
-                None => return None,
-            },
-        }
-    };
-    match reply {
+    match holding_events(client.run(command), events, held).await? {
         Ok(body) => ListTable::parse(&body).ok(),
         Err(error) => {
             tracing::debug!(%error, "no call-center list from this node");
             None
+        }
+    }
+}
+
+/// Waits for `reply`, keeping the events that arrive meanwhile in `held` (the reply comes
+/// after them on the socket, and a full stream would hold it back); `None` when the event
+/// stream ended first.
+async fn holding_events<T>(
+    reply: impl std::future::Future<Output = T>,
+    events: &mut EventStream,
+    held: &mut VecDeque<Incoming>,
+) -> Option<T> {
+    tokio::pin!(reply);
+    loop {
+        tokio::select! {
+            reply = &mut reply => return Some(reply),
+            item = events.recv() => match item {
+                Some(item) => held.push_back(item),
+                None => return None,
+            },
         }
     }
 }
