@@ -7,32 +7,22 @@
 use billing::Ledger;
 use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
 use platform::cache::Cache;
-use platform::events::{Hub, Received};
+use platform::events::{Hub, Received, Subscription};
 use platform::store::PlatformStore;
 use std::path::Path;
 use std::time::Duration;
 use tests::node::{FakeNode, Session, event_frames};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_and_agent_changes_reach_their_tenant_once() {
-    let dir = tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "contact-center");
+/// An ESL worker (its own SQLite platform) connected to a node playing `session`, publishing
+/// to `hub`.
+async fn worker_on(label: &str, session: Session, hub: &Hub) -> (EslWorker, FakeNode) {
+    let dir = tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), label);
     let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
     let ledger = Ledger::connect(&url).await.unwrap();
     let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
         .await
         .unwrap();
-    let raw = std::fs::read(tests::fixture("callcenter/esl-callcenter-plain.raw")).unwrap();
-    let node = FakeNode::start(
-        "ClueCon",
-        vec![Session {
-            events: event_frames(&raw),
-            ..Session::idle()
-        }],
-    )
-    .await;
-    let hub = Hub::new(4096);
-    let mut acme = hub.subscribe("acme");
-    let mut beta = hub.subscribe("beta");
+    let node = FakeNode::start("ClueCon", vec![session]).await;
     let config = EslWorkerConfig::new(
         vec![NodeConfig {
             name: "fs1".into(),
@@ -48,20 +38,44 @@ async fn queue_and_agent_changes_reach_their_tenant_once() {
         hub.clone(),
         None,
     );
+    (worker, node)
+}
 
-    // Until 1001@acme logs out, the capture's last call-center event.
+/// What `subscription` receives until `done` says it has enough (30 s at most).
+async fn collect(
+    subscription: &mut Subscription,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
     let mut seen: Vec<serde_json::Value> = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !seen
-        .iter()
-        .any(|e| e["type"] == "agent_changed" && e["agent"]["status"] == "Logged Out")
-    {
-        match tokio::time::timeout_at(deadline, acme.recv()).await {
+    while !done(&seen) {
+        match tokio::time::timeout_at(deadline, subscription.recv()).await {
             Ok(Received::Event(event)) => seen.push(serde_json::from_slice(&event.json).unwrap()),
             Ok(other) => panic!("{other:?}"),
             Err(_) => panic!("timed out; seen so far: {seen:#?}"),
         }
     }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_and_agent_changes_reach_their_tenant_once() {
+    let raw = std::fs::read(tests::fixture("callcenter/esl-callcenter-plain.raw")).unwrap();
+    let hub = Hub::new(4096);
+    let mut acme = hub.subscribe("acme");
+    let mut beta = hub.subscribe("beta");
+    let session = Session {
+        events: event_frames(&raw),
+        ..Session::idle()
+    };
+    let (worker, _node) = worker_on("contact-center", session, &hub).await;
+
+    // Until 1001@acme logs out, the capture's last call-center event.
+    let seen = collect(&mut acme, |seen| {
+        seen.iter()
+            .any(|e| e["type"] == "agent_changed" && e["agent"]["status"] == "Logged Out")
+    })
+    .await;
     let center: Vec<&serde_json::Value> = seen
         .iter()
         .filter(|e| e["type"] == "queue_changed" || e["type"] == "agent_changed")
@@ -129,60 +143,26 @@ async fn queue_and_agent_changes_reach_their_tenant_once() {
 /// publishes what it found: the agents' status and counts, the caller waiting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_missed_the_events_re_syncs_from_the_lists() {
-    let dir = tests::fresh_dir(
-        Path::new(env!("CARGO_TARGET_TMPDIR")),
-        "contact-center-resync",
-    );
-    let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
-    let ledger = Ledger::connect(&url).await.unwrap();
-    let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
-        .await
-        .unwrap();
     let raw = std::fs::read(tests::fixture("callcenter/esl-callcenter-plain.raw")).unwrap();
     let lists: Vec<String> = tests::node::api_responses(&raw)
         .into_iter()
         .filter(|body| body.contains('|'))
         .collect();
-    let node = FakeNode::start(
-        "ClueCon",
-        vec![Session {
-            api_replies: vec![
-                ("callcenter_config agent list".into(), lists[2].clone()),
-                ("callcenter_config tier list".into(), lists[3].clone()),
-                (
-                    "callcenter_config queue list members support@acme".into(),
-                    lists[1].clone(),
-                ),
-            ],
-            ..Session::idle()
-        }],
-    )
-    .await;
+    let session = Session {
+        api_replies: vec![
+            ("callcenter_config agent list".into(), lists[2].clone()),
+            ("callcenter_config tier list".into(), lists[3].clone()),
+            (
+                "callcenter_config queue list members support@acme".into(),
+                lists[1].clone(),
+            ),
+        ],
+        ..Session::idle()
+    };
     let hub = Hub::new(1024);
     let mut acme = hub.subscribe("acme");
-    let worker = EslWorker::start(
-        EslWorkerConfig::new(
-            vec![NodeConfig {
-                name: "fs1".into(),
-                address: node.address(),
-                password: "ClueCon".into(),
-            }],
-            dir.join("staging"),
-        ),
-        ledger,
-        Cache::new(store, Duration::from_secs(60)),
-        hub.clone(),
-        None,
-    );
-    let mut seen: Vec<serde_json::Value> = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while seen.len() < 3 {
-        match tokio::time::timeout_at(deadline, acme.recv()).await {
-            Ok(Received::Event(event)) => seen.push(serde_json::from_slice(&event.json).unwrap()),
-            Ok(other) => panic!("{other:?}"),
-            Err(_) => panic!("timed out; seen so far: {seen:#?}"),
-        }
-    }
+    let (worker, node) = worker_on("contact-center-resync", session, &hub).await;
+    let seen = collect(&mut acme, |seen| seen.len() >= 3).await;
     let kinds: Vec<&str> = seen.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["agent_changed", "agent_changed", "queue_changed"]);
     let (queues, agents) = worker.contact_center("acme");
