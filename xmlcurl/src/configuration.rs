@@ -262,7 +262,7 @@ impl<'a> Tier<'a> {
 ///             .attr("greet-long", "ivr/welcome.wav")
 ///             .attr("timeout", "10000")
 ///             .entry("menu-exec-app", "1", Some("transfer 1000 XML default"))
-///             .entry("menu-top", "*", None),
+///             .entry("menu-top", "*", None::<&str>),
 ///     )
 ///     .to_xml();
 /// assert!(String::from_utf8(xml).unwrap().contains(r#"<entry action="menu-exec-app" digits="1" param="transfer 1000 XML default"/>"#));
@@ -374,12 +374,12 @@ impl<'a> Menu<'a> {
         mut self,
         action: impl Into<Cow<'a, str>>,
         digits: impl Into<Cow<'a, str>>,
-        param: Option<&'a str>,
+        param: Option<impl Into<Cow<'a, str>>>,
     ) -> Self {
         self.entries.push(MenuEntry {
             action: action.into(),
             digits: digits.into(),
-            param: param.map(Cow::Borrowed),
+            param: param.map(Into::into),
         });
         self
     }

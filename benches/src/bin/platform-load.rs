@@ -235,6 +235,7 @@ async fn main() {
                     prepaid: false,
                     record_calls: false,
                     prepaid_slice_seconds: None,
+                    time_zone: None,
                 })
                 .await
                 .unwrap();

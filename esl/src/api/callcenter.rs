@@ -161,3 +161,228 @@ impl ApiCommand for CallCenterList {
         Ok(result)
     }
 }
+
+/// Whether `contact` can be an agent's contact in a `callcenter_config` command: a dial string
+/// of at most 512 characters with no blank, quote, backslash or control character (the
+/// command's words are split on blanks, and quotes and backslashes are read as syntax).
+///
+/// ```
+/// assert!(esl::api::is_contact("{call_timeout=20}user/1001@acme.example"));
+/// for hostile in ["", "user/1001 x", "user/'1001'", "user/1001\\", "a\nb"] {
+///     assert!(!esl::api::is_contact(hostile), "{hostile:?}");
+/// }
+/// ```
+pub fn is_contact(contact: &str) -> bool {
+    !contact.is_empty()
+        && contact.len() <= 512
+        && contact
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !matches!(c, '\'' | '"' | '\\'))
+}
+
+/// A live change to a node's call center with `callcenter_config` (no reload): agents, their
+/// contacts, tiers and queues. Every name is `name@owner` ([`is_call_center_name`]); a contact
+/// must pass [`is_contact`].
+///
+/// ```
+/// use esl::api::{ApiCommand, CallCenterChange};
+///
+/// let add = CallCenterChange::TierAdd {
+///     queue: "support@acme".into(),
+///     agent: "1001@acme".into(),
+///     level: 1,
+///     position: 2,
+/// };
+/// assert_eq!(add.to_command()?, "callcenter_config tier add support@acme 1001@acme 1 2");
+/// let contact = CallCenterChange::AgentContact {
+///     agent: "1001@acme".into(),
+///     contact: "user/1001@acme.example".into(),
+/// };
+/// assert_eq!(
+///     contact.to_command()?,
+///     "callcenter_config agent set contact 1001@acme user/1001@acme.example"
+/// );
+/// let hostile = CallCenterChange::AgentContact {
+///     agent: "1001@acme".into(),
+///     contact: "user/1001 loopback/9999".into(),
+/// };
+/// assert!(hostile.to_command().is_err());
+/// assert!(add.read_result("-ERR Queue not found!\n".into()).is_err());
+/// # Ok::<(), esl::api::ApiError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallCenterChange {
+    /// `agent add <agent> callback`: a new agent (FreeSWITCH calls its contact).
+    AgentAdd {
+        /// The agent.
+        agent: String,
+    },
+    /// `agent set contact <agent> <contact>`.
+    AgentContact {
+        /// The agent.
+        agent: String,
+        /// Its dial string.
+        contact: String,
+    },
+    /// `agent set status <agent> '<status>'` (as [`CallCenterAgentStatus`]).
+    AgentStatus {
+        /// The agent.
+        agent: String,
+        /// Its new status.
+        status: AgentStatus,
+    },
+    /// `agent del <agent>`: the agent and its tiers go.
+    AgentDel {
+        /// The agent.
+        agent: String,
+    },
+    /// `tier add <queue> <agent> <level> <position>`.
+    TierAdd {
+        /// The queue.
+        queue: String,
+        /// The agent.
+        agent: String,
+        /// Tier level.
+        level: u32,
+        /// Position in the level.
+        position: u32,
+    },
+    /// `tier set level <queue> <agent> <level>`.
+    TierLevel {
+        /// The queue.
+        queue: String,
+        /// The agent.
+        agent: String,
+        /// New level.
+        level: u32,
+    },
+    /// `tier set position <queue> <agent> <position>`.
+    TierPosition {
+        /// The queue.
+        queue: String,
+        /// The agent.
+        agent: String,
+        /// New position.
+        position: u32,
+    },
+    /// `tier del <queue> <agent>`.
+    TierDel {
+        /// The queue.
+        queue: String,
+        /// The agent.
+        agent: String,
+    },
+    /// `queue load <queue>`: reads a new queue's configuration (`callcenter.conf`).
+    QueueLoad(String),
+    /// `queue reload <queue>`: reads a changed queue's configuration again.
+    QueueReload(String),
+    /// `queue unload <queue>`: forgets a queue.
+    QueueUnload(String),
+}
+
+fn write_name(out: &mut String, field: &'static str, name: &str) -> Result<(), ApiError> {
+    if !is_call_center_name(name) {
+        return Err(ApiError::NotAWord {
+            field,
+            value: name.chars().take(64).collect(),
+        });
+    }
+    out.push(' ');
+    out.push_str(name);
+    Ok(())
+}
+
+impl ApiCommand for CallCenterChange {
+    /// FreeSWITCH's result text (`+OK`).
+    type Output = String;
+
+    fn write_command(&self, out: &mut String) -> Result<(), ApiError> {
+        use std::fmt::Write as _;
+        if let CallCenterChange::AgentStatus { agent, status } = self {
+            return CallCenterAgentStatus {
+                agent: agent.clone(),
+                status: *status,
+            }
+            .write_command(out);
+        }
+        out.push_str("callcenter_config");
+        match self {
+            CallCenterChange::AgentAdd { agent } => {
+                out.push_str(" agent add");
+                write_name(out, "agent", agent)?;
+                out.push_str(" callback");
+            }
+            CallCenterChange::AgentContact { agent, contact } => {
+                out.push_str(" agent set contact");
+                write_name(out, "agent", agent)?;
+                if !is_contact(contact) {
+                    return Err(ApiError::NotAWord {
+                        field: "contact",
+                        value: contact.chars().take(64).collect(),
+                    });
+                }
+                out.push(' ');
+                out.push_str(contact);
+            }
+            // Written whole above.
+            CallCenterChange::AgentStatus { .. } => {}
+            CallCenterChange::AgentDel { agent } => {
+                out.push_str(" agent del");
+                write_name(out, "agent", agent)?;
+            }
+            CallCenterChange::TierAdd {
+                queue,
+                agent,
+                level,
+                position,
+            } => {
+                out.push_str(" tier add");
+                write_name(out, "queue", queue)?;
+                write_name(out, "agent", agent)?;
+                let _ = write!(out, " {level} {position}");
+            }
+            CallCenterChange::TierLevel {
+                queue,
+                agent,
+                level,
+            } => {
+                out.push_str(" tier set level");
+                write_name(out, "queue", queue)?;
+                write_name(out, "agent", agent)?;
+                let _ = write!(out, " {level}");
+            }
+            CallCenterChange::TierPosition {
+                queue,
+                agent,
+                position,
+            } => {
+                out.push_str(" tier set position");
+                write_name(out, "queue", queue)?;
+                write_name(out, "agent", agent)?;
+                let _ = write!(out, " {position}");
+            }
+            CallCenterChange::TierDel { queue, agent } => {
+                out.push_str(" tier del");
+                write_name(out, "queue", queue)?;
+                write_name(out, "agent", agent)?;
+            }
+            CallCenterChange::QueueLoad(queue) => {
+                out.push_str(" queue load");
+                write_name(out, "queue", queue)?;
+            }
+            CallCenterChange::QueueReload(queue) => {
+                out.push_str(" queue reload");
+                write_name(out, "queue", queue)?;
+            }
+            CallCenterChange::QueueUnload(queue) => {
+                out.push_str(" queue unload");
+                write_name(out, "queue", queue)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_result(&self, result: String) -> Result<String, ApiFailure> {
+        Ok(result)
+    }
+}

@@ -29,7 +29,10 @@ mod channel;
 mod originate;
 mod value;
 
-pub use callcenter::{AgentStatus, CallCenterAgentStatus, CallCenterList, is_call_center_name};
+pub use callcenter::{
+    AgentStatus, CallCenterAgentStatus, CallCenterChange, CallCenterList, is_call_center_name,
+    is_contact,
+};
 pub use channel::{
     RecordAction, SchedDel, SchedHangup, SchedKill, UuidBridge, UuidGetVar, UuidKill, UuidRecord,
     UuidSetVar, UuidTransfer,

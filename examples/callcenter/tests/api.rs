@@ -501,6 +501,15 @@ async fn expired_forged_and_tampered_tokens_are_refused() {
         "/api/balance",
         "/api/contact-center",
         "/api/agents/{agent}/status",
+        "/api/agents",
+        "/api/agents/{agent}",
+        "/api/queues",
+        "/api/queues/{queue}",
+        "/api/queues/{queue}/agents/{agent}",
+        "/api/menus",
+        "/api/menus/{menu}",
+        "/api/dids",
+        "/api/dids/{number}",
         "/api/topups",
         "/api/operator/unassigned-cdrs",
     ] {
@@ -610,7 +619,10 @@ async fn agents_set_their_own_status_and_admins_any_of_their_tenants() {
     };
     let (code, body) = put(agent.clone(), "/api/agents/1000/status", status("On Break")).await;
     assert_eq!(code, 200, "{body}");
-    assert_eq!(body, json!({"agent": "1000", "status": "On Break"}));
+    assert_eq!(
+        body,
+        json!({"agent": "1000", "status": "On Break", "nodes": [{"node": "fs1", "applied": true}]})
+    );
     let (code, _) = put(agent.clone(), "/api/agents/1001/status", status("On Break")).await;
     assert_eq!(code, 403, "another agent's status");
     let roamer = login(a, "acme", "roamer").await;

@@ -79,6 +79,7 @@ async fn running(config: &DaemonConfig) -> Ledger {
             prepaid: false,
             record_calls: false,
             prepaid_slice_seconds: None,
+            time_zone: None,
         })
         .await
         .unwrap();

@@ -76,6 +76,7 @@ async fn seed(ledger: Ledger) -> (Ledger, PlatformStore) {
             prepaid: true,
             record_calls: false,
             prepaid_slice_seconds: None,
+            time_zone: None,
         })
         .await
         .unwrap();

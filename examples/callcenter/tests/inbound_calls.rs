@@ -9,6 +9,7 @@ use callcenter::http::basic_auth::BasicAuth;
 use callcenter::roles::xml_curl::{XmlCurlConfig, router};
 use platform::cache::Cache;
 use platform::inbound::DidRoute;
+use platform::ivr::{MenuAction, MenuEntry};
 use platform::store::{AgentRow, ExtensionRow, MenuRow, PlatformStore, QueueRow, Tenant, TierRow};
 use quick_xml::events::Event;
 use std::net::SocketAddr;
@@ -76,6 +77,7 @@ async fn platform() -> Platform {
                 prepaid: false,
                 record_calls: false,
                 prepaid_slice_seconds: None,
+                time_zone: None,
             })
             .await
             .unwrap();
@@ -86,6 +88,7 @@ async fn platform() -> Platform {
                 extension: Some("8000".into()),
                 strategy: "longest-idle-agent".into(),
                 moh_sound: Some("tone_stream://%(2000,4000,440)".into()),
+                service_level_seconds: 20,
             })
             .await
             .unwrap();
@@ -137,17 +140,18 @@ async fn platform() -> Platform {
             timeout_ms: 3000,
             max_failures: 2,
             entries: vec![
-                (
-                    "1".into(),
-                    "menu-exec-app".into(),
-                    "transfer 8000 XML acme".into(),
-                ),
-                (
-                    "2".into(),
-                    "menu-exec-app".into(),
-                    "transfer 1001 XML acme".into(),
-                ),
-                ("9".into(), "menu-top".into(), String::new()),
+                MenuEntry {
+                    digits: "1".into(),
+                    action: MenuAction::Queue("support".into()),
+                },
+                MenuEntry {
+                    digits: "2".into(),
+                    action: MenuAction::Extension("1001".into()),
+                },
+                MenuEntry {
+                    digits: "9".into(),
+                    action: MenuAction::Repeat,
+                },
             ],
         })
         .await
@@ -583,6 +587,7 @@ async fn routes_and_dial_names_are_checked() {
             extension: None,
             strategy: "ring-all".into(),
             moh_sound: None,
+            service_level_seconds: 20,
         })
         .await
         .unwrap();
@@ -603,6 +608,7 @@ async fn routes_and_dial_names_are_checked() {
         extension: Some(extension.into()),
         strategy: "ring-all".into(),
         moh_sound: None,
+        service_level_seconds: 20,
     };
     for taken in ["1001", "ivr", "8000", "112", "a b"] {
         assert!(store.put_queue(&queue(taken)).await.is_err(), "{taken}");
@@ -643,6 +649,7 @@ async fn routes_and_dial_names_are_checked() {
         prepaid: false,
         record_calls: false,
         prepaid_slice_seconds: None,
+        time_zone: None,
     };
     assert!(store.put_tenant(&twin).await.is_err());
     assert!(
@@ -655,6 +662,7 @@ async fn routes_and_dial_names_are_checked() {
                 prepaid: false,
                 record_calls: false,
                 prepaid_slice_seconds: None,
+                time_zone: None,
             })
             .await
             .is_err()

@@ -66,6 +66,7 @@ async fn the_live_page_follows_a_call() {
             prepaid: false,
             record_calls: false,
             prepaid_slice_seconds: None,
+            time_zone: None,
         })
         .await
         .unwrap();

@@ -253,6 +253,7 @@ async fn open_the_tenant(daemon: &Daemon, tenant: &str) {
             prepaid: false,
             record_calls: false,
             prepaid_slice_seconds: None,
+            time_zone: None,
         })
         .await
         .unwrap();

@@ -88,6 +88,7 @@ async fn prepaid_tenant(ledger: &Ledger) -> (String, String) {
             prepaid: true,
             record_calls: false,
             prepaid_slice_seconds: Some(10),
+            time_zone: None,
         })
         .await
         .unwrap();

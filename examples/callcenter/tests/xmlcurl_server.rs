@@ -6,6 +6,7 @@ use billing::{Decimal, Ledger, PlanRecord, Rounding};
 use callcenter::http::basic_auth::BasicAuth;
 use callcenter::roles::xml_curl::{XmlCurlConfig, router};
 use platform::cache::Cache;
+use platform::ivr::{MenuAction, MenuEntry};
 use platform::store::{AgentRow, ExtensionRow, MenuRow, PlatformStore, QueueRow, Tenant, TierRow};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -81,6 +82,7 @@ async fn platform(prepaid: bool) -> Platform {
             prepaid,
             record_calls: false,
             prepaid_slice_seconds: None,
+            time_zone: None,
         })
         .await
         .unwrap();
@@ -112,6 +114,7 @@ async fn platform(prepaid: bool) -> Platform {
             extension: None,
             strategy: "ring-all".into(),
             moh_sound: None,
+            service_level_seconds: 20,
         })
         .await
         .unwrap();
@@ -145,11 +148,10 @@ async fn platform(prepaid: bool) -> Platform {
             exit_sound: "ivr/bye.wav".into(),
             timeout_ms: 5000,
             max_failures: 3,
-            entries: vec![(
-                "1".into(),
-                "menu-exec-app".into(),
-                "transfer 1000 XML default".into(),
-            )],
+            entries: vec![MenuEntry {
+                digits: "1".into(),
+                action: MenuAction::Extension("1000".into()),
+            }],
         })
         .await
         .unwrap();

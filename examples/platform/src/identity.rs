@@ -97,6 +97,43 @@ pub enum InvalidValue {
     /// A DID's route names nothing of its tenant that a call can reach.
     #[error("no {0} of this tenant that a call can reach (a queue or menu needs a dial name)")]
     NoTarget(String),
+    /// A menu entry's digits are not 1 to 4 of `0-9`, `*`, `#`.
+    #[error("a menu entry's digits are 1 to 4 of 0-9, * and #")]
+    Digits,
+    /// A sound that is not a file under the sound directories, a tone or silence.
+    #[error(
+        "a sound is a relative file path (letters, digits, '_', '-', '.'), tone_stream://... or silence_stream://..."
+    )]
+    Sound,
+    /// A menu with more entries than allowed, or one digit sequence twice.
+    #[error("a menu has at most 32 entries, each with its own digits")]
+    Entries,
+    /// Something else of the tenant still routes calls to what was to be removed.
+    #[error("{0} still routes calls here; change it first")]
+    InUse(String),
+    /// A queue strategy mod_callcenter does not know.
+    #[error(
+        "a queue's strategy is one of mod_callcenter's (ring-all, longest-idle-agent, round-robin, top-down, agent-with-least-talk-time, agent-with-fewest-calls, sequentially-by-agent-order, random, ring-progressively)"
+    )]
+    Strategy,
+    /// A time zone that is not an IANA name.
+    #[error("{0:?} is not a time zone (an IANA name such as Europe/London)")]
+    TimeZone(String),
+    /// A number outside the allowed range.
+    #[error("{0} is out of range")]
+    Range(&'static str),
+}
+
+/// Checks a time zone: an IANA name of the time zone database (`Europe/London`, `UTC`).
+///
+/// ```
+/// use platform::identity::check_time_zone;
+/// assert!(check_time_zone("Europe/London").is_ok());
+/// assert!(check_time_zone("Mars/Olympus").is_err());
+/// ```
+pub fn check_time_zone(zone: &str) -> Result<chrono_tz::Tz, InvalidValue> {
+    zone.parse()
+        .map_err(|_| InvalidValue::TimeZone(zone.chars().take(64).collect()))
 }
 
 /// Checks a tenant's id, context and gateway (names) and SIP domain. A tenant's id is never

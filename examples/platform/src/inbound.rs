@@ -180,7 +180,11 @@ impl PlatformStore {
     }
 
     /// Whether `route` names something of `tenant`'s that a call can reach.
-    async fn check_route(&self, tenant: &str, route: &DidRoute) -> Result<(), PlatformError> {
+    pub(crate) async fn check_route(
+        &self,
+        tenant: &str,
+        route: &DidRoute,
+    ) -> Result<(), PlatformError> {
         let target = route.target();
         let exists = match route {
             DidRoute::Outside(number) => {

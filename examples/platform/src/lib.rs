@@ -7,6 +7,9 @@
 //! - [`inbound`]: calls from trunks: where each DID sends them (an extension, a queue, an IVR
 //!   menu or an outside number), the names that reach queues and menus in a tenant's context,
 //!   and the `name@tenant` names FreeSWITCH knows them by.
+//! - [`ivr`]: IVR menus as typed values (what each digit does, the sounds a menu may play).
+//! - [`provisioning`]: a tenant's queues, agents, tiers, menus and DIDs listed and removed,
+//!   with the rules that keep what is left consistent.
 //! - [`cache`]: the one cache of what the roles read on every call: tenants (by id, SIP domain
 //!   or dialplan context) and extensions, invalidated by the store's generation and a TTL,
 //!   bounded.
@@ -44,7 +47,9 @@ pub mod contact_center;
 pub mod events;
 pub mod identity;
 pub mod inbound;
+pub mod ivr;
 pub mod policy;
+pub mod provisioning;
 pub mod retry;
 pub mod slices;
 pub mod store;

@@ -5,6 +5,7 @@
 //! was read ([`crate::cache`]) compares it and drops what is stale.
 
 use crate::identity::{self, InvalidValue};
+use crate::ivr::{self, MenuAction, MenuEntry};
 use billing::Backend;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -46,6 +47,9 @@ pub struct Tenant {
     /// Seconds of a prepaid call's credit held at a time; `None` for the platform's default
     /// ([`crate::policy::DEFAULT_SLICE`]).
     pub prepaid_slice_seconds: Option<u32>,
+    /// Its time zone (an IANA name such as `Europe/London`; `None`: UTC): when its day
+    /// starts, for daily statistics and time-of-day routes.
+    pub time_zone: Option<String>,
 }
 
 /// An extension (a SIP user of a tenant).
@@ -81,6 +85,8 @@ pub struct QueueRow {
     pub strategy: String,
     /// Music on hold.
     pub moh_sound: Option<String>,
+    /// Callers answered within this many seconds count toward the service level.
+    pub service_level_seconds: u32,
 }
 
 /// A call-center agent.
@@ -132,8 +138,8 @@ pub struct MenuRow {
     pub timeout_ms: i64,
     /// Failures before exit.
     pub max_failures: i64,
-    /// (digits, action, param).
-    pub entries: Vec<(String, String, String)>,
+    /// What each digit sequence does.
+    pub entries: Vec<MenuEntry>,
 }
 
 /// Reads and writes the platform's tables. Cheap to clone.
@@ -227,6 +233,9 @@ impl PlatformStore {
             &tenant.context,
             tenant.gateway.as_deref(),
         )?;
+        if let Some(zone) = &tenant.time_zone {
+            identity::check_time_zone(zone)?;
+        }
         let twin =
             sqlx::query("SELECT 1 FROM tenants WHERE LOWER(tenant) = LOWER($1) AND tenant <> $1")
                 .bind(&tenant.tenant)
@@ -236,11 +245,11 @@ impl PlatformStore {
             return Err(InvalidValue::TenantCase(tenant.tenant.clone()).into());
         }
         sqlx::query(
-            "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (tenant) DO UPDATE SET domain = excluded.domain, context = excluded.context,
                  gateway = excluded.gateway, prepaid = excluded.prepaid, record_calls = excluded.record_calls,
-                 prepaid_slice_seconds = excluded.prepaid_slice_seconds",
+                 prepaid_slice_seconds = excluded.prepaid_slice_seconds, time_zone = excluded.time_zone",
         )
         .bind(&tenant.tenant)
         .bind(&tenant.domain)
@@ -253,6 +262,7 @@ impl PlatformStore {
                 .prepaid_slice_seconds
                 .map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
         )
+        .bind(tenant.time_zone.as_deref().unwrap_or("UTC"))
         .execute(&self.pool)
         .await?;
         self.changed();
@@ -375,21 +385,33 @@ impl PlatformStore {
     /// Adds or replaces a queue; its dial name, if any, must be free in its tenant's context.
     pub async fn put_queue(&self, row: &QueueRow) -> Result<(), PlatformError> {
         check_call_center_names(&[&row.name])?;
+        if !STRATEGIES.contains(&row.strategy.as_str()) {
+            return Err(InvalidValue::Strategy.into());
+        }
+        if let Some(moh) = &row.moh_sound {
+            ivr::check_sound(moh)?;
+        }
+        if !(1..=3600).contains(&row.service_level_seconds) {
+            return Err(InvalidValue::Range("service_level_seconds (1 to 3600)").into());
+        }
         let mut tx = self.pool.begin().await?;
         if let Some(extension) = &row.extension {
             self.check_dial_name(&mut tx, &row.tenant, extension, ("queue", &row.name))
                 .await?;
         }
         sqlx::query(
-            "INSERT INTO cc_queues (tenant, name, extension, strategy, moh_sound) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO cc_queues (tenant, name, extension, strategy, moh_sound, service_level_seconds)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (tenant, name) DO UPDATE SET extension = excluded.extension,
-                 strategy = excluded.strategy, moh_sound = excluded.moh_sound",
+                 strategy = excluded.strategy, moh_sound = excluded.moh_sound,
+                 service_level_seconds = excluded.service_level_seconds",
         )
         .bind(&row.tenant)
         .bind(&row.name)
         .bind(row.extension.as_deref())
         .bind(&row.strategy)
         .bind(row.moh_sound.as_deref())
+        .bind(i32::try_from(row.service_level_seconds).unwrap_or(i32::MAX))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -455,6 +477,27 @@ impl PlatformStore {
     /// Adds or replaces a tier.
     pub async fn put_tier(&self, row: &TierRow) -> Result<(), PlatformError> {
         check_call_center_names(&[&row.queue, &row.agent])?;
+        if !(1..=TIER_MAX).contains(&row.level) || !(1..=TIER_MAX).contains(&row.position) {
+            return Err(InvalidValue::Range("a tier's level and position (1 to 1000)").into());
+        }
+        // Both of the tier's tenant (SQLite does not enforce the foreign keys).
+        let both = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM cc_queues WHERE tenant = $1 AND name = $2)
+                  + (SELECT COUNT(*) FROM cc_agents WHERE tenant = $1 AND name = $3)",
+        )
+        .bind(&row.tenant)
+        .bind(&row.queue)
+        .bind(&row.agent)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get::<i64, _>(0)?;
+        if both != 2 {
+            return Err(InvalidValue::NoTarget(format!(
+                "queue {} or agent {}",
+                row.queue, row.agent
+            ))
+            .into());
+        }
         sqlx::query(
             "INSERT INTO cc_tiers (tenant, queue, agent, level, position) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (tenant, queue, agent) DO UPDATE SET level = excluded.level, position = excluded.position",
@@ -474,6 +517,7 @@ impl PlatformStore {
     /// any, must be free in its tenant's context.
     pub async fn put_menu(&self, menu: &MenuRow) -> Result<(), PlatformError> {
         check_call_center_names(&[&menu.name])?;
+        self.check_menu(menu).await?;
         let mut tx = self.pool.begin().await?;
         if let Some(extension) = &menu.extension {
             self.check_dial_name(&mut tx, &menu.tenant, extension, ("menu", &menu.name))
@@ -503,15 +547,15 @@ impl PlatformStore {
         .bind(menu.extension.as_deref())
         .execute(&mut *tx)
         .await?;
-        for (digits, action, param) in &menu.entries {
+        for entry in &menu.entries {
             sqlx::query(
                 "INSERT INTO ivr_entries (tenant, menu, digits, action, param) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&menu.tenant)
             .bind(&menu.name)
-            .bind(digits)
-            .bind(action)
-            .bind(param)
+            .bind(&entry.digits)
+            .bind(entry.action.kind())
+            .bind(entry.action.target())
             .execute(&mut *tx)
             .await?;
         }
@@ -541,7 +585,7 @@ impl PlatformStore {
         value: &str,
     ) -> Result<Option<Tenant>, PlatformError> {
         let row = sqlx::query(&format!(
-            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds FROM tenants WHERE {column} = $1"
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone FROM tenants WHERE {column} = $1"
         ))
         .bind(value)
         .fetch_optional(&self.pool)
@@ -610,7 +654,7 @@ impl PlatformStore {
     /// Every tenant.
     pub async fn tenants(&self) -> Result<Vec<Tenant>, PlatformError> {
         sqlx::query(
-            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds FROM tenants ORDER BY tenant",
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone FROM tenants ORDER BY tenant",
         )
         .fetch_all(&self.pool)
         .await?
@@ -625,20 +669,13 @@ impl PlatformStore {
     ) -> Result<(Vec<Tenant>, Vec<QueueRow>, Vec<AgentRow>, Vec<TierRow>), PlatformError> {
         let tenants = self.tenants().await?;
         let queues = sqlx::query(
-            "SELECT tenant, name, strategy, moh_sound, extension FROM cc_queues ORDER BY tenant, name",
+            "SELECT tenant, name, strategy, moh_sound, extension, service_level_seconds FROM cc_queues
+             ORDER BY tenant, name",
         )
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| {
-            Ok(QueueRow {
-                tenant: r.try_get(0)?,
-                name: r.try_get(1)?,
-                strategy: r.try_get(2)?,
-                moh_sound: r.try_get(3)?,
-                extension: r.try_get(4)?,
-            })
-        })
+        .map(queue_from)
         .collect::<Result<_, sqlx::Error>>()?;
         let agents = sqlx::query(
             "SELECT tenant, name, contact, status FROM cc_agents ORDER BY tenant, name",
@@ -706,13 +743,17 @@ impl PlatformStore {
         .await?
         {
             let (tenant, menu): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+            let (digits, kind, param): (String, String, String) =
+                (row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
+            let Some(action) = MenuAction::from_parts(&kind, &param) else {
+                tracing::warn!(%tenant, %menu, %digits, %kind, "IVR entry of an unknown kind not served");
+                continue;
+            };
             if let Some(target) = menus
                 .iter_mut()
                 .find(|m| m.tenant == tenant && m.name == menu)
             {
-                target
-                    .entries
-                    .push((row.try_get(2)?, row.try_get(3)?, row.try_get(4)?));
+                target.entries.push(MenuEntry { digits, action });
             }
         }
         Ok((tenants, menus))
@@ -730,6 +771,18 @@ fn tenant_from(row: &AnyRow) -> Result<Tenant, PlatformError> {
         prepaid_slice_seconds: row
             .try_get::<Option<i32>, _>(6)?
             .and_then(|s| u32::try_from(s).ok()),
+        time_zone: Some(row.try_get::<String, _>(7)?).filter(|zone| zone != "UTC"),
+    })
+}
+
+pub(crate) fn queue_from(r: &AnyRow) -> Result<QueueRow, sqlx::Error> {
+    Ok(QueueRow {
+        tenant: r.try_get(0)?,
+        name: r.try_get(1)?,
+        strategy: r.try_get(2)?,
+        moh_sound: r.try_get(3)?,
+        extension: r.try_get(4)?,
+        service_level_seconds: u32::try_from(r.try_get::<i32, _>(5)?).unwrap_or(0),
     })
 }
 
@@ -778,6 +831,22 @@ async fn dialled_elsewhere(
     .await?;
     Ok(taken.is_some())
 }
+
+/// Highest tier level and position.
+pub const TIER_MAX: i64 = 1000;
+
+/// The strategies mod_callcenter knows.
+pub const STRATEGIES: [&str; 9] = [
+    "ring-all",
+    "longest-idle-agent",
+    "round-robin",
+    "top-down",
+    "agent-with-least-talk-time",
+    "agent-with-fewest-calls",
+    "sequentially-by-agent-order",
+    "random",
+    "ring-progressively",
+];
 
 /// Queue, agent and menu names reach FreeSWITCH as `name@tenant` in application data
 /// (`callcenter`, `ivr`) and configuration: each must be a name (no space, `@`, `$`, quote).

@@ -34,6 +34,7 @@ fn tenant(id: &str, domain: &str, prepaid: bool) -> Tenant {
         prepaid,
         record_calls: false,
         prepaid_slice_seconds: None,
+        time_zone: None,
     }
 }
 

@@ -3,12 +3,13 @@
 //! state `/ws` sends as `queue_changed` and `agent_changed`; `/api/agents/{agent}/status`:
 //! an agent's status, set by the agent (or an admin) and applied on every node at once.
 
+use super::agents::parse_status;
 use super::body::Body;
 use super::calls::esl;
 use super::{ApiError, ApiState, Caller, Role};
 use axum::Json;
 use axum::extract::{Path, State};
-use esl::api::{AgentStatus, CallCenterAgentStatus};
+use esl::api::CallCenterChange;
 use platform::inbound::qualified;
 use serde::Deserialize;
 use serde_json::json;
@@ -30,46 +31,32 @@ pub(super) struct StatusRequest {
 }
 
 /// Sets agent `agent`'s status: stored (the status `callcenter.conf` serves it with) and set on
-/// every node with `callcenter_config agent set status`. An agent sets its own status (the
-/// agent named as its extension); an admin any of the tenant's agents.
+/// every node with `callcenter_config agent set status`; the answer says which nodes took it.
+/// An agent sets its own status (the agent named as its extension); an admin any of the
+/// tenant's agents.
 pub(super) async fn set_status(
     State(state): State<ApiState>,
     Caller(claims): Caller,
     Path(agent): Path<String>,
     Body(request): Body<StatusRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let status = AgentStatus::parse(&request.status).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "status is one of {}",
-            AgentStatus::ALL.map(AgentStatus::as_str).join(", ")
-        ))
-    })?;
+    let status = parse_status(&request.status)?;
     if claims.role == Role::Agent && claims.extension.as_deref() != Some(agent.as_str()) {
         return Err(ApiError::Forbidden("agents set their own status".into()));
     }
     let store = state.cache.store();
-    if store.agent(&claims.tenant, &agent).await?.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    let worker = esl(&state)?;
     if !store
         .set_agent_status(&claims.tenant, &agent, status.as_str())
         .await?
     {
         return Err(ApiError::NotFound);
     }
-    let command = CallCenterAgentStatus {
+    let change = CallCenterChange::AgentStatus {
         agent: qualified(&agent, &claims.tenant),
         status,
     };
-    for node in worker.nodes() {
-        let client = worker
-            .client(Some(&node))
-            .map_err(|error| ApiError::dependency("FreeSWITCH", &error))?;
-        client
-            .run(&command)
-            .await
-            .map_err(|error| ApiError::dependency("FreeSWITCH", &error))?;
-    }
-    Ok(Json(json!({ "agent": agent, "status": status.as_str() })))
+    let nodes = super::apply(&state, &[change]).await;
+    Ok(Json(
+        json!({ "agent": agent, "status": status.as_str(), "nodes": nodes }),
+    ))
 }

@@ -9,18 +9,22 @@
 //! The routes are described in `openapi.json` (served at `/api/openapi.json`). One file per
 //! resource.
 
+mod agents;
 mod auth;
 mod balance;
 mod body;
 mod calls;
 mod cdrs;
 mod contact_center;
+mod dids;
 mod error;
 mod extensions;
 mod limits;
 mod login;
+mod menus;
 mod page;
 mod pages;
+mod queues;
 mod recordings;
 mod ws;
 
@@ -29,7 +33,7 @@ pub use error::ApiError;
 pub use limits::{Limits, SocketSlot};
 pub use pages::{LIVE_PAGE, OPENAPI};
 
-use crate::roles::esl_worker::EslWorker;
+use crate::roles::esl_worker::{EslWorker, NodeOutcome};
 use axum::Router;
 use axum::routing::{get, post, put};
 use billing::Ledger;
@@ -95,6 +99,29 @@ pub fn router(state: ApiState) -> Router {
             "/api/agents/{agent}/status",
             put(contact_center::set_status),
         )
+        .route("/api/agents", get(agents::agents))
+        .route(
+            "/api/agents/{agent}",
+            put(agents::put_agent).delete(agents::delete_agent),
+        )
+        .route("/api/queues", get(queues::queues))
+        .route(
+            "/api/queues/{queue}",
+            put(queues::put_queue).delete(queues::delete_queue),
+        )
+        .route(
+            "/api/queues/{queue}/agents/{agent}",
+            put(queues::put_tier).delete(queues::delete_tier),
+        )
+        .route("/api/menus", get(menus::menus))
+        .route(
+            "/api/menus/{menu}",
+            get(menus::menu)
+                .put(menus::put_menu)
+                .delete(menus::delete_menu),
+        )
+        .route("/api/dids", get(dids::dids))
+        .route("/api/dids/{number}", put(dids::put_route))
         .route("/api/topups", post(balance::top_up))
         .route("/api/operator/unassigned-cdrs", get(cdrs::unassigned))
         .route(
@@ -107,4 +134,13 @@ pub fn router(state: ApiState) -> Router {
         // is read.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
         .with_state(state)
+}
+
+/// Applies call-center changes on every node of this process's ESL worker (none without one:
+/// the nodes read `callcenter.conf` when they load it).
+async fn apply(state: &ApiState, changes: &[esl::api::CallCenterChange]) -> Vec<NodeOutcome> {
+    match &state.esl {
+        Some(worker) => worker.apply_call_center(changes).await,
+        None => Vec::new(),
+    }
 }

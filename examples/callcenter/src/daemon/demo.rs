@@ -37,6 +37,7 @@ pub async fn seed_demo_data(ledger: &Ledger, store: &PlatformStore) -> Result<()
             prepaid: true,
             record_calls: false,
             prepaid_slice_seconds: None,
+            time_zone: None,
         })
         .await?;
     for extension in ["1000", "1001"] {

@@ -143,6 +143,7 @@ pub async fn open_the_two_tenants(ledger: &Ledger, store: &PlatformStore, users:
                 prepaid: false,
                 record_calls: false,
                 prepaid_slice_seconds: None,
+                time_zone: None,
             })
             .await
             .unwrap();

@@ -20,12 +20,15 @@
 //! an fsync'd journal ([`journal`]) replayed once it is back. One FreeSWITCH sent while the
 //! worker was away is not seen; `mod_json_cdr` (with its err-log-dir) is the lossless source.
 
+mod call_center_config;
 mod cdrs;
 mod connection;
 mod holds;
 pub mod journal;
 mod prepaid;
 mod recordings;
+
+pub use call_center_config::NodeOutcome;
 
 use crate::roles::recording_worker::RecordingHandle;
 use billing::{Cdr, CdrOptions, Ledger};

@@ -5,6 +5,9 @@
 use super::{LookupError, ServerState};
 use platform::contact_center::tenant_of;
 use platform::inbound::qualified;
+use platform::ivr::MenuAction;
+use platform::store::{MenuRow, Tenant};
+use std::collections::HashMap;
 use xmlcurl::axum::XmlResponse;
 use xmlcurl::{Agent, CallCenter, Ivr, Menu, NotFound, Queue, Tier};
 
@@ -53,25 +56,80 @@ async fn call_center(state: &ServerState) -> Result<XmlResponse, LookupError> {
 /// none. FreeSWITCH finds a menu by name ignoring case: no other tenant's is served beside
 /// the one asked for, so none can answer for it.
 async fn ivr(state: &ServerState, wanted: Option<&str>) -> Result<XmlResponse, LookupError> {
-    let (_, menus) = state.cache.store().menus().await?;
+    let store = state.cache.store();
+    let (tenants, menus) = store.menus().await?;
     let wanted_tenant = wanted.map(|name| tenant_of(name).unwrap_or_default());
     let mut document = Ivr::new();
-    for menu in &menus {
-        if wanted_tenant.is_some_and(|tenant| menu.tenant != tenant) {
+    for tenant in &tenants {
+        if wanted_tenant.is_some_and(|wanted| tenant.tenant != wanted) {
             continue;
         }
-        let mut entry = Menu::new(qualified(&menu.name, &menu.tenant))
-            .attr("greet-long", menu.greet_long.as_str())
-            .attr("greet-short", menu.greet_short.as_str())
-            .attr("invalid-sound", menu.invalid_sound.as_str())
-            .attr("exit-sound", menu.exit_sound.as_str())
-            .attr("timeout", menu.timeout_ms.to_string())
-            .attr("max-failures", menu.max_failures.to_string());
-        for (digits, action, param) in &menu.entries {
-            let param = (!param.is_empty()).then_some(param.as_str());
-            entry = entry.entry(action.as_str(), digits.as_str(), param);
+        let mine: Vec<&MenuRow> = menus.iter().filter(|m| m.tenant == tenant.tenant).collect();
+        if mine.is_empty() {
+            continue;
         }
-        document = document.menu(entry);
+        let destinations = Destinations::of(state, tenant).await?;
+        for menu in mine {
+            document = document.menu(served_menu(menu, tenant, &destinations));
+        }
     }
     Ok(document.into())
+}
+
+/// Where a tenant's menu entries send calls in its context: its queues' dial names and its
+/// DIDs' destinations.
+struct Destinations {
+    queues: HashMap<String, String>,
+    dids: HashMap<String, String>,
+}
+
+impl Destinations {
+    async fn of(state: &ServerState, tenant: &Tenant) -> Result<Self, LookupError> {
+        let store = state.cache.store();
+        let queues = store
+            .queues(&tenant.tenant)
+            .await?
+            .into_iter()
+            .filter_map(|q| Some((q.name, q.extension?)))
+            .collect();
+        let dids = store
+            .dids(&tenant.tenant)
+            .await?
+            .into_iter()
+            .filter_map(|d| Some((d.number, d.destination?)))
+            .collect();
+        Ok(Destinations { queues, dids })
+    }
+}
+
+/// A menu as `ivr.conf` carries it: each typed entry as the one FreeSWITCH action it stands
+/// for. An entry whose target reaches nothing any more (a queue without a dial name, a DID
+/// without a route) is left out, so its digits count as invalid.
+fn served_menu<'a>(menu: &'a MenuRow, tenant: &Tenant, destinations: &Destinations) -> Menu<'a> {
+    let mut entry = Menu::new(qualified(&menu.name, &menu.tenant))
+        .attr("greet-long", menu.greet_long.as_str())
+        .attr("greet-short", menu.greet_short.as_str())
+        .attr("invalid-sound", menu.invalid_sound.as_str())
+        .attr("exit-sound", menu.exit_sound.as_str())
+        .attr("timeout", menu.timeout_ms.to_string())
+        .attr("max-failures", menu.max_failures.to_string());
+    let transfer = |destination: &str| format!("transfer {destination} XML {}", tenant.context);
+    for item in &menu.entries {
+        let (action, param) = match &item.action {
+            MenuAction::Extension(name) => ("menu-exec-app", Some(transfer(name))),
+            MenuAction::Queue(name) => match destinations.queues.get(name) {
+                Some(dial) => ("menu-exec-app", Some(transfer(dial))),
+                None => continue,
+            },
+            MenuAction::Did(number) => match destinations.dids.get(number) {
+                Some(destination) => ("menu-exec-app", Some(transfer(destination))),
+                None => continue,
+            },
+            MenuAction::Menu(name) => ("menu-sub", Some(qualified(name, &menu.tenant))),
+            MenuAction::Repeat => ("menu-top", None),
+            MenuAction::HangUp => ("menu-exec-app", Some("hangup".to_owned())),
+        };
+        entry = entry.entry(action, item.digits.as_str(), param);
+    }
+    entry
 }

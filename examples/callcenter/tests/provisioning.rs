@@ -1,0 +1,252 @@
+//! Provisioning the contact center through the API: an admin's queues, agents, tiers, IVR
+//! menus and DID routes are validated, kept to the admin's tenant, stored, and applied live on
+//! the node with `callcenter_config` (the node's log is what FreeSWITCH would have been told).
+
+mod common;
+
+use common::*;
+use platform::store::PlatformStore;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+fn callcenter_commands(p: &Platform) -> Vec<String> {
+    p.node
+        .log()
+        .commands
+        .into_iter()
+        .filter(|c| c.starts_with("api callcenter_config") && !c.ends_with(" list"))
+        .map(|c| c["api ".len()..].to_owned())
+        .collect()
+}
+
+async fn put(a: SocketAddr, token: &str, path: &str, body: Value) -> (u16, Value) {
+    call(a, "PUT", path, Some(token), Some(body)).await
+}
+
+async fn store_of(p: &Platform) -> PlatformStore {
+    PlatformStore::open(p.ledger.pool().clone(), p.ledger.backend())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_builds_a_queue_and_the_node_is_told_each_change_live() {
+    let p = platform().await;
+    let a = p.address;
+    let admin = login(a, "acme", "admin").await;
+
+    let (code, body) = put(a, &admin, "/api/agents/1000", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "agent": {"name": "1000", "contact": "user/1000@acme.example", "status": "Logged Out"},
+            "nodes": [{"node": "fs1", "applied": true}],
+        })
+    );
+    let queue = json!({"extension": "8000", "strategy": "ring-all", "service_level_seconds": 30});
+    let (code, body) = put(a, &admin, "/api/queues/support", queue.clone()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["nodes"], json!([{"node": "fs1", "applied": true}]));
+    let (code, _) = put(a, &admin, "/api/queues/support", queue).await;
+    assert_eq!(code, 200, "a second write reloads the queue");
+    let tier = json!({"level": 2, "position": 3});
+    let (code, body) = put(a, &admin, "/api/queues/support/agents/1000", tier).await;
+    assert_eq!(code, 200, "{body}");
+
+    let agent = login(a, "acme", "agent").await;
+    let (code, body) = call(a, "GET", "/api/queues", Some(&agent), None).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        body,
+        json!({"queues": [{
+            "name": "support", "extension": "8000", "strategy": "ring-all", "moh_sound": null,
+            "service_level_seconds": 30,
+            "agents": [{"agent": "1000", "level": 2, "position": 3}],
+        }]})
+    );
+    let (code, _) = put(a, &agent, "/api/queues/sales", json!({})).await;
+    assert_eq!(code, 403, "agents do not provision");
+
+    for path in ["/api/queues/support/agents/1000", "/api/agents/1000"] {
+        let (code, body) = call(a, "DELETE", path, Some(&admin), None).await;
+        assert_eq!(code, 200, "{path}: {body}");
+    }
+    let (code, _) = call(a, "DELETE", "/api/queues/support", Some(&admin), None).await;
+    assert_eq!(code, 200);
+    let (code, _) = call(a, "DELETE", "/api/queues/support", Some(&admin), None).await;
+    assert_eq!(code, 404);
+
+    assert_eq!(
+        callcenter_commands(&p),
+        [
+            "callcenter_config agent add 1000@acme callback",
+            "callcenter_config agent set contact 1000@acme user/1000@acme.example",
+            "callcenter_config agent set status 1000@acme 'Logged Out'",
+            "callcenter_config queue load support@acme",
+            "callcenter_config queue reload support@acme",
+            "callcenter_config tier add support@acme 1000@acme 2 3",
+            "callcenter_config tier set level support@acme 1000@acme 2",
+            "callcenter_config tier set position support@acme 1000@acme 3",
+            "callcenter_config tier del support@acme 1000@acme",
+            "callcenter_config agent del 1000@acme",
+            "callcenter_config queue unload support@acme",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_stays_in_the_admins_tenant_and_refuses_what_breaks_a_rule() {
+    let p = platform().await;
+    let a = p.address;
+    let acme = login(a, "acme", "admin").await;
+    let beta = login(a, "beta", "admin").await;
+    assert_eq!(put(a, &acme, "/api/agents/1000", json!({})).await.0, 200);
+    assert_eq!(put(a, &acme, "/api/queues/support", json!({})).await.0, 200);
+    assert_eq!(put(a, &beta, "/api/queues/support", json!({})).await.0, 200);
+    let sent_before = callcenter_commands(&p).len();
+
+    let refused: [(&str, &str, Value); 10] = [
+        // Beta has no agent 1000 yet: acme's is not beta's to put on a queue.
+        (
+            "beta",
+            "/api/queues/support/agents/1000",
+            json!({"level": 1, "position": 1}),
+        ),
+        // An agent is one of the tenant's extensions; its contact is the platform's to write.
+        ("acme", "/api/agents/1999", json!({})),
+        (
+            "acme",
+            "/api/agents/1000",
+            json!({"contact": "sofia/gateway/trunk/0044123"}),
+        ),
+        ("acme", "/api/agents/1000", json!({"status": "Busy"})),
+        // Names reach FreeSWITCH as name@tenant: no second @, no blank.
+        ("acme", "/api/queues/sales@beta", json!({})),
+        ("acme", "/api/queues/sales%20x", json!({})),
+        ("acme", "/api/queues/sales", json!({"strategy": "everyone"})),
+        (
+            "acme",
+            "/api/queues/sales",
+            json!({"moh_sound": "${system(id)}"}),
+        ),
+        (
+            "acme",
+            "/api/queues/sales",
+            json!({"service_level_seconds": 0}),
+        ),
+        (
+            "acme",
+            "/api/queues/support/agents/1000",
+            json!({"level": 0, "position": 1}),
+        ),
+    ];
+    for (tenant, path, body) in refused {
+        let token = if tenant == "acme" { &acme } else { &beta };
+        let (code, answer) = put(a, token, path, body.clone()).await;
+        assert_eq!(code, 400, "{tenant} {path} {body}: {answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    assert_eq!(
+        callcenter_commands(&p).len(),
+        sent_before,
+        "nothing refused reached the node"
+    );
+    // Beta cannot see nor remove acme's agent.
+    let (_, agents) = call(a, "GET", "/api/agents", Some(&beta), None).await;
+    assert_eq!(agents, json!({"agents": []}));
+    let (code, _) = call(a, "DELETE", "/api/agents/1000", Some(&beta), None).await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
+    let p = platform().await;
+    let a = p.address;
+    let store = store_of(&p).await;
+    store.put_did("02873001234", "acme").await.unwrap();
+    store.put_did("02873009999", "beta").await.unwrap();
+    let acme = login(a, "acme", "admin").await;
+    let queue = json!({"extension": "8000"});
+    assert_eq!(put(a, &acme, "/api/queues/support", queue).await.0, 200);
+
+    let menu = json!({
+        "extension": "7000",
+        "greet_long": "ivr/ivr-welcome.wav",
+        "timeout_ms": 5000,
+        "entries": {"1": "queue:support", "2": "extension:1000", "9": "repeat", "0": "hangup"},
+    });
+    let (code, body) = put(a, &acme, "/api/menus/main", menu).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["greet_short"], "ivr/ivr-welcome.wav");
+    assert_eq!(
+        body["entries"],
+        json!({"0": "hangup", "1": "queue:support", "2": "extension:1000", "9": "repeat"})
+    );
+    let route = json!({"route": "menu:main"});
+    let (code, body) = put(a, &acme, "/api/dids/02873001234", route).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"number": "02873001234", "route": "menu:main", "destination": "7000"})
+    );
+
+    let greeting = |entries: Value| json!({"greet_long": "ivr/hello.wav", "entries": entries});
+    let refused = [
+        // Raw FreeSWITCH actions are not actions.
+        greeting(json!({"1": "menu-exec-app:bridge sofia/gateway/trunk/0044123"})),
+        // Targets must be the tenant's and reachable.
+        greeting(json!({"1": "queue:nosuch"})),
+        greeting(json!({"1": "extension:1999"})),
+        greeting(json!({"1": "did:02873009999"})),
+        greeting(json!({"1": "menu:nosuch"})),
+        greeting(json!({"12345": "hangup"})),
+        greeting(json!({"a": "hangup"})),
+        json!({"greet_long": "/etc/freeswitch/tls/agent.pem"}),
+        json!({"greet_long": "../../other/prompt.wav"}),
+        json!({"greet_long": "ivr/hello.wav", "timeout_ms": 0}),
+    ];
+    for body in refused {
+        let (code, answer) = put(a, &acme, "/api/menus/other", body.clone()).await;
+        assert_eq!(code, 400, "{body}: {answer}");
+    }
+    // A submenu may be the menu itself; a DID target must be routed.
+    let (code, body) = put(
+        a,
+        &acme,
+        "/api/menus/other",
+        greeting(json!({"1": "menu:other", "2": "did:02873001234", "3": "menu:main"})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+
+    // What still sends calls somewhere keeps it.
+    let (code, body) = call(a, "DELETE", "/api/queues/support", Some(&acme), None).await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "menu main still routes calls here; change it first"
+    );
+    let (code, body) = call(a, "DELETE", "/api/menus/main", Some(&acme), None).await;
+    assert_eq!(code, 400, "{body}");
+    let (code, _) = call(a, "DELETE", "/api/menus/other", Some(&acme), None).await;
+    assert_eq!(code, 204);
+
+    // Another tenant's DID is not found; beta sees neither acme's menus nor its DIDs.
+    let beta = login(a, "beta", "admin").await;
+    let route = json!({"route": "extension:1000"});
+    assert_eq!(
+        put(a, &acme, "/api/dids/02873009999", route.clone())
+            .await
+            .0,
+        404
+    );
+    let (_, menus) = call(a, "GET", "/api/menus", Some(&beta), None).await;
+    assert_eq!(menus, json!({"menus": []}));
+    let (_, dids) = call(a, "GET", "/api/dids", Some(&beta), None).await;
+    assert_eq!(
+        dids,
+        json!({"dids": [{"number": "02873009999", "route": null, "destination": null}]})
+    );
+    assert_eq!(put(a, &beta, "/api/dids/02873009999", route).await.0, 200);
+}
