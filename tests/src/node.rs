@@ -18,6 +18,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// How the node marks a subscribed subclass among the subscribed names.
+const SUBCLASS_MARK: &str = "subclass:";
+
 /// One event frame (bytes as captured) and its event name.
 #[derive(Debug, Clone)]
 pub struct EventFrame {
@@ -25,6 +28,8 @@ pub struct EventFrame {
     pub bytes: Bytes,
     /// `Event-Name`.
     pub name: String,
+    /// `Event-Subclass` of a `CUSTOM` event.
+    pub subclass: Option<String>,
 }
 
 /// Cuts a capture's event frames out of a `.raw` stream.
@@ -42,6 +47,7 @@ pub fn event_frames(raw: &[u8]) -> Vec<EventFrame> {
             frames.push(EventFrame {
                 bytes: Bytes::copy_from_slice(&raw[start..end]),
                 name: name.into_owned(),
+                subclass: event.subclass().map(|s| s.into_owned()),
             });
         }
         start = end;
@@ -310,7 +316,16 @@ async fn serve(
                 break;
             }
             ["event", format, names @ ..] => {
-                subscribed.extend(names.iter().map(|n| n.to_string()));
+                // As FreeSWITCH reads it: every word after CUSTOM is a subclass.
+                let mut custom = false;
+                for name in names {
+                    if custom {
+                        subscribed.insert(format!("{SUBCLASS_MARK}{name}"));
+                    } else {
+                        custom = *name == "CUSTOM";
+                        subscribed.insert(name.to_string());
+                    }
+                }
                 out.send(reply(&format!("+OK event listener enabled {format}")))
                     .await
             }
@@ -388,8 +403,15 @@ async fn play_events(
     out: mpsc::Sender<Out>,
     sent_events: Arc<AtomicUsize>,
 ) {
-    let wanted =
-        |frame: &EventFrame| subscribed.contains("ALL") || subscribed.contains(&frame.name);
+    // FreeSWITCH sends a CUSTOM event with a subclass only when the subclass was named.
+    let wanted = |frame: &EventFrame| {
+        subscribed.contains("ALL")
+            || (subscribed.contains(&frame.name)
+                && frame.subclass.as_ref().is_none_or(|subclass| {
+                    frame.name != "CUSTOM"
+                        || subscribed.contains(&format!("{SUBCLASS_MARK}{subclass}"))
+                }))
+    };
     for (index, frame) in session.events.iter().enumerate() {
         for (_, gate) in session.pause_before.iter().filter(|(at, _)| *at == index) {
             gate.notified().await;

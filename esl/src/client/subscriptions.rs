@@ -76,6 +76,9 @@ pub(crate) struct Subscriptions {
     format: Option<EventFormat>,
     user_all: bool,
     user_names: BTreeSet<String>,
+    /// The names among `user_names` that followed `CUSTOM` in their command: FreeSWITCH reads
+    /// every word after `CUSTOM` as a subclass, so they must come last when replayed.
+    subclasses: BTreeSet<String>,
     internal_names: BTreeSet<&'static str>,
     /// Filters in the order they were added, the user's and the client's.
     filters: Vec<(String, String)>,
@@ -183,10 +186,15 @@ impl Subscriptions {
         match setup {
             Setup::Event { format, names } => {
                 self.format = Some(*format);
+                let mut custom = false;
                 for name in names {
-                    if name.eq_ignore_ascii_case("ALL") {
+                    if custom {
+                        self.subclasses.insert(name.clone());
+                        self.user_names.insert(name.clone());
+                    } else if name.eq_ignore_ascii_case("ALL") {
                         self.user_all = true;
                     } else {
+                        custom = name.eq_ignore_ascii_case("CUSTOM");
                         self.user_names.insert(name.clone());
                     }
                 }
@@ -196,15 +204,18 @@ impl Subscriptions {
                     if name.eq_ignore_ascii_case("ALL") {
                         self.user_all = false;
                         self.user_names.clear();
+                        self.subclasses.clear();
                         self.internal_names.clear();
                     }
                     self.user_names.remove(name);
+                    self.subclasses.remove(name);
                     self.internal_names.retain(|n| n != name);
                 }
             }
             Setup::NoEvents => {
                 self.user_all = false;
                 self.user_names.clear();
+                self.subclasses.clear();
                 self.internal_names.clear();
                 self.myevents = None;
             }
@@ -243,13 +254,23 @@ impl Subscriptions {
         if self.user_all {
             names.push("ALL".into());
         } else {
-            names.extend(self.user_names.iter().cloned());
+            // Event names first, then CUSTOM and its subclasses: FreeSWITCH reads every word
+            // after CUSTOM as a subclass, an event name there included.
+            let custom = |n: &str| n.eq_ignore_ascii_case("CUSTOM");
+            names.extend(
+                self.user_names
+                    .iter()
+                    .filter(|n| !custom(n) && !self.subclasses.contains(*n))
+                    .cloned(),
+            );
             names.extend(
                 self.internal_names
                     .iter()
                     .filter(|n| !self.user_names.contains(**n))
                     .map(|n| (*n).to_owned()),
             );
+            names.extend(self.user_names.iter().filter(|n| custom(n)).cloned());
+            names.extend(self.subclasses.iter().cloned());
         }
         if !names.is_empty() {
             setups.push(Setup::Event { format, names });
@@ -291,6 +312,39 @@ mod tests {
             format,
             names: names.iter().map(|n| n.to_string()).collect(),
         }
+    }
+
+    /// FreeSWITCH reads every word after CUSTOM as a subclass: a replay that put an event name
+    /// there (sorted, RECORD_STOP after CUSTOM) would lose those events after a reconnect.
+    #[test]
+    fn a_replay_puts_custom_and_its_subclasses_last() {
+        let mut subs = Subscriptions::default();
+        subs.applied(&event(
+            EventFormat::Plain,
+            &[
+                "CHANNEL_CREATE",
+                "RECORD_STOP",
+                "CUSTOM",
+                "callcenter::info",
+                "sofia::register",
+            ],
+        ));
+        subs.ensure(BACKGROUND_JOB, None);
+        let replayed = subs.replay();
+        assert_eq!(
+            replayed[0],
+            event(
+                EventFormat::Plain,
+                &[
+                    "CHANNEL_CREATE",
+                    "RECORD_STOP",
+                    "BACKGROUND_JOB",
+                    "CUSTOM",
+                    "callcenter::info",
+                    "sofia::register",
+                ]
+            )
+        );
     }
 
     #[test]
@@ -383,7 +437,7 @@ mod tests {
             [
                 event(
                     EventFormat::Json,
-                    &["CHANNEL_CREATE", "a::b", "BACKGROUND_JOB"]
+                    &["CHANNEL_CREATE", "BACKGROUND_JOB", "a::b"]
                 ),
                 Setup::Filter {
                     header: "Event-Name".into(),

@@ -8,21 +8,34 @@ use billing::Ledger;
 use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
 use platform::cache::Cache;
 use platform::events::{Hub, Received, Subscription};
-use platform::store::PlatformStore;
+use platform::statistics::QueueDay;
+use platform::store::{PlatformStore, QueueRow, Tenant};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tests::node::{FakeNode, Session, event_frames};
+use tokio::sync::Notify;
 
 /// An ESL worker (its own SQLite platform) connected to a node playing `session`, publishing
 /// to `hub`.
 async fn worker_on(label: &str, session: Session, hub: &Hub) -> (EslWorker, FakeNode) {
+    let (worker, node, _) = worker_with_store(label, vec![session], hub).await;
+    (worker, node)
+}
+
+/// The same, with the platform's store, for nodes playing `sessions` one connection each.
+async fn worker_with_store(
+    label: &str,
+    sessions: Vec<Session>,
+    hub: &Hub,
+) -> (EslWorker, FakeNode, PlatformStore) {
     let dir = tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), label);
     let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
     let ledger = Ledger::connect(&url).await.unwrap();
     let store = PlatformStore::open(ledger.pool().clone(), ledger.backend())
         .await
         .unwrap();
-    let node = FakeNode::start("ClueCon", vec![session]).await;
+    let node = FakeNode::start("ClueCon", sessions).await;
     let config = EslWorkerConfig::new(
         vec![NodeConfig {
             name: "fs1".into(),
@@ -34,11 +47,11 @@ async fn worker_on(label: &str, session: Session, hub: &Hub) -> (EslWorker, Fake
     let worker = EslWorker::start(
         config,
         ledger,
-        Cache::new(store, Duration::from_secs(60)),
+        Cache::new(store.clone(), Duration::from_secs(60)),
         hub.clone(),
         None,
     );
-    (worker, node)
+    (worker, node, store)
 }
 
 /// What `subscription` receives until `done` says it has enough (30 s at most).
@@ -180,5 +193,97 @@ async fn a_worker_that_missed_the_events_re_syncs_from_the_lists() {
     );
     let commands = node.log().commands;
     assert!(commands.contains(&"api callcenter_config queue list members support@acme".to_owned()));
+    worker.shutdown().await;
+}
+
+/// The day's statistics from the captured run, in the tenant's time zone (the run was at 18:30
+/// UTC, already the next day in Tokyo): two callers offered, one answered at once (within the
+/// queue's threshold), one abandoned. The node plays the run twice (the worker reconnects in
+/// between, as after a restart): every caller still counts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_caller_counts_once_in_the_tenants_day() {
+    let raw = std::fs::read(tests::fixture("callcenter/esl-callcenter-plain.raw")).unwrap();
+    let start = Arc::new(Notify::new());
+    let first = Session {
+        events: event_frames(&raw),
+        pause_before: vec![(0, start.clone())],
+        close_after: true,
+        ..Session::idle()
+    };
+    let again = Session {
+        events: event_frames(&raw),
+        ..Session::idle()
+    };
+    let hub = Hub::new(4096);
+    let mut acme = hub.subscribe("acme");
+    let (worker, _node, store) =
+        worker_with_store("contact-center-statistics", vec![first, again], &hub).await;
+    store
+        .put_tenant(&Tenant {
+            tenant: "acme".into(),
+            domain: "acme.example".into(),
+            context: "acme".into(),
+            gateway: None,
+            prepaid: false,
+            record_calls: false,
+            prepaid_slice_seconds: None,
+            time_zone: Some("Asia/Tokyo".into()),
+        })
+        .await
+        .unwrap();
+    store
+        .put_queue(&QueueRow {
+            tenant: "acme".into(),
+            name: "support".into(),
+            extension: None,
+            strategy: "ring-all".into(),
+            moh_sound: None,
+            service_level_seconds: 15,
+        })
+        .await
+        .unwrap();
+    start.notify_one();
+
+    let expected = QueueDay {
+        queue: "support".into(),
+        offered: 2,
+        answered: 1,
+        abandoned: 1,
+        answer_wait_seconds: 0,
+        average_answer_seconds: Some(0),
+        answered_within_threshold: 1,
+        threshold_seconds: 15,
+        service_level_percent: Some(50),
+    };
+    // Published as each step is stored, the last with the whole day.
+    let seen = collect(&mut acme, |seen| {
+        seen.iter()
+            .any(|e| e["type"] == "queue_statistics" && e["statistics"]["abandoned"] == 1)
+    })
+    .await;
+    let last = seen
+        .iter()
+        .rfind(|e| e["type"] == "queue_statistics")
+        .unwrap();
+    assert_eq!(last["day"], "2026-11-24");
+    let published: QueueDay = serde_json::from_value(last["statistics"].clone()).unwrap();
+    assert_eq!(published, expected);
+
+    // Both plays stored (4 steps each: two joins, an answer, an abandonment), counted once.
+    let metrics = worker.metrics();
+    for _ in 0..500 {
+        if metrics.members_recorded.get() >= 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(metrics.members_recorded.get(), 8);
+    assert_eq!(metrics.members_dropped.get(), 0);
+    let day = store.daily_statistics("acme", "2026-11-24").await.unwrap();
+    assert_eq!(day, [expected]);
+    assert_eq!(
+        store.daily_statistics("acme", "2026-11-23").await.unwrap(),
+        []
+    );
     worker.shutdown().await;
 }

@@ -180,6 +180,7 @@ fn the_three_captured_calls() -> Vec<EventFrame> {
         .map(|f| EventFrame {
             bytes: substitute(&f.bytes, &pairs),
             name: f.name,
+            subclass: f.subclass,
         })
         .collect();
     events.extend(call_frames("esl-json.raw"));

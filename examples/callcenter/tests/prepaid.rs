@@ -141,6 +141,7 @@ fn plain_event(headers: &[(&str, String)]) -> EventFrame {
         )
         .into(),
         name,
+        subclass: None,
     }
 }
 

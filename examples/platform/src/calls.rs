@@ -124,6 +124,16 @@ pub enum CallEvent {
         /// The agent.
         agent: crate::contact_center::Agent,
     },
+    /// A queue's statistics for the day changed (a caller joined, was answered or
+    /// abandoned), as stored ([`crate::statistics`]).
+    QueueStatistics {
+        /// The tenant.
+        tenant: String,
+        /// The tenant's day, `YYYY-MM-DD`.
+        day: String,
+        /// The queue's day.
+        statistics: crate::statistics::QueueDay,
+    },
 }
 
 impl CallEvent {
@@ -136,7 +146,8 @@ impl CallEvent {
             CallEvent::RecordingReady { tenant, .. }
             | CallEvent::BalanceChanged { tenant, .. }
             | CallEvent::QueueChanged { tenant, .. }
-            | CallEvent::AgentChanged { tenant, .. } => tenant,
+            | CallEvent::AgentChanged { tenant, .. }
+            | CallEvent::QueueStatistics { tenant, .. } => tenant,
         }
     }
 }

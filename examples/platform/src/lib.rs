@@ -22,6 +22,8 @@
 //! - [`balance`]: the live balance published on the hub on every change to a tenant's money.
 //! - [`contact_center`]: live queue and agent state from mod_callcenter's events, without
 //!   I/O (members waiting, who answered, agent status and state, calls answered, talk time).
+//! - [`statistics`]: the contact center's daily statistics per queue (offered, answered,
+//!   abandoned, average speed of answer, service level), each caller stored once.
 //! - [`events`]: the per-tenant hub that fans call events out to subscribers.
 //! - [`slices`]: a running prepaid call's slices, without I/O (when to extend its hold, where
 //!   its limit moves).
@@ -52,5 +54,6 @@ pub mod policy;
 pub mod provisioning;
 pub mod retry;
 pub mod slices;
+pub mod statistics;
 pub mod store;
 pub mod variables;

@@ -8,9 +8,11 @@ use super::body::Body;
 use super::calls::esl;
 use super::{ApiError, ApiState, Caller, Role};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use esl::api::CallCenterChange;
+use platform::clock::unix_seconds;
 use platform::inbound::qualified;
+use platform::statistics::{day_of, is_day};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -59,4 +61,36 @@ pub(super) async fn set_status(
     Ok(Json(
         json!({ "agent": agent, "status": status.as_str(), "nodes": nodes }),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DayQuery {
+    /// `YYYY-MM-DD`, the tenant's day; today when absent.
+    day: Option<String>,
+}
+
+/// The tenant's queues' statistics for one of its days (today by default, in its time zone).
+pub(super) async fn statistics(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+    Query(query): Query<DayQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let store = state.cache.store();
+    let tenant = store
+        .tenant(&claims.tenant)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let time_zone = tenant.time_zone.as_deref();
+    let day = match query.day {
+        Some(day) if is_day(&day) => day,
+        Some(_) => return Err(ApiError::BadRequest("day is YYYY-MM-DD".into())),
+        None => day_of(time_zone, unix_seconds()),
+    };
+    let queues = store.daily_statistics(&claims.tenant, &day).await?;
+    Ok(Json(json!({
+        "day": day,
+        "time_zone": time_zone.unwrap_or("UTC"),
+        "queues": queues,
+    })))
 }

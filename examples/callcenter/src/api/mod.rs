@@ -96,6 +96,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/balance", get(balance::balance))
         .route("/api/contact-center", get(contact_center::contact_center))
         .route(
+            "/api/contact-center/statistics",
+            get(contact_center::statistics),
+        )
+        .route(
             "/api/agents/{agent}/status",
             put(contact_center::set_status),
         )

@@ -24,8 +24,10 @@
 //! ```
 
 mod lists;
+mod outcomes;
 
 pub use lists::{ListError, ListTable};
+pub use outcomes::{MemberOutcome, MemberStep, member_outcome};
 
 use crate::calls::CallEvent;
 use esl::proto::Event;

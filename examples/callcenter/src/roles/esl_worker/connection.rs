@@ -2,12 +2,12 @@
 //! `show channels` and the call center from `callcenter_config ... list`, then follow the
 //! events until the connection ends for good.
 
-use super::{Shared, cdrs, lock, prepaid, recordings};
+use super::{Shared, cdrs, lock, prepaid, recordings, statistics};
 use esl::api::CallCenterList;
 use esl::client::{Client, EventStream, Incoming, Options};
 use esl::proto::Event;
 use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
-use platform::contact_center::{self, ListTable};
+use platform::contact_center::{self, ListTable, member_outcome};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -233,6 +233,9 @@ async fn handle(
         for change in center.apply(event) {
             out.extend(center.published(&change));
         }
+    }
+    if let Some(outcome) = member_outcome(event) {
+        statistics::queue(shared, outcome);
     }
     publish(shared, out);
     let Some(name) = event.header_raw("Event-Name") else {

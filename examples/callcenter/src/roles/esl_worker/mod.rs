@@ -27,6 +27,7 @@ mod holds;
 pub mod journal;
 mod prepaid;
 mod recordings;
+mod statistics;
 
 pub use call_center_config::NodeOutcome;
 
@@ -37,7 +38,7 @@ use esl::client::{Backoff, Client};
 use esl::proto::EventFormat;
 use platform::cache::Cache;
 use platform::calls::{Call, ChannelHints, LiveCalls, TenantHints};
-use platform::contact_center::{Agent, ContactCenter, Queue, tenant_of};
+use platform::contact_center::{Agent, ContactCenter, MemberOutcome, Queue, tenant_of};
 use platform::events::Hub;
 use platform::variables::ChannelVariables;
 use prometheus_client::metrics::counter::Counter;
@@ -167,6 +168,10 @@ pub struct EslMetrics {
     pub recordings: Counter,
     /// Prepaid limits scheduled.
     pub limits: Counter,
+    /// Callers' queue steps stored for the daily statistics.
+    pub members_recorded: Counter,
+    /// Callers' queue steps not stored: the writer was too far behind (the database down).
+    pub members_dropped: Counter,
 }
 
 impl EslMetrics {
@@ -199,6 +204,16 @@ impl EslMetrics {
                     &self.recordings,
                 ),
                 ("esl_limits", "Prepaid limits set on answer", &self.limits),
+                (
+                    "esl_queue_members_recorded",
+                    "Callers' queue steps stored for the daily statistics",
+                    &self.members_recorded,
+                ),
+                (
+                    "esl_queue_members_dropped",
+                    "Callers' queue steps not stored (the statistics writer too far behind)",
+                    &self.members_dropped,
+                ),
             ],
         );
     }
@@ -222,6 +237,8 @@ struct Shared {
     ledger: Ledger,
     recordings: Option<RecordingHandle>,
     cdrs: Option<mpsc::Sender<Cdr>>,
+    /// Callers' steps through queues, to the statistics writer.
+    members: mpsc::Sender<MemberOutcome>,
     /// Where CDRs wait while the ledger cannot take them.
     journal: Option<Arc<journal::Journal>>,
     /// How CDRs from events name their tenant (read once from the variables).
@@ -271,6 +288,13 @@ impl EslWorker {
             tasks.push(tokio::spawn(writer.run(rx)));
             tx
         });
+        let (members, members_rx) = mpsc::channel(statistics::BACKLOG);
+        tasks.push(tokio::spawn(statistics::write(
+            members_rx,
+            tenants.clone(),
+            hub.clone(),
+            metrics.clone(),
+        )));
         let nodes = config
             .nodes
             .iter()
@@ -291,6 +315,7 @@ impl EslWorker {
             ledger,
             recordings,
             cdrs,
+            members,
             journal,
             metrics,
         });
