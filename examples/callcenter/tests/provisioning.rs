@@ -250,3 +250,50 @@ async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
     );
     assert_eq!(put(a, &beta, "/api/dids/02873009999", route).await.0, 200);
 }
+
+/// What the review of the provisioning found: an extension that an agent is cannot be removed
+/// (whoever is given its name next would take the queue's calls); names differing only in
+/// case are refused (FreeSWITCH finds them ignoring case); a write of an agent without a status
+/// keeps the one the agent set; the standard music on hold is a sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_in_use_stays_and_case_twins_are_refused() {
+    let p = platform().await;
+    let a = p.address;
+    let admin = login(a, "acme", "admin").await;
+    assert_eq!(put(a, &admin, "/api/agents/1000", json!({})).await.0, 200);
+    let (code, body) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "agent 1000 still routes calls here; change it first"
+    );
+
+    let queue = json!({"moh_sound": "local_stream://moh"});
+    assert_eq!(put(a, &admin, "/api/queues/support", queue).await.0, 200);
+    let (code, body) = put(a, &admin, "/api/queues/Support", json!({})).await;
+    assert_eq!(code, 400, "{body}");
+
+    let agent = login(a, "acme", "agent").await;
+    let on_break = json!({"status": "On Break"});
+    assert_eq!(
+        put(a, &agent, "/api/agents/1000/status", on_break).await.0,
+        200
+    );
+    let (code, body) = put(a, &admin, "/api/agents/1000", json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["agent"]["status"], "On Break");
+    assert_eq!(
+        store_of(&p)
+            .await
+            .agent("acme", "1000")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "On Break"
+    );
+    let (code, _) = call(a, "DELETE", "/api/agents/1000", Some(&admin), None).await;
+    assert_eq!(code, 200);
+    let (code, _) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
+    assert_eq!(code, 204, "no longer an agent");
+}

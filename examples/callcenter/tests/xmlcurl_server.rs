@@ -361,6 +361,16 @@ async fn configuration_comes_from_the_database_and_other_files_are_not_found() {
     );
     assert!(answer.contains(r#"<agent name="1000@acme""#));
     assert!(answer.contains(r#"<tier agent="1000@acme" queue="support@acme""#));
+    // One queue loaded (`queue load`, CC-Queue): that queue, its tiers and agents only.
+    let one = format!("{}&CC-Queue=support%40acme", form("callcenter.conf"));
+    let answer = xml(&ask_form(&platform, &one).await);
+    assert!(answer.contains(r#"<agent name="1000@acme""#), "{answer}");
+    let other = format!("{}&CC-Queue=sales%40beta", form("callcenter.conf"));
+    let answer = xml(&ask_form(&platform, &other).await);
+    assert!(
+        !answer.contains("<queue ") && !answer.contains("<agent "),
+        "{answer}"
+    );
     let answer = xml(&ask_form(&platform, &form("ivr.conf")).await);
     assert!(answer.contains(r#"<menu name="main@acme""#), "{answer}");
     assert!(answer.contains(r#"param="transfer 1000 XML default""#));

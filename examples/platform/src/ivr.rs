@@ -153,7 +153,8 @@ pub fn check_digits(digits: &str) -> Result<(), InvalidValue> {
 
 /// Checks a sound a menu plays: a file under FreeSWITCH's sound directories
 /// (`ivr/ivr-welcome.wav`: relative, segments of letters, digits, `_`, `-`, `.`, no `..`), a
-/// tone (`tone_stream://%(500,0,800)`) or silence (`silence_stream://500`). Nothing that
+/// tone (`tone_stream://%(500,0,800)`), silence (`silence_stream://500`) or music on hold
+/// (`local_stream://moh`). Nothing that
 /// FreeSWITCH would expand (`$`, `{`), no absolute path (another tenant's file or the
 /// system's), no blank or quote.
 ///
@@ -161,6 +162,7 @@ pub fn check_digits(digits: &str) -> Result<(), InvalidValue> {
 /// use platform::ivr::check_sound;
 /// assert!(check_sound("ivr/ivr-welcome_to_freeswitch.wav").is_ok());
 /// assert!(check_sound("tone_stream://%(500,0,800);loops=2").is_ok());
+/// assert!(check_sound("local_stream://moh").is_ok());
 /// for hostile in ["/etc/passwd", "../../x.wav", "${system(id)}", "ivr/a b.wav", "http://x/y.wav", ""] {
 ///     assert!(check_sound(hostile).is_err(), "{hostile}");
 /// }
@@ -187,6 +189,13 @@ pub fn check_sound(sound: &str) -> Result<(), InvalidValue> {
     let ok = sound.len() <= SOUND_MAX
         && if let Some(spec) = sound.strip_prefix("tone_stream://") {
             tone(spec)
+        } else if let Some(stream) = sound.strip_prefix("local_stream://") {
+            // Music on hold, by its directory's name.
+            !stream.is_empty()
+                && !stream.contains("..")
+                && stream
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         } else if let Some(ms) = sound.strip_prefix("silence_stream://") {
             !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit() || b == b',')
         } else {

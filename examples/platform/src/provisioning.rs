@@ -160,6 +160,74 @@ impl PlatformStore {
         .await
     }
 
+    /// `tenant`'s extension names.
+    pub async fn extension_names(&self, tenant: &str) -> Result<Vec<String>, PlatformError> {
+        Ok(
+            sqlx::query("SELECT extension FROM extensions WHERE tenant = $1")
+                .bind(tenant)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, sqlx::Error>>()?,
+        )
+    }
+
+    /// Adds an agent, or sets an existing one's contact, keeping its status unless `status`
+    /// is given (a new agent without one starts `Logged Out`), in one statement: a status the
+    /// agent sets meanwhile is not overwritten. The agent as stored.
+    pub async fn put_agent_contact(
+        &self,
+        tenant: &str,
+        name: &str,
+        contact: &str,
+        status: Option<&str>,
+    ) -> Result<AgentRow, PlatformError> {
+        crate::store::check_call_center_names(&[name])?;
+        self.refuse_case_twin("cc_agents", tenant, name).await?;
+        let row = sqlx::query(
+            "INSERT INTO cc_agents (tenant, name, contact, status) VALUES ($1, $2, $3, COALESCE($4, 'Logged Out'))
+             ON CONFLICT (tenant, name) DO UPDATE SET contact = excluded.contact,
+                 status = COALESCE($4, cc_agents.status)
+             RETURNING status",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(contact)
+        .bind(status)
+        .fetch_one(self.pool())
+        .await?;
+        self.changed();
+        Ok(AgentRow {
+            tenant: tenant.to_owned(),
+            name: name.to_owned(),
+            contact: contact.to_owned(),
+            status: row.try_get(0)?,
+        })
+    }
+
+    /// Refuses `name` for a row of `table` (`cc_queues`, `cc_agents`, `ivr_menus`) when the
+    /// tenant has one differing only in case: FreeSWITCH finds queues, agents and menus by name
+    /// ignoring case, so one would answer for the other.
+    pub(crate) async fn refuse_case_twin(
+        &self,
+        table: &'static str,
+        tenant: &str,
+        name: &str,
+    ) -> Result<(), PlatformError> {
+        let twin = sqlx::query(&format!(
+            "SELECT name FROM {table} WHERE tenant = $1 AND LOWER(name) = LOWER($2) AND name <> $2"
+        ))
+        .bind(tenant)
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
+        match twin {
+            Some(row) => Err(InvalidValue::NameTaken(row.try_get(0)?).into()),
+            None => Ok(()),
+        }
+    }
+
     /// Runs `statements` (the last one removes the row itself) in one transaction.
     async fn delete_where(
         &self,
@@ -182,9 +250,10 @@ impl PlatformStore {
         Ok(removed > 0)
     }
 
-    /// Refuses to remove the `kind` (`queue` or `menu`) `name` while a DID of the tenant routes
-    /// to it or a menu entry (other than the menu's own) goes to it.
-    async fn refuse_in_use(
+    /// Refuses to remove the `kind` (`extension`, `queue` or `menu`) `name` while a DID of the
+    /// tenant routes to it, a menu entry (other than the menu's own) goes to it, or (an
+    /// extension) an agent is it.
+    pub(crate) async fn refuse_in_use(
         &self,
         tenant: &str,
         kind: &str,
@@ -193,7 +262,9 @@ impl PlatformStore {
         let user = sqlx::query(
             "SELECT 'DID ' || number FROM dids WHERE tenant = $1 AND route = $2 AND target = $3
              UNION ALL SELECT 'menu ' || menu FROM ivr_entries
-                 WHERE tenant = $1 AND action = $2 AND param = $3 AND NOT (action = 'menu' AND menu = $3)",
+                 WHERE tenant = $1 AND action = $2 AND param = $3 AND NOT (action = 'menu' AND menu = $3)
+             UNION ALL SELECT 'agent ' || name FROM cc_agents
+                 WHERE tenant = $1 AND $2 = 'extension' AND name = $3",
         )
         .bind(tenant)
         .bind(kind)
@@ -259,8 +330,11 @@ impl PlatformStore {
             }
             MenuAction::Menu(name) if name == menu => return Ok(()),
             MenuAction::Menu(_) => "SELECT 1 FROM ivr_menus WHERE tenant = $1 AND name = $2",
+            // A DID's outside route is refused to callers from trunks (the dialplan lets a DID
+            // call out only to its own route): an entry to it could never work.
             MenuAction::Did(_) => {
-                "SELECT 1 FROM dids WHERE tenant = $1 AND number = $2 AND route IS NOT NULL"
+                "SELECT 1 FROM dids WHERE tenant = $1 AND number = $2 AND route IS NOT NULL
+                     AND route <> 'outside'"
             }
         };
         let found = sqlx::query(exists)

@@ -394,6 +394,8 @@ impl PlatformStore {
         if !(1..=3600).contains(&row.service_level_seconds) {
             return Err(InvalidValue::Range("service_level_seconds (1 to 3600)").into());
         }
+        self.refuse_case_twin("cc_queues", &row.tenant, &row.name)
+            .await?;
         let mut tx = self.pool.begin().await?;
         if let Some(extension) = &row.extension {
             self.check_dial_name(&mut tx, &row.tenant, extension, ("queue", &row.name))
@@ -422,6 +424,8 @@ impl PlatformStore {
     /// Adds or replaces an agent.
     pub async fn put_agent(&self, row: &AgentRow) -> Result<(), PlatformError> {
         check_call_center_names(&[&row.name])?;
+        self.refuse_case_twin("cc_agents", &row.tenant, &row.name)
+            .await?;
         sqlx::query(
             "INSERT INTO cc_agents (tenant, name, contact, status) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant, name) DO UPDATE SET contact = excluded.contact, status = excluded.status",
@@ -517,6 +521,8 @@ impl PlatformStore {
     /// any, must be free in its tenant's context.
     pub async fn put_menu(&self, menu: &MenuRow) -> Result<(), PlatformError> {
         check_call_center_names(&[&menu.name])?;
+        self.refuse_case_twin("ivr_menus", &menu.tenant, &menu.name)
+            .await?;
         self.check_menu(menu).await?;
         let mut tx = self.pool.begin().await?;
         if let Some(extension) = &menu.extension {
@@ -637,6 +643,9 @@ impl PlatformStore {
         tenant: &str,
         extension: &str,
     ) -> Result<bool, PlatformError> {
+        // An agent, a DID or a menu entry naming it would send calls to whoever is given
+        // the name next (or, gone, out through the gateway as a number).
+        self.refuse_in_use(tenant, "extension", extension).await?;
         let done = sqlx::query("DELETE FROM extensions WHERE tenant = $1 AND extension = $2")
             .bind(tenant)
             .bind(extension)
@@ -850,7 +859,7 @@ pub const STRATEGIES: [&str; 9] = [
 
 /// Queue, agent and menu names reach FreeSWITCH as `name@tenant` in application data
 /// (`callcenter`, `ivr`) and configuration: each must be a name (no space, `@`, `$`, quote).
-fn check_call_center_names(names: &[&str]) -> Result<(), InvalidValue> {
+pub(crate) fn check_call_center_names(names: &[&str]) -> Result<(), InvalidValue> {
     if names.iter().all(|name| esl::api::is_name(name)) {
         Ok(())
     } else {

@@ -5,7 +5,7 @@
 
 use bytes::BytesMut;
 use esl::proto::{Event, FrameDecoder};
-use platform::contact_center::{Change, ContactCenter, ListError, ListTable, tenant_of};
+use platform::contact_center::{Change, ContactCenter, ListError, ListTable, reconcile, tenant_of};
 
 const QUEUE: &str = "support@acme";
 
@@ -387,4 +387,79 @@ fn lists_at_their_edges() {
     .unwrap();
     center.resync_agents(&agents);
     assert_eq!(center.agent("1001@acme").unwrap().call, None);
+}
+
+/// The captured node's agents (1001, 1002) and tiers (support: 1001 at 1/1, 1002 at 1/2)
+/// against a store where 1002 was removed, 1001 moved to position 3 and 1003 added while the
+/// node was away: the node is told exactly that, and nothing of a tenant the platform does not
+/// have.
+#[test]
+fn a_node_that_missed_changes_is_told_them_on_reconnection() {
+    use esl::api::{AgentStatus, CallCenterChange};
+    use platform::store::{AgentRow, TierRow};
+
+    let answers = list_answers("esl-callcenter-plain.raw");
+    let [agents, tiers] = [2, 3].map(|i| ListTable::parse(&answers[i]).unwrap());
+    let agent = |name: &str| AgentRow {
+        tenant: "acme".into(),
+        name: name.into(),
+        contact: format!("loopback/7{}/agents", &name[1..]),
+        status: "Available".into(),
+    };
+    let tier = |agent: &str, position| TierRow {
+        tenant: "acme".into(),
+        queue: "support".into(),
+        agent: agent.into(),
+        level: 1,
+        position,
+    };
+    let changes = reconcile(
+        &["acme".to_owned()],
+        &[agent("1001"), agent("1003")],
+        &[tier("1001", 3), tier("1003", 1)],
+        &agents,
+        &tiers,
+    );
+    let (q, a1, a2, a3) = (
+        "support@acme".to_owned(),
+        "1001@acme".to_owned(),
+        "1002@acme".to_owned(),
+        "1003@acme".to_owned(),
+    );
+    assert_eq!(
+        changes,
+        [
+            CallCenterChange::AgentDel { agent: a2 },
+            CallCenterChange::AgentAdd { agent: a3.clone() },
+            CallCenterChange::AgentContact {
+                agent: a3.clone(),
+                contact: "loopback/7003/agents".into()
+            },
+            CallCenterChange::AgentStatus {
+                agent: a3.clone(),
+                status: AgentStatus::Available
+            },
+            CallCenterChange::TierLevel {
+                queue: q.clone(),
+                agent: a1.clone(),
+                level: 1
+            },
+            CallCenterChange::TierPosition {
+                queue: q.clone(),
+                agent: a1,
+                position: 3
+            },
+            CallCenterChange::TierAdd {
+                queue: q,
+                agent: a3,
+                level: 1,
+                position: 1
+            },
+        ]
+    );
+    // Another platform's tenant on the same node is not ours to change.
+    assert_eq!(
+        reconcile(&["beta".to_owned()], &[], &[], &agents, &tiers),
+        []
+    );
 }

@@ -64,20 +64,17 @@ pub(super) async fn put_agent(
             "an agent is one of the tenant's extensions; there is no extension {name:?}"
         )));
     }
-    let existing = store.agent(&admin.tenant, &name).await?;
-    let status = match (status, &existing) {
-        (Some(status), _) => status,
-        (None, Some(agent)) => AgentStatus::parse(&agent.status).unwrap_or(AgentStatus::LoggedOut),
-        (None, None) => AgentStatus::LoggedOut,
-    };
     let contact = format!("user/{name}@{}", tenant.domain);
-    let row = AgentRow {
-        tenant: admin.tenant.clone(),
-        name,
-        contact,
-        status: status.as_str().to_owned(),
-    };
-    store.put_agent(&row).await?;
+    let row = store
+        .put_agent_contact(
+            &admin.tenant,
+            &name,
+            &contact,
+            status.map(AgentStatus::as_str),
+        )
+        .await?;
+    // As stored: the status given, or the one the agent has.
+    let status = AgentStatus::parse(&row.status).unwrap_or(AgentStatus::LoggedOut);
     let agent = qualified(&row.name, &row.tenant);
     let changes = [
         CallCenterChange::AgentAdd {

@@ -94,7 +94,7 @@ impl ListTable {
 
     /// Each row's values of the `wanted` columns, in that order (`None` for a column the
     /// list lacks or a short row).
-    fn records<'a>(
+    pub(crate) fn records<'a>(
         &'a self,
         wanted: &'a [&'a str],
     ) -> impl Iterator<Item = Vec<Option<&'a str>>> + 'a {

@@ -25,9 +25,11 @@
 
 mod lists;
 mod outcomes;
+mod reconcile;
 
 pub use lists::{ListError, ListTable};
 pub use outcomes::{MemberOutcome, MemberStep, member_outcome};
+pub use reconcile::reconcile;
 
 use crate::calls::CallEvent;
 use esl::proto::Event;

@@ -59,7 +59,7 @@ async fn apply_on(
 
 /// mod_callcenter's answer to adding what it has (`-ERR Agent already exist!`, `-ERR Tier
 /// already exist!`).
-fn already_there(change: &CallCenterChange, text: &str) -> bool {
+pub(super) fn already_there(change: &CallCenterChange, text: &str) -> bool {
     matches!(
         change,
         CallCenterChange::AgentAdd { .. } | CallCenterChange::TierAdd { .. }

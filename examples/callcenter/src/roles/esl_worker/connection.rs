@@ -2,6 +2,7 @@
 //! `show channels` and the call center from `callcenter_config ... list`, then follow the
 //! events until the connection ends for good.
 
+use super::call_center_config::already_there;
 use super::{Shared, cdrs, lock, prepaid, recordings, statistics};
 use esl::api::CallCenterList;
 use esl::client::{Client, EventStream, Incoming, Options};
@@ -157,6 +158,7 @@ async fn resync_call_center(
     };
     if let Some(tiers) = list(client, events, held, &CallCenterList::Tiers).await {
         queues.extend(tiers.names("queue"));
+        reconcile(shared, index, client, events, held, &agents, &tiers).await;
     }
     queues.sort();
     queues.dedup();
@@ -170,6 +172,43 @@ async fn resync_call_center(
         }
     }
     publish(shared, &out);
+}
+
+/// Tells the node what it missed of the stored agents and tiers (a change made while it was
+/// away or that it refused): its mod_callcenter keeps its own copy across restarts.
+async fn reconcile(
+    shared: &Shared,
+    index: usize,
+    client: &Client,
+    events: &mut EventStream,
+    held: &mut VecDeque<Incoming>,
+    agents: &ListTable,
+    tiers: &ListTable,
+) {
+    let node = &shared.nodes[index].config.name;
+    let (tenants, _, stored_agents, stored_tiers) = match shared.tenants.store().call_center().await
+    {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::warn!(%node, %error, "call-center reconciliation skipped: database unavailable");
+            return;
+        }
+    };
+    let tenants: Vec<String> = tenants.into_iter().map(|t| t.tenant).collect();
+    let changes = contact_center::reconcile(&tenants, &stored_agents, &stored_tiers, agents, tiers);
+    if !changes.is_empty() {
+        tracing::info!(%node, changes = changes.len(), "telling the node the call-center changes it missed");
+    }
+    for change in &changes {
+        match holding_events(client.run(change), events, held).await {
+            None => return,
+            Some(Ok(_)) => {}
+            Some(Err(esl::client::Error::ApiFailed(text))) if already_there(change, &text) => {}
+            Some(Err(error)) => {
+                tracing::warn!(%node, %error, ?change, "call-center change refused by the node");
+            }
+        }
+    }
 }
 
 /// One `callcenter_config ... list`, events received meanwhile kept in `held`; `None` when

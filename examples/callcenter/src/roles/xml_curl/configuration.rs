@@ -7,7 +7,7 @@ use platform::contact_center::tenant_of;
 use platform::inbound::qualified;
 use platform::ivr::MenuAction;
 use platform::store::{MenuRow, Tenant};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use xmlcurl::axum::XmlResponse;
 use xmlcurl::{Agent, CallCenter, Ivr, Menu, NotFound, Queue, Tier};
 
@@ -16,14 +16,30 @@ pub(super) async fn answer(
     request: &xmlcurl::Request<'_>,
 ) -> Result<XmlResponse, LookupError> {
     match request.configuration_file() {
-        Some("callcenter.conf") => call_center(state).await,
+        Some("callcenter.conf") => call_center(state, request.field("CC-Queue")).await,
         Some("ivr.conf") => ivr(state, request.field("Menu-Name")).await,
         _ => Ok(NotFound.into()),
     }
 }
 
-async fn call_center(state: &ServerState) -> Result<XmlResponse, LookupError> {
-    let (_, queues, agents, tiers) = state.cache.store().call_center().await?;
+/// `callcenter.conf`: every tenant's queues, agents and tiers when mod_callcenter loads, or,
+/// when it loads one queue (`CC-Queue`: `queue load`, a call to a queue it has not loaded),
+/// that queue with its tiers and their agents only: it reads every agent and tier of the
+/// document it gets, and one tenant's queue must not reload every tenant's agents.
+async fn call_center(
+    state: &ServerState,
+    only_queue: Option<&str>,
+) -> Result<XmlResponse, LookupError> {
+    let (_, mut queues, mut agents, mut tiers) = state.cache.store().call_center().await?;
+    if let Some(wanted) = only_queue {
+        queues.retain(|q| qualified(&q.name, &q.tenant) == wanted);
+        tiers.retain(|t| qualified(&t.queue, &t.tenant) == wanted);
+        agents.retain(|a| {
+            tiers
+                .iter()
+                .any(|t| t.tenant == a.tenant && t.agent == a.name)
+        });
+    }
     let mut document = CallCenter::new();
     for queue in queues {
         let mut entry =
@@ -79,6 +95,7 @@ async fn ivr(state: &ServerState, wanted: Option<&str>) -> Result<XmlResponse, L
 /// Where a tenant's menu entries send calls in its context: its queues' dial names and its
 /// DIDs' destinations.
 struct Destinations {
+    extensions: HashSet<String>,
     queues: HashMap<String, String>,
     dids: HashMap<String, String>,
 }
@@ -98,13 +115,22 @@ impl Destinations {
             .into_iter()
             .filter_map(|d| Some((d.number, d.destination?)))
             .collect();
-        Ok(Destinations { queues, dids })
+        let extensions = store
+            .extension_names(&tenant.tenant)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Destinations {
+            extensions,
+            queues,
+            dids,
+        })
     }
 }
 
 /// A menu as `ivr.conf` carries it: each typed entry as the one FreeSWITCH action it stands
-/// for. An entry whose target reaches nothing any more (a queue without a dial name, a DID
-/// without a route) is left out, so its digits count as invalid.
+/// for. An entry whose target reaches nothing any more (an extension removed, a queue without a
+/// dial name, a DID without a route) is left out, so its digits count as invalid.
 fn served_menu<'a>(menu: &'a MenuRow, tenant: &Tenant, destinations: &Destinations) -> Menu<'a> {
     let mut entry = Menu::new(qualified(&menu.name, &menu.tenant))
         .attr("greet-long", menu.greet_long.as_str())
@@ -116,7 +142,11 @@ fn served_menu<'a>(menu: &'a MenuRow, tenant: &Tenant, destinations: &Destinatio
     let transfer = |destination: &str| format!("transfer {destination} XML {}", tenant.context);
     for item in &menu.entries {
         let (action, param) = match &item.action {
-            MenuAction::Extension(name) => ("menu-exec-app", Some(transfer(name))),
+            // A removed extension's name would be dialled out as a number.
+            MenuAction::Extension(name) if destinations.extensions.contains(name) => {
+                ("menu-exec-app", Some(transfer(name)))
+            }
+            MenuAction::Extension(_) => continue,
             MenuAction::Queue(name) => match destinations.queues.get(name) {
                 Some(dial) => ("menu-exec-app", Some(transfer(dial))),
                 None => continue,
