@@ -105,6 +105,15 @@ impl Browser {
 
     /// Sends one DevTools command and returns its result.
     pub async fn command(&mut self, method: &str, params: Value) -> Value {
+        match self.try_command(method, params).await {
+            Ok(result) => result,
+            Err(error) => panic!("{method}: {error}"),
+        }
+    }
+
+    /// Sends one DevTools command: its result, or the error Chromium answered (an evaluation
+    /// in a page being replaced, say).
+    pub async fn try_command(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let message = json!({ "id": id, "method": method, "params": params }).to_string();
@@ -122,9 +131,9 @@ impl Browser {
                 let value: Value = serde_json::from_str(&text).expect("JSON from chromium");
                 if value["id"] == id {
                     if let Some(error) = value.get("error") {
-                        panic!("{method}: {error}");
+                        return Err(error.clone());
                     }
-                    return value["result"].clone();
+                    return Ok(value["result"].clone());
                 }
             }
         }
@@ -159,7 +168,17 @@ impl Browser {
     ) -> Value {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let value = self.eval(expression).await;
+            // A page still loading (or being replaced) is not there yet: asked again.
+            let value = self
+                .try_command(
+                    "Runtime.evaluate",
+                    json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+                )
+                .await
+                .ok()
+                .filter(|result| result.get("exceptionDetails").is_none())
+                .map(|result| result["result"]["value"].clone())
+                .unwrap_or(Value::Null);
             if &value == expected || tokio::time::Instant::now() > deadline {
                 return value;
             }

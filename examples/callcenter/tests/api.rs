@@ -510,6 +510,10 @@ async fn expired_forged_and_tampered_tokens_are_refused() {
         "/api/menus/{menu}",
         "/api/dids",
         "/api/dids/{number}",
+        "/api/contact-center/statistics",
+        "/api/session",
+        "/api/contact-center/statistics",
+        "/api/session",
         "/api/topups",
         "/api/operator/unassigned-cdrs",
     ] {

@@ -3,7 +3,7 @@
 //! password hashes run a few at once.
 
 use super::body::Body;
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, Caller};
 use crate::http::listener::peer_address;
 use axum::Json;
 use axum::extract::State;
@@ -55,5 +55,18 @@ pub(super) async fn login(
         "expires_at": expires_at,
         "tenant": user.tenant,
         "role": user.role,
+        "extension": user.extension,
     })))
+}
+
+/// `GET /api/session`: who the token is for and until when (a page asks after its socket was
+/// refused: 401 means sign in again, anything else try again later).
+pub(super) async fn session(Caller(claims): Caller) -> Json<serde_json::Value> {
+    Json(json!({
+        "tenant": claims.tenant,
+        "username": claims.sub,
+        "role": claims.role,
+        "extension": claims.extension,
+        "expires_at": claims.exp,
+    }))
 }

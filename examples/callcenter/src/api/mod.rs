@@ -1,6 +1,8 @@
-//! The REST API, the WebSocket of live call events and the live page.
+//! The REST API, the WebSocket of live call events and the pages (live calls, agent,
+//! wallboard).
 //!
-//! Every route but `POST /api/login`, `GET /api/openapi.json` and `GET /live` wants
+//! Every route but `POST /api/login`, `GET /api/openapi.json`, the pages (`/live`, `/agent`,
+//! `/wallboard`) and their `/assets/` wants
 //! `Authorization: Bearer <token>` (`/ws` takes `?token=`, as browsers cannot set headers on a
 //! WebSocket). A tenant user's token is for one tenant, and every tenant route answers with that
 //! tenant's data only; an operator's token is for the platform routes (top-ups, unassigned
@@ -31,7 +33,7 @@ mod ws;
 pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
 pub use error::ApiError;
 pub use limits::{Limits, SocketSlot};
-pub use pages::{LIVE_PAGE, OPENAPI};
+pub use pages::{AGENT_PAGE, LIVE_PAGE, OPENAPI, WALLBOARD_PAGE};
 
 use crate::roles::esl_worker::{EslWorker, NodeOutcome};
 use axum::Router;
@@ -134,6 +136,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/ws", get(ws::upgrade))
         .route("/live", get(pages::live_page))
+        .route("/agent", get(pages::agent_page))
+        .route("/wallboard", get(pages::wallboard_page))
+        .route("/assets/{name}", get(pages::asset))
+        .route("/api/session", get(login::session))
         // Every body here is a small JSON document; the caller's token is checked before it
         // is read.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))

@@ -1,10 +1,11 @@
 //! `GET /ws?token=...`: the caller's tenant's call events, as JSON text messages.
 //!
-//! The first message is `{"type":"snapshot","calls":[...]}` (taken after subscribing, so no
-//! event falls between the two); then one message per event (`seq` counts the tenant's events):
-//! `call_started`, `call_answered`, `call_ended`, `recording_ready`, and `balance_changed` (the
-//! account's `balance`, `held`, `live_balance` and `available` after every top-up, charge and
-//! change to a prepaid call's hold).
+//! The first message is `{"type":"snapshot","calls":[...],"queues":[...],"agents":[...],
+//! "nodes":{"configured":N,"connected":M}}` (taken after subscribing, so no event falls between
+//! the two); then one message per event (`seq` counts the tenant's events): `call_started`,
+//! `call_answered`, `call_ended`, `recording_ready`, `balance_changed` (the account's
+//! `balance`, `held`, `live_balance` and `available` after every top-up, charge and change to
+//! a prepaid call's hold), `queue_changed`, `agent_changed` and `queue_statistics`.
 //! A client that falls too far behind gets `{"type":"lagged","missed":N}` and a new snapshot.
 //! The socket closes when the token expires (4001) or is revoked (4003: the user's password,
 //! role or extension changed, or the user was removed), checked every few seconds. Clients send
@@ -64,15 +65,23 @@ pub(super) async fn upgrade(
 }
 
 fn snapshot(state: &ApiState, tenant: &str) -> Message {
-    let calls = state
-        .esl
-        .as_ref()
-        .map(|esl| esl.active_calls(tenant))
+    let esl = state.esl.as_ref();
+    let calls = esl.map(|esl| esl.active_calls(tenant)).unwrap_or_default();
+    let (queues, agents) = esl
+        .map(|esl| esl.contact_center(tenant))
         .unwrap_or_default();
+    let configured = esl.map_or(0, |esl| esl.nodes().len());
+    let connected = esl.map_or(0, |esl| esl.connected_nodes());
     Message::Text(
-        json!({ "type": "snapshot", "calls": calls })
-            .to_string()
-            .into(),
+        json!({
+            "type": "snapshot",
+            "calls": calls,
+            "queues": queues,
+            "agents": agents,
+            "nodes": { "configured": configured, "connected": connected },
+        })
+        .to_string()
+        .into(),
     )
 }
 

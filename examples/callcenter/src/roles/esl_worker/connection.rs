@@ -11,6 +11,7 @@ use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
 use platform::contact_center::{self, ListTable, member_outcome};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// The events the worker subscribes to.
 /// (CHANNEL_HANGUP_COMPLETE, among the channel events, also carries the CDR.)
@@ -64,6 +65,7 @@ async fn follow(shared: &Arc<Shared>, index: usize, client: &Client, mut events:
         return;
     }
     shared.metrics.connections.inc();
+    node.up.store(true, Ordering::Relaxed);
     // Items that arrived while a re-sync waited for its reply: handled right after it.
     let mut held = resync(shared, index, client, &mut events).await;
     let mut out = Vec::new();
@@ -72,7 +74,10 @@ async fn follow(shared: &Arc<Shared>, index: usize, client: &Client, mut events:
             Some(item) => item,
             None => match events.recv().await {
                 Some(item) => item,
-                None => return,
+                None => {
+                    node.up.store(false, Ordering::Relaxed);
+                    return;
+                }
             },
         };
         match item {
@@ -83,11 +88,13 @@ async fn follow(shared: &Arc<Shared>, index: usize, client: &Client, mut events:
             Incoming::Reconnected { attempts } => {
                 tracing::info!(node = %node.config.name, attempts, "reconnected to FreeSWITCH");
                 shared.metrics.connections.inc();
+                node.up.store(true, Ordering::Relaxed);
                 let mut more = resync(shared, index, client, &mut events).await;
                 more.extend(held.drain(..));
                 held = more;
             }
             Incoming::Disconnected(error) => {
+                node.up.store(false, Ordering::Relaxed);
                 tracing::warn!(node = %node.config.name, %error, "FreeSWITCH connection lost");
             }
             Incoming::Unparsed { error, .. } => {

@@ -227,6 +227,8 @@ struct Node {
     /// The prepaid slices of the node's limited legs, by channel: aborted at hangup.
     slices: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     client: RwLock<Option<Client>>,
+    /// Subscribed and following its events now (not reconnecting).
+    up: std::sync::atomic::AtomicBool,
 }
 
 struct Shared {
@@ -304,6 +306,7 @@ impl EslWorker {
                 center: Mutex::default(),
                 slices: Mutex::default(),
                 client: RwLock::new(None),
+                up: Default::default(),
             })
             .collect();
         let shared = Arc::new(Shared {
@@ -382,6 +385,14 @@ impl EslWorker {
     pub fn nodes(&self) -> Vec<String> {
         let nodes = self.shared.nodes.iter();
         nodes.map(|node| node.config.name.clone()).collect()
+    }
+
+    /// How many nodes are connected now.
+    pub fn connected_nodes(&self) -> usize {
+        let nodes = self.shared.nodes.iter();
+        nodes
+            .filter(|node| node.up.load(std::sync::atomic::Ordering::Relaxed))
+            .count()
     }
 
     /// The connection to a node (the first one when `node` is `None`).

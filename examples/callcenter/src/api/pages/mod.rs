@@ -1,0 +1,82 @@
+//! The pages, served without a token (they sign in with the API): the live calls (`/live`),
+//! the agent's page (`/agent`) and the wallboard (`/wallboard`), and the OpenAPI description.
+//! Each page is a small HTML file with its own script; `app.js` holds what they share (sign
+//! in and out, the token, the socket and its reconnection, the status line). Scripts and
+//! styles come from `/assets/` only: the pages' Content-Security-Policy allows nothing inline.
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// The OpenAPI description of the REST routes.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The live calls page.
+pub const LIVE_PAGE: &str = include_str!("live.html");
+
+/// The agent's page.
+pub const AGENT_PAGE: &str = include_str!("agent.html");
+
+/// The wallboard.
+pub const WALLBOARD_PAGE: &str = include_str!("wallboard.html");
+
+/// The pages' scripts and style, by name.
+const ASSETS: [(&str, &str, &str); 5] = [
+    ("app.js", "text/javascript", include_str!("app.js")),
+    ("app.css", "text/css", include_str!("app.css")),
+    ("live.js", "text/javascript", include_str!("live.js")),
+    ("agent.js", "text/javascript", include_str!("agent.js")),
+    (
+        "wallboard.js",
+        "text/javascript",
+        include_str!("wallboard.js"),
+    ),
+];
+
+/// Nothing inline, nothing from elsewhere; the socket and the API on this origin only.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+pub(in crate::api) async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+fn page(html: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+pub(in crate::api) async fn live_page() -> Response {
+    page(LIVE_PAGE)
+}
+
+pub(in crate::api) async fn agent_page() -> Response {
+    page(AGENT_PAGE)
+}
+
+pub(in crate::api) async fn wallboard_page() -> Response {
+    page(WALLBOARD_PAGE)
+}
+
+/// `/assets/{name}`: one of the pages' scripts or style; 404 for any other name.
+pub(in crate::api) async fn asset(Path(name): Path<String>) -> Response {
+    match ASSETS.iter().find(|(known, _, _)| *known == name) {
+        Some((_, kind, body)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
