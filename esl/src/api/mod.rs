@@ -37,7 +37,7 @@ pub use channel::{
     RecordAction, SchedDel, SchedHangup, SchedKill, UuidBridge, UuidGetVar, UuidKill, UuidRecord,
     UuidSetVar, UuidTransfer,
 };
-pub use originate::{Destination, Endpoint, Originate};
+pub use originate::{Destination, Endpoint, Originate, Ringing, ring};
 
 /// Why an API command cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

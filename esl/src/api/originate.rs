@@ -382,3 +382,57 @@ mod tests {
         }
     }
 }
+
+/// How one dial string rings several endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ringing {
+    /// All at once (`,`): the first to answer takes the call.
+    Simultaneous,
+    /// One after the other (`|`), each when the one before failed or timed out.
+    Sequential,
+}
+
+/// One dial string ringing `endpoints` the `ringing` way, each leg for at most `leg_seconds`
+/// (`[leg_timeout=N]` before each). Every endpoint is written by its own rules, so no
+/// separator or variable can ride in on one.
+///
+/// ```
+/// use esl::api::{Endpoint, Ringing, ring};
+///
+/// let user = |u: &str| Endpoint::User { user: u.into(), domain: Some("acme.example".into()) };
+/// assert_eq!(
+///     ring(&[user("1001"), user("1002")], Ringing::Sequential, Some(15))?,
+///     "[leg_timeout=15]user/1001@acme.example|[leg_timeout=15]user/1002@acme.example"
+/// );
+/// assert_eq!(ring(&[user("1001"), user("1002")], Ringing::Simultaneous, None)?, "user/1001@acme.example,user/1002@acme.example");
+/// assert!(ring(&[user("1001,user/9")], Ringing::Simultaneous, None).is_err());
+/// assert!(ring(&[], Ringing::Simultaneous, None).is_err());
+/// # Ok::<(), esl::api::ApiError>(())
+/// ```
+pub fn ring(
+    endpoints: &[Endpoint],
+    ringing: Ringing,
+    leg_seconds: Option<u32>,
+) -> Result<String, ApiError> {
+    if endpoints.is_empty() {
+        return Err(ApiError::NotAWord {
+            field: "endpoints",
+            value: String::new(),
+        });
+    }
+    let separator = match ringing {
+        Ringing::Simultaneous => ',',
+        Ringing::Sequential => '|',
+    };
+    let mut out = String::new();
+    for (i, endpoint) in endpoints.iter().enumerate() {
+        if i > 0 {
+            out.push(separator);
+        }
+        if let Some(seconds) = leg_seconds {
+            out.push_str(&format!("[leg_timeout={seconds}]"));
+        }
+        endpoint.write(&mut out)?;
+    }
+    Ok(out)
+}

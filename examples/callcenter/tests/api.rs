@@ -512,8 +512,12 @@ async fn expired_forged_and_tampered_tokens_are_refused() {
         "/api/dids/{number}",
         "/api/contact-center/statistics",
         "/api/session",
+        "/api/ring-groups",
+        "/api/ring-groups/{group}",
         "/api/contact-center/statistics",
         "/api/session",
+        "/api/ring-groups",
+        "/api/ring-groups/{group}",
         "/api/topups",
         "/api/operator/unassigned-cdrs",
     ] {

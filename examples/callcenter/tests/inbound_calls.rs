@@ -676,3 +676,74 @@ async fn routes_and_dial_names_are_checked() {
             .is_err()
     );
 }
+
+/// A ring group: its dial name rings its members in turn (each for its ring time) or all at
+/// once, registered users of the tenant's domain; a DID reaches it by its route; an extension
+/// in a group cannot be removed, nor a group a DID routes to; its members are the tenant's.
+#[tokio::test]
+async fn a_ring_group_rings_its_members_in_turn_or_at_once() {
+    use platform::ring_groups::{RingGroupRow, RingStrategy};
+    let platform = platform().await;
+    let store = &platform.store;
+    let mut group = RingGroupRow {
+        tenant: "acme".into(),
+        name: "sales".into(),
+        extension: Some("7100".into()),
+        strategy: RingStrategy::Sequential,
+        ring_seconds: 15,
+        members: vec!["1001".into(), "1002".into()],
+    };
+    store.put_ring_group(&group).await.unwrap();
+    let (_, actions) = dialplan(&dial(&platform, "acme", "7100").await);
+    assert!(
+        actions.contains(&action(
+            "bridge",
+            "[leg_timeout=15]user/1001@acme.example|[leg_timeout=15]user/1002@acme.example"
+        )),
+        "{actions:?}"
+    );
+    assert_eq!(actions.last(), Some(&action("hangup", "NO_ANSWER")));
+    group.strategy = RingStrategy::Simultaneous;
+    store.put_ring_group(&group).await.unwrap();
+    let (_, actions) = dialplan(&dial(&platform, "acme", "7100").await);
+    assert!(actions.contains(&action(
+        "bridge",
+        "[leg_timeout=15]user/1001@acme.example,[leg_timeout=15]user/1002@acme.example"
+    )));
+
+    store.put_did("0287300030", "acme").await.unwrap();
+    store
+        .route_did("0287300030", "acme", Some(&DidRoute::Group("sales".into())))
+        .await
+        .unwrap();
+    let (_, actions) = dialplan(&dial(&platform, "public", "0287300030").await);
+    assert!(
+        actions.contains(&action("transfer", "7100 XML acme")),
+        "{actions:?}"
+    );
+    assert!(store.delete_extension("acme", "1002").await.is_err());
+    assert!(store.delete_ring_group("acme", "sales").await.is_err());
+
+    // Another tenant's extension, the same one twice, a taken dial name: refused.
+    for members in [vec!["1001", "1099"], vec!["1001", "1001"], vec![]] {
+        let bad = RingGroupRow {
+            members: members.into_iter().map(Into::into).collect(),
+            ..group.clone()
+        };
+        assert!(store.put_ring_group(&bad).await.is_err());
+    }
+    let taken = RingGroupRow {
+        name: "other".into(),
+        extension: Some("1001".into()),
+        ..group.clone()
+    };
+    assert!(store.put_ring_group(&taken).await.is_err());
+    let beta_member = RingGroupRow {
+        tenant: "beta".into(),
+        ..group.clone()
+    };
+    assert!(
+        store.put_ring_group(&beta_member).await.is_err(),
+        "acme's extensions are not beta's"
+    );
+}

@@ -297,3 +297,49 @@ async fn what_is_in_use_stays_and_case_twins_are_refused() {
     let (code, _) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
     assert_eq!(code, 204, "no longer an agent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ring_groups_are_provisioned_by_admins_from_their_own_extensions() {
+    let p = platform().await;
+    let a = p.address;
+    let admin = login(a, "acme", "admin").await;
+    let extension = json!({"password": "long-enough"});
+    assert_eq!(
+        put(a, &admin, "/api/extensions/1001", extension).await.0,
+        200
+    );
+    let group = json!({"extension": "7100", "strategy": "sequential", "ring_seconds": 15, "members": ["1000", "1001"]});
+    let (code, body) = put(a, &admin, "/api/ring-groups/sales", group).await;
+    assert_eq!(code, 200, "{body}");
+    let (_, listed) = call(a, "GET", "/api/ring-groups", Some(&admin), None).await;
+    assert_eq!(
+        listed,
+        json!({"ring_groups": [{"name": "sales", "extension": "7100", "strategy": "sequential", "ring_seconds": 15, "members": ["1000", "1001"]}]})
+    );
+    for bad in [
+        json!({"members": ["1000", "9999"]}),
+        json!({"members": ["1000"], "strategy": "random"}),
+        json!({"members": ["1000"], "ring_seconds": 1}),
+        json!({"members": ["1000"], "extension": "1001"}),
+        json!({"members": ["1000"], "contact": "sofia/gateway/trunk/0044"}),
+    ] {
+        let (code, answer) = put(a, &admin, "/api/ring-groups/other", bad.clone()).await;
+        assert_eq!(code, 400, "{bad}: {answer}");
+    }
+    let agent = login(a, "acme", "agent").await;
+    let (code, _) = put(
+        a,
+        &agent,
+        "/api/ring-groups/x",
+        json!({"members": ["1000"]}),
+    )
+    .await;
+    assert_eq!(code, 403);
+    let beta = login(a, "beta", "admin").await;
+    let (_, theirs) = call(a, "GET", "/api/ring-groups", Some(&beta), None).await;
+    assert_eq!(theirs, json!({"ring_groups": []}));
+    let (code, _) = call(a, "DELETE", "/api/ring-groups/sales", Some(&beta), None).await;
+    assert_eq!(code, 404);
+    let (code, _) = call(a, "DELETE", "/api/ring-groups/sales", Some(&admin), None).await;
+    assert_eq!(code, 204);
+}

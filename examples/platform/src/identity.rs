@@ -116,6 +116,12 @@ pub enum InvalidValue {
         "a queue's strategy is one of mod_callcenter's (ring-all, longest-idle-agent, round-robin, top-down, agent-with-least-talk-time, agent-with-fewest-calls, sequentially-by-agent-order, random, ring-progressively)"
     )]
     Strategy,
+    /// A ring group strategy that is neither `simultaneous` nor `sequential`.
+    #[error("a ring group's strategy is simultaneous or sequential")]
+    RingStrategy,
+    /// A ring group without members, with too many, or with one twice.
+    #[error("a ring group has 1 to 32 members, each once")]
+    Members,
     /// A time zone that is not an IANA name.
     #[error("{0:?} is not a time zone (an IANA name such as Europe/London)")]
     TimeZone(String),

@@ -46,6 +46,8 @@ pub enum DidRoute {
     Queue(String),
     /// One of its IVR menus (by name), through the menu's dial name.
     Menu(String),
+    /// One of its ring groups (by name), through the group's dial name.
+    Group(String),
     /// An outside number, through the tenant's gateway (the tenant pays for it).
     Outside(String),
 }
@@ -62,6 +64,7 @@ impl DidRoute {
             DidRoute::Extension(_) => "extension",
             DidRoute::Queue(_) => "queue",
             DidRoute::Menu(_) => "menu",
+            DidRoute::Group(_) => "group",
             DidRoute::Outside(_) => "outside",
         }
     }
@@ -77,6 +80,7 @@ impl DidRoute {
             DidRoute::Extension(t)
             | DidRoute::Queue(t)
             | DidRoute::Menu(t)
+            | DidRoute::Group(t)
             | DidRoute::Outside(t) => t,
         }
     }
@@ -95,6 +99,7 @@ impl DidRoute {
             "extension" => DidRoute::Extension(target),
             "queue" => DidRoute::Queue(target),
             "menu" => DidRoute::Menu(target),
+            "group" => DidRoute::Group(target),
             "outside" => DidRoute::Outside(target),
             _ => return None,
         })
@@ -103,7 +108,7 @@ impl DidRoute {
 
 /// Why a route's text (`kind:target`) is not a route.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a route is extension:NAME, queue:NAME, menu:NAME or outside:NUMBER")]
+#[error("a route is extension:NAME, queue:NAME, menu:NAME, group:NAME or outside:NUMBER")]
 pub struct RouteSyntax;
 
 impl std::str::FromStr for DidRoute {
@@ -148,6 +153,8 @@ pub enum DialTarget {
     Queue(String),
     /// An IVR menu, by name.
     Menu(String),
+    /// A ring group, by name.
+    Group(String),
 }
 
 impl PlatformStore {
@@ -207,6 +214,9 @@ impl PlatformStore {
             DidRoute::Menu(_) => {
                 "SELECT 1 FROM ivr_menus WHERE tenant = $1 AND name = $2 AND extension IS NOT NULL"
             }
+            DidRoute::Group(_) => {
+                "SELECT 1 FROM ring_groups WHERE tenant = $1 AND name = $2 AND extension IS NOT NULL"
+            }
         };
         let found = sqlx::query(exists)
             .bind(tenant)
@@ -222,10 +232,11 @@ impl PlatformStore {
     /// A DID with its route and where that route leads in its tenant's context.
     pub async fn did(&self, number: &str) -> Result<Option<Did>, PlatformError> {
         let row = sqlx::query(
-            "SELECT d.tenant, d.route, d.target, q.extension, m.extension, e.extension FROM dids d
+            "SELECT d.tenant, d.route, d.target, q.extension, m.extension, e.extension, g.extension FROM dids d
              LEFT JOIN cc_queues q ON d.route = 'queue' AND q.tenant = d.tenant AND q.name = d.target
              LEFT JOIN ivr_menus m ON d.route = 'menu' AND m.tenant = d.tenant AND m.name = d.target
              LEFT JOIN extensions e ON d.route = 'extension' AND e.tenant = d.tenant AND e.extension = d.target
+             LEFT JOIN ring_groups g ON d.route = 'group' AND g.tenant = d.tenant AND g.name = d.target
              WHERE d.number = $1",
         )
         .bind(number)
@@ -245,6 +256,7 @@ impl PlatformStore {
             Some(DidRoute::Outside(number)) => Some(number.clone()),
             Some(DidRoute::Queue(_)) => row.try_get(3)?,
             Some(DidRoute::Menu(_)) => row.try_get(4)?,
+            Some(DidRoute::Group(_)) => row.try_get(6)?,
             Some(DidRoute::Extension(_)) => row.try_get(5)?,
             None => None,
         };
@@ -264,7 +276,8 @@ impl PlatformStore {
     ) -> Result<Option<DialTarget>, PlatformError> {
         let row = sqlx::query(
             "SELECT 'queue', name FROM cc_queues WHERE tenant = $1 AND extension = $2
-             UNION ALL SELECT 'menu', name FROM ivr_menus WHERE tenant = $1 AND extension = $2",
+             UNION ALL SELECT 'menu', name FROM ivr_menus WHERE tenant = $1 AND extension = $2
+             UNION ALL SELECT 'group', name FROM ring_groups WHERE tenant = $1 AND extension = $2",
         )
         .bind(tenant)
         .bind(name)
@@ -274,10 +287,10 @@ impl PlatformStore {
             return Ok(None);
         };
         let (kind, target): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-        Ok(Some(if kind == "queue" {
-            DialTarget::Queue(target)
-        } else {
-            DialTarget::Menu(target)
+        Ok(Some(match kind.as_str() {
+            "queue" => DialTarget::Queue(target),
+            "menu" => DialTarget::Menu(target),
+            _ => DialTarget::Group(target),
         }))
     }
 
@@ -295,7 +308,8 @@ impl PlatformStore {
         let taken = sqlx::query(
             "SELECT 'extension', extension FROM extensions WHERE tenant = $1 AND extension = $2
              UNION ALL SELECT 'queue', name FROM cc_queues WHERE tenant = $1 AND extension = $2
-             UNION ALL SELECT 'menu', name FROM ivr_menus WHERE tenant = $1 AND extension = $2",
+             UNION ALL SELECT 'menu', name FROM ivr_menus WHERE tenant = $1 AND extension = $2
+             UNION ALL SELECT 'group', name FROM ring_groups WHERE tenant = $1 AND extension = $2",
         )
         .bind(tenant)
         .bind(name)

@@ -23,6 +23,8 @@ pub enum MenuAction {
     Queue(String),
     /// Go to another menu of the tenant (a submenu; `#` or the exit sound comes back).
     Menu(String),
+    /// Transfer to one of the tenant's ring groups (through its dial name).
+    Group(String),
     /// Go where one of the tenant's DIDs routes its calls.
     Did(String),
     /// Play the menu again.
@@ -33,11 +35,13 @@ pub enum MenuAction {
 
 /// Why a menu action's text is not an action.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a menu action is extension:NAME, queue:NAME, menu:NAME, did:NUMBER, repeat or hangup")]
+#[error(
+    "a menu action is extension:NAME, queue:NAME, menu:NAME, group:NAME, did:NUMBER, repeat or hangup"
+)]
 pub struct ActionSyntax;
 
 impl MenuAction {
-    /// The kind as stored: `extension`, `queue`, `menu`, `did`, `repeat` or `hangup`.
+    /// The kind as stored: `extension`, `queue`, `menu`, `group`, `did`, `repeat` or `hangup`.
     ///
     /// ```
     /// assert_eq!(platform::ivr::MenuAction::HangUp.kind(), "hangup");
@@ -47,6 +51,7 @@ impl MenuAction {
             MenuAction::Extension(_) => "extension",
             MenuAction::Queue(_) => "queue",
             MenuAction::Menu(_) => "menu",
+            MenuAction::Group(_) => "group",
             MenuAction::Did(_) => "did",
             MenuAction::Repeat => "repeat",
             MenuAction::HangUp => "hangup",
@@ -65,6 +70,7 @@ impl MenuAction {
             MenuAction::Extension(t)
             | MenuAction::Queue(t)
             | MenuAction::Menu(t)
+            | MenuAction::Group(t)
             | MenuAction::Did(t) => t,
             MenuAction::Repeat | MenuAction::HangUp => "",
         }
@@ -89,6 +95,7 @@ impl MenuAction {
             ("extension", _) => named(MenuAction::Extension),
             ("queue", _) => named(MenuAction::Queue),
             ("menu", _) => named(MenuAction::Menu),
+            ("group", _) => named(MenuAction::Group),
             ("did", _) => named(MenuAction::Did),
             _ => None,
         }

@@ -10,6 +10,7 @@
 //! - [`ivr`]: IVR menus as typed values (what each digit does, the sounds a menu may play).
 //! - [`provisioning`]: a tenant's queues, agents, tiers, menus and DIDs listed and removed,
 //!   with the rules that keep what is left consistent.
+//! - [`ring_groups`]: names that ring several of a tenant's extensions, at once or in turn.
 //! - [`cache`]: the one cache of what the roles read on every call: tenants (by id, SIP domain
 //!   or dialplan context) and extensions, invalidated by the store's generation and a TTL,
 //!   bounded.
@@ -53,6 +54,7 @@ pub mod ivr;
 pub mod policy;
 pub mod provisioning;
 pub mod retry;
+pub mod ring_groups;
 pub mod slices;
 pub mod statistics;
 pub mod store;

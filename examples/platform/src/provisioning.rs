@@ -264,7 +264,9 @@ impl PlatformStore {
              UNION ALL SELECT 'menu ' || menu FROM ivr_entries
                  WHERE tenant = $1 AND action = $2 AND param = $3 AND NOT (action = 'menu' AND menu = $3)
              UNION ALL SELECT 'agent ' || name FROM cc_agents
-                 WHERE tenant = $1 AND $2 = 'extension' AND name = $3",
+                 WHERE tenant = $1 AND $2 = 'extension' AND name = $3
+             UNION ALL SELECT 'ring group ' || ring_group FROM ring_group_members
+                 WHERE tenant = $1 AND $2 = 'extension' AND extension = $3",
         )
         .bind(tenant)
         .bind(kind)
@@ -326,6 +328,11 @@ impl PlatformStore {
             MenuAction::Queue(name) => {
                 return self
                     .check_route(tenant, &DidRoute::Queue(name.clone()))
+                    .await;
+            }
+            MenuAction::Group(name) => {
+                return self
+                    .check_route(tenant, &DidRoute::Group(name.clone()))
                     .await;
             }
             MenuAction::Menu(name) if name == menu => return Ok(()),

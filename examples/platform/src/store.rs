@@ -832,7 +832,8 @@ async fn dialled_elsewhere(
 ) -> Result<bool, PlatformError> {
     let taken = sqlx::query(
         "SELECT 1 FROM cc_queues WHERE tenant = $1 AND extension = $2
-         UNION ALL SELECT 1 FROM ivr_menus WHERE tenant = $1 AND extension = $2",
+         UNION ALL SELECT 1 FROM ivr_menus WHERE tenant = $1 AND extension = $2
+         UNION ALL SELECT 1 FROM ring_groups WHERE tenant = $1 AND extension = $2",
     )
     .bind(tenant)
     .bind(name)

@@ -28,6 +28,7 @@ mod page;
 mod pages;
 mod queues;
 mod recordings;
+mod ring_groups;
 mod ws;
 
 pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
@@ -125,6 +126,11 @@ pub fn router(state: ApiState) -> Router {
             get(menus::menu)
                 .put(menus::put_menu)
                 .delete(menus::delete_menu),
+        )
+        .route("/api/ring-groups", get(ring_groups::ring_groups))
+        .route(
+            "/api/ring-groups/{group}",
+            put(ring_groups::put_ring_group).delete(ring_groups::delete_ring_group),
         )
         .route("/api/dids", get(dids::dids))
         .route("/api/dids/{number}", put(dids::put_route))

@@ -97,6 +97,7 @@ async fn ivr(state: &ServerState, wanted: Option<&str>) -> Result<XmlResponse, L
 struct Destinations {
     extensions: HashSet<String>,
     queues: HashMap<String, String>,
+    groups: HashMap<String, String>,
     dids: HashMap<String, String>,
 }
 
@@ -115,6 +116,12 @@ impl Destinations {
             .into_iter()
             .filter_map(|d| Some((d.number, d.destination?)))
             .collect();
+        let groups = store
+            .ring_groups(&tenant.tenant)
+            .await?
+            .into_iter()
+            .filter_map(|g| Some((g.name, g.extension?)))
+            .collect();
         let extensions = store
             .extension_names(&tenant.tenant)
             .await?
@@ -123,6 +130,7 @@ impl Destinations {
         Ok(Destinations {
             extensions,
             queues,
+            groups,
             dids,
         })
     }
@@ -148,6 +156,10 @@ fn served_menu<'a>(menu: &'a MenuRow, tenant: &Tenant, destinations: &Destinatio
             }
             MenuAction::Extension(_) => continue,
             MenuAction::Queue(name) => match destinations.queues.get(name) {
+                Some(dial) => ("menu-exec-app", Some(transfer(dial))),
+                None => continue,
+            },
+            MenuAction::Group(name) => match destinations.groups.get(name) {
                 Some(dial) => ("menu-exec-app", Some(transfer(dial))),
                 None => continue,
             },

@@ -4,11 +4,12 @@
 //! [`super::inbound`]'s.
 
 use super::{LookupError, ServerState};
-use esl::api::{DialedNumber, Endpoint, is_dialed_number, is_name};
+use esl::api::{DialedNumber, Endpoint, Ringing, is_dialed_number, is_name};
 use esl::proto::HangupCause;
 use platform::clock::unix_seconds;
 use platform::inbound::{DialTarget, PUBLIC_CONTEXT, qualified};
 use platform::policy::{self, PrepaidLimit};
+use platform::ring_groups::{RingGroupRow, RingStrategy};
 use platform::store::{ExtensionRow, Tenant};
 use platform::variables::ChannelVariables;
 use xmlcurl::axum::XmlResponse;
@@ -63,7 +64,7 @@ pub(super) async fn answer(
         }
         None if let Some(target) = state.cache.dial_target(&tenant.tenant, destination).await? => (
             "call_center".to_owned(),
-            call_center(condition, &target, &tenant, state),
+            call_center(condition, &target, &tenant, state).await?,
         ),
         // `*` and `#` codes are the switch's, not the carrier's: they never go out (rating reads
         // digits after a `+` only, so they would go out unrated).
@@ -122,23 +123,61 @@ async fn may_dial_out(
 }
 
 /// A queue or an IVR menu of `tenant`: answered, named to FreeSWITCH as `name@tenant`.
-fn call_center(
+async fn call_center(
     condition: Condition<'static>,
     target: &DialTarget,
     tenant: &Tenant,
     state: &ServerState,
-) -> Condition<'static> {
-    let condition = condition
-        .action_owned(
-            "set",
-            format!("{}={}", state.config.variables.tenant(), tenant.tenant),
-        )
-        .action("answer", None);
-    match target {
-        DialTarget::Queue(queue) => {
-            condition.action_owned("callcenter", qualified(queue, &tenant.tenant))
+) -> Result<Condition<'static>, LookupError> {
+    let condition = condition.action_owned(
+        "set",
+        format!("{}={}", state.config.variables.tenant(), tenant.tenant),
+    );
+    Ok(match target {
+        DialTarget::Queue(queue) => condition
+            .action("answer", None)
+            .action_owned("callcenter", qualified(queue, &tenant.tenant)),
+        DialTarget::Menu(menu) => condition
+            .action("answer", None)
+            .action_owned("ivr", qualified(menu, &tenant.tenant)),
+        DialTarget::Group(name) => {
+            let group = state.cache.store().ring_group(&tenant.tenant, name).await?;
+            ring_group(condition, group.as_ref(), tenant)
         }
-        DialTarget::Menu(menu) => condition.action_owned("ivr", qualified(menu, &tenant.tenant)),
+    })
+}
+
+/// Rings a ring group's members (registered users of the tenant's domain), all at once or in
+/// turn, each for the group's ring time; nobody answering is `NO_ANSWER`.
+fn ring_group(
+    condition: Condition<'static>,
+    group: Option<&RingGroupRow>,
+    tenant: &Tenant,
+) -> Condition<'static> {
+    let Some(group) = group else {
+        return condition.action_owned("hangup", HangupCause::UnallocatedNumber.to_string());
+    };
+    let members: Vec<Endpoint> = group
+        .members
+        .iter()
+        .map(|member| Endpoint::User {
+            user: member.clone(),
+            domain: Some(tenant.domain.clone()),
+        })
+        .collect();
+    let ringing = match group.strategy {
+        RingStrategy::Simultaneous => Ringing::Simultaneous,
+        RingStrategy::Sequential => Ringing::Sequential,
+    };
+    match esl::api::ring(&members, ringing, Some(group.ring_seconds)) {
+        Ok(dial_string) => condition
+            .action_owned("set", "hangup_after_bridge=true".into())
+            .action_owned("bridge", dial_string)
+            .action_owned("hangup", HangupCause::NoAnswer.to_string()),
+        Err(error) => {
+            tracing::error!(tenant = %tenant.tenant, group = %group.name, %error, "cannot ring the group");
+            condition.action_owned("hangup", HangupCause::UnallocatedNumber.to_string())
+        }
     }
 }
 
