@@ -200,7 +200,19 @@ impl Subscriptions {
                 }
             }
             Setup::NixEvent(names) => {
+                // As FreeSWITCH reads it: CUSTOM only turns the words after it into
+                // subclasses to drop; CUSTOM itself stays subscribed.
+                let mut custom = false;
                 for name in names {
+                    if custom {
+                        self.subclasses.remove(name);
+                        self.user_names.remove(name);
+                        continue;
+                    }
+                    if name.eq_ignore_ascii_case("CUSTOM") {
+                        custom = true;
+                        continue;
+                    }
                     if name.eq_ignore_ascii_case("ALL") {
                         self.user_all = false;
                         self.user_names.clear();
@@ -430,14 +442,18 @@ mod tests {
             value: "CUSTOM".into(),
         });
         subs.applied(&Setup::Log(LogLevel::Debug));
+        // FreeSWITCH keeps CUSTOM on `nixevent CUSTOM` (the word only starts the subclasses
+        // to drop); `nixevent CUSTOM a::b` drops the subclass.
         subs.applied(&Setup::NixEvent(vec!["CUSTOM".into()]));
+        subs.applied(&event(EventFormat::Json, &["CUSTOM", "c::d"]));
+        subs.applied(&Setup::NixEvent(vec!["CUSTOM".into(), "a::b".into()]));
         let replay = subs.replay();
         assert_eq!(
             replay,
             [
                 event(
                     EventFormat::Json,
-                    &["CHANNEL_CREATE", "BACKGROUND_JOB", "a::b"]
+                    &["CHANNEL_CREATE", "BACKGROUND_JOB", "CUSTOM", "c::d"]
                 ),
                 Setup::Filter {
                     header: "Event-Name".into(),

@@ -223,10 +223,7 @@ async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
     // What still sends calls somewhere keeps it.
     let (code, body) = call(a, "DELETE", "/api/queues/support", Some(&acme), None).await;
     assert_eq!(code, 400, "{body}");
-    assert_eq!(
-        body["error"],
-        "menu main still routes calls here; change it first"
-    );
+    assert_eq!(body["error"], "menu main still uses it; change that first");
     let (code, body) = call(a, "DELETE", "/api/menus/main", Some(&acme), None).await;
     assert_eq!(code, 400, "{body}");
     let (code, _) = call(a, "DELETE", "/api/menus/other", Some(&acme), None).await;
@@ -263,10 +260,7 @@ async fn what_is_in_use_stays_and_case_twins_are_refused() {
     assert_eq!(put(a, &admin, "/api/agents/1000", json!({})).await.0, 200);
     let (code, body) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
     assert_eq!(code, 400, "{body}");
-    assert_eq!(
-        body["error"],
-        "agent 1000 still routes calls here; change it first"
-    );
+    assert_eq!(body["error"], "agent 1000 still uses it; change that first");
 
     let queue = json!({"moh_sound": "local_stream://moh"});
     assert_eq!(put(a, &admin, "/api/queues/support", queue).await.0, 200);
@@ -294,8 +288,10 @@ async fn what_is_in_use_stays_and_case_twins_are_refused() {
     );
     let (code, _) = call(a, "DELETE", "/api/agents/1000", Some(&admin), None).await;
     assert_eq!(code, 200);
-    let (code, _) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
-    assert_eq!(code, 204, "no longer an agent");
+    // Still the extension of user `agent`: its token would ring whoever gets the name next.
+    let (code, body) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error"], "user agent still uses it; change that first");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

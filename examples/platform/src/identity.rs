@@ -108,8 +108,9 @@ pub enum InvalidValue {
     /// A menu with more entries than allowed, or one digit sequence twice.
     #[error("a menu has at most 32 entries, each with its own digits")]
     Entries,
-    /// Something else of the tenant still routes calls to what was to be removed.
-    #[error("{0} still routes calls here; change it first")]
+    /// Something else of the tenant still uses what was to be removed (routes calls to it, is
+    /// bound to it).
+    #[error("{0} still uses it; change that first")]
     InUse(String),
     /// A queue strategy mod_callcenter does not know.
     #[error(

@@ -250,9 +250,10 @@ impl PlatformStore {
         Ok(removed > 0)
     }
 
-    /// Refuses to remove the `kind` (`extension`, `queue` or `menu`) `name` while a DID of the
-    /// tenant routes to it, a menu entry (other than the menu's own) goes to it, or (an
-    /// extension) an agent is it.
+    /// Refuses to remove the `kind` (`extension`, `queue`, `menu` or `group`) `name` while a
+    /// DID of the tenant routes to it, a menu entry (other than the menu's own) goes to it, or
+    /// (an extension) an agent is it, a ring group rings it or an API user is bound to it (its
+    /// token would ring whoever is given the name next).
     pub(crate) async fn refuse_in_use(
         &self,
         tenant: &str,
@@ -266,6 +267,8 @@ impl PlatformStore {
              UNION ALL SELECT 'agent ' || name FROM cc_agents
                  WHERE tenant = $1 AND $2 = 'extension' AND name = $3
              UNION ALL SELECT 'ring group ' || ring_group FROM ring_group_members
+                 WHERE tenant = $1 AND $2 = 'extension' AND extension = $3
+             UNION ALL SELECT 'user ' || username FROM api_users
                  WHERE tenant = $1 AND $2 = 'extension' AND extension = $3",
         )
         .bind(tenant)

@@ -114,7 +114,32 @@ impl PlatformStore {
         tenant: &str,
         day: &str,
     ) -> Result<Vec<QueueDay>, PlatformError> {
-        let rows = sqlx::query(
+        self.statistics_where(tenant, day, None).await
+    }
+
+    /// One queue's statistics for `day` (`None` before its first caller that day).
+    pub async fn queue_day(
+        &self,
+        tenant: &str,
+        day: &str,
+        queue: &str,
+    ) -> Result<Option<QueueDay>, PlatformError> {
+        let mut days = self.statistics_where(tenant, day, Some(queue)).await?;
+        Ok(days.pop())
+    }
+
+    async fn statistics_where(
+        &self,
+        tenant: &str,
+        day: &str,
+        queue: Option<&str>,
+    ) -> Result<Vec<QueueDay>, PlatformError> {
+        let one_queue = if queue.is_some() {
+            "AND m.queue = $3"
+        } else {
+            ""
+        };
+        let sql = format!(
             "SELECT m.queue, COUNT(*), COUNT(m.answered_at), COUNT(m.abandoned_at),
                  CAST(COALESCE(SUM(m.answered_at - m.joined_at), 0) AS BIGINT),
                  CAST(COALESCE(SUM(CASE WHEN m.answered_at - m.joined_at <= COALESCE(q.service_level_seconds, 20)
@@ -122,13 +147,14 @@ impl PlatformStore {
                  MAX(COALESCE(q.service_level_seconds, 20))
              FROM cc_members m
              LEFT JOIN cc_queues q ON q.tenant = m.tenant AND q.name = m.queue
-             WHERE m.tenant = $1 AND m.day = $2
-             GROUP BY m.queue ORDER BY m.queue",
-        )
-        .bind(tenant)
-        .bind(day)
-        .fetch_all(self.pool())
-        .await?;
+             WHERE m.tenant = $1 AND m.day = $2 {one_queue}
+             GROUP BY m.queue ORDER BY m.queue"
+        );
+        let mut query = sqlx::query(&sql).bind(tenant).bind(day);
+        if let Some(queue) = queue {
+            query = query.bind(queue);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
         rows.iter()
             .map(|row| {
                 let count = |i: usize| -> Result<u64, sqlx::Error> {

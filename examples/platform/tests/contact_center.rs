@@ -389,9 +389,9 @@ fn lists_at_their_edges() {
     assert_eq!(center.agent("1001@acme").unwrap().call, None);
 }
 
-/// The captured node's agents (1001, 1002) and tiers (support: 1001 at 1/1, 1002 at 1/2)
-/// against a store where 1002 was removed, 1001 moved to position 3 and 1003 added while the
-/// node was away: the node is told exactly that, and nothing of a tenant the platform does not
+/// The captured node's agents (1001 logged out, 1002) and tiers (support: 1001 at 1/1, 1002
+/// at 1/2) against a store where 1002 was removed, 1001 made available and moved to position 3
+/// and 1003 added while the node was away: the node is told exactly that, and nothing of a tenant the platform does not
 /// have.
 #[test]
 fn a_node_that_missed_changes_is_told_them_on_reconnection() {
@@ -430,6 +430,11 @@ fn a_node_that_missed_changes_is_told_them_on_reconnection() {
         changes,
         [
             CallCenterChange::AgentDel { agent: a2 },
+            // Listed logged out; stored available (set while the node was away).
+            CallCenterChange::AgentStatus {
+                agent: a1.clone(),
+                status: AgentStatus::Available
+            },
             CallCenterChange::AgentAdd { agent: a3.clone() },
             CallCenterChange::AgentContact {
                 agent: a3.clone(),
@@ -462,4 +467,51 @@ fn a_node_that_missed_changes_is_told_them_on_reconnection() {
         reconcile(&["beta".to_owned()], &[], &[], &agents, &tiers),
         []
     );
+}
+
+/// Only what mod_callcenter writes reaches the statistics: a member id that is no UUID (a NUL
+/// byte the database refuses, a text without end), a queue that is no `name@tenant`, a time
+/// out of range: no step. An agent status mod_callcenter does not name: none either.
+#[test]
+fn hostile_member_steps_are_not_stored() {
+    use platform::contact_center::{MemberStep, agent_status, member_outcome};
+    let uuid = "3507c0f1-0e7d-41fe-8ba1-dbe0b80c786a";
+    let joined = |member: &str, queue: &str, time: &str| {
+        member_outcome(&info(&[
+            ("CC-Action", "member-queue-start"),
+            ("CC-Queue", queue),
+            ("CC-Member-UUID", member),
+            ("CC-Member-Joined-Time", time),
+        ]))
+    };
+    let good = joined(uuid, "support%40acme", "1795458650").unwrap();
+    assert_eq!(good.step, MemberStep::Joined);
+    let long = "a".repeat(10_000);
+    for (member, queue, time) in [
+        (
+            "3507c0f1-0e7d-41fe-8ba1-dbe0b80c78%00",
+            "support%40acme",
+            "1795458650",
+        ),
+        (long.as_str(), "support%40acme", "1795458650"),
+        ("m1", "support%40acme", "1795458650"),
+        (uuid, "support", "1795458650"),
+        (uuid, "support%40acme%20x", "1795458650"),
+        (uuid, "support%40acme", "99999999999999999999"),
+        (uuid, "support%40acme", "-5"),
+    ] {
+        assert_eq!(joined(member, queue, time), None, "{member} {queue} {time}");
+    }
+    let status = |value: &str| {
+        agent_status(&info(&[
+            ("CC-Action", "agent-status-change"),
+            ("CC-Agent", "1001%40acme"),
+            ("CC-Agent-Status", value),
+        ]))
+    };
+    assert_eq!(
+        status("On%20Break"),
+        Some(("1001@acme".into(), "On Break".into()))
+    );
+    assert_eq!(status("Busy'%3B%20DROP"), None);
 }

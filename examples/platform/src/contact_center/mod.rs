@@ -28,7 +28,7 @@ mod outcomes;
 mod reconcile;
 
 pub use lists::{ListError, ListTable};
-pub use outcomes::{MemberOutcome, MemberStep, member_outcome};
+pub use outcomes::{MemberOutcome, MemberStep, agent_status, member_outcome};
 pub use reconcile::reconcile;
 
 use crate::calls::CallEvent;

@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, HashSet};
 
 /// The changes that make the node's agents and tiers (`agent list`, `tier list`) those stored
 /// (`agents`, `tiers`) for the platform's `tenants`. Names of no tenant of the platform are
-/// left alone (the node may serve others); an agent the node has keeps its status (mod_callcenter
-/// changes it itself, e.g. on break after unanswered offers), its contact is set again when it
-/// differs; a new agent gets the stored status.
+/// left alone (the node may serve others); an agent's contact and status are set again where
+/// they differ from those stored (the worker stores every status a node reports, mod_callcenter's
+/// own changes such as on break after unanswered offers included, so the stored one is the
+/// latest any node or user set).
 ///
 /// ```
 /// use platform::contact_center::{ListTable, reconcile};
@@ -39,9 +40,12 @@ pub fn reconcile(
     };
     let mut changes = Vec::new();
 
-    let on_node: BTreeMap<String, String> = listed_agents
-        .records(&["name", "contact"])
-        .filter_map(|r| Some((r[0]?.to_owned(), r[1].unwrap_or_default().to_owned())))
+    let on_node: BTreeMap<String, (String, String)> = listed_agents
+        .records(&["name", "contact", "status"])
+        .filter_map(|r| {
+            let (contact, status) = (r[1].unwrap_or_default(), r[2].unwrap_or_default());
+            Some((r[0]?.to_owned(), (contact.to_owned(), status.to_owned())))
+        })
         .filter(|(name, _)| is_ours(name))
         .collect();
     let stored: BTreeMap<String, &AgentRow> = agents
@@ -54,12 +58,22 @@ pub fn reconcile(
         });
     }
     for (name, agent) in &stored {
+        let status = AgentStatus::parse(&agent.status).unwrap_or(AgentStatus::LoggedOut);
         match on_node.get(name) {
-            Some(contact) if *contact == agent.contact => {}
-            Some(_) => changes.push(CallCenterChange::AgentContact {
-                agent: name.clone(),
-                contact: agent.contact.clone(),
-            }),
+            Some((contact, listed_status)) => {
+                if *contact != agent.contact {
+                    changes.push(CallCenterChange::AgentContact {
+                        agent: name.clone(),
+                        contact: agent.contact.clone(),
+                    });
+                }
+                if *listed_status != agent.status {
+                    changes.push(CallCenterChange::AgentStatus {
+                        agent: name.clone(),
+                        status,
+                    });
+                }
+            }
             None => {
                 changes.push(CallCenterChange::AgentAdd {
                     agent: name.clone(),
@@ -70,7 +84,7 @@ pub fn reconcile(
                 });
                 changes.push(CallCenterChange::AgentStatus {
                     agent: name.clone(),
-                    status: AgentStatus::parse(&agent.status).unwrap_or(AgentStatus::LoggedOut),
+                    status,
                 });
             }
         }

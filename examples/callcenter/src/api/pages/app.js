@@ -10,6 +10,8 @@ const App = (() => {
   let socket = null;
   let retryIn = 1000;
   let timer = null;
+  // Counts sockets: a handler of an older one (signed out, or replaced) does nothing.
+  let generation = 0;
   let handlers = { event: () => {}, reset: () => {} };
 
   function status(text, kind) {
@@ -39,6 +41,7 @@ const App = (() => {
     sessionStorage.removeItem("token");
     sessionStorage.removeItem("session");
     token = null;
+    generation += 1;
     clearTimeout(timer);
     if (socket) {
       socket.onclose = null;
@@ -51,13 +54,14 @@ const App = (() => {
   }
 
   // The token of a socket that closed before it opened: the browser says only 1006, so ask
-  // the API whether the token is still good (a 401: sign in again; anything else: retry).
-  async function tokenRefused() {
+  // the API what it makes of the token (401: sign in again; 403: this user has no live view;
+  // anything else, e.g. too many sockets or the server down: try again later).
+  async function sessionStatus() {
     try {
       const answer = await fetch("/api/session", { headers: { Authorization: `Bearer ${token}` } });
-      return answer.status === 401;
+      return answer.status;
     } catch (_) {
-      return false;
+      return 0;
     }
   }
 
@@ -67,6 +71,7 @@ const App = (() => {
       return;
     }
     show(true);
+    const mine = ++generation;
     let opened = false;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${scheme}//${location.host}/ws?token=${encodeURIComponent(token)}`);
@@ -75,6 +80,7 @@ const App = (() => {
       retryIn = 1000;
     };
     socket.onmessage = (message) => {
+      if (mine !== generation) return;
       const event = JSON.parse(message.data);
       if (event.type === "snapshot") {
         const up = event.nodes && event.nodes.connected > 0;
@@ -83,11 +89,15 @@ const App = (() => {
       handlers.event(event);
     };
     socket.onclose = async (closed) => {
+      if (mine !== generation) return;
       socket = null;
       if (!token) return;
       if (closed.code === 4001) return signOut("session expired: sign in again");
       if (closed.code === 4003) return signOut("access revoked: sign in again");
-      if (!opened && (await tokenRefused())) return signOut("session expired: sign in again");
+      const status = opened ? 200 : await sessionStatus();
+      if (mine !== generation) return;
+      if (status === 401) return signOut("session expired: sign in again");
+      if (status === 403) return signOut("this user has no live view: sign in as a tenant user");
       status(`disconnected: trying again in ${Math.round(retryIn / 1000)} s`, "down");
       clearTimeout(timer);
       timer = setTimeout(connect, retryIn);

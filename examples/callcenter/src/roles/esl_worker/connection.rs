@@ -111,7 +111,7 @@ async fn follow(shared: &Arc<Shared>, index: usize, client: &Client, mut events:
 /// they are returned, to be applied after the re-sync: applying again what the list already
 /// shows changes nothing.
 async fn resync(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     index: usize,
     client: &Client,
     events: &mut EventStream,
@@ -145,7 +145,7 @@ async fn resync(
 /// or the state name) and publishes what changed: events missed while away do not leave it
 /// wrong. A node without mod_callcenter answers `-ERR`: nothing to follow there.
 async fn resync_call_center(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     index: usize,
     client: &Client,
     events: &mut EventStream,
@@ -165,7 +165,15 @@ async fn resync_call_center(
     };
     if let Some(tiers) = list(client, events, held, &CallCenterList::Tiers).await {
         queues.extend(tiers.names("queue"));
-        reconcile(shared, index, client, events, held, &agents, &tiers).await;
+        // In its own task: a node missing many agents takes many commands, and the events
+        // (prepaid limits, CDRs) must not wait for them.
+        tokio::spawn(reconcile(
+            shared.clone(),
+            index,
+            client.clone(),
+            agents.clone(),
+            tiers,
+        ));
     }
     queues.sort();
     queues.dedup();
@@ -184,13 +192,11 @@ async fn resync_call_center(
 /// Tells the node what it missed of the stored agents and tiers (a change made while it was
 /// away or that it refused): its mod_callcenter keeps its own copy across restarts.
 async fn reconcile(
-    shared: &Shared,
+    shared: Arc<Shared>,
     index: usize,
-    client: &Client,
-    events: &mut EventStream,
-    held: &mut VecDeque<Incoming>,
-    agents: &ListTable,
-    tiers: &ListTable,
+    client: Client,
+    agents: ListTable,
+    tiers: ListTable,
 ) {
     let node = &shared.nodes[index].config.name;
     let (tenants, _, stored_agents, stored_tiers) = match shared.tenants.store().call_center().await
@@ -202,16 +208,16 @@ async fn reconcile(
         }
     };
     let tenants: Vec<String> = tenants.into_iter().map(|t| t.tenant).collect();
-    let changes = contact_center::reconcile(&tenants, &stored_agents, &stored_tiers, agents, tiers);
+    let changes =
+        contact_center::reconcile(&tenants, &stored_agents, &stored_tiers, &agents, &tiers);
     if !changes.is_empty() {
         tracing::info!(%node, changes = changes.len(), "telling the node the call-center changes it missed");
     }
     for change in &changes {
-        match holding_events(client.run(change), events, held).await {
-            None => return,
-            Some(Ok(_)) => {}
-            Some(Err(esl::client::Error::ApiFailed(text))) if already_there(change, &text) => {}
-            Some(Err(error)) => {
+        match client.run(change).await {
+            Ok(_) => {}
+            Err(esl::client::Error::ApiFailed(text)) if already_there(change, &text) => {}
+            Err(error) => {
                 tracing::warn!(%node, %error, ?change, "call-center change refused by the node");
             }
         }
@@ -281,7 +287,10 @@ async fn handle(
         }
     }
     if let Some(outcome) = member_outcome(event) {
-        statistics::queue(shared, outcome);
+        statistics::queue(shared, statistics::Step::Member(outcome));
+    }
+    if let Some((agent, status)) = contact_center::agent_status(event) {
+        statistics::queue(shared, statistics::Step::AgentStatus { agent, status });
     }
     publish(shared, out);
     let Some(name) = event.header_raw("Event-Name") else {

@@ -38,7 +38,7 @@ use esl::client::{Backoff, Client};
 use esl::proto::EventFormat;
 use platform::cache::Cache;
 use platform::calls::{Call, ChannelHints, LiveCalls, TenantHints};
-use platform::contact_center::{Agent, ContactCenter, MemberOutcome, Queue, tenant_of};
+use platform::contact_center::{Agent, ContactCenter, Queue, tenant_of};
 use platform::events::Hub;
 use platform::variables::ChannelVariables;
 use prometheus_client::metrics::counter::Counter;
@@ -170,7 +170,8 @@ pub struct EslMetrics {
     pub limits: Counter,
     /// Callers' queue steps stored for the daily statistics.
     pub members_recorded: Counter,
-    /// Callers' queue steps not stored: the writer was too far behind (the database down).
+    /// Callers' queue steps (and agents' statuses) not stored: the writer was too far behind
+    /// (the database down), or the database refused them.
     pub members_dropped: Counter,
 }
 
@@ -239,8 +240,8 @@ struct Shared {
     ledger: Ledger,
     recordings: Option<RecordingHandle>,
     cdrs: Option<mpsc::Sender<Cdr>>,
-    /// Callers' steps through queues, to the statistics writer.
-    members: mpsc::Sender<MemberOutcome>,
+    /// Callers' steps through queues and agents' statuses, to the contact-center writer.
+    members: mpsc::Sender<statistics::Step>,
     /// Where CDRs wait while the ledger cannot take them.
     journal: Option<Arc<journal::Journal>>,
     /// How CDRs from events name their tenant (read once from the variables).
