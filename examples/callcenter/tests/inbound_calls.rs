@@ -747,3 +747,71 @@ async fn a_ring_group_rings_its_members_in_turn_or_at_once() {
         "acme's extensions are not beta's"
     );
 }
+
+/// A DID routed to a schedule goes where the schedule's rule for the time of the call says
+/// (here one that holds all week), else to its `otherwise` route; schedules do not nest, name
+/// only the tenant's targets, and one a DID routes to is not removed.
+#[tokio::test]
+async fn a_scheduled_did_goes_where_the_time_of_day_says() {
+    use platform::schedules::{Days, ScheduleRow};
+    let platform = platform().await;
+    let store = &platform.store;
+    let always = Days::parse("mon-sun").unwrap();
+    let mut hours = ScheduleRow {
+        tenant: "acme".into(),
+        name: "hours".into(),
+        rules: vec![(always, 0, 1440, DidRoute::Queue("support".into()))],
+        otherwise: DidRoute::Menu("main".into()),
+    };
+    store.put_schedule(&hours).await.unwrap();
+    store.put_did("0287300040", "acme").await.unwrap();
+    store
+        .route_did(
+            "0287300040",
+            "acme",
+            Some(&DidRoute::Schedule("hours".into())),
+        )
+        .await
+        .unwrap();
+    let (_, actions) = dialplan(&dial(&platform, "public", "0287300040").await);
+    assert!(
+        actions.contains(&action("transfer", "8000 XML acme")),
+        "{actions:?}"
+    );
+    hours.rules.clear();
+    store.put_schedule(&hours).await.unwrap();
+    let (_, actions) = dialplan(&dial(&platform, "public", "0287300040").await);
+    assert!(
+        actions.contains(&action("transfer", "ivr XML acme")),
+        "{actions:?}"
+    );
+
+    for bad in [
+        DidRoute::Schedule("hours".into()),
+        DidRoute::Queue("nosuch".into()),
+        DidRoute::Extension("1999".into()),
+    ] {
+        let nested = ScheduleRow {
+            name: "other".into(),
+            otherwise: bad.clone(),
+            ..hours.clone()
+        };
+        assert!(store.put_schedule(&nested).await.is_err(), "{bad:?}");
+    }
+    let backwards = ScheduleRow {
+        name: "other".into(),
+        rules: vec![(always, 600, 540, DidRoute::Queue("support".into()))],
+        ..hours.clone()
+    };
+    assert!(store.put_schedule(&backwards).await.is_err());
+    assert!(store.delete_schedule("acme", "hours").await.is_err());
+    let beta = ScheduleRow {
+        tenant: "beta".into(),
+        otherwise: DidRoute::Menu("main".into()),
+        ..hours.clone()
+    };
+    assert!(
+        store.put_schedule(&beta).await.is_err(),
+        "acme's menu is not beta's"
+    );
+}

@@ -339,3 +339,60 @@ async fn ring_groups_are_provisioned_by_admins_from_their_own_extensions() {
     let (code, _) = call(a, "DELETE", "/api/ring-groups/sales", Some(&admin), None).await;
     assert_eq!(code, 204);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_are_written_by_admins_and_route_dids_by_the_time_of_day() {
+    let p = platform().await;
+    let a = p.address;
+    let store = store_of(&p).await;
+    store.put_did("02873001234", "acme").await.unwrap();
+    let admin = login(a, "acme", "admin").await;
+    assert_eq!(
+        put(
+            a,
+            &admin,
+            "/api/queues/support",
+            json!({"extension": "8000"})
+        )
+        .await
+        .0,
+        200
+    );
+    let hours = json!({
+        "rules": [{"days": "mon-fri", "from": "09:00", "to": "17:30", "route": "queue:support"}],
+        "otherwise": "extension:1000",
+    });
+    let (code, body) = put(a, &admin, "/api/schedules/hours", hours).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"name": "hours", "rules": [{"days": "mon,tue,wed,thu,fri", "from": "09:00", "to": "17:30", "route": "queue:support"}], "otherwise": "extension:1000"})
+    );
+    let (code, body) = put(
+        a,
+        &admin,
+        "/api/dids/02873001234",
+        json!({"route": "schedule:hours"}),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["route"], "schedule:hours");
+    let rule = |days: &str, from: &str, to: &str, route: &str| json!({"rules": [{"days": days, "from": from, "to": to, "route": route}], "otherwise": "extension:1000"});
+    for bad in [
+        rule("weekdays", "09:00", "17:00", "queue:support"),
+        rule("mon", "9:00", "17:00", "queue:support"),
+        rule("mon", "17:00", "09:00", "queue:support"),
+        rule("mon", "09:00", "25:00", "queue:support"),
+        rule("mon", "09:00", "17:00", "schedule:hours"),
+        rule("mon", "09:00", "17:00", "queue:nosuch"),
+        rule("mon", "09:00", "17:00", "bridge:sofia/gateway/x/1"),
+    ] {
+        let (code, answer) = put(a, &admin, "/api/schedules/other", bad.clone()).await;
+        assert_eq!(code, 400, "{bad}: {answer}");
+    }
+    let (code, _) = call(a, "DELETE", "/api/schedules/hours", Some(&admin), None).await;
+    assert_eq!(code, 400, "a DID routes to it");
+    let beta = login(a, "beta", "admin").await;
+    let (_, theirs) = call(a, "GET", "/api/schedules", Some(&beta), None).await;
+    assert_eq!(theirs, json!({"schedules": []}));
+}

@@ -123,6 +123,11 @@ pub enum InvalidValue {
     /// A ring group without members, with too many, or with one twice.
     #[error("a ring group has 1 to 32 members, each once")]
     Members,
+    /// A schedule with too many rules, a span not inside one day, or a route to a schedule.
+    #[error(
+        "a schedule has at most 32 rules, each from HH:MM to a later HH:MM of a day, and routes to anything but a schedule"
+    )]
+    Rules,
     /// A time zone that is not an IANA name.
     #[error("{0:?} is not a time zone (an IANA name such as Europe/London)")]
     TimeZone(String),

@@ -48,6 +48,8 @@ pub enum DidRoute {
     Menu(String),
     /// One of its ring groups (by name), through the group's dial name.
     Group(String),
+    /// One of its schedules (by name): the route its rule for the time of the call chooses.
+    Schedule(String),
     /// An outside number, through the tenant's gateway (the tenant pays for it).
     Outside(String),
 }
@@ -65,6 +67,7 @@ impl DidRoute {
             DidRoute::Queue(_) => "queue",
             DidRoute::Menu(_) => "menu",
             DidRoute::Group(_) => "group",
+            DidRoute::Schedule(_) => "schedule",
             DidRoute::Outside(_) => "outside",
         }
     }
@@ -81,6 +84,7 @@ impl DidRoute {
             | DidRoute::Queue(t)
             | DidRoute::Menu(t)
             | DidRoute::Group(t)
+            | DidRoute::Schedule(t)
             | DidRoute::Outside(t) => t,
         }
     }
@@ -100,6 +104,7 @@ impl DidRoute {
             "queue" => DidRoute::Queue(target),
             "menu" => DidRoute::Menu(target),
             "group" => DidRoute::Group(target),
+            "schedule" => DidRoute::Schedule(target),
             "outside" => DidRoute::Outside(target),
             _ => return None,
         })
@@ -108,7 +113,9 @@ impl DidRoute {
 
 /// Why a route's text (`kind:target`) is not a route.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a route is extension:NAME, queue:NAME, menu:NAME, group:NAME or outside:NUMBER")]
+#[error(
+    "a route is extension:NAME, queue:NAME, menu:NAME, group:NAME, schedule:NAME or outside:NUMBER"
+)]
 pub struct RouteSyntax;
 
 impl std::str::FromStr for DidRoute {
@@ -142,8 +149,25 @@ pub struct Did {
     pub route: Option<DidRoute>,
     /// What the call is transferred to in the tenant's context: the route's extension, its
     /// queue's or menu's dial name, or its outside number; `None` when the route reaches
-    /// nothing (no route, or its queue or menu has no dial name any more).
+    /// nothing (no route, or its queue or menu has no dial name any more), or when a schedule
+    /// chooses it at the time of each call.
     pub destination: Option<String>,
+    /// The schedule its route names, with each of its routes' destinations.
+    pub schedule: Option<crate::schedules::Schedule>,
+}
+
+impl Did {
+    /// The route and destination of a call at `unix` seconds: its schedule's choice then, in
+    /// `time_zone` (the tenant's), or its own.
+    pub fn at(&self, time_zone: Option<&str>, unix: i64) -> (Option<&DidRoute>, Option<&str>) {
+        match &self.schedule {
+            Some(schedule) => {
+                let choice = schedule.choose(time_zone, unix);
+                (Some(&choice.route), choice.destination.as_deref())
+            }
+            None => (self.route.as_ref(), self.destination.as_deref()),
+        }
+    }
 }
 
 /// What a name dialled in a tenant's context reaches besides its users.
@@ -217,6 +241,7 @@ impl PlatformStore {
             DidRoute::Group(_) => {
                 "SELECT 1 FROM ring_groups WHERE tenant = $1 AND name = $2 AND extension IS NOT NULL"
             }
+            DidRoute::Schedule(_) => "SELECT 1 FROM schedules WHERE tenant = $1 AND name = $2",
         };
         let found = sqlx::query(exists)
             .bind(tenant)
@@ -257,15 +282,54 @@ impl PlatformStore {
             Some(DidRoute::Queue(_)) => row.try_get(3)?,
             Some(DidRoute::Menu(_)) => row.try_get(4)?,
             Some(DidRoute::Group(_)) => row.try_get(6)?,
+            // Chosen at the time of each call, from the schedule.
+            Some(DidRoute::Schedule(_)) => None,
             Some(DidRoute::Extension(_)) => row.try_get(5)?,
             None => None,
         };
+        let tenant: String = row.try_get(0)?;
+        let schedule = match &route {
+            Some(DidRoute::Schedule(name)) => self.schedule(&tenant, name).await?,
+            _ => None,
+        };
         Ok(Some(Did {
             number: number.to_owned(),
-            tenant: row.try_get(0)?,
+            tenant,
             route,
             destination,
+            schedule,
         }))
+    }
+
+    /// Where `route` leads in `tenant`'s context now: the extension if it is there, the dial
+    /// name of the queue, menu or ring group, or the outside number; `None` when nothing (or
+    /// a schedule: chosen per call).
+    pub(crate) async fn destination(
+        &self,
+        tenant: &str,
+        route: &DidRoute,
+    ) -> Result<Option<String>, PlatformError> {
+        let query = match route {
+            DidRoute::Outside(number) => return Ok(Some(number.clone())),
+            DidRoute::Schedule(_) => return Ok(None),
+            DidRoute::Extension(_) => {
+                "SELECT extension FROM extensions WHERE tenant = $1 AND extension = $2"
+            }
+            DidRoute::Queue(_) => "SELECT extension FROM cc_queues WHERE tenant = $1 AND name = $2",
+            DidRoute::Menu(_) => "SELECT extension FROM ivr_menus WHERE tenant = $1 AND name = $2",
+            DidRoute::Group(_) => {
+                "SELECT extension FROM ring_groups WHERE tenant = $1 AND name = $2"
+            }
+        };
+        let row = sqlx::query(query)
+            .bind(tenant)
+            .bind(route.target())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>(0))
+            .transpose()?
+            .flatten())
     }
 
     /// The queue or IVR menu of `tenant` dialled as `name`, if any.

@@ -11,6 +11,8 @@
 //! - [`provisioning`]: a tenant's queues, agents, tiers, menus and DIDs listed and removed,
 //!   with the rules that keep what is left consistent.
 //! - [`ring_groups`]: names that ring several of a tenant's extensions, at once or in turn.
+//! - [`schedules`]: time-of-day routing, a DID's route chosen by the time in its tenant's
+//!   time zone.
 //! - [`cache`]: the one cache of what the roles read on every call: tenants (by id, SIP domain
 //!   or dialplan context) and extensions, invalidated by the store's generation and a TTL,
 //!   bounded.
@@ -55,6 +57,7 @@ pub mod policy;
 pub mod provisioning;
 pub mod retry;
 pub mod ring_groups;
+pub mod schedules;
 pub mod slices;
 pub mod statistics;
 pub mod store;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RouteBody {
-    /// `extension:NAME`, `queue:NAME`, `menu:NAME`, `group:NAME` or `outside:NUMBER`; `null`: calls to the
+    /// `extension:NAME`, `queue:NAME`, `menu:NAME`, `group:NAME`, `schedule:NAME` or `outside:NUMBER`; `null`: calls to the
     /// number are refused.
     route: Option<String>,
 }

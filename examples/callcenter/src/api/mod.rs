@@ -29,6 +29,7 @@ mod pages;
 mod queues;
 mod recordings;
 mod ring_groups;
+mod schedules;
 mod ws;
 
 pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
@@ -131,6 +132,11 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/ring-groups/{group}",
             put(ring_groups::put_ring_group).delete(ring_groups::delete_ring_group),
+        )
+        .route("/api/schedules", get(schedules::schedules))
+        .route(
+            "/api/schedules/{schedule}",
+            put(schedules::put_schedule).delete(schedules::delete_schedule),
         )
         .route("/api/dids", get(dids::dids))
         .route("/api/dids/{number}", put(dids::put_route))

@@ -112,9 +112,10 @@ async fn may_dial_out(
     let Some(number) = call.variable(ChannelVariables::INBOUND_DID) else {
         return Ok(true);
     };
+    let outside = platform::inbound::DidRoute::Outside(destination.to_owned());
+    let now = unix_seconds();
     let allowed = state.cache.did(number).await?.is_some_and(|did| {
-        did.tenant == tenant.tenant
-            && did.route == Some(platform::inbound::DidRoute::Outside(destination.to_owned()))
+        did.tenant == tenant.tenant && did.at(tenant.time_zone.as_deref(), now).0 == Some(&outside)
     });
     if !allowed {
         tracing::warn!(tenant = %tenant.tenant, did = %number, "refused an outside call for a caller from a trunk: not its DID's route");

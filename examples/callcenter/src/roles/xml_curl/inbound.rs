@@ -22,9 +22,13 @@ pub(super) async fn answer(state: &ServerState, number: &str) -> Result<XmlRespo
         tracing::info!(did = %number, "refused a call to a number that is no DID");
         return Ok(unallocated(PUBLIC_CONTEXT));
     };
-    let (Some(destination), Some(tenant)) =
-        (&did.destination, state.cache.tenant(&did.tenant).await?)
-    else {
+    let tenant = state.cache.tenant(&did.tenant).await?;
+    // A schedule chooses by the time in the tenant's time zone.
+    let now = platform::clock::unix_seconds();
+    let destination = tenant
+        .as_ref()
+        .and_then(|t| did.at(t.time_zone.as_deref(), now).1);
+    let (Some(destination), Some(tenant)) = (destination, tenant) else {
         tracing::info!(did = %number, tenant = %did.tenant, "refused a call to a DID without a route");
         return Ok(unallocated(PUBLIC_CONTEXT));
     };
