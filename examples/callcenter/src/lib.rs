@@ -11,6 +11,7 @@
 //! - [`http`]: what every HTTP role shares: basic authentication and `/metrics`.
 //! - [`daemon`]: configuration, composition of the roles, health, serving and the demo data.
 //! - [`import`]: records the CDRs FreeSWITCH left in its err-log-dir (`callcenter import-cdrs`).
+//! - [`prompts`]: IVR prompts in the recording store, and what FreeSWITCH plays for them.
 //!
 //! The pieces the roles share (the platform's store, live calls, the event hub, the tenant
 //! cache, the call policy) live in the `platform` crate.
@@ -21,4 +22,5 @@ pub mod api;
 pub mod daemon;
 pub mod http;
 pub mod import;
+pub mod prompts;
 pub mod roles;

@@ -161,7 +161,14 @@ async fn platform() -> Platform {
         .route_did(DID, "acme", Some(&DidRoute::Menu("main".into())))
         .await
         .unwrap();
-    let config = XmlCurlConfig::new(BasicAuth::new("freeswitch", "curlpass").unwrap());
+    // Prompts in the S3 store the recording tests use.
+    let config = XmlCurlConfig {
+        prompts: Some(callcenter::prompts::Prompts {
+            destination: recording::Destination::s3(&tests::recordings::require_s3()).unwrap(),
+            local_dir: None,
+        }),
+        ..XmlCurlConfig::new(BasicAuth::new("freeswitch", "curlpass").unwrap())
+    };
     let app = router(
         Cache::new(store.clone(), Duration::from_secs(60)),
         ledger,
@@ -814,4 +821,76 @@ async fn a_scheduled_did_goes_where_the_time_of_day_says() {
         store.put_schedule(&beta).await.is_err(),
         "acme's menu is not beta's"
     );
+}
+
+/// A menu greeting with an uploaded prompt: ivr.conf gives FreeSWITCH a pre-signed URL of the
+/// object in the S3 store behind `http_cache://`, and that URL serves the prompt's bytes (one
+/// never uploaded answers 404).
+#[tokio::test]
+async fn a_prompt_in_the_store_is_served_as_a_url_freeswitch_can_fetch() {
+    use object_store::ObjectStoreExt;
+    let platform = platform().await;
+    let (samples, layout) = tests::recordings::fixture_samples("mono_");
+    let wav = tests::recordings::looped_wav(&samples, layout.sample_rate, 1, 1);
+    let s3 = recording::Destination::s3(&tests::recordings::require_s3()).unwrap();
+    let key = callcenter::prompts::key("acme", "welcome");
+    s3.store()
+        .put(
+            &object_store::path::Path::parse(&key).unwrap(),
+            wav.clone().into(),
+        )
+        .await
+        .unwrap();
+    let menu = MenuRow {
+        tenant: "acme".into(),
+        name: "greeted".into(),
+        extension: None,
+        greet_long: "prompt:welcome".into(),
+        greet_short: "prompt:missing".into(),
+        invalid_sound: "ivr/ivr-that_was_an_invalid_entry.wav".into(),
+        exit_sound: "voicemail/vm-goodbye.wav".into(),
+        timeout_ms: 3000,
+        max_failures: 2,
+        entries: Vec::new(),
+    };
+    platform.store.put_menu(&menu).await.unwrap();
+    let form = "section=configuration&tag_name=configuration&key_name=name&key_value=ivr.conf&Menu-Name=greeted%40acme";
+    let request = http::post(
+        "/fsapi",
+        &[
+            AUTHORIZATION,
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        form.as_bytes(),
+    );
+    let response = http::send(platform.address, &request).await.unwrap();
+    let xml = String::from_utf8(response.body).unwrap();
+    let menu = elements(&xml, "menu")
+        .into_iter()
+        .find(|m| attribute(m, "name") == "greeted@acme")
+        .unwrap();
+    let greeting = attribute(&menu, "greet-long").to_owned();
+    let url = greeting
+        .strip_prefix("http_cache://http://127.0.0.1:3900")
+        .unwrap_or_else(|| panic!("{greeting}"));
+    assert!(url.starts_with(&format!("/recordings/{key}?")), "{url}");
+    let fetched = signed_get(url).await;
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.body, wav);
+    // One never uploaded (or removed): its URL answers 404, FreeSWITCH plays nothing.
+    let missing = attribute(&menu, "greet-short").to_owned();
+    let url = missing
+        .strip_prefix("http_cache://http://127.0.0.1:3900")
+        .unwrap();
+    assert_eq!(signed_get(url).await.status, 404);
+}
+
+/// A GET of a pre-signed path on the test S3 server, with the host it was signed for.
+async fn signed_get(path_and_query: &str) -> http::Response {
+    let request = format!(
+        "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:3900\r\nConnection: close\r\n\r\n"
+    );
+    http::send("127.0.0.1:3900".parse().unwrap(), request.as_bytes())
+        .await
+        .unwrap()
 }

@@ -396,3 +396,64 @@ async fn schedules_are_written_by_admins_and_route_dids_by_the_time_of_day() {
     let (_, theirs) = call(a, "GET", "/api/schedules", Some(&beta), None).await;
     assert_eq!(theirs, json!({"schedules": []}));
 }
+
+/// Prompts: an admin uploads a mono PCM WAV (a real recording), names it in a menu as
+/// `prompt:NAME`; anything else is refused; another tenant sees none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompts_are_uploaded_as_wav_and_named_in_menus() {
+    let p = platform().await;
+    let a = p.address;
+    let admin = login(a, "acme", "admin").await;
+    let (samples, layout) = tests::recordings::fixture_samples("mono_");
+    let wav = tests::recordings::looped_wav(&samples, layout.sample_rate, 1, 2);
+    let upload = |token: String, name: &'static str, body: Vec<u8>| async move {
+        let auth = format!("Bearer {token}");
+        let request = tests::http::request(
+            "PUT",
+            &format!("/api/prompts/{name}"),
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "audio/wav"),
+            ],
+            &body,
+        );
+        let response = tests::http::send(a, &request).await.unwrap();
+        let json: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        (response.status, json)
+    };
+    let (code, body) = upload(admin.clone(), "welcome", wav.clone()).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["sound"], "prompt:welcome");
+    assert_eq!(body["seconds"], 2.0);
+    let (stereo, stereo_layout) = tests::recordings::fixture_samples("stereo_");
+    let stereo = tests::recordings::looped_wav(&stereo, stereo_layout.sample_rate, 2, 1);
+    for (name, bad) in [
+        ("stereo", stereo),
+        ("text", b"not a wav at all".to_vec()),
+        ("cut", wav[..wav.len() / 2].to_vec()),
+    ] {
+        let (code, answer) = upload(admin.clone(), name, bad).await;
+        assert_eq!(code, 400, "{name}: {answer}");
+    }
+    let agent = login(a, "acme", "agent").await;
+    assert_eq!(upload(agent, "mine", wav.clone()).await.0, 403);
+
+    let (_, listed) = call(a, "GET", "/api/prompts", Some(&admin), None).await;
+    assert_eq!(
+        listed,
+        json!({"prompts": [{"name": "welcome", "bytes": wav.len()}]})
+    );
+    let menu = json!({"greet_long": "prompt:welcome", "entries": {"0": "hangup"}});
+    let (code, body) = put(a, &admin, "/api/menus/main", menu).await;
+    assert_eq!(code, 200, "{body}");
+    let hostile = json!({"greet_long": "prompt:../beta/welcome"});
+    assert_eq!(put(a, &admin, "/api/menus/other", hostile).await.0, 400);
+
+    let beta = login(a, "beta", "admin").await;
+    let (_, theirs) = call(a, "GET", "/api/prompts", Some(&beta), None).await;
+    assert_eq!(theirs, json!({"prompts": []}));
+    let (code, _) = call(a, "DELETE", "/api/prompts/welcome", Some(&beta), None).await;
+    assert_eq!(code, 404);
+    let (code, _) = call(a, "DELETE", "/api/prompts/welcome", Some(&admin), None).await;
+    assert_eq!(code, 204);
+}

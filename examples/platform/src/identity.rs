@@ -102,7 +102,7 @@ pub enum InvalidValue {
     Digits,
     /// A sound that is not a file under the sound directories, a tone or silence.
     #[error(
-        "a sound is a relative file path (letters, digits, '_', '-', '.'), tone_stream://..., silence_stream://... or local_stream://NAME"
+        "a sound is a relative file path (letters, digits, '_', '-', '.'), tone_stream://..., silence_stream://..., local_stream://NAME or prompt:NAME"
     )]
     Sound,
     /// A menu with more entries than allowed, or one digit sequence twice.

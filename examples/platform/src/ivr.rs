@@ -161,7 +161,7 @@ pub fn check_digits(digits: &str) -> Result<(), InvalidValue> {
 /// Checks a sound a menu plays: a file under FreeSWITCH's sound directories
 /// (`ivr/ivr-welcome.wav`: relative, segments of letters, digits, `_`, `-`, `.`, no `..`), a
 /// tone (`tone_stream://%(500,0,800)`), silence (`silence_stream://500`) or music on hold
-/// (`local_stream://moh`). Nothing that
+/// (`local_stream://moh`), or one of the tenant's uploaded prompts (`prompt:NAME`). Nothing that
 /// FreeSWITCH would expand (`$`, `{`), no absolute path (another tenant's file or the
 /// system's), no blank or quote.
 ///
@@ -170,6 +170,7 @@ pub fn check_digits(digits: &str) -> Result<(), InvalidValue> {
 /// assert!(check_sound("ivr/ivr-welcome_to_freeswitch.wav").is_ok());
 /// assert!(check_sound("tone_stream://%(500,0,800);loops=2").is_ok());
 /// assert!(check_sound("local_stream://moh").is_ok());
+/// assert!(check_sound("prompt:welcome").is_ok() && check_sound("prompt:../x").is_err());
 /// for hostile in ["/etc/passwd", "../../x.wav", "${system(id)}", "ivr/a b.wav", "http://x/y.wav", ""] {
 ///     assert!(check_sound(hostile).is_err(), "{hostile}");
 /// }
@@ -196,6 +197,9 @@ pub fn check_sound(sound: &str) -> Result<(), InvalidValue> {
     let ok = sound.len() <= SOUND_MAX
         && if let Some(spec) = sound.strip_prefix("tone_stream://") {
             tone(spec)
+        } else if let Some(name) = sound.strip_prefix("prompt:") {
+            // One of the tenant's uploaded prompts, served as FreeSWITCH can reach it.
+            esl::api::is_name(name)
         } else if let Some(stream) = sound.strip_prefix("local_stream://") {
             // Music on hold, by its directory's name.
             !stream.is_empty()

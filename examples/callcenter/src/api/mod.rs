@@ -26,6 +26,7 @@ mod login;
 mod menus;
 mod page;
 mod pages;
+mod prompts;
 mod queues;
 mod recordings;
 mod ring_groups;
@@ -137,6 +138,13 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/schedules/{schedule}",
             put(schedules::put_schedule).delete(schedules::delete_schedule),
+        )
+        .route("/api/prompts", get(prompts::prompts))
+        .route(
+            "/api/prompts/{prompt}",
+            put(prompts::put_prompt)
+                .delete(prompts::delete_prompt)
+                .layer(axum::extract::DefaultBodyLimit::max(prompts::BODY_LIMIT)),
         )
         .route("/api/dids", get(dids::dids))
         .route("/api/dids/{number}", put(dids::put_route))

@@ -45,7 +45,7 @@ async fn call_center(
         let mut entry =
             Queue::new(qualified(&queue.name, &queue.tenant)).param("strategy", queue.strategy);
         if let Some(moh) = queue.moh_sound {
-            entry = entry.param("moh-sound", moh);
+            entry = entry.param("moh-sound", playable(state, &queue.tenant, &moh).await);
         }
         document = document.queue(entry);
     }
@@ -86,7 +86,16 @@ async fn ivr(state: &ServerState, wanted: Option<&str>) -> Result<XmlResponse, L
         }
         let destinations = Destinations::of(state, tenant).await?;
         for menu in mine {
-            document = document.menu(served_menu(menu, tenant, &destinations));
+            let mut sounds = Vec::with_capacity(4);
+            for sound in [
+                &menu.greet_long,
+                &menu.greet_short,
+                &menu.invalid_sound,
+                &menu.exit_sound,
+            ] {
+                sounds.push(playable(state, &tenant.tenant, sound).await);
+            }
+            document = document.menu(served_menu(menu, sounds, tenant, &destinations));
         }
     }
     Ok(document.into())
@@ -136,15 +145,38 @@ impl Destinations {
     }
 }
 
+/// What FreeSWITCH plays for one of `tenant`'s sounds: a `prompt:NAME` as its URL or file (a
+/// short silence when it cannot be reached: a menu without its greeting still takes digits),
+/// any other sound as it is.
+async fn playable(state: &ServerState, tenant: &str, sound: &str) -> String {
+    const SILENCE: &str = "silence_stream://250";
+    match &state.config.prompts {
+        Some(prompts) => prompts
+            .playable(tenant, sound)
+            .await
+            .unwrap_or_else(|| SILENCE.to_owned()),
+        None if sound.starts_with("prompt:") => SILENCE.to_owned(),
+        None => sound.to_owned(),
+    }
+}
+
 /// A menu as `ivr.conf` carries it: each typed entry as the one FreeSWITCH action it stands
 /// for. An entry whose target reaches nothing any more (an extension removed, a queue without a
 /// dial name, a DID without a route) is left out, so its digits count as invalid.
-fn served_menu<'a>(menu: &'a MenuRow, tenant: &Tenant, destinations: &Destinations) -> Menu<'a> {
-    let mut entry = Menu::new(qualified(&menu.name, &menu.tenant))
-        .attr("greet-long", menu.greet_long.as_str())
-        .attr("greet-short", menu.greet_short.as_str())
-        .attr("invalid-sound", menu.invalid_sound.as_str())
-        .attr("exit-sound", menu.exit_sound.as_str())
+fn served_menu<'a>(
+    menu: &'a MenuRow,
+    sounds: Vec<String>,
+    tenant: &Tenant,
+    destinations: &Destinations,
+) -> Menu<'a> {
+    let mut entry = Menu::new(qualified(&menu.name, &menu.tenant));
+    for (attribute, sound) in ["greet-long", "greet-short", "invalid-sound", "exit-sound"]
+        .into_iter()
+        .zip(sounds)
+    {
+        entry = entry.attr(attribute, sound);
+    }
+    let mut entry = entry
         .attr("timeout", menu.timeout_ms.to_string())
         .attr("max-failures", menu.max_failures.to_string());
     let transfer = |destination: &str| format!("transfer {destination} XML {}", tenant.context);

@@ -52,6 +52,9 @@ pub struct XmlCurlConfig {
     /// `timeout` (2 s in the shipped `xml_curl.conf.xml`), after which it would fall back to
     /// its static dialplan, which knows nothing of tenants or prepaid.
     pub dialplan_deadline: Duration,
+    /// Where the tenants' IVR prompts are (`prompt:NAME` sounds); none: such sounds are not
+    /// served.
+    pub prompts: Option<crate::prompts::Prompts>,
 }
 
 impl XmlCurlConfig {
@@ -62,6 +65,7 @@ impl XmlCurlConfig {
             recordings_dir: PathBuf::from("/dev/shm/recordings"),
             variables: ChannelVariables::default(),
             dialplan_deadline: Duration::from_millis(1500),
+            prompts: None,
         }
     }
 }
