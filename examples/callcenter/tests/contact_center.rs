@@ -287,3 +287,207 @@ async fn each_caller_counts_once_in_the_tenants_day() {
     );
     worker.shutdown().await;
 }
+
+/// The captured run through the whole daemon to a supervisor's `/ws`: after the snapshot,
+/// each queue and agent transition arrives once, in order (sequence numbers without gaps),
+/// and the wallboard state it builds is the capture's at each step: the first caller waits,
+/// is offered to 1001, answered, leaves; the second waits and abandons (both agents on break);
+/// the day's statistics count one answered and one abandoned; another tenant's socket gets
+/// nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisors_socket_gets_each_transition_of_the_captured_run_once() {
+    use callcenter::api::{ApiUser, Role};
+    use callcenter::daemon::{DaemonConfig, Roles, build_roles};
+    use futures_util::StreamExt;
+
+    let dir = tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "cc-daemon-ws");
+    let raw = std::fs::read(tests::fixture("callcenter/esl-callcenter-plain.raw")).unwrap();
+    let start = Arc::new(Notify::new());
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events: event_frames(&raw),
+            pause_before: vec![(0, start.clone())],
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let mut config = DaemonConfig {
+        database: format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
+        recordings_dir: dir.join("staging"),
+        recordings_store: dir.join("store"),
+        ..DaemonConfig::default()
+    };
+    config.esl.nodes = vec![NodeConfig {
+        name: "fs1".into(),
+        address: node.address(),
+        password: "ClueCon".into(),
+    }];
+    let roles = Roles {
+        recordings: false,
+        ..Roles::ALL
+    };
+    let daemon = build_roles(&config, roles).await.unwrap();
+    for tenant in ["acme", "beta"] {
+        daemon
+            .store
+            .put_tenant(&Tenant {
+                tenant: tenant.into(),
+                domain: format!("{tenant}.example"),
+                context: tenant.into(),
+                gateway: None,
+                prepaid: false,
+                record_calls: false,
+                prepaid_slice_seconds: None,
+                time_zone: None,
+            })
+            .await
+            .unwrap();
+        let user = ApiUser {
+            tenant: tenant.into(),
+            username: "boss".into(),
+            role: Role::Admin,
+            extension: None,
+        };
+        daemon.users().put(&user, "boss-password").await.unwrap();
+    }
+    daemon
+        .store
+        .put_queue(&QueueRow {
+            tenant: "acme".into(),
+            name: "support".into(),
+            extension: None,
+            strategy: "ring-all".into(),
+            moh_sound: None,
+            service_level_seconds: 20,
+        })
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = daemon.app.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    let token = |tenant: &'static str| async move {
+        let body =
+            serde_json::json!({"tenant": tenant, "username": "boss", "password": "boss-password"});
+        let request = tests::http::post(
+            "/api/login",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        let response = tests::http::send(address, &request).await.unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        answer["token"].as_str().unwrap().to_owned()
+    };
+    let (acme, beta) = (token("acme").await, token("beta").await);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{address}/ws?token={acme}"))
+            .await
+            .unwrap();
+    let (mut other, _) =
+        tokio_tungstenite::connect_async(format!("ws://{address}/ws?token={beta}"))
+            .await
+            .unwrap();
+    let snapshot = next(&mut socket).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(
+        snapshot["nodes"],
+        serde_json::json!({"configured": 1, "connected": 1})
+    );
+    assert_eq!(next(&mut other).await["type"], "snapshot");
+    start.notify_one();
+
+    let mut seen = Vec::new();
+    while !seen.iter().any(|e: &serde_json::Value| {
+        e["type"] == "queue_statistics" && e["statistics"]["abandoned"] == 1
+    }) {
+        seen.push(next(&mut socket).await);
+    }
+    let seqs: Vec<u64> = seen.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    let queues: Vec<&serde_json::Value> = seen
+        .iter()
+        .filter(|e| e["type"] == "queue_changed")
+        .map(|e| &e["queue"])
+        .collect();
+    let step = |q: &serde_json::Value| {
+        let members = q["members"].as_array().unwrap();
+        let waiting = members
+            .iter()
+            .filter(|m| m["answered_at"].is_null())
+            .count();
+        let agent = members
+            .iter()
+            .find_map(|m| m["agent"].as_str())
+            .unwrap_or("");
+        (
+            members.len(),
+            waiting,
+            agent.to_owned(),
+            q["abandoned"].as_u64().unwrap(),
+        )
+    };
+    let steps: Vec<(usize, usize, String, u64)> = queues.iter().map(|q| step(q)).collect();
+    let (none, a1001) = (String::new(), "1001@acme".to_owned());
+    assert_eq!(
+        steps,
+        [
+            (1, 1, none.clone(), 0),  // the first caller waits
+            (1, 1, a1001.clone(), 0), // offered to 1001
+            (1, 0, a1001, 0),         // answered
+            (0, 0, none.clone(), 0),  // it leaves
+            (1, 1, none.clone(), 0),  // the second waits
+            (0, 0, none, 1),          // it abandons
+        ]
+    );
+    let statuses: Vec<(String, String)> = seen
+        .iter()
+        .filter(|e| e["type"] == "agent_changed")
+        .map(|e| {
+            (
+                e["agent"]["name"].as_str().unwrap().to_owned(),
+                e["agent"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(statuses.contains(&("1001@acme".into(), "On Break".into())));
+    assert!(statuses.contains(&("1002@acme".into(), "On Break".into())));
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (
+            last["statistics"]["offered"].as_u64(),
+            last["statistics"]["answered"].as_u64(),
+            last["statistics"]["service_level_percent"].as_u64(),
+        ),
+        (Some(2), Some(1), Some(50))
+    );
+    let nothing = tokio::time::timeout(Duration::from_millis(500), other.next()).await;
+    assert!(nothing.is_err(), "beta got {nothing:?}");
+    if let Some(worker) = daemon.esl_worker {
+        worker.shutdown().await;
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text message of `socket`, as JSON (30 s at most).
+async fn next(socket: &mut Socket) -> serde_json::Value {
+    use futures_util::StreamExt;
+    let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+        .await
+        .expect("a message within 30 s")
+        .unwrap()
+        .unwrap();
+    match message {
+        tokio_tungstenite::tungstenite::Message::Text(text) => serde_json::from_str(&text).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
