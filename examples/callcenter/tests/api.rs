@@ -518,6 +518,7 @@ async fn expired_forged_and_tampered_tokens_are_refused() {
         "/api/schedules/{schedule}",
         "/api/prompts",
         "/api/prompts/{prompt}",
+        "/api/logout",
         "/api/contact-center/statistics",
         "/api/session",
         "/api/ring-groups",
@@ -526,6 +527,7 @@ async fn expired_forged_and_tampered_tokens_are_refused() {
         "/api/schedules/{schedule}",
         "/api/prompts",
         "/api/prompts/{prompt}",
+        "/api/logout",
         "/api/topups",
         "/api/operator/unassigned-cdrs",
     ] {

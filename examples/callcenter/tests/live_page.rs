@@ -292,13 +292,18 @@ async fn the_live_page_signs_in_again_when_its_session_ends() {
         json!("live")
     );
     browser
-        .eval("document.getElementById('sign-out').click(); true")
+        .eval("window.oldToken = sessionStorage.getItem('token'); document.getElementById('sign-out').click(); true")
         .await;
     let signed_out = json!("signed out");
     assert_eq!(
         browser.wait_for(status, &signed_out, wait).await,
         signed_out
     );
+    // Signed out on the server too: the old token is refused.
+    let old_token_status = browser
+        .eval("fetch('/api/session', { headers: { Authorization: 'Bearer ' + window.oldToken } }).then(r => r.status)")
+        .await;
+    assert_eq!(old_token_status, json!(401));
     assert_eq!(
         browser.eval("sessionStorage.getItem('token')").await,
         Value::Null

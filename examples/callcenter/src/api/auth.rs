@@ -353,6 +353,25 @@ impl Users {
         }))
     }
 
+    /// Revokes every token of the user `claims` name (signing out everywhere): their
+    /// credentials version moves on, so no token issued before passes [`Users::check`], and
+    /// open sockets close within [`REVOCATION_DELAY`] and a check.
+    pub async fn revoke_tokens(&self, claims: &Claims) -> Result<(), ApiError> {
+        let statement = if claims.role == Role::Operator {
+            "UPDATE operators SET token_version = token_version + 1 WHERE username = $2 AND $1 = ''"
+        } else {
+            "UPDATE api_users SET token_version = token_version + 1 WHERE tenant = $1 AND username = $2"
+        };
+        sqlx::query(statement)
+            .bind(&claims.tenant)
+            .bind(&claims.sub)
+            .execute(&self.pool)
+            .await?;
+        self.current
+            .invalidate(&(claims.tenant.clone(), claims.sub.clone()));
+        Ok(())
+    }
+
     /// Whether the token's user still holds what it says: same role, extension and
     /// credentials version (a 401 otherwise).
     pub async fn check(&self, claims: &Claims) -> Result<(), ApiError> {

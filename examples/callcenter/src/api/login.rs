@@ -59,6 +59,16 @@ pub(super) async fn login(
     })))
 }
 
+/// `POST /api/logout`: signs the token's user out everywhere (every token of theirs stops
+/// working, open sockets close).
+pub(super) async fn logout(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state.users.revoke_tokens(&claims).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// `GET /api/session`: who the token is for and until when (a page asks after its socket was
 /// refused: 401 means sign in again, anything else try again later).
 pub(super) async fn session(Caller(claims): Caller) -> Json<serde_json::Value> {

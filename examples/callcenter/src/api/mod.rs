@@ -160,6 +160,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/wallboard", get(pages::wallboard_page))
         .route("/assets/{name}", get(pages::asset))
         .route("/api/session", get(login::session))
+        .route("/api/logout", post(login::logout))
         // Every body here is a small JSON document; the caller's token is checked before it
         // is read.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))

@@ -151,7 +151,13 @@ const App = (() => {
   function start(pageHandlers) {
     handlers = pageHandlers;
     $("#login").addEventListener("submit", signIn);
-    $("#sign-out").addEventListener("click", () => signOut("signed out"));
+    $("#sign-out").addEventListener("click", async () => {
+      // The token stops working on the server too (it is in the socket's URL, and logs).
+      if (token) {
+        await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
+      }
+      signOut("signed out");
+    });
     if (token) {
       connect();
     } else {

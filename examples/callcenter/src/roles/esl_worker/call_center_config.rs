@@ -25,7 +25,9 @@ impl EslWorker {
     /// first other failure stops that node's list.
     pub async fn apply_call_center(&self, changes: &[CallCenterChange]) -> Vec<NodeOutcome> {
         let mut outcomes = Vec::new();
-        for node in self.nodes() {
+        for node in &self.shared.nodes {
+            let _one_list_at_a_time = node.call_center_changes.lock().await;
+            let node = node.config.name.clone();
             let error = match self.client(Some(&node)) {
                 Ok(client) => apply_on(&client, changes).await.err(),
                 Err(error) => Some(error.to_string()),

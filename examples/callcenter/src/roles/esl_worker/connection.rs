@@ -198,6 +198,9 @@ async fn reconcile(
     agents: ListTable,
     tiers: ListTable,
 ) {
+    // What the store holds is read under the node's lock: a change the API stores meanwhile
+    // is sent after this reconciliation, not overtaken by it.
+    let _one_list_at_a_time = shared.nodes[index].call_center_changes.lock().await;
     let node = &shared.nodes[index].config.name;
     let (tenants, _, stored_agents, stored_tiers) = match shared.tenants.store().call_center().await
     {

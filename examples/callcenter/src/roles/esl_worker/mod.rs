@@ -230,6 +230,9 @@ struct Node {
     client: RwLock<Option<Client>>,
     /// Subscribed and following its events now (not reconnecting).
     up: std::sync::atomic::AtomicBool,
+    /// Held while call-center changes are sent to the node (the API's, a reconciliation's):
+    /// each list goes whole, in the order the store took them.
+    call_center_changes: tokio::sync::Mutex<()>,
 }
 
 struct Shared {
@@ -308,6 +311,7 @@ impl EslWorker {
                 slices: Mutex::default(),
                 client: RwLock::new(None),
                 up: Default::default(),
+                call_center_changes: Default::default(),
             })
             .collect();
         let shared = Arc::new(Shared {
