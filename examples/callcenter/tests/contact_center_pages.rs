@@ -4,7 +4,8 @@
 //! queue; 1001 goes On Break from its page (the node is told, and the captured status event
 //! that followed that same command on a real FreeSWITCH comes back) and the wallboard shows
 //! it; the second caller waits past the queue's threshold and its longest wait turns red;
-//! when it abandons, the day's service level is 50%.
+//! when it abandons, the day's service level is 50%; click-to-call from the agent's page rings
+//! the agent's extension first.
 
 use callcenter::api::{ApiUser, Role};
 use callcenter::daemon::{DaemonConfig, Roles, build_roles};
@@ -317,6 +318,24 @@ async fn the_agent_page_and_the_wallboard_follow_the_captured_run() {
     assert_eq!(board.eval(waiting).await, json!("0"));
     let row = "['answered', 'abandoned'].map(c => document.querySelector(`#queues tr[data-queue=\"support\"] .${c}`).textContent).join('/')";
     assert_eq!(board.eval(row).await, Value::from("1/1"));
+
+    // Click-to-call from the agent's page: its own extension rings first.
+    agent
+        .eval(
+            "document.getElementById('dial-to').value = '1002';\
+             document.getElementById('dial').requestSubmit(); true",
+        )
+        .await;
+    let ringing = json!("ringing your phone");
+    let result = "document.getElementById('dial-result').textContent";
+    assert_eq!(agent.wait_for(result, &ringing, WAIT).await, ringing);
+    let originate = node
+        .log()
+        .commands
+        .into_iter()
+        .find(|c| c.starts_with("bgapi originate"))
+        .expect("an originate");
+    assert!(originate.contains("user/1001@acme.example"), "{originate}");
 
     drop((agent, board));
     if let Some(worker) = daemon.esl_worker {
