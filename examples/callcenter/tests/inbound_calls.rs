@@ -163,10 +163,10 @@ async fn platform() -> Platform {
         .unwrap();
     // Prompts in the S3 store the recording tests use.
     let config = XmlCurlConfig {
-        prompts: Some(callcenter::prompts::Prompts {
-            destination: recording::Destination::s3(&tests::recordings::require_s3()).unwrap(),
-            local_dir: None,
-        }),
+        prompts: Some(callcenter::prompts::Prompts::new(
+            recording::Destination::s3(&tests::recordings::require_s3()).unwrap(),
+            None,
+        )),
         ..XmlCurlConfig::new(BasicAuth::new("freeswitch", "curlpass").unwrap())
     };
     let app = router(

@@ -392,6 +392,15 @@ async fn schedules_are_written_by_admins_and_route_dids_by_the_time_of_day() {
     }
     let (code, _) = call(a, "DELETE", "/api/schedules/hours", Some(&admin), None).await;
     assert_eq!(code, 400, "a DID routes to it");
+    // What a schedule sends calls to stays while it does.
+    let (code, body) = call(a, "DELETE", "/api/queues/support", Some(&admin), None).await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "schedule hours still uses it; change that first"
+    );
+    let (code, body) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
+    assert_eq!(code, 400, "{body}");
     let beta = login(a, "beta", "admin").await;
     let (_, theirs) = call(a, "GET", "/api/schedules", Some(&beta), None).await;
     assert_eq!(theirs, json!({"schedules": []}));
@@ -454,6 +463,18 @@ async fn prompts_are_uploaded_as_wav_and_named_in_menus() {
     assert_eq!(theirs, json!({"prompts": []}));
     let (code, _) = call(a, "DELETE", "/api/prompts/welcome", Some(&beta), None).await;
     assert_eq!(code, 404);
+    // Played by a menu: kept; a queue's music cannot be a prompt (its URL would expire under
+    // the loaded queue); over the size limit: a JSON 413.
+    let (code, body) = call(a, "DELETE", "/api/prompts/welcome", Some(&admin), None).await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error"], "menu main still uses it; change that first");
+    let moh = json!({"moh_sound": "prompt:welcome"});
+    assert_eq!(put(a, &admin, "/api/queues/support", moh).await.0, 400);
+    let (code, body) = upload(admin.clone(), "huge", vec![0; (4 << 20) + 1]).await;
+    assert_eq!(code, 413, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+    let plain = json!({"greet_long": "ivr/ivr-welcome.wav", "entries": {"0": "hangup"}});
+    assert_eq!(put(a, &admin, "/api/menus/main", plain).await.0, 200);
     let (code, _) = call(a, "DELETE", "/api/prompts/welcome", Some(&admin), None).await;
     assert_eq!(code, 204);
 }

@@ -128,6 +128,11 @@ pub enum InvalidValue {
         "a schedule has at most 32 rules, each from HH:MM to a later HH:MM of a day, and routes to anything but a schedule"
     )]
     Rules,
+    /// A tenant with as many of these as it may have.
+    #[error(
+        "a tenant has at most 500 of each of queues, menus, ring groups and schedules ({0} full)"
+    )]
+    TooMany(&'static str),
     /// A time zone that is not an IANA name.
     #[error("{0:?} is not a time zone (an IANA name such as Europe/London)")]
     TimeZone(String),

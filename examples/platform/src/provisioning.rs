@@ -17,6 +17,10 @@ pub const MENU_TIMEOUT_MAX_MS: i64 = 60_000;
 /// Most failures a menu allows before it says goodbye.
 pub const MENU_FAILURES_MAX: i64 = 10;
 
+/// Most queues, IVR menus, ring groups or schedules one tenant has (of each): calls read them
+/// on the way, and one tenant must not slow every tenant's lookups.
+pub const PER_TENANT_MAX: i64 = 500;
+
 impl PlatformStore {
     /// `tenant`'s queues, by name.
     pub async fn queues(&self, tenant: &str) -> Result<Vec<QueueRow>, PlatformError> {
@@ -160,6 +164,24 @@ impl PlatformStore {
         .await
     }
 
+    /// The first of `tenant`'s menus that plays the prompt `name`, if any.
+    pub async fn menu_playing(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<String>, PlatformError> {
+        let sound = format!("prompt:{name}");
+        let row = sqlx::query(
+            "SELECT name FROM ivr_menus WHERE tenant = $1
+                 AND (greet_long = $2 OR greet_short = $2 OR invalid_sound = $2 OR exit_sound = $2)",
+        )
+        .bind(tenant)
+        .bind(&sound)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     /// `tenant`'s extension names.
     pub async fn extension_names(&self, tenant: &str) -> Result<Vec<String>, PlatformError> {
         Ok(
@@ -204,6 +226,28 @@ impl PlatformStore {
             contact: contact.to_owned(),
             status: row.try_get(0)?,
         })
+    }
+
+    /// Refuses a new row of `table` (`cc_queues`, `ivr_menus`, `ring_groups`, `schedules`) when
+    /// the tenant has [`PER_TENANT_MAX`] of them already (replacing one is always allowed).
+    pub(crate) async fn refuse_over_limit(
+        &self,
+        table: &'static str,
+        tenant: &str,
+        name: &str,
+    ) -> Result<(), PlatformError> {
+        let others: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE tenant = $1 AND name <> $2"
+        ))
+        .bind(tenant)
+        .bind(name)
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?;
+        if others >= PER_TENANT_MAX {
+            return Err(InvalidValue::TooMany(table).into());
+        }
+        Ok(())
     }
 
     /// Refuses `name` for a row of `table` (`cc_queues`, `cc_agents`, `ivr_menus`) when the
@@ -269,7 +313,11 @@ impl PlatformStore {
              UNION ALL SELECT 'ring group ' || ring_group FROM ring_group_members
                  WHERE tenant = $1 AND $2 = 'extension' AND extension = $3
              UNION ALL SELECT 'user ' || username FROM api_users
-                 WHERE tenant = $1 AND $2 = 'extension' AND extension = $3",
+                 WHERE tenant = $1 AND $2 = 'extension' AND extension = $3
+             UNION ALL SELECT 'schedule ' || schedule FROM schedule_rules
+                 WHERE tenant = $1 AND route = $2 AND target = $3
+             UNION ALL SELECT 'schedule ' || name FROM schedules
+                 WHERE tenant = $1 AND otherwise_route = $2 AND otherwise_target = $3",
         )
         .bind(tenant)
         .bind(kind)
@@ -341,10 +389,11 @@ impl PlatformStore {
             MenuAction::Menu(name) if name == menu => return Ok(()),
             MenuAction::Menu(_) => "SELECT 1 FROM ivr_menus WHERE tenant = $1 AND name = $2",
             // A DID's outside route is refused to callers from trunks (the dialplan lets a DID
-            // call out only to its own route): an entry to it could never work.
+            // call out only to its own route), and a scheduled DID has no one destination for
+            // ivr.conf: an entry to either could never work.
             MenuAction::Did(_) => {
                 "SELECT 1 FROM dids WHERE tenant = $1 AND number = $2 AND route IS NOT NULL
-                     AND route <> 'outside'"
+                     AND route <> 'outside' AND route <> 'schedule'"
             }
         };
         let found = sqlx::query(exists)

@@ -72,6 +72,8 @@ impl PlatformStore {
         crate::store::check_call_center_names(&[&group.name])?;
         self.refuse_case_twin("ring_groups", &group.tenant, &group.name)
             .await?;
+        self.refuse_over_limit("ring_groups", &group.tenant, &group.name)
+            .await?;
         if !(5..=300).contains(&group.ring_seconds) {
             return Err(InvalidValue::Range("ring_seconds (5 to 300)").into());
         }
@@ -126,35 +128,62 @@ impl PlatformStore {
 
     /// `tenant`'s ring groups with their members, by name.
     pub async fn ring_groups(&self, tenant: &str) -> Result<Vec<RingGroupRow>, PlatformError> {
-        let mut groups: Vec<RingGroupRow> = sqlx::query(
+        self.ring_groups_where(tenant, None).await
+    }
+
+    /// One ring group of `tenant` (what a call to it reads: that group only).
+    pub async fn ring_group(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> Result<Option<RingGroupRow>, PlatformError> {
+        Ok(self.ring_groups_where(tenant, Some(name)).await?.pop())
+    }
+
+    async fn ring_groups_where(
+        &self,
+        tenant: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<RingGroupRow>, PlatformError> {
+        let (only, only_members) = match name {
+            Some(_) => ("AND name = $2", "AND ring_group = $2"),
+            None => ("", ""),
+        };
+        let groups_sql = format!(
             "SELECT tenant, name, extension, strategy, ring_seconds FROM ring_groups
-             WHERE tenant = $1 ORDER BY name",
-        )
-        .bind(tenant)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RingGroupRow {
-                tenant: r.try_get(0)?,
-                name: r.try_get(1)?,
-                extension: r.try_get(2)?,
-                strategy: r
-                    .try_get::<String, _>(3)?
-                    .parse()
-                    .unwrap_or(RingStrategy::Simultaneous),
-                ring_seconds: u32::try_from(r.try_get::<i32, _>(4)?).unwrap_or(20),
-                members: Vec::new(),
+             WHERE tenant = $1 {only} ORDER BY name"
+        );
+        let mut query = sqlx::query(&groups_sql).bind(tenant);
+        if let Some(name) = name {
+            query = query.bind(name);
+        }
+        let mut groups: Vec<RingGroupRow> = query
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(RingGroupRow {
+                    tenant: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    extension: r.try_get(2)?,
+                    strategy: r
+                        .try_get::<String, _>(3)?
+                        .parse()
+                        .unwrap_or(RingStrategy::Simultaneous),
+                    ring_seconds: u32::try_from(r.try_get::<i32, _>(4)?).unwrap_or(20),
+                    members: Vec::new(),
+                })
             })
-        })
-        .collect::<Result<_, sqlx::Error>>()?;
-        let members = sqlx::query(
-            "SELECT ring_group, extension FROM ring_group_members WHERE tenant = $1
-             ORDER BY ring_group, position",
-        )
-        .bind(tenant)
-        .fetch_all(self.pool())
-        .await?;
+            .collect::<Result<_, sqlx::Error>>()?;
+        let members_sql = format!(
+            "SELECT ring_group, extension FROM ring_group_members WHERE tenant = $1 {only_members}
+             ORDER BY ring_group, position"
+        );
+        let mut query = sqlx::query(&members_sql).bind(tenant);
+        if let Some(name) = name {
+            query = query.bind(name);
+        }
+        let members = query.fetch_all(self.pool()).await?;
         for row in members {
             let (group, extension): (String, String) = (row.try_get(0)?, row.try_get(1)?);
             if let Some(found) = groups.iter_mut().find(|g| g.name == group) {
@@ -162,16 +191,6 @@ impl PlatformStore {
             }
         }
         Ok(groups)
-    }
-
-    /// One ring group of `tenant`.
-    pub async fn ring_group(
-        &self,
-        tenant: &str,
-        name: &str,
-    ) -> Result<Option<RingGroupRow>, PlatformError> {
-        let groups = self.ring_groups(tenant).await?;
-        Ok(groups.into_iter().find(|g| g.name == name))
     }
 
     /// Removes a ring group; refused while a DID or a menu entry sends calls to it. `false`

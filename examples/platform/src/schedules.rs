@@ -184,6 +184,8 @@ impl PlatformStore {
         crate::store::check_call_center_names(&[&row.name])?;
         self.refuse_case_twin("schedules", &row.tenant, &row.name)
             .await?;
+        self.refuse_over_limit("schedules", &row.tenant, &row.name)
+            .await?;
         if row.rules.len() > RULES_MAX {
             return Err(InvalidValue::Rules.into());
         }
@@ -246,14 +248,27 @@ impl PlatformStore {
 
     /// `tenant`'s schedules as written.
     pub async fn schedules(&self, tenant: &str) -> Result<Vec<ScheduleRow>, PlatformError> {
+        self.schedules_where(tenant, None).await
+    }
+
+    async fn schedules_where(
+        &self,
+        tenant: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<ScheduleRow>, PlatformError> {
+        let (only, only_rules) = match name {
+            Some(_) => ("AND name = $2", "AND schedule = $2"),
+            None => ("", ""),
+        };
         let mut rows: Vec<ScheduleRow> = Vec::new();
-        for r in sqlx::query(
-            "SELECT name, otherwise_route, otherwise_target FROM schedules WHERE tenant = $1 ORDER BY name",
-        )
-        .bind(tenant)
-        .fetch_all(self.pool())
-        .await?
-        {
+        let schedules_sql = format!(
+            "SELECT name, otherwise_route, otherwise_target FROM schedules WHERE tenant = $1 {only} ORDER BY name"
+        );
+        let mut query = sqlx::query(&schedules_sql).bind(tenant);
+        if let Some(name) = name {
+            query = query.bind(name);
+        }
+        for r in query.fetch_all(self.pool()).await? {
             let (kind, target): (String, String) = (r.try_get(1)?, r.try_get(2)?);
             let Some(otherwise) = DidRoute::from_parts(&kind, &target) else {
                 continue;
@@ -265,14 +280,15 @@ impl PlatformStore {
                 otherwise,
             });
         }
-        for r in sqlx::query(
+        let rules_sql = format!(
             "SELECT schedule, days, start_minute, end_minute, route, target FROM schedule_rules
-             WHERE tenant = $1 ORDER BY schedule, position",
-        )
-        .bind(tenant)
-        .fetch_all(self.pool())
-        .await?
-        {
+             WHERE tenant = $1 {only_rules} ORDER BY schedule, position"
+        );
+        let mut query = sqlx::query(&rules_sql).bind(tenant);
+        if let Some(name) = name {
+            query = query.bind(name);
+        }
+        for r in query.fetch_all(self.pool()).await? {
             let schedule: String = r.try_get(0)?;
             let days = Days::from_bits(i64::from(r.try_get::<i32, _>(1)?));
             let span = (
@@ -296,12 +312,7 @@ impl PlatformStore {
         tenant: &str,
         name: &str,
     ) -> Result<Option<Schedule>, PlatformError> {
-        let Some(row) = self
-            .schedules(tenant)
-            .await?
-            .into_iter()
-            .find(|s| s.name == name)
-        else {
+        let Some(row) = self.schedules_where(tenant, Some(name)).await?.pop() else {
             return Ok(None);
         };
         let mut rules = Vec::with_capacity(row.rules.len());

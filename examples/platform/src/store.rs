@@ -390,11 +390,18 @@ impl PlatformStore {
         }
         if let Some(moh) = &row.moh_sound {
             ivr::check_sound(moh)?;
+            // mod_callcenter keeps a queue's music for as long as the queue is loaded: a
+            // prompt's signed URL would expire under it.
+            if moh.starts_with("prompt:") {
+                return Err(InvalidValue::Sound.into());
+            }
         }
         if !(1..=3600).contains(&row.service_level_seconds) {
             return Err(InvalidValue::Range("service_level_seconds (1 to 3600)").into());
         }
         self.refuse_case_twin("cc_queues", &row.tenant, &row.name)
+            .await?;
+        self.refuse_over_limit("cc_queues", &row.tenant, &row.name)
             .await?;
         let mut tx = self.pool.begin().await?;
         if let Some(extension) = &row.extension {
@@ -522,6 +529,8 @@ impl PlatformStore {
     pub async fn put_menu(&self, menu: &MenuRow) -> Result<(), PlatformError> {
         check_call_center_names(&[&menu.name])?;
         self.refuse_case_twin("ivr_menus", &menu.tenant, &menu.name)
+            .await?;
+        self.refuse_over_limit("ivr_menus", &menu.tenant, &menu.name)
             .await?;
         self.check_menu(menu).await?;
         let mut tx = self.pool.begin().await?;

@@ -2,9 +2,10 @@
 //! store and names in menus and queues as `prompt:NAME` (see [`crate::prompts`]).
 
 use super::{Admin, ApiError, ApiState, Caller};
-use crate::prompts::{PROMPT_MAX, key};
+use crate::prompts::{PROMPT_MAX, PROMPTS_PER_TENANT, key};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use futures_util::StreamExt;
@@ -34,9 +35,18 @@ pub(super) async fn put_prompt(
     State(state): State<ApiState>,
     Admin(admin): Admin,
     Path(name): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    // Over the limit (or cut short): the API's JSON answer, not the framework's text.
+    let body =
+        body.map_err(|_| ApiError::TooLarge(format!("a prompt is at most {PROMPT_MAX} bytes")))?;
     check_name(&name)?;
+    let existing = names(&state, &admin.tenant).await?;
+    if existing.len() >= PROMPTS_PER_TENANT && !existing.iter().any(|(n, _)| *n == name) {
+        return Err(ApiError::BadRequest(format!(
+            "a tenant has at most {PROMPTS_PER_TENANT} prompts"
+        )));
+    }
     let layout = match WavLayout::parse(&body, body.len() as u64) {
         Ok(Some(layout)) => layout,
         _ => return Err(ApiError::BadRequest("a prompt is a PCM WAV file".into())),
@@ -65,14 +75,12 @@ pub(super) async fn put_prompt(
     })))
 }
 
-/// The tenant's prompts.
-pub(super) async fn prompts(
-    State(state): State<ApiState>,
-    Caller(claims): Caller,
-) -> Result<Json<Value>, ApiError> {
-    let prefix = object_store::path::Path::from(format!("prompts/{}", claims.tenant));
-    let mut listing = store(&state)?.store().list(Some(&prefix));
+/// `tenant`'s prompts: (name, bytes), by name.
+async fn names(state: &ApiState, tenant: &str) -> Result<Vec<(String, u64)>, ApiError> {
+    let prefix = object_store::path::Path::from(format!("prompts/{tenant}"));
+    let mut listing = store(state)?.store().list(Some(&prefix));
     let mut names = Vec::new();
+    // A tenant has at most PROMPTS_PER_TENANT; what else is there is not listed.
     while let Some(item) = listing.next().await {
         let meta = item.map_err(|error| ApiError::dependency("recording store", &error))?;
         if let Some(name) = meta
@@ -80,19 +88,46 @@ pub(super) async fn prompts(
             .filename()
             .and_then(|file| file.strip_suffix(".wav"))
         {
-            names.push(json!({ "name": name, "bytes": meta.size }));
+            names.push((name.to_owned(), meta.size));
+        }
+        if names.len() > PROMPTS_PER_TENANT {
+            break;
         }
     }
+    names.sort();
+    Ok(names)
+}
+
+/// The tenant's prompts.
+pub(super) async fn prompts(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+) -> Result<Json<Value>, ApiError> {
+    let names: Vec<Value> = names(&state, &claims.tenant)
+        .await?
+        .into_iter()
+        .map(|(name, bytes)| json!({ "name": name, "bytes": bytes }))
+        .collect();
     Ok(Json(json!({ "prompts": names })))
 }
 
-/// Removes a prompt (menus naming it play a short silence instead).
+/// Removes a prompt; refused while a menu plays it.
 pub(super) async fn delete_prompt(
     State(state): State<ApiState>,
     Admin(admin): Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     check_name(&name)?;
+    if let Some(menu) = state
+        .cache
+        .store()
+        .menu_playing(&admin.tenant, &name)
+        .await?
+    {
+        return Err(ApiError::BadRequest(format!(
+            "menu {menu} still uses it; change that first"
+        )));
+    }
     let path = object_store::path::Path::parse(key(&admin.tenant, &name))
         .map_err(|error| ApiError::internal("prompt key", &error))?;
     let store = store(&state)?.store();

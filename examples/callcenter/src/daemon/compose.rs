@@ -169,16 +169,16 @@ fn xml_curl_router(
         recordings_dir: std::path::absolute(&config.recordings_dir)
             .unwrap_or_else(|_| config.recordings_dir.clone()),
         variables: variables.clone(),
-        prompts: Some(crate::prompts::Prompts {
-            destination: recordings_target(config)
+        prompts: Some(crate::prompts::Prompts::new(
+            recordings_target(config)
                 .destination()
                 .map_err(|e| DaemonError::Config(format!("recordings store: {e}")))?,
             // FreeSWITCH reads a local store's files itself: an absolute path.
-            local_dir: config.recordings_s3.is_none().then(|| {
+            config.recordings_s3.is_none().then(|| {
                 std::path::absolute(&config.recordings_store)
                     .unwrap_or_else(|_| config.recordings_store.clone())
             }),
-        }),
+        )),
         ..XmlCurlConfig::new(credentials_for(config, FreeswitchRoute::XmlCurl)?)
     };
     Ok(xml_curl::router(cache.clone(), ledger.clone(), xml_curl))
