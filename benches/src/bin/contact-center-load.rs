@@ -17,6 +17,7 @@
 //!     [--wallboards N] [--database URL]
 //! ```
 
+use benches::percentile;
 use billing::Ledger;
 use callcenter::api::{ApiState, ApiUser, Limits, Role, Tokens, Users};
 use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
@@ -76,13 +77,6 @@ fn args() -> Args {
         }
     }
     args
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 /// The first captured caller's mod_callcenter events, from joining to leaving.

@@ -12,6 +12,7 @@
 //! ```
 //! Without `--rate` the node sends as fast as the worker takes them.
 
+use benches::percentile;
 use billing::Ledger;
 use callcenter::api::{ApiState, ApiUser, Limits, Role, Tokens, Users};
 use callcenter::roles::esl_worker::{EslWorker, EslWorkerConfig, NodeConfig};
@@ -60,13 +61,6 @@ fn args() -> Args {
         }
     }
     args
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 #[tokio::main]

@@ -45,14 +45,7 @@ impl PlatformStore {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| {
-            Ok(AgentRow {
-                tenant: r.try_get(0)?,
-                name: r.try_get(1)?,
-                contact: r.try_get(2)?,
-                status: r.try_get(3)?,
-            })
-        })
+        .map(crate::store::agent_from)
         .collect::<Result<_, sqlx::Error>>()?)
     }
 
@@ -66,15 +59,7 @@ impl PlatformStore {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| {
-            Ok(TierRow {
-                tenant: r.try_get(0)?,
-                queue: r.try_get(1)?,
-                agent: r.try_get(2)?,
-                level: i64::from(r.try_get::<i32, _>(3)?),
-                position: i64::from(r.try_get::<i32, _>(4)?),
-            })
-        })
+        .map(crate::store::tier_from)
         .collect::<Result<_, sqlx::Error>>()?)
     }
 
@@ -273,7 +258,7 @@ impl PlatformStore {
     }
 
     /// Runs `statements` (the last one removes the row itself) in one transaction.
-    async fn delete_where(
+    pub(crate) async fn delete_where(
         &self,
         statements: &[&str],
         tenant: &str,

@@ -197,19 +197,14 @@ impl PlatformStore {
     /// if the tenant has no such group.
     pub async fn delete_ring_group(&self, tenant: &str, name: &str) -> Result<bool, PlatformError> {
         self.refuse_in_use(tenant, "group", name).await?;
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM ring_group_members WHERE tenant = $1 AND ring_group = $2")
-            .bind(tenant)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM ring_groups WHERE tenant = $1 AND name = $2")
-            .bind(tenant)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.changed();
-        Ok(done.rows_affected() > 0)
+        self.delete_where(
+            &[
+                "DELETE FROM ring_group_members WHERE tenant = $1 AND ring_group = $2",
+                "DELETE FROM ring_groups WHERE tenant = $1 AND name = $2",
+            ],
+            tenant,
+            name,
+        )
+        .await
     }
 }

@@ -339,19 +339,14 @@ impl PlatformStore {
     /// Removes a schedule; refused while a DID routes to it. `false` if there is none.
     pub async fn delete_schedule(&self, tenant: &str, name: &str) -> Result<bool, PlatformError> {
         self.refuse_in_use(tenant, "schedule", name).await?;
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM schedule_rules WHERE tenant = $1 AND schedule = $2")
-            .bind(tenant)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        let done = sqlx::query("DELETE FROM schedules WHERE tenant = $1 AND name = $2")
-            .bind(tenant)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.changed();
-        Ok(done.rows_affected() > 0)
+        self.delete_where(
+            &[
+                "DELETE FROM schedule_rules WHERE tenant = $1 AND schedule = $2",
+                "DELETE FROM schedules WHERE tenant = $1 AND name = $2",
+            ],
+            tenant,
+            name,
+        )
+        .await
     }
 }

@@ -456,15 +456,7 @@ impl PlatformStore {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(AgentRow {
-                tenant: r.try_get(0)?,
-                name: r.try_get(1)?,
-                contact: r.try_get(2)?,
-                status: r.try_get(3)?,
-            })
-        })
-        .transpose()
+        Ok(row.as_ref().map(agent_from).transpose()?)
     }
 
     /// Stores an agent's status (what `callcenter.conf` serves it with); `false` if the tenant
@@ -701,14 +693,7 @@ impl PlatformStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| {
-            Ok(AgentRow {
-                tenant: r.try_get(0)?,
-                name: r.try_get(1)?,
-                contact: r.try_get(2)?,
-                status: r.try_get(3)?,
-            })
-        })
+        .map(agent_from)
         .collect::<Result<_, sqlx::Error>>()?;
         let tiers = sqlx::query(
             "SELECT tenant, queue, agent, level, position FROM cc_tiers ORDER BY tenant, queue, level, position",
@@ -716,15 +701,7 @@ impl PlatformStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| {
-            Ok(TierRow {
-                tenant: r.try_get(0)?,
-                queue: r.try_get(1)?,
-                agent: r.try_get(2)?,
-                level: i64::from(r.try_get::<i32, _>(3)?),
-                position: i64::from(r.try_get::<i32, _>(4)?),
-            })
-        })
+        .map(tier_from)
         .collect::<Result<_, sqlx::Error>>()?;
         Ok((tenants, queues, agents, tiers))
     }
@@ -801,6 +778,27 @@ pub(crate) fn queue_from(r: &AnyRow) -> Result<QueueRow, sqlx::Error> {
         moh_sound: r.try_get(3)?,
         extension: r.try_get(4)?,
         service_level_seconds: u32::try_from(r.try_get::<i32, _>(5)?).unwrap_or(0),
+    })
+}
+
+/// An agent from `SELECT tenant, name, contact, status`.
+pub(crate) fn agent_from(r: &AnyRow) -> Result<AgentRow, sqlx::Error> {
+    Ok(AgentRow {
+        tenant: r.try_get(0)?,
+        name: r.try_get(1)?,
+        contact: r.try_get(2)?,
+        status: r.try_get(3)?,
+    })
+}
+
+/// A tier from `SELECT tenant, queue, agent, level, position`.
+pub(crate) fn tier_from(r: &AnyRow) -> Result<TierRow, sqlx::Error> {
+    Ok(TierRow {
+        tenant: r.try_get(0)?,
+        queue: r.try_get(1)?,
+        agent: r.try_get(2)?,
+        level: i64::from(r.try_get::<i32, _>(3)?),
+        position: i64::from(r.try_get::<i32, _>(4)?),
     })
 }
 

@@ -89,14 +89,10 @@ pub(super) async fn delete_extension(
     Admin(admin): Admin,
     Path(extension): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state
+    let found = state
         .cache
         .store()
         .delete_extension(&admin.tenant, &extension)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+        .await?;
+    super::removed(found)
 }

@@ -133,14 +133,10 @@ pub(super) async fn delete_menu(
     Admin(admin): Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state
+    let found = state
         .cache
         .store()
         .delete_menu(&admin.tenant, &name)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+        .await?;
+    super::removed(found)
 }

@@ -175,3 +175,12 @@ async fn apply(state: &ApiState, changes: &[esl::api::CallCenterChange]) -> Vec<
         None => Vec::new(),
     }
 }
+
+/// The answer to a removal: 204, or 404 when there was nothing to remove.
+fn removed(found: bool) -> Result<axum::http::StatusCode, ApiError> {
+    if found {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}

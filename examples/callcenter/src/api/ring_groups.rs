@@ -83,14 +83,10 @@ pub(super) async fn delete_ring_group(
     Admin(admin): Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state
+    let found = state
         .cache
         .store()
         .delete_ring_group(&admin.tenant, &name)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+        .await?;
+    super::removed(found)
 }

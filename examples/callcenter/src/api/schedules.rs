@@ -105,14 +105,10 @@ pub(super) async fn delete_schedule(
     Admin(admin): Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state
+    let found = state
         .cache
         .store()
         .delete_schedule(&admin.tenant, &name)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
-    }
+        .await?;
+    super::removed(found)
 }

@@ -84,7 +84,7 @@ async fn ivr(state: &ServerState, wanted: Option<&str>) -> Result<XmlResponse, L
         if mine.is_empty() {
             continue;
         }
-        let destinations = Destinations::of(state, tenant).await?;
+        let destinations = Destinations::of(state, tenant, &mine).await?;
         for menu in mine {
             let mut sounds = Vec::with_capacity(4);
             for sound in [
@@ -111,7 +111,11 @@ struct Destinations {
 }
 
 impl Destinations {
-    async fn of(state: &ServerState, tenant: &Tenant) -> Result<Self, LookupError> {
+    async fn of(
+        state: &ServerState,
+        tenant: &Tenant,
+        menus: &[&MenuRow],
+    ) -> Result<Self, LookupError> {
         let store = state.cache.store();
         let queues = store
             .queues(&tenant.tenant)
@@ -119,12 +123,23 @@ impl Destinations {
             .into_iter()
             .filter_map(|q| Some((q.name, q.extension?)))
             .collect();
-        let dids = store
-            .dids(&tenant.tenant)
-            .await?
-            .into_iter()
-            .filter_map(|d| Some((d.number, d.destination?)))
-            .collect();
+        // Only the DIDs the menus name, through the cache (not every DID of the tenant).
+        let mut dids = HashMap::new();
+        let named = menus
+            .iter()
+            .flat_map(|m| &m.entries)
+            .filter_map(|e| match &e.action {
+                MenuAction::Did(number) => Some(number),
+                _ => None,
+            });
+        for number in named.collect::<HashSet<_>>() {
+            if let Some(did) = state.cache.did(number).await?
+                && did.tenant == tenant.tenant
+                && let Some(destination) = did.destination
+            {
+                dids.insert(number.clone(), destination);
+            }
+        }
         let groups = store
             .ring_groups(&tenant.tenant)
             .await?
