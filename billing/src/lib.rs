@@ -64,11 +64,12 @@ pub use cdr::{
 };
 #[cfg(feature = "ledger")]
 pub use ledger::{
-    Backend, Balance, BalanceListener, CdrRecord, Corruption, Extension, Hold, HoldState, Ledger,
-    LedgerError, Outcome, PlanRecord, Recorded, RecordingRecord, Reservation, ReserveRequest,
-    TenantDirectory, Transaction, TransactionKind, UnassignedCdr, UnassignedReason,
+    AccountInfo, Backend, Balance, BalanceListener, CdrRecord, CdrSearch, Corruption, Extension,
+    Hold, HoldState, Ledger, LedgerError, Outcome, PlanRecord, Recorded, RecordingRecord,
+    Reservation, ReserveRequest, TenantDirectory, Transaction, TransactionKind, UnassignedCdr,
+    UnassignedReason,
 };
-pub use money::{Currency, Money, Rounding};
+pub use money::{AmountError, Currency, Money, Rounding, parse_amount};
 pub use plan::{
     Authorization, Breakdown, CdrOutcome, Charge, Destination, MAX_AUTHORIZED_SECONDS, NoCharge,
     Period, PlanError, Rate, RatePlan,

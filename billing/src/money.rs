@@ -127,3 +127,38 @@ impl fmt::Display for Money {
         write!(f, "{} {}", self.amount, self.currency.code())
     }
 }
+
+/// Why a text is not an amount (see [`parse_amount`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an amount: digits with an optional decimal point and at most 6 decimals, such as 10.50"
+)]
+pub struct AmountError(pub String);
+
+/// Reads an amount as people write money: digits, optionally a point and at most 6 decimals
+/// (what the ledger stores exactly); no sign, exponent, spaces or thousands separators, at
+/// most 12 digits before the point. Whether it fits a currency's decimals is the ledger's
+/// check, against the account's currency.
+///
+/// ```
+/// use billing::{Decimal, parse_amount};
+/// assert_eq!(parse_amount("10.50"), Ok(Decimal::new(1050, 2)));
+/// assert_eq!(parse_amount("7"), Ok(Decimal::from(7)));
+/// for bad in ["1e3", "-5", "+5", " 5", "1,000.00", ".5", "5.", "0.0000001", "NaN", ""] {
+///     assert!(parse_amount(bad).is_err(), "{bad}");
+/// }
+/// ```
+pub fn parse_amount(text: &str) -> Result<Decimal, AmountError> {
+    let error = || AmountError(text.chars().take(40).collect());
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(whole, 12) || fraction.is_some_and(|f| !digits(f, 6)) {
+        return Err(error());
+    }
+    text.parse().map_err(|_| error())
+}

@@ -34,7 +34,11 @@ pub fn fresh_dir(base: &std::path::Path, label: &str) -> std::path::PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let dir = base.join(format!("{label}-{}-{nanos}", std::process::id()));
+    // Two tests of one process may start within the clock's resolution: a counter keeps
+    // their directories apart.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = base.join(format!("{label}-{}-{nanos}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create a scratch directory");
     dir
 }

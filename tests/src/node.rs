@@ -142,6 +142,8 @@ pub struct Session {
     pub pause_before: Vec<(usize, Arc<tokio::sync::Notify>)>,
     /// Answers to `api` commands: the first whose command line (without `api `) starts with
     /// the text gets the body (e.g. a captured `callcenter_config ... list`); others `+OK`.
+    /// A `bgapi` job whose command matches gets the body as its result (e.g. `-ERR
+    /// USER_NOT_REGISTERED` for an originate); others `+OK <uuid>`.
     pub api_replies: Vec<(String, String)>,
 }
 
@@ -370,7 +372,12 @@ async fn serve(
                         || format!("00000000-0000-4000-a000-{jobs:012}"),
                         str::to_owned,
                     );
-                let result = format!("+OK {uuid}\n");
+                // A reply the session gives for the command (a failed originate), else
+                // FreeSWITCH's success.
+                let result = replies
+                    .iter()
+                    .find(|(prefix, _)| joined.starts_with(prefix.as_str()))
+                    .map_or_else(|| format!("+OK {uuid}\n"), |(_, body)| body.clone());
                 let body = format!(
                     "Event-Name: BACKGROUND_JOB\nJob-UUID: {job}\nJob-Command: originate\nContent-Length: {}\n\n{result}",
                     result.len()

@@ -274,6 +274,11 @@ impl<'r> DirectoryRequest<'r, '_> {
         self.request.field("purpose")
     }
 
+    /// `profile`: the sofia profile asking, in a `purpose=gateways` lookup.
+    pub fn profile(&self) -> Option<&'r str> {
+        self.request.field("profile")
+    }
+
     /// A `sip_auth_*` field: `sip_auth("realm")` reads `sip_auth_realm`.
     pub fn sip_auth(&self, name: &str) -> Option<&'r str> {
         self.request

@@ -236,6 +236,7 @@ async fn main() {
                     record_calls: false,
                     prepaid_slice_seconds: None,
                     time_zone: None,
+                    disabled: false,
                 })
                 .await
                 .unwrap();

@@ -64,6 +64,15 @@ stored_text! {
     }
 }
 
+/// An account's plan and currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// The rate plan's id.
+    pub plan: String,
+    /// The ISO currency code (the plan's when the account was opened).
+    pub currency: String,
+}
+
 /// A balance movement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
@@ -111,13 +120,25 @@ impl Ledger {
         Ok(())
     }
 
-    /// Adds money to an account, once per `reference` (a retried top-up changes nothing).
+    /// Adds money to an account, once per `reference`: a retried top-up (same reference, same
+    /// amount) changes nothing; the same reference with another amount is
+    /// [`LedgerError::ReferenceConflict`]. An amount with more decimals than the account's
+    /// currency is [`LedgerError::Precision`].
     pub async fn top_up(
         &self,
         tenant: &str,
         amount: Decimal,
         reference: &str,
     ) -> Result<Balance, LedgerError> {
+        let (plan, plans) = self.tenant_plan(tenant).await?;
+        let currency = plans[&plan].currency();
+        if amount.normalize().scale() > currency.decimals() {
+            return Err(LedgerError::Precision {
+                amount,
+                currency: currency.code().to_owned(),
+                decimals: currency.decimals(),
+            });
+        }
         let micros = to_micros(amount)?;
         let mut tx = self.pool.begin().await?;
         // The balance update comes first: it locks the account row, so concurrent top-ups of one
@@ -134,7 +155,7 @@ impl Ledger {
         // The kind is written into the text, not bound: PostgreSQL then matches the condition of
         // the partial index on top-up references whatever plan it caches for the statement.
         let exists_sql = format!(
-            "SELECT 1 FROM transactions WHERE tenant = $1 AND kind = '{}' AND reference = $2",
+            "SELECT amount_micros FROM transactions WHERE tenant = $1 AND kind = '{}' AND reference = $2",
             TransactionKind::TopUp.as_str()
         );
         let exists = sqlx::query(&exists_sql)
@@ -142,8 +163,15 @@ impl Ledger {
             .bind(reference)
             .fetch_optional(&mut *tx)
             .await?;
-        if exists.is_some() {
+        if let Some(row) = exists {
             tx.rollback().await?;
+            let earlier: i64 = row.try_get(0)?;
+            if earlier != micros {
+                return Err(LedgerError::ReferenceConflict {
+                    reference: reference.to_owned(),
+                    amount: from_micros(earlier),
+                });
+            }
             return self.balance(tenant).await;
         }
         // The unique index on top-up references is the backstop: a conflict fails the whole
@@ -163,6 +191,37 @@ impl Ledger {
         tx.commit().await?;
         self.money_changed(tenant);
         self.balance(tenant).await
+    }
+
+    /// The tenant's account: its rate plan and currency (`None`: it has none).
+    pub async fn account(&self, tenant: &str) -> Result<Option<AccountInfo>, LedgerError> {
+        let row = sqlx::query("SELECT rate_plan, currency FROM accounts WHERE tenant = $1")
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(AccountInfo {
+                plan: row.try_get(0)?,
+                currency: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every stored rate plan's id, currency and decimals, by id.
+    pub async fn plan_ids(&self) -> Result<Vec<(String, String, u32)>, LedgerError> {
+        let rows = sqlx::query("SELECT id, currency, decimals FROM rate_plans ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    u32::try_from(row.try_get::<i32, _>(2)?).unwrap_or(0),
+                ))
+            })
+            .collect()
     }
 
     /// An account's balance, credit limit and what its calls in progress hold (one row,

@@ -85,6 +85,52 @@ pub struct CdrRecord {
     pub outcome: CdrOutcome,
     /// Charged amount, if any.
     pub amount: Option<Decimal>,
+    /// The caller's number, as FreeSWITCH reported it.
+    pub caller: Option<String>,
+    /// FreeSWITCH's hangup cause.
+    pub hangup_cause: Option<String>,
+}
+
+/// What a CDR search asks for: CDRs that started in `[from_us, to_us)` and, when given, whose
+/// caller or destination starts with the text, and whose outcome is the one named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdrSearch {
+    /// From, Unix microseconds (inclusive).
+    pub from_us: i64,
+    /// To, Unix microseconds (exclusive).
+    pub to_us: i64,
+    /// The caller's number starts with this.
+    pub caller: Option<String>,
+    /// The destination starts with this.
+    pub destination: Option<String>,
+    /// What rating decided.
+    pub outcome: Option<CdrOutcome>,
+}
+
+impl Default for CdrSearch {
+    /// Every CDR.
+    fn default() -> Self {
+        CdrSearch {
+            from_us: i64::MIN,
+            to_us: i64::MAX,
+            caller: None,
+            destination: None,
+            outcome: None,
+        }
+    }
+}
+
+/// `text` as a LIKE pattern matching what starts with it (`\`, `%` and `_` taken literally).
+fn starts_with_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// A CDR rated and ready to store.
@@ -242,17 +288,53 @@ impl Ledger {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<CdrRecord>, LedgerError> {
+        let search = CdrSearch {
+            from_us,
+            to_us,
+            ..CdrSearch::default()
+        };
+        self.search_cdrs(tenant, &search, after, limit).await
+    }
+
+    /// A tenant's CDRs that `search` matches, oldest first, after the row `after`, at most
+    /// `limit`.
+    ///
+    /// ```no_run
+    /// # async fn demo(ledger: billing::Ledger) -> Result<(), billing::LedgerError> {
+    /// use billing::{CdrOutcome, CdrSearch};
+    /// let search = CdrSearch {
+    ///     destination: Some("+44".into()),
+    ///     outcome: Some(CdrOutcome::Charged),
+    ///     ..CdrSearch::default()
+    /// };
+    /// let page = ledger.search_cdrs("acme", &search, None, 100).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn search_cdrs(
+        &self,
+        tenant: &str,
+        search: &CdrSearch,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<CdrRecord>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT c.id, c.uuid, c.leg, c.start_us, c.billsec, c.destination, c.outcome, g.amount_micros
+            "SELECT c.id, c.uuid, c.leg, c.start_us, c.billsec, c.destination, c.outcome, g.amount_micros,
+                    c.caller, c.hangup_cause
              FROM cdrs c LEFT JOIN charges g ON g.cdr_id = c.id
              WHERE c.tenant = $1 AND c.start_us >= $2 AND c.start_us < $3 AND c.id > $4
+               AND ($6 = '' OR c.caller LIKE $6 ESCAPE '\\')
+               AND ($7 = '' OR c.destination LIKE $7 ESCAPE '\\')
+               AND ($8 = '' OR c.outcome = $8)
              ORDER BY c.id LIMIT $5",
         )
         .bind(tenant)
-        .bind(from_us)
-        .bind(to_us)
+        .bind(search.from_us)
+        .bind(search.to_us)
         .bind(after.unwrap_or(0))
         .bind(i64::from(limit))
+        .bind(search.caller.as_deref().map_or(String::new(), starts_with_pattern))
+        .bind(search.destination.as_deref().map_or(String::new(), starts_with_pattern))
+        .bind(search.outcome.map_or("", CdrOutcome::as_str))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record_of).collect()
@@ -267,7 +349,8 @@ impl Ledger {
         uuid: &str,
     ) -> Result<Vec<CdrRecord>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT c.id, c.uuid, c.leg, c.start_us, c.billsec, c.destination, c.outcome, g.amount_micros
+            "SELECT c.id, c.uuid, c.leg, c.start_us, c.billsec, c.destination, c.outcome, g.amount_micros,
+                    c.caller, c.hangup_cause
              FROM cdrs c LEFT JOIN charges g ON g.cdr_id = c.id
              WHERE c.tenant = $1 AND c.uuid = $2 ORDER BY c.id",
         )
@@ -289,6 +372,8 @@ fn record_of(row: &AnyRow) -> Result<CdrRecord, LedgerError> {
         destination: row.try_get(5)?,
         outcome: row.try_get::<String, _>(6)?.parse()?,
         amount: row.try_get::<Option<i64>, _>(7)?.map(from_micros),
+        caller: row.try_get(8)?,
+        hangup_cause: row.try_get(9)?,
     })
 }
 

@@ -31,8 +31,8 @@ mod store;
 mod tenants;
 mod unassigned;
 
-pub use accounts::{Balance, Transaction, TransactionKind};
-pub use cdrs::{CdrRecord, Outcome, Recorded};
+pub use accounts::{AccountInfo, Balance, Transaction, TransactionKind};
+pub use cdrs::{CdrRecord, CdrSearch, Outcome, Recorded};
 pub use connect::Backend;
 pub use holds::{Extension, Hold, HoldState, Reservation};
 pub use plans::PlanRecord;
@@ -80,6 +80,25 @@ pub enum LedgerError {
     /// An amount has more decimals than micro-units carry, or is out of range.
     #[error("amount {0} cannot be stored exactly")]
     Amount(Decimal),
+    /// An amount has more decimals than the account's currency (a top-up of `0.001` EUR).
+    #[error("amount {amount} has more decimals than {currency}'s {decimals}")]
+    Precision {
+        /// The amount.
+        amount: Decimal,
+        /// The account's currency.
+        currency: String,
+        /// Its decimals.
+        decimals: u32,
+    },
+    /// A top-up reference already used for another amount: the same payment cannot be two
+    /// amounts, so this is a mistake (or a replay) to look at, not a retry to absorb.
+    #[error("reference {reference:?} was already used for a top-up of {amount}")]
+    ReferenceConflict {
+        /// The reference.
+        reference: String,
+        /// The amount it was used for.
+        amount: Decimal,
+    },
     /// A stored value is not what the ledger wrote, or the ledger lost track of a CDR.
     #[error("corrupt ledger data: {0}")]
     Corrupt(Corruption),

@@ -52,6 +52,24 @@ impl PlanRecord {
     }
 }
 
+/// A `rate_plans` row (`id, currency, decimals, rounding, utc_offset_minutes, fallback,
+/// rates_csv`).
+fn record_of(row: &sqlx::any::AnyRow) -> Result<PlanRecord, LedgerError> {
+    let rounding: String = row.try_get(3)?;
+    Ok(PlanRecord {
+        id: row.try_get(0)?,
+        currency: row.try_get(1)?,
+        decimals: row.try_get::<i32, _>(2)? as u32,
+        rounding: Rounding::parse(&rounding).ok_or(UnknownText {
+            what: "rounding",
+            text: rounding,
+        })?,
+        utc_offset_minutes: row.try_get(4)?,
+        fallback: row.try_get(5)?,
+        rates_csv: row.try_get(6)?,
+    })
+}
+
 impl Ledger {
     /// Stores (or replaces) a rate plan after checking that it parses.
     pub async fn save_plan(&self, record: &PlanRecord) -> Result<(), LedgerError> {
@@ -76,6 +94,25 @@ impl Ledger {
         updated.insert(record.id.clone(), plan);
         *plans = Arc::new(updated);
         Ok(())
+    }
+
+    /// A stored plan as it was saved, `None` if there is none.
+    pub async fn plan_record(&self, id: &str) -> Result<Option<PlanRecord>, LedgerError> {
+        let row = sqlx::query("SELECT id, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv FROM rate_plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_of).transpose()
+    }
+
+    /// How many accounts are charged by plan `id`.
+    pub async fn accounts_on_plan(&self, id: &str) -> Result<i64, LedgerError> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM accounts WHERE rate_plan = $1")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Reloads every plan and account from the database (after another process changed them).
@@ -113,19 +150,7 @@ impl Ledger {
             .await?;
         let mut plans = HashMap::new();
         for row in rows {
-            let rounding: String = row.try_get(3)?;
-            let record = PlanRecord {
-                id: row.try_get(0)?,
-                currency: row.try_get(1)?,
-                decimals: row.try_get::<i32, _>(2)? as u32,
-                rounding: Rounding::parse(&rounding).ok_or(UnknownText {
-                    what: "rounding",
-                    text: rounding,
-                })?,
-                utc_offset_minutes: row.try_get(4)?,
-                fallback: row.try_get(5)?,
-                rates_csv: row.try_get(6)?,
-            };
+            let record = record_of(&row)?;
             plans.insert(record.id.clone(), record.build()?);
         }
         *self.plans.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(plans);

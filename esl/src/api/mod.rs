@@ -27,6 +27,7 @@
 mod callcenter;
 mod channel;
 mod originate;
+mod sofia;
 mod value;
 
 pub use callcenter::{
@@ -38,6 +39,7 @@ pub use channel::{
     UuidSetVar, UuidTransfer,
 };
 pub use originate::{Destination, Endpoint, Originate, Ringing, ring};
+pub use sofia::{SofiaAction, SofiaProfile, is_gateway_name};
 
 /// Why an API command cannot be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

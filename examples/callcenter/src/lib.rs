@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod api;
 pub mod daemon;
 pub mod http;

@@ -166,7 +166,8 @@ async fn a_recording_of_another_tenant_is_not_found() {
     let a = p.address;
     let beta_admin = login(a, "beta", "admin").await;
     store_a_recording_of_acme_call_0(&p).await;
-    let (_, list) = call(
+    // Another tenant's call does not exist for beta: 404, as for a call nobody had.
+    let (status, list) = call(
         a,
         "GET",
         "/api/recordings/acme-call-0",
@@ -174,7 +175,8 @@ async fn a_recording_of_another_tenant_is_not_found() {
         None,
     )
     .await;
-    assert_eq!(list["recordings"], json!([]));
+    assert_eq!(status, 404, "{list}");
+    assert_eq!(list["code"], "not_found");
     let (status, _) = call(
         a,
         "GET",
@@ -405,7 +407,7 @@ async fn click_to_call_rings_the_agents_extension_in_the_tenants_context() {
     assert_eq!(status, 202, "{placed}");
     let uuid = placed["uuid"].as_str().unwrap();
     assert_eq!(uuid.len(), 36);
-    let originate = originates(&p).into_iter().next().unwrap();
+    let originate = originates_sent(&p).await.into_iter().next().unwrap();
     assert!(
         originate.contains(&format!("origination_uuid={uuid}")),
         "{originate}"
@@ -415,6 +417,69 @@ async fn click_to_call_rings_the_agents_extension_in_the_tenants_context() {
         originate.ends_with("}user/1000@acme.example 442079460000 XML default"),
         "{originate}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_click_to_call_freeswitch_refuses_is_reported_with_its_cause() {
+    // As a real FreeSWITCH answers an originate to a phone that is not registered.
+    let p = platform_with(vec![(
+        "originate".into(),
+        "-ERR USER_NOT_REGISTERED\n".into(),
+    )])
+    .await;
+    let a = p.address;
+    let agent = login(a, "acme", "agent").await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{a}/ws?token={agent}"))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut ws).await["type"], "snapshot");
+    let (status, placed) = call(
+        a,
+        "POST",
+        "/api/calls",
+        Some(&agent),
+        Some(json!({"to": "1001"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{placed}");
+    assert_eq!(placed["state"], "ringing");
+    let uuid = placed["uuid"].as_str().unwrap().to_owned();
+    let failed = next_text(&mut ws).await;
+    assert_eq!(failed["type"], "call_failed", "{failed}");
+    assert_eq!(failed["uuid"], uuid.as_str());
+    assert_eq!(failed["cause"], "USER_NOT_REGISTERED");
+    let (status, outcome) = call(a, "GET", &format!("/api/calls/{uuid}"), Some(&agent), None).await;
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(
+        outcome,
+        json!({"state": "failed", "cause": "USER_NOT_REGISTERED", "uuid": uuid})
+    );
+    // Another tenant's call, or none, does not exist.
+    let beta = login(a, "beta", "admin").await;
+    let (status, _) = call(a, "GET", &format!("/api/calls/{uuid}"), Some(&beta), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        a,
+        "GET",
+        "/api/calls/3f0c6a1e-0000-4000-8000-00000000dead",
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_progress_is_shown_by_its_uuid() {
+    let p = platform().await;
+    let a = p.address;
+    let agent = login(a, "acme", "agent").await;
+    let (_, calls) = call(a, "GET", "/api/calls", Some(&agent), None).await;
+    let uuid = calls["calls"][0]["uuid"].as_str().unwrap().to_owned();
+    let (status, shown) = call(a, "GET", &format!("/api/calls/{uuid}"), Some(&agent), None).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["state"], "active");
+    assert_eq!(shown["call"]["uuid"], uuid.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -576,7 +641,8 @@ async fn extensions_and_calls_are_listed_a_page_at_a_time() {
     let admin = login(a, "acme", "admin").await;
     for extension in ["2000", "2001", "2002"] {
         let path = format!("/api/extensions/{extension}");
-        let body = json!({"password": "long-enough"});
+        let body = json!({"password": "long-enough", "caller_id_name": null,
+            "caller_id_number": null, "record_calls": false});
         assert_eq!(call(a, "PUT", &path, Some(&admin), Some(body)).await.0, 200);
     }
     let (_, first) = call(a, "GET", "/api/extensions?limit=2", Some(&admin), None).await;

@@ -282,7 +282,7 @@ async fn an_extension_presents_only_numbers_its_tenant_owns() {
         ("2000", 200),          // its own name
     ] {
         let (status, body) =
-            put(json!({"password": "long-enough", "caller_id_number": number})).await;
+            put(json!({"password": "long-enough", "caller_id_name": null, "caller_id_number": number, "record_calls": false})).await;
         assert_eq!(status, expected, "{number}: {body}");
     }
     for name in [
@@ -291,7 +291,7 @@ async fn an_extension_presents_only_numbers_its_tenant_owns() {
         "\"quoted\"",
         &"x".repeat(65),
     ] {
-        let (status, body) = put(json!({"password": "long-enough", "caller_id_name": name})).await;
+        let (status, body) = put(json!({"password": "long-enough", "caller_id_name": name, "caller_id_number": null, "record_calls": false})).await;
         assert_eq!(status, 400, "{name:?}: {body}");
     }
     // An extension named like another tenant's DID would present it: numbers longer than six
@@ -301,7 +301,7 @@ async fn an_extension_presents_only_numbers_its_tenant_owns() {
         "PUT",
         "/api/extensions/33123456789",
         Some(&admin),
-        Some(json!({"password": "long-enough"})),
+        Some(json!({"password": "long-enough", "caller_id_name": null, "caller_id_number": null, "record_calls": false})),
     )
     .await;
     assert_eq!(status, 400, "{body}");
@@ -324,7 +324,7 @@ async fn a_new_password_replaces_the_stored_hash_and_no_password_is_kept() {
             "PUT",
             "/api/extensions/2000",
             Some(&admin),
-            Some(json!({"password": password})),
+            Some(json!({"password": password, "caller_id_name": null, "caller_id_number": null, "record_calls": false})),
         )
         .await;
         assert_eq!(status, 200, "{body}");
@@ -342,7 +342,7 @@ async fn a_new_password_replaces_the_stored_hash_and_no_password_is_kept() {
         "PUT",
         "/api/extensions/2000",
         Some(&admin),
-        Some(json!({"record_calls": true})),
+        Some(json!({"caller_id_name": null, "caller_id_number": null, "record_calls": true})),
     )
     .await;
     assert_eq!(status, 200);
@@ -361,7 +361,7 @@ async fn extensions_cannot_shadow_emergency_numbers() {
             "PUT",
             &path,
             Some(&admin),
-            Some(json!({"password": "long-enough"})),
+            Some(json!({"password": "long-enough", "caller_id_name": null, "caller_id_number": null, "record_calls": false})),
         )
         .await;
         // The list is configurable (`reserved_extensions`); other names are fine.

@@ -228,6 +228,7 @@ async fn each_caller_counts_once_in_the_tenants_day() {
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: Some("Asia/Tokyo".into()),
+            disabled: false,
         })
         .await
         .unwrap();
@@ -340,6 +341,7 @@ async fn a_supervisors_socket_gets_each_transition_of_the_captured_run_once() {
                 record_calls: false,
                 prepaid_slice_seconds: None,
                 time_zone: None,
+                disabled: false,
             })
             .await
             .unwrap();

@@ -94,6 +94,7 @@ async fn put_the_call_center(store: &platform::store::PlatformStore) {
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         })
         .await
         .unwrap();

@@ -80,6 +80,7 @@ async fn running(config: &DaemonConfig) -> Ledger {
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         })
         .await
         .unwrap();
@@ -311,7 +312,9 @@ async fn a_failing_database_s_text_reaches_no_caller() {
             FREESWITCH,
             ("Content-Type", "application/x-www-form-urlencoded"),
         ],
-        b"section=directory&user=1000&domain=other.example",
+        // A known tenant (the tenants are cached since the login read them) and an extension
+        // never read: the lookup needs the database.
+        b"section=directory&user=1077&domain=acme.example",
     );
     let cdrs = http::request(
         "GET",

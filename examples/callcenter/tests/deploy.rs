@@ -131,3 +131,14 @@ fn a_bad_configuration_exits_with_the_configuration_status() {
     }
     std::fs::remove_dir_all(&scratch).ok();
 }
+
+/// The sofia snippet names the directory domain whose gateway lookups the daemon answers.
+#[test]
+fn the_sofia_snippet_asks_the_daemon_for_its_trunks() {
+    let snippet = std::fs::read_to_string(deploy_dir().join("sofia-gateways.xml")).unwrap();
+    let domain = format!(
+        r#"<domain name="{}" alias="false" parse="true"/>"#,
+        platform::trunks::GATEWAYS_DOMAIN
+    );
+    assert!(snippet.contains(&domain), "{snippet}");
+}

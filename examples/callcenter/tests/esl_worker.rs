@@ -77,6 +77,7 @@ async fn seed(ledger: Ledger) -> (Ledger, PlatformStore) {
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         })
         .await
         .unwrap();

@@ -78,6 +78,7 @@ async fn platform() -> Platform {
                 record_calls: false,
                 prepaid_slice_seconds: None,
                 time_zone: None,
+                disabled: false,
             })
             .await
             .unwrap();
@@ -665,6 +666,7 @@ async fn routes_and_dial_names_are_checked() {
         record_calls: false,
         prepaid_slice_seconds: None,
         time_zone: None,
+        disabled: false,
     };
     assert!(store.put_tenant(&twin).await.is_err());
     assert!(
@@ -678,6 +680,7 @@ async fn routes_and_dial_names_are_checked() {
                 record_calls: false,
                 prepaid_slice_seconds: None,
                 time_zone: None,
+                disabled: false,
             })
             .await
             .is_err()

@@ -67,6 +67,7 @@ async fn the_live_page_follows_a_call() {
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         })
         .await
         .unwrap();
@@ -329,5 +330,6 @@ fn acme() -> Tenant {
         record_calls: false,
         prepaid_slice_seconds: None,
         time_zone: None,
+        disabled: false,
     }
 }

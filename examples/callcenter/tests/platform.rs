@@ -255,6 +255,7 @@ async fn open_the_tenant(daemon: &Daemon, tenant: &str) {
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         })
         .await
         .unwrap();
@@ -468,8 +469,10 @@ async fn the_orphan_recording_is_unassigned(p: &Platform) {
     )
     .await
     .unwrap();
+    // Not the tenant's call: it does not exist for the tenant.
+    assert_eq!(listed.status, 404);
     let listed: Value = serde_json::from_slice(&listed.body).unwrap();
-    assert_eq!(listed["recordings"], json!([]), "{listed}");
+    assert_eq!(listed["code"], "not_found", "{listed}");
     // The operator finds it.
     p.daemon
         .users()
@@ -549,7 +552,7 @@ async fn an_api_extension_is_what_the_next_directory_lookup_gets(p: &Platform) {
                 ("Authorization", &format!("Bearer {}", p.token)),
                 ("Content-Type", "application/json"),
             ],
-            br#"{"password": "from-the-api", "caller_id_name": "Desk 2000"}"#,
+            br#"{"password": "from-the-api", "caller_id_name": "Desk 2000", "caller_id_number": null, "record_calls": false}"#,
         ),
     )
     .await

@@ -89,6 +89,7 @@ async fn prepaid_tenant(ledger: &Ledger) -> (String, String) {
             record_calls: false,
             prepaid_slice_seconds: Some(10),
             time_zone: None,
+            disabled: false,
         })
         .await
         .unwrap();

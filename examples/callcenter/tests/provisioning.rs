@@ -222,10 +222,10 @@ async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
 
     // What still sends calls somewhere keeps it.
     let (code, body) = call(a, "DELETE", "/api/queues/support", Some(&acme), None).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"], "menu main still uses it; change that first");
     let (code, body) = call(a, "DELETE", "/api/menus/main", Some(&acme), None).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
     let (code, _) = call(a, "DELETE", "/api/menus/other", Some(&acme), None).await;
     assert_eq!(code, 204);
 
@@ -259,13 +259,13 @@ async fn what_is_in_use_stays_and_case_twins_are_refused() {
     let admin = login(a, "acme", "admin").await;
     assert_eq!(put(a, &admin, "/api/agents/1000", json!({})).await.0, 200);
     let (code, body) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"], "agent 1000 still uses it; change that first");
 
     let queue = json!({"moh_sound": "local_stream://moh"});
     assert_eq!(put(a, &admin, "/api/queues/support", queue).await.0, 200);
     let (code, body) = put(a, &admin, "/api/queues/Support", json!({})).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
 
     let agent = login(a, "acme", "agent").await;
     let on_break = json!({"status": "On Break"});
@@ -290,7 +290,7 @@ async fn what_is_in_use_stays_and_case_twins_are_refused() {
     assert_eq!(code, 200);
     // Still the extension of user `agent`: its token would ring whoever gets the name next.
     let (code, body) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"], "user agent still uses it; change that first");
 }
 
@@ -299,7 +299,8 @@ async fn ring_groups_are_provisioned_by_admins_from_their_own_extensions() {
     let p = platform().await;
     let a = p.address;
     let admin = login(a, "acme", "admin").await;
-    let extension = json!({"password": "long-enough"});
+    let extension = json!({"password": "long-enough", "caller_id_name": null,
+        "caller_id_number": null, "record_calls": false});
     assert_eq!(
         put(a, &admin, "/api/extensions/1001", extension).await.0,
         200
@@ -312,15 +313,19 @@ async fn ring_groups_are_provisioned_by_admins_from_their_own_extensions() {
         listed,
         json!({"ring_groups": [{"name": "sales", "extension": "7100", "strategy": "sequential", "ring_seconds": 15, "members": ["1000", "1001"]}]})
     );
-    for bad in [
-        json!({"members": ["1000", "9999"]}),
-        json!({"members": ["1000"], "strategy": "random"}),
-        json!({"members": ["1000"], "ring_seconds": 1}),
-        json!({"members": ["1000"], "extension": "1001"}),
-        json!({"members": ["1000"], "contact": "sofia/gateway/trunk/0044"}),
+    for (bad, expected) in [
+        (json!({"members": ["1000", "9999"]}), 400),
+        (json!({"members": ["1000"], "strategy": "random"}), 400),
+        (json!({"members": ["1000"], "ring_seconds": 1}), 400),
+        // A dial name taken by an extension: the state refuses it.
+        (json!({"members": ["1000"], "extension": "1001"}), 409),
+        (
+            json!({"members": ["1000"], "contact": "sofia/gateway/trunk/0044"}),
+            400,
+        ),
     ] {
         let (code, answer) = put(a, &admin, "/api/ring-groups/other", bad.clone()).await;
-        assert_eq!(code, 400, "{bad}: {answer}");
+        assert_eq!(code, expected, "{bad}: {answer}");
     }
     let agent = login(a, "acme", "agent").await;
     let (code, _) = put(
@@ -391,16 +396,16 @@ async fn schedules_are_written_by_admins_and_route_dids_by_the_time_of_day() {
         assert_eq!(code, 400, "{bad}: {answer}");
     }
     let (code, _) = call(a, "DELETE", "/api/schedules/hours", Some(&admin), None).await;
-    assert_eq!(code, 400, "a DID routes to it");
+    assert_eq!(code, 409, "a DID routes to it");
     // What a schedule sends calls to stays while it does.
     let (code, body) = call(a, "DELETE", "/api/queues/support", Some(&admin), None).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
     assert_eq!(
         body["error"],
         "schedule hours still uses it; change that first"
     );
     let (code, body) = call(a, "DELETE", "/api/extensions/1000", Some(&admin), None).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
     let beta = login(a, "beta", "admin").await;
     let (_, theirs) = call(a, "GET", "/api/schedules", Some(&beta), None).await;
     assert_eq!(theirs, json!({"schedules": []}));
@@ -466,7 +471,7 @@ async fn prompts_are_uploaded_as_wav_and_named_in_menus() {
     // Played by a menu: kept; a queue's music cannot be a prompt (its URL would expire under
     // the loaded queue); over the size limit: a JSON 413.
     let (code, body) = call(a, "DELETE", "/api/prompts/welcome", Some(&admin), None).await;
-    assert_eq!(code, 400, "{body}");
+    assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"], "menu main still uses it; change that first");
     let moh = json!({"moh_sound": "prompt:welcome"});
     assert_eq!(put(a, &admin, "/api/queues/support", moh).await.0, 400);

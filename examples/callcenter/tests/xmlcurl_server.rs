@@ -83,6 +83,7 @@ async fn platform(prepaid: bool) -> Platform {
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         })
         .await
         .unwrap();

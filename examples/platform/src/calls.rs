@@ -80,6 +80,16 @@ pub enum CallEvent {
         #[serde(with = "cause_text")]
         cause: Option<HangupCause>,
     },
+    /// A call the platform placed (click-to-call) failed before it connected: FreeSWITCH's
+    /// answer to the originate (`USER_NOT_REGISTERED`, `NO_ANSWER`, `CALL_REJECTED`...).
+    CallFailed {
+        /// The tenant.
+        tenant: String,
+        /// The call's UUID (the one click-to-call answered with).
+        uuid: String,
+        /// FreeSWITCH's cause, or `NODE_UNAVAILABLE` when the node could not be asked.
+        cause: String,
+    },
     /// Its recording is stored.
     RecordingReady {
         /// The tenant.
@@ -144,6 +154,7 @@ impl CallEvent {
             | CallEvent::CallAnswered { call }
             | CallEvent::CallEnded { call, .. } => &call.tenant,
             CallEvent::RecordingReady { tenant, .. }
+            | CallEvent::CallFailed { tenant, .. }
             | CallEvent::BalanceChanged { tenant, .. }
             | CallEvent::QueueChanged { tenant, .. }
             | CallEvent::AgentChanged { tenant, .. }

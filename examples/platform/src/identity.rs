@@ -136,6 +136,17 @@ pub enum InvalidValue {
     /// A time zone that is not an IANA name.
     #[error("{0:?} is not a time zone (an IANA name such as Europe/London)")]
     TimeZone(String),
+    /// Another tenant has this SIP domain or dialplan context.
+    #[error("tenant {0:?} has this domain or context already")]
+    TenantTaken(String),
+    /// A trunk's field breaks its rule (see [`crate::trunks::check_trunk`]).
+    #[error(
+        "a trunk's {0} breaks its rule: names and profiles are 1 to 64 letters, digits, '_', '-', '.'; the proxy is a host or host:port; realm and from_domain are domains; a user name is 1 to 64 letters, digits, '_', '-', '.', '+'; a password 1 to 128 printable characters without spaces; registering needs both; expiry 60 to 86400 s and retry 5 to 3600 s"
+    )]
+    Trunk(&'static str),
+    /// No trunk of that name.
+    #[error("no trunk {0:?}")]
+    UnknownTrunk(String),
     /// A number outside the allowed range.
     #[error("{0} is out of range")]
     Range(&'static str),

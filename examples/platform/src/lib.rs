@@ -61,4 +61,5 @@ pub mod schedules;
 pub mod slices;
 pub mod statistics;
 pub mod store;
+pub mod trunks;
 pub mod variables;

@@ -26,7 +26,8 @@ pub const DEFAULT_SLICE: Duration = Duration::from_secs(300);
 /// ```
 /// # use platform::store::Tenant;
 /// # let mut tenant = Tenant { tenant: "t".into(), domain: "d".into(), context: "c".into(), gateway: None,
-/// #     prepaid: true, record_calls: false, prepaid_slice_seconds: None, time_zone: None };
+/// #     prepaid: true, record_calls: false, prepaid_slice_seconds: None, time_zone: None,
+/// #     disabled: false };
 /// use platform::policy::{DEFAULT_SLICE, slice_of};
 /// use std::time::Duration;
 ///
@@ -221,6 +222,7 @@ mod tests {
             record_calls,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         };
         let extension = |record_calls| ExtensionRow {
             tenant: "t".into(),

@@ -50,6 +50,9 @@ pub struct Tenant {
     /// Its time zone (an IANA name such as `Europe/London`; `None`: UTC): when its day
     /// starts, for daily statistics and time-of-day routes.
     pub time_zone: Option<String>,
+    /// Disabled by the operator: its data is kept, its users are not served and its calls
+    /// are refused.
+    pub disabled: bool,
 }
 
 /// An extension (a SIP user of a tenant).
@@ -236,6 +239,12 @@ impl PlatformStore {
         if let Some(zone) = &tenant.time_zone {
             identity::check_time_zone(zone)?;
         }
+        if tenant
+            .domain
+            .eq_ignore_ascii_case(crate::trunks::GATEWAYS_DOMAIN)
+        {
+            return Err(InvalidValue::Tenant("domain").into());
+        }
         let twin =
             sqlx::query("SELECT 1 FROM tenants WHERE LOWER(tenant) = LOWER($1) AND tenant <> $1")
                 .bind(&tenant.tenant)
@@ -244,12 +253,24 @@ impl PlatformStore {
         if twin.is_some() {
             return Err(InvalidValue::TenantCase(tenant.tenant.clone()).into());
         }
+        let clash = sqlx::query(
+            "SELECT tenant FROM tenants WHERE (domain = $1 OR context = $2) AND tenant <> $3",
+        )
+        .bind(&tenant.domain)
+        .bind(&tenant.context)
+        .bind(&tenant.tenant)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = clash {
+            return Err(InvalidValue::TenantTaken(row.try_get(0)?).into());
+        }
         sqlx::query(
-            "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO tenants (tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone, disabled)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (tenant) DO UPDATE SET domain = excluded.domain, context = excluded.context,
                  gateway = excluded.gateway, prepaid = excluded.prepaid, record_calls = excluded.record_calls,
-                 prepaid_slice_seconds = excluded.prepaid_slice_seconds, time_zone = excluded.time_zone",
+                 prepaid_slice_seconds = excluded.prepaid_slice_seconds, time_zone = excluded.time_zone,
+                 disabled = excluded.disabled",
         )
         .bind(&tenant.tenant)
         .bind(&tenant.domain)
@@ -263,6 +284,7 @@ impl PlatformStore {
                 .map(|s| i32::try_from(s).unwrap_or(i32::MAX)),
         )
         .bind(tenant.time_zone.as_deref().unwrap_or("UTC"))
+        .bind(i32::from(tenant.disabled))
         .execute(&self.pool)
         .await?;
         self.changed();
@@ -592,7 +614,7 @@ impl PlatformStore {
         value: &str,
     ) -> Result<Option<Tenant>, PlatformError> {
         let row = sqlx::query(&format!(
-            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone FROM tenants WHERE {column} = $1"
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone, disabled FROM tenants WHERE {column} = $1"
         ))
         .bind(value)
         .fetch_optional(&self.pool)
@@ -664,7 +686,7 @@ impl PlatformStore {
     /// Every tenant.
     pub async fn tenants(&self) -> Result<Vec<Tenant>, PlatformError> {
         sqlx::query(
-            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone FROM tenants ORDER BY tenant",
+            "SELECT tenant, domain, context, gateway, prepaid, record_calls, prepaid_slice_seconds, time_zone, disabled FROM tenants ORDER BY tenant",
         )
         .fetch_all(&self.pool)
         .await?
@@ -767,6 +789,7 @@ fn tenant_from(row: &AnyRow) -> Result<Tenant, PlatformError> {
             .try_get::<Option<i32>, _>(6)?
             .and_then(|s| u32::try_from(s).ok()),
         time_zone: Some(row.try_get::<String, _>(7)?).filter(|zone| zone != "UTC"),
+        disabled: row.try_get::<i32, _>(8)? != 0,
     })
 }
 

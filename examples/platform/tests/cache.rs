@@ -35,6 +35,7 @@ fn tenant(id: &str, domain: &str, prepaid: bool) -> Tenant {
         record_calls: false,
         prepaid_slice_seconds: None,
         time_zone: None,
+        disabled: false,
     }
 }
 

@@ -4,9 +4,10 @@
 //! remove agents; each change is stored, then applied on every node with `callcenter_config`.
 
 use super::body::Body;
+use super::extract::Path;
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use esl::api::{AgentStatus, CallCenterChange};
 use platform::inbound::qualified;
 use platform::store::AgentRow;

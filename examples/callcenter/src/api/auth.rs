@@ -445,11 +445,28 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-/// The claims of a token whose user still holds them.
+/// The claims of a token whose user still holds them, of a tenant that is not disabled.
 pub(super) async fn verified(state: &super::ApiState, token: &str) -> Result<Claims, ApiError> {
     let claims = state.tokens.verify(token)?;
     state.users.check(&claims).await?;
+    refuse_disabled(state, &claims).await?;
     Ok(claims)
+}
+
+/// A disabled tenant's users can do nothing (their calls would be refused, but reading and
+/// writing the tenant's data is theirs no more either); 403 while it is disabled.
+pub(super) async fn refuse_disabled(
+    state: &super::ApiState,
+    claims: &Claims,
+) -> Result<(), ApiError> {
+    if claims.role == Role::Operator {
+        return Ok(());
+    }
+    match state.cache.tenant(&claims.tenant).await? {
+        Some(tenant) if !tenant.disabled => Ok(()),
+        Some(_) => Err(ApiError::Forbidden("the tenant is disabled".into())),
+        None => Err(ApiError::Unauthorized("the tenant no longer exists".into())),
+    }
 }
 
 /// A tenant's user (admin or agent), from `Authorization: Bearer <token>`; an operator's token

@@ -4,7 +4,6 @@ use super::body::Body;
 use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
 use axum::extract::State;
-use billing::Decimal;
 use platform::balance::money_text as money;
 use serde::Deserialize;
 use serde_json::json;
@@ -43,29 +42,15 @@ pub(super) async fn top_up(
     Operator(operator): Operator,
     Body(request): Body<TopUpRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let amount: Decimal = request
-        .amount
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("{:?} is not an amount", request.amount)))?;
-    if amount <= Decimal::ZERO {
-        return Err(ApiError::BadRequest("a top-up is positive".into()));
-    }
-    if amount > state.limits.top_up_max {
-        return Err(ApiError::BadRequest(format!(
-            "a top-up is at most {}",
-            state.limits.top_up_max
-        )));
-    }
-    if request.reference.is_empty() || request.reference.len() > 128 {
-        return Err(ApiError::BadRequest(
-            "a reference is 1 to 128 characters".into(),
-        ));
-    }
-    let balance = state
-        .ledger
-        .top_up(&request.tenant, amount, &request.reference)
-        .await?;
-    tracing::info!(operator = ?operator.sub, tenant = ?request.tenant, %amount, reference = ?request.reference, "top-up");
+    let balance = crate::admin::top_up(
+        &state.ledger,
+        &request.tenant,
+        &request.amount,
+        &request.reference,
+        state.limits.top_up_max,
+    )
+    .await?;
+    tracing::info!(operator = ?operator.sub, tenant = ?request.tenant, amount = %request.amount, reference = ?request.reference, "top-up");
     Ok(Json(json!({
         "tenant": request.tenant,
         "reference": request.reference,

@@ -1,11 +1,12 @@
 //! `/api/calls`: the tenant's calls in progress, and click-to-call.
 
 use super::body::Body;
+use super::extract::Query;
 use super::page::{Page, next};
 use super::{ApiError, ApiState, Caller, Claims, Role};
 use crate::roles::esl_worker::{EslWorker, NodeError};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use esl::api::{Destination as Dialplan, Endpoint, Originate, is_dialed_number, is_name};
 use platform::calls::Call;
@@ -43,6 +44,7 @@ pub(super) async fn active_calls(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct CallRequest {
     /// The number to call.
     to: String,
@@ -70,7 +72,8 @@ fn caller_extension(claims: &Claims, from: Option<&str>) -> Result<String, ApiEr
 
 /// Click-to-call: rings `from` (one of the tenant's extensions); once answered, it is connected
 /// to `to` through the tenant's dialplan context (so prepaid limits and recording apply).
-/// Answers 202 with the call's UUID as soon as FreeSWITCH has accepted the job.
+/// Answers 202 with the call's UUID at once; what becomes of it is on `/ws` and at
+/// `GET /api/calls/{uuid}`.
 pub(super) async fn click_to_call(
     State(state): State<ApiState>,
     Caller(claims): Caller,
@@ -119,11 +122,11 @@ pub(super) async fn click_to_call(
     .variable("origination_caller_id_number", &request.to)
     .variable(state.variables.tenant(), &tenant.tenant)
     .variable(ChannelVariables::CLICK_TO_CALL, &claims.sub);
-    // In the background: FreeSWITCH accepts the job at once; the call's progress (or its
-    // failure) comes as call events on /ws, under this UUID.
-    let job = esl(&state)?
-        .originate_in_background(request.node.as_deref(), &originate)
-        .await
+    // FreeSWITCH answers an originate only once the first leg answered or failed: the call
+    // is followed in the background, its progress comes as call events on /ws (`call_failed`
+    // with FreeSWITCH's cause when it never connected), and GET /api/calls/{uuid} tells.
+    esl(&state)?
+        .place(request.node.as_deref(), originate, &tenant.tenant, &uuid)
         .map_err(|e| match e {
             NodeError::UnknownNode(_) | NodeError::Command(_) => {
                 ApiError::BadRequest(e.to_string())
@@ -132,6 +135,61 @@ pub(super) async fn click_to_call(
         })?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "uuid": uuid, "job_uuid": job, "from": from, "to": request.to })),
+        Json(json!({ "uuid": uuid, "state": "ringing", "from": from, "to": request.to })),
     ))
+}
+
+/// `GET /api/calls/{uuid}`: what became of one of the tenant's calls: `active` (in progress,
+/// with the call), `ringing` or `failed` (placed by click-to-call, with FreeSWITCH's cause),
+/// `ended` (its legs as stored, with their hangup causes); 404 for a call the tenant does not
+/// have.
+pub(super) async fn call(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+    super::extract::Path(uuid): super::extract::Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if let Some(worker) = &state.esl {
+        if let Some(call) = worker
+            .active_calls(&claims.tenant)
+            .into_iter()
+            .find(|c| c.uuid == uuid)
+        {
+            return Ok(Json(
+                json!({ "uuid": uuid, "state": "active", "call": call }),
+            ));
+        }
+    }
+    let legs = state.ledger.call(&claims.tenant, &uuid).await?;
+    if !legs.is_empty() {
+        let legs: Vec<_> = legs
+            .iter()
+            .map(|leg| {
+                json!({
+                    "uuid": leg.uuid, "leg": leg.leg, "billsec": leg.billsec,
+                    "destination": leg.destination, "outcome": leg.outcome,
+                    "amount": leg.amount.map(platform::balance::money_text),
+                })
+            })
+            .collect();
+        return Ok(Json(
+            json!({ "uuid": uuid, "state": "ended", "legs": legs }),
+        ));
+    }
+    let placed = state
+        .esl
+        .as_ref()
+        .and_then(|worker| worker.placed(&claims.tenant, &uuid));
+    match placed {
+        // Connected but neither live nor stored: it ended and its CDR is on its way.
+        Some(crate::roles::esl_worker::Placed::Connected) => {
+            Ok(Json(json!({ "uuid": uuid, "state": "ended", "legs": [] })))
+        }
+        Some(placed) => {
+            let mut answer = serde_json::to_value(placed)
+                .map_err(|e| ApiError::internal("a placed call", &e))?;
+            answer["uuid"] = json!(uuid);
+            Ok(Json(answer))
+        }
+        None => Err(ApiError::NotFound),
+    }
 }

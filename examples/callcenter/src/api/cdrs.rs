@@ -1,23 +1,73 @@
-//! `GET /api/cdrs`: the tenant's CDRs by time range, paginated.
+//! `GET /api/cdrs`: the tenant's CDRs, searched by time range, caller, destination and outcome,
+//! a page at a time; `GET /api/cdrs/export`: the same as CSV, every matching row.
 
+use super::extract::Query;
 use super::page::{Page, checked_limit, next};
+use super::time::QueryTime;
 use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use billing::{CdrOutcome, CdrRecord, CdrSearch};
 use platform::balance::money_text as money;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct CdrQuery {
-    /// From, Unix seconds (inclusive). Default 0.
-    from: Option<i64>,
-    /// To, Unix seconds (exclusive). Default: far future.
-    to: Option<i64>,
+    /// From (inclusive), Unix seconds or ISO 8601. Default: the beginning.
+    from: Option<QueryTime>,
+    /// To (exclusive), Unix seconds or ISO 8601. Default: far future.
+    to: Option<QueryTime>,
+    /// The caller's number starts with this.
+    caller: Option<String>,
+    /// The destination starts with this.
+    destination: Option<String>,
+    /// What rating decided (`charged`, `no_charge`, `part_of_call`...).
+    outcome: Option<String>,
     /// The `next` of the previous page.
     after: Option<i64>,
     /// Page size, 1 to 1000. Default 100.
     limit: Option<u32>,
+}
+
+impl CdrQuery {
+    fn search(&self) -> Result<CdrSearch, ApiError> {
+        let number = |field: &str, text: &Option<String>| match text {
+            // What a number or an extension's name can hold; nothing else is ever stored
+            // from our dialplans, and it keeps the pattern plain.
+            Some(text)
+                if text.is_empty()
+                    || text.len() > 64
+                    || !text.bytes().all(|b| {
+                        b.is_ascii_alphanumeric()
+                            || matches!(b, b'+' | b'*' | b'#' | b'.' | b'-' | b'_')
+                    }) =>
+            {
+                Err(ApiError::BadRequest(format!(
+                    "`{field}` is 1 to 64 digits, letters, + * # . - _"
+                )))
+            }
+            other => Ok(other.clone()),
+        };
+        let outcome = self
+            .outcome
+            .as_deref()
+            .map(|text| {
+                text.parse::<CdrOutcome>()
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))
+            })
+            .transpose()?;
+        Ok(CdrSearch {
+            from_us: self.from.map_or(i64::MIN, |t| t.0),
+            to_us: self.to.map_or(i64::MAX, |t| t.0),
+            caller: number("caller", &self.caller)?,
+            destination: number("destination", &self.destination)?,
+            outcome,
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -27,9 +77,28 @@ struct CdrItem {
     leg: billing::Leg,
     start_us: Option<i64>,
     billsec: i64,
+    caller: Option<String>,
     destination: Option<String>,
-    outcome: billing::CdrOutcome,
+    hangup_cause: Option<String>,
+    outcome: CdrOutcome,
     amount: Option<String>,
+}
+
+impl From<CdrRecord> for CdrItem {
+    fn from(r: CdrRecord) -> Self {
+        CdrItem {
+            id: r.id,
+            uuid: r.uuid,
+            leg: r.leg,
+            start_us: r.start_us,
+            billsec: r.billsec,
+            caller: r.caller,
+            destination: r.destination,
+            hangup_cause: r.hangup_cause,
+            outcome: r.outcome,
+            amount: r.amount.map(money),
+        }
+    }
 }
 
 pub(super) async fn cdrs(
@@ -38,32 +107,158 @@ pub(super) async fn cdrs(
     Query(query): Query<CdrQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let limit = checked_limit(query.limit)?;
-    let to_us = |s: i64| s.saturating_mul(1_000_000);
     let rows = state
         .ledger
-        .cdrs(
-            &claims.tenant,
-            to_us(query.from.unwrap_or(0)),
-            query.to.map_or(i64::MAX, to_us),
-            query.after,
-            limit,
-        )
+        .search_cdrs(&claims.tenant, &query.search()?, query.after, limit)
         .await?;
     let next = next(&rows, limit, |r| r.id);
-    let items: Vec<CdrItem> = rows
-        .into_iter()
-        .map(|r| CdrItem {
-            id: r.id,
-            uuid: r.uuid,
-            leg: r.leg,
-            start_us: r.start_us,
-            billsec: r.billsec,
-            destination: r.destination,
-            outcome: r.outcome,
-            amount: r.amount.map(money),
-        })
-        .collect();
+    let items: Vec<CdrItem> = rows.into_iter().map(CdrItem::from).collect();
     Ok(Json(json!({ "cdrs": items, "next": next })))
+}
+
+/// The most rows one export holds: a larger range is exported in parts.
+const EXPORT_MAX: u32 = 100_000;
+
+/// Rows read (and sent) at a time.
+const EXPORT_PAGE: u32 = 1000;
+
+/// Exports running at once, across tenants (each holds a database query at a time).
+const EXPORTS_AT_ONCE: usize = 4;
+
+fn exports() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
+    static EXPORTS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    EXPORTS.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(EXPORTS_AT_ONCE)))
+}
+
+/// Where an export is: the rows sent so far and the last one's id.
+struct Export {
+    ledger: billing::Ledger,
+    tenant: String,
+    search: CdrSearch,
+    after: Option<i64>,
+    written: u32,
+    done: bool,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Export {
+    /// The next page as CSV rows; `None` once every matching row (or [`EXPORT_MAX`]) is sent.
+    async fn next_page(mut self) -> Option<(Result<Vec<u8>, std::io::Error>, Export)> {
+        if self.done || self.written >= EXPORT_MAX {
+            return None;
+        }
+        let page = match self
+            .ledger
+            .search_cdrs(&self.tenant, &self.search, self.after, EXPORT_PAGE)
+            .await
+        {
+            Ok(page) => page,
+            Err(error) => {
+                // The answer has started: the client sees a cut file, the log says why.
+                let id = crate::http::ErrorId::log("CDR export", &error);
+                self.done = true;
+                return Some((Err(std::io::Error::other(format!("error id {id}"))), self));
+            }
+        };
+        self.done = page.len() < EXPORT_PAGE as usize;
+        self.after = page.last().map(|r| r.id).or(self.after);
+        self.written += page.len() as u32;
+        if page.is_empty() {
+            return None;
+        }
+        Some((csv_rows(page), self))
+    }
+}
+
+/// Rows as CSV.
+fn csv_rows(page: Vec<CdrRecord>) -> Result<Vec<u8>, std::io::Error> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    for r in page {
+        let start = r
+            .start_us
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .unwrap_or_default();
+        csv.write_record([
+            r.id.to_string(),
+            r.uuid,
+            r.leg.as_str().to_owned(),
+            start,
+            r.billsec.to_string(),
+            cell(r.caller.as_deref()),
+            cell(r.destination.as_deref()),
+            cell(r.hangup_cause.as_deref()),
+            r.outcome.as_str().to_owned(),
+            r.amount.map(money).unwrap_or_default(),
+        ])?;
+    }
+    csv.into_inner().map_err(|e| e.into_error())
+}
+
+/// The export's first line.
+const EXPORT_HEADER: &str =
+    "id,uuid,leg,start,billsec,caller,destination,hangup_cause,outcome,amount\n";
+
+/// `GET /api/cdrs/export`: the matching CDRs as CSV, oldest first, streamed a page at a time
+/// (at most [`EXPORT_MAX`] rows; `after` continues from the last `id`); a few exports run at
+/// once (429 beyond).
+pub(super) async fn export(
+    State(state): State<ApiState>,
+    Caller(claims): Caller,
+    Query(query): Query<CdrQuery>,
+) -> Result<Response, ApiError> {
+    if query.limit.is_some() {
+        return Err(ApiError::BadRequest(
+            "an export has no `limit`: it holds every matching row, up to 100000".into(),
+        ));
+    }
+    let search = query.search()?;
+    let slot = exports()
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::TooManyRequests {
+            retry_after: 5,
+            message: "exports are running: try again in a few seconds".into(),
+        })?;
+    let export = Export {
+        ledger: state.ledger.clone(),
+        tenant: claims.tenant,
+        search,
+        after: query.after,
+        written: 0,
+        done: false,
+        _slot: slot,
+    };
+    let header = futures_util::stream::once(async { Ok(EXPORT_HEADER.as_bytes().to_vec()) });
+    let rows = futures_util::stream::unfold(export, Export::next_page);
+    let body = axum::body::Body::from_stream(futures_util::StreamExt::chain(header, rows));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cdrs.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A value from a call (a caller's number comes from whoever called) as a spreadsheet cell:
+/// one that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) and that
+/// is not a plain dialled number is prefixed with `'`, so it is shown, never run.
+fn cell(value: Option<&str>) -> String {
+    let Some(value) = value else {
+        return String::new();
+    };
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && !esl::api::is_dialed_number(value) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
 }
 
 /// `GET /api/operator/unassigned-cdrs`: the CDRs nothing attributes to a tenant, for the
@@ -94,4 +289,19 @@ pub(super) async fn unassigned(
         })
         .collect();
     Ok(Json(json!({ "cdrs": items, "next": next })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn a_formula_from_a_caller_is_shown_not_run() {
+        assert_eq!(cell(Some("=HYPERLINK(\"x\")")), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell(Some("@SUM(1)")), "'@SUM(1)");
+        assert_eq!(cell(Some("-2+3")), "'-2+3");
+        assert_eq!(cell(Some("+442079460000")), "+442079460000");
+        assert_eq!(cell(Some("1000")), "1000");
+        assert_eq!(cell(None), "");
+    }
 }

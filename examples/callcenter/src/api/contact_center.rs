@@ -6,9 +6,10 @@
 use super::agents::parse_status;
 use super::body::Body;
 use super::calls::esl;
+use super::extract::{Path, Query};
 use super::{ApiError, ApiState, Caller, Role};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use esl::api::CallCenterChange;
 use platform::clock::unix_seconds;
 use platform::inbound::qualified;

@@ -2,9 +2,10 @@
 //! operator) and where each sends its calls; an admin routes them.
 
 use super::body::Body;
+use super::extract::Path;
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use platform::identity::InvalidValue;
 use platform::inbound::{Did, DidRoute};
 use platform::store::PlatformError;

@@ -49,6 +49,16 @@ pub(super) async fn login(
         .login(&tenant, &request.username, &request.password)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("wrong tenant, user or password".into()))?;
+    // Said only to who knows the password: a disabled tenant's users get no token.
+    if user.role != super::Role::Operator
+        && state
+            .cache
+            .tenant(&user.tenant)
+            .await?
+            .is_none_or(|tenant| tenant.disabled)
+    {
+        return Err(ApiError::Forbidden("the tenant is disabled".into()));
+    }
     let (token, expires_at) = state.tokens.issue(&user, version);
     Ok(Json(json!({
         "token": token,

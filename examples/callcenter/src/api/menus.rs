@@ -4,9 +4,10 @@
 //! enters it: a change applies to the next call, with no node to tell.
 
 use super::body::Body;
+use super::extract::Path;
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use platform::ivr::{MenuAction, MenuEntry};
 use platform::store::MenuRow;

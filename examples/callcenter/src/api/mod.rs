@@ -21,6 +21,8 @@ mod contact_center;
 mod dids;
 mod error;
 mod extensions;
+mod extract;
+mod fields;
 mod limits;
 mod login;
 mod menus;
@@ -31,12 +33,15 @@ mod queues;
 mod recordings;
 mod ring_groups;
 mod schedules;
+mod tenants;
+mod time;
+mod trunks;
 mod ws;
 
 pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
 pub use error::ApiError;
 pub use limits::{Limits, SocketSlot};
-pub use pages::{AGENT_PAGE, LIVE_PAGE, OPENAPI, WALLBOARD_PAGE};
+pub use pages::{ADMIN_PAGE, AGENT_PAGE, LIVE_PAGE, OPENAPI, WALLBOARD_PAGE};
 
 use crate::roles::esl_worker::{EslWorker, NodeOutcome};
 use axum::Router;
@@ -85,7 +90,9 @@ pub fn router(state: ApiState) -> Router {
             "/api/calls",
             get(calls::active_calls).post(calls::click_to_call),
         )
+        .route("/api/calls/{uuid}", get(calls::call))
         .route("/api/cdrs", get(cdrs::cdrs))
+        .route("/api/cdrs/export", get(cdrs::export))
         .route("/api/recordings/{call_uuid}", get(recordings::recordings))
         .route(
             "/api/recordings/{call_uuid}/{index}",
@@ -96,6 +103,7 @@ pub fn router(state: ApiState) -> Router {
             "/api/extensions/{extension}",
             get(extensions::extension)
                 .put(extensions::put_extension)
+                .patch(extensions::patch_extension)
                 .delete(extensions::delete_extension),
         )
         .route("/api/balance", get(balance::balance))
@@ -149,6 +157,30 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/dids", get(dids::dids))
         .route("/api/dids/{number}", put(dids::put_route))
         .route("/api/topups", post(balance::top_up))
+        .route("/api/operator/tenants", get(tenants::tenants))
+        .route(
+            "/api/operator/tenants/{tenant}",
+            get(tenants::tenant)
+                .put(tenants::put_tenant)
+                .patch(tenants::patch_tenant),
+        )
+        .route(
+            "/api/operator/tenants/{tenant}/users/{username}",
+            put(tenants::put_user),
+        )
+        .route("/api/operator/dids/{number}", put(tenants::put_did))
+        .route("/api/operator/plans", get(tenants::plans))
+        .route(
+            "/api/operator/plans/{plan}",
+            put(tenants::put_plan).layer(axum::extract::DefaultBodyLimit::max(tenants::PLAN_MAX)),
+        )
+        .route("/api/operator/trunks", get(trunks::trunks))
+        .route(
+            "/api/operator/trunks/{trunk}",
+            get(trunks::trunk)
+                .put(trunks::put_trunk)
+                .delete(trunks::delete_trunk),
+        )
         .route("/api/operator/unassigned-cdrs", get(cdrs::unassigned))
         .route(
             "/api/operator/unassigned-recordings",
@@ -158,12 +190,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/live", get(pages::live_page))
         .route("/agent", get(pages::agent_page))
         .route("/wallboard", get(pages::wallboard_page))
+        .route("/admin", get(pages::admin_page))
         .route("/assets/{name}", get(pages::asset))
         .route("/api/session", get(login::session))
         .route("/api/logout", post(login::logout))
+        // Every failure is the API's JSON error, a route that does not exist and a method a
+        // route does not take included.
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback(|| async { ApiError::NotFound })
         // Every body here is a small JSON document; the caller's token is checked before it
         // is read.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_MAX))
+        .layer(axum::middleware::from_fn(crate::http::request_id::scope))
         .with_state(state)
 }
 

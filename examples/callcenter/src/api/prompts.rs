@@ -1,12 +1,13 @@
 //! `/api/prompts`: the tenant's IVR prompts, PCM WAV files an admin uploads into the recording
 //! store and names in menus and queues as `prompt:NAME` (see [`crate::prompts`]).
 
+use super::extract::Path;
 use super::{Admin, ApiError, ApiState, Caller};
 use crate::prompts::{PROMPT_MAX, PROMPTS_PER_TENANT, key};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use futures_util::StreamExt;
 use object_store::ObjectStoreExt;
@@ -124,7 +125,7 @@ pub(super) async fn delete_prompt(
         .menu_playing(&admin.tenant, &name)
         .await?
     {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Conflict(format!(
             "menu {menu} still uses it; change that first"
         )));
     }

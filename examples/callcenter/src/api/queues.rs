@@ -3,9 +3,10 @@
 //! reload), and the answer says which nodes took it.
 
 use super::body::Body;
+use super::extract::Path;
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use esl::api::CallCenterChange;
 use platform::inbound::qualified;
 use platform::store::{QueueRow, TierRow};

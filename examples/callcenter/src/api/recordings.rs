@@ -1,9 +1,10 @@
 //! `/api/recordings/{call_uuid}`: a call's recordings, and their download.
 
+use super::extract::Path;
 use super::page::{Page, next};
 use super::{ApiError, ApiState, Caller, Operator};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -16,12 +17,24 @@ async fn tenant_recordings(
     Ok(all.into_iter().filter(|r| r.tenant == tenant).collect())
 }
 
+/// Whether `call_uuid` is one of the tenant's calls: stored (a CDR of one of its legs) or in
+/// progress.
+async fn known_call(state: &ApiState, tenant: &str, call_uuid: &str) -> Result<bool, ApiError> {
+    let live = state.esl.as_ref().is_some_and(|worker| {
+        worker
+            .active_calls(tenant)
+            .iter()
+            .any(|call| call.uuid == call_uuid)
+    });
+    Ok(live || !state.ledger.call(tenant, call_uuid).await?.is_empty())
+}
+
 /// A call's recordings, a page at a time (`after` is the `next` index of the previous page).
 pub(super) async fn recordings(
     State(state): State<ApiState>,
     Caller(claims): Caller,
     Path(call_uuid): Path<String>,
-    axum::extract::Query(page): axum::extract::Query<Page>,
+    super::extract::Query(page): super::extract::Query<Page>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let limit = page.limit()? as usize;
     let first = match page.after.as_deref() {
@@ -32,6 +45,11 @@ pub(super) async fn recordings(
         None => 0,
     };
     let found = tenant_recordings(&state, &claims.tenant, &call_uuid).await?;
+    // A call of the tenant's without recordings has an empty list; one the tenant never had
+    // (or another tenant's) does not exist here.
+    if found.is_empty() && !known_call(&state, &claims.tenant, &call_uuid).await? {
+        return Err(ApiError::NotFound);
+    }
     let shown: Vec<(usize, &billing::RecordingRecord)> =
         found.iter().enumerate().skip(first).take(limit).collect();
     let next = (shown.len() == limit && first + limit < found.len())
@@ -101,7 +119,7 @@ pub(super) async fn download(
 pub(super) async fn unassigned(
     State(state): State<ApiState>,
     _operator: Operator,
-    axum::extract::Query(page): axum::extract::Query<Page<i64>>,
+    super::extract::Query(page): super::extract::Query<Page<i64>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let limit = page.limit()?;
     let rows = state

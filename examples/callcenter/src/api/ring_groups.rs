@@ -2,9 +2,10 @@
 //! at once or in turn). Admins write them; the dialplan reads them on the next call.
 
 use super::body::Body;
+use super::extract::Path;
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use platform::ring_groups::{RingGroupRow, RingStrategy};
 use serde::Deserialize;

@@ -3,9 +3,10 @@
 //! zone) says, else to its `otherwise` route.
 
 use super::body::Body;
+use super::extract::Path;
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use platform::inbound::DidRoute;
 use platform::schedules::{Days, ScheduleRow, minute_of};

@@ -13,9 +13,10 @@
 //! most.
 
 use super::auth::{tenant_user, verified};
+use super::extract::Query;
 use super::{ApiError, ApiState, Claims};
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use platform::clock::unix_seconds;
@@ -25,6 +26,7 @@ use serde_json::json;
 use std::time::Duration;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct WsQuery {
     token: Option<String>,
 }
@@ -143,6 +145,12 @@ async fn serve(socket: WebSocket, mut events: Subscription, state: &ApiState, cl
             _ = revalidate.tick() => {
                 // A database that fails keeps the socket: only a definite answer revokes.
                 if let Err(ApiError::Unauthorized(_)) = state.users.check(claims).await {
+                    close(&mut sink, 4003, "access revoked").await;
+                    return;
+                }
+                if let Err(ApiError::Forbidden(_) | ApiError::Unauthorized(_)) =
+                    super::auth::refuse_disabled(state, claims).await
+                {
                     close(&mut sink, 4003, "access revoked").await;
                     return;
                 }

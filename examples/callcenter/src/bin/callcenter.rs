@@ -1,6 +1,7 @@
 //! The all-in-one daemon: xml_curl server, CDR gateway, recording worker, ESL worker and the
 //! REST API on one port, SQLite by default; and its one-shot commands.
 
+use callcenter::admin::{self, TenantSpec};
 use callcenter::api::{ApiUser, Role};
 use callcenter::daemon::{
     CommonArgs, Daemon, DaemonConfig, DaemonError, Roles, build_roles, exit_code, init_logs,
@@ -8,6 +9,9 @@ use callcenter::daemon::{
 };
 use callcenter::import::import_cdrs;
 use clap::{Parser, Subcommand, ValueEnum};
+use platform::balance::money_text as money;
+use platform::store::{ExtensionRow, Tenant};
+use platform::trunks::TrunkRow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,11 +68,185 @@ enum Command {
         #[arg(long)]
         to: Option<platform::inbound::DidRoute>,
     },
+    /// Tenants: add (or change), list, show, disable, enable.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// SIP trunks (sofia gateways), served to FreeSWITCH in the directory.
+    #[command(subcommand)]
+    Trunk(TrunkCommand),
+    /// Rate plans.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Credit a tenant's account, once per payment reference.
+    Topup {
+        /// The tenant.
+        tenant: String,
+        /// The amount, in the account's currency (`10.50`).
+        amount: String,
+        /// The payment's reference: the same reference again adds nothing (another amount
+        /// with it is refused).
+        #[arg(long)]
+        reference: String,
+    },
+    /// A tenant's API users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// A tenant's extensions (SIP users).
+    #[command(subcommand)]
+    Extension(ExtensionCommand),
     /// Record the CDRs FreeSWITCH left in its err-log-dir (`*.cdr.json`, as posted); each
     /// recorded file is renamed `*.imported`. Already recorded CDRs change nothing.
     ImportCdrs {
         /// The err-log-dir.
         dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Add a tenant, or change one (every setting is given again), with its account.
+    Add {
+        /// The tenant's id.
+        tenant: String,
+        /// Its SIP domain.
+        #[arg(long)]
+        domain: String,
+        /// Its dialplan context (default: the tenant's id).
+        #[arg(long)]
+        context: Option<String>,
+        /// The rate plan its calls are charged by.
+        #[arg(long)]
+        plan: String,
+        /// Calls limited to what the balance pays for.
+        #[arg(long)]
+        prepaid: bool,
+        /// How far below zero the balance may go (`0`).
+        #[arg(long, default_value = "0")]
+        credit_limit: String,
+        /// Record every call.
+        #[arg(long)]
+        record_calls: bool,
+        /// Its time zone (IANA, e.g. Europe/London; default UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// The trunk its outside calls leave by (none: such calls are refused).
+        #[arg(long)]
+        trunk: Option<String>,
+    },
+    /// List the tenants.
+    List,
+    /// Show a tenant and its account.
+    Show {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Disable a tenant: its data is kept, its users are not served and its calls refused.
+    Disable {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Enable a disabled tenant.
+    Enable {
+        /// The tenant.
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TrunkCommand {
+    /// Add or replace a trunk; its password is read as a user's is (CALLCENTER_NEW_PASSWORD or
+    /// standard input) when `--username` is given. FreeSWITCH adds it on `sofia profile
+    /// PROFILE rescan` (the API applies it on every node at once).
+    Add {
+        /// The trunk's name (`sofia/gateway/NAME/...`).
+        name: String,
+        /// The carrier's host, `host` or `host:port`.
+        #[arg(long)]
+        proxy: String,
+        /// The sofia profile it belongs to.
+        #[arg(long, default_value = "external")]
+        profile: String,
+        /// The user name to authenticate as.
+        #[arg(long)]
+        username: Option<String>,
+        /// The digest realm, when not the proxy's.
+        #[arg(long)]
+        realm: Option<String>,
+        /// Register with the carrier.
+        #[arg(long)]
+        register: bool,
+        /// The From header's domain, when not the proxy's.
+        #[arg(long)]
+        from_domain: Option<String>,
+        /// Put the caller ID in the From header.
+        #[arg(long)]
+        caller_id_in_from: bool,
+    },
+    /// List the trunks (never their passwords).
+    List,
+    /// Remove a trunk no tenant uses.
+    Remove {
+        /// The trunk.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlanCommand {
+    /// Import (or replace) a rate plan from a CSV file (`prefix,name,rate_per_minute,
+    /// connect_fee`); a bad row is reported with its line and nothing is stored.
+    Import {
+        /// The plan's id.
+        id: String,
+        /// The CSV file.
+        file: PathBuf,
+        /// Its ISO currency.
+        #[arg(long)]
+        currency: String,
+        /// The currency's decimals.
+        #[arg(long, default_value_t = 2)]
+        decimals: u32,
+        /// How charges are rounded: up, half-up or down.
+        #[arg(long, default_value = "up")]
+        rounding: String,
+    },
+    /// List the plans.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add or replace a tenant's user (the password as for add-user).
+    Add {
+        /// The tenant.
+        tenant: String,
+        /// The user name.
+        username: String,
+        /// What the user may do.
+        role: RoleArg,
+        /// The user's own extension.
+        #[arg(long)]
+        extension: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExtensionCommand {
+    /// Add or replace an extension; its SIP password is read as a user's is.
+    Add {
+        /// The tenant.
+        tenant: String,
+        /// The extension's name and number.
+        extension: String,
+        /// Caller ID name.
+        #[arg(long)]
+        caller_id_name: Option<String>,
+        /// Caller ID number (one of the tenant's extensions or DIDs).
+        #[arg(long)]
+        caller_id_number: Option<String>,
+        /// Record its calls.
+        #[arg(long)]
+        record_calls: bool,
     },
 }
 
@@ -168,6 +346,70 @@ fn run(config: DaemonConfig, command: Command) -> Result<(), Failure> {
                 Ok(())
             }
             Command::ImportCdrs { dir } => import(&config, &daemon, &dir).await,
+            Command::Tenant(command) => tenant_command(&daemon, command).await,
+            Command::Trunk(command) => trunk_command(&daemon, command).await,
+            Command::Plan(command) => plan_command(&daemon, command).await,
+            Command::Topup {
+                tenant,
+                amount,
+                reference,
+            } => {
+                let balance = admin::top_up(
+                    &daemon.ledger,
+                    &tenant,
+                    &amount,
+                    &reference,
+                    config
+                        .api
+                        .top_up_max
+                        .parse()
+                        .map_err(|_| "api.top_up_max is not an amount")?,
+                )
+                .await?;
+                println!(
+                    "{tenant}: balance {}, available {}",
+                    money(balance.balance),
+                    money(balance.available())
+                );
+                Ok(())
+            }
+            Command::User(UserCommand::Add {
+                tenant,
+                username,
+                role,
+                extension,
+            }) => {
+                let user = ApiUser {
+                    tenant,
+                    username,
+                    role: role.into(),
+                    extension,
+                };
+                add_user(&daemon, user).await
+            }
+            Command::Extension(ExtensionCommand::Add {
+                tenant,
+                extension,
+                caller_id_name,
+                caller_id_number,
+                record_calls,
+            }) => {
+                let password = new_password()?;
+                daemon
+                    .store
+                    .put_extension(&ExtensionRow {
+                        tenant: tenant.clone(),
+                        extension: extension.clone(),
+                        password: Some(password),
+                        a1_hash: None,
+                        caller_id_name,
+                        caller_id_number,
+                        record_calls,
+                    })
+                    .await?;
+                println!("extension {extension} of {tenant} saved");
+                Ok(())
+            }
         }
     })
 }
@@ -200,9 +442,7 @@ fn new_password() -> Result<String, Failure> {
 
 async fn add_user(daemon: &Daemon, user: ApiUser) -> Result<(), Failure> {
     let password = new_password()?;
-    if daemon.store.tenant(&user.tenant).await?.is_none() {
-        return Err(format!("no tenant {:?}", user.tenant).into());
-    }
+    admin::check_user(&daemon.store, &user, &password).await?;
     daemon.users().put(&user, &password).await?;
     println!("user {} of {} saved", user.username, user.tenant);
     Ok(())
@@ -218,6 +458,160 @@ async fn import(
     println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     if summary.failed > 0 {
         return Err("some files were not imported".into());
+    }
+    Ok(())
+}
+
+async fn tenant_command(daemon: &Daemon, command: TenantCommand) -> Result<(), Failure> {
+    match command {
+        TenantCommand::Add {
+            tenant,
+            domain,
+            context,
+            plan,
+            prepaid,
+            credit_limit,
+            record_calls,
+            time_zone,
+            trunk,
+        } => {
+            let existing = daemon.store.tenant(&tenant).await?;
+            let spec = TenantSpec {
+                tenant: Tenant {
+                    context: context.unwrap_or_else(|| tenant.clone()),
+                    tenant: tenant.clone(),
+                    domain,
+                    gateway: trunk,
+                    prepaid,
+                    record_calls,
+                    prepaid_slice_seconds: existing.as_ref().and_then(|t| t.prepaid_slice_seconds),
+                    time_zone,
+                    disabled: existing.is_some_and(|t| t.disabled),
+                },
+                rate_plan: plan,
+                credit_limit: billing::parse_amount(&credit_limit)?,
+            };
+            admin::put_tenant(&daemon.ledger, &daemon.store, &spec).await?;
+            println!("tenant {tenant} saved");
+        }
+        TenantCommand::List => {
+            for t in daemon.store.tenants().await? {
+                let state = if t.disabled { " (disabled)" } else { "" };
+                println!("{}\t{}\t{}{state}", t.tenant, t.domain, t.context);
+            }
+        }
+        TenantCommand::Show { tenant } => {
+            let (spec, balance) = admin::tenant(&daemon.ledger, &daemon.store, &tenant)
+                .await?
+                .ok_or_else(|| format!("no tenant {tenant:?}"))?;
+            let t = &spec.tenant;
+            let show = serde_json::json!({
+                "tenant": t.tenant, "domain": t.domain, "context": t.context,
+                "rate_plan": spec.rate_plan, "prepaid": t.prepaid,
+                "credit_limit": money(spec.credit_limit), "record_calls": t.record_calls,
+                "time_zone": t.time_zone, "trunk": t.gateway, "disabled": t.disabled,
+                "balance": balance.map(|b| money(b.balance)),
+            });
+            println!("{}", serde_json::to_string_pretty(&show)?);
+        }
+        TenantCommand::Disable { tenant } => set_disabled(daemon, &tenant, true).await?,
+        TenantCommand::Enable { tenant } => set_disabled(daemon, &tenant, false).await?,
+    }
+    Ok(())
+}
+
+async fn set_disabled(daemon: &Daemon, tenant: &str, disabled: bool) -> Result<(), Failure> {
+    let mut row = daemon
+        .store
+        .tenant(tenant)
+        .await?
+        .ok_or_else(|| format!("no tenant {tenant:?}"))?;
+    row.disabled = disabled;
+    daemon.store.put_tenant(&row).await?;
+    let done = if disabled { "disabled" } else { "enabled" };
+    println!("tenant {tenant} {done}");
+    Ok(())
+}
+
+async fn trunk_command(daemon: &Daemon, command: TrunkCommand) -> Result<(), Failure> {
+    match command {
+        TrunkCommand::Add {
+            name,
+            proxy,
+            profile,
+            username,
+            realm,
+            register,
+            from_domain,
+            caller_id_in_from,
+        } => {
+            let password = match username {
+                Some(_) => Some(new_password()?),
+                None => None,
+            };
+            let trunk = TrunkRow {
+                name: name.clone(),
+                profile: profile.clone(),
+                proxy,
+                realm,
+                username,
+                password,
+                register,
+                from_domain,
+                caller_id_in_from,
+                expire_seconds: 3600,
+                retry_seconds: 30,
+            };
+            admin::put_trunk(&daemon.store, &trunk).await?;
+            println!(
+                "trunk {name} saved; FreeSWITCH adds it on `sofia profile {profile} rescan` (a changed trunk: `sofia profile {profile} killgw {name}` first)"
+            );
+        }
+        TrunkCommand::List => {
+            for t in daemon.store.trunks(None).await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.name,
+                    t.profile,
+                    t.proxy,
+                    if t.register { "registers" } else { "static" }
+                );
+            }
+        }
+        TrunkCommand::Remove { name } => match daemon.store.delete_trunk(&name).await? {
+            Some(trunk) => println!(
+                "trunk {name} removed; run `sofia profile {} killgw {name}`",
+                trunk.profile
+            ),
+            None => return Err(format!("no trunk {name:?}").into()),
+        },
+    }
+    Ok(())
+}
+
+async fn plan_command(daemon: &Daemon, command: PlanCommand) -> Result<(), Failure> {
+    match command {
+        PlanCommand::Import {
+            id,
+            file,
+            currency,
+            decimals,
+            rounding,
+        } => {
+            let rounding =
+                billing::Rounding::parse(&rounding).ok_or("rounding is up, half-up or down")?;
+            let csv =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            admin::import_plan(&daemon.ledger, &id, &currency, decimals, rounding, csv)
+                .await
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            println!("rate plan {id} imported");
+        }
+        PlanCommand::List => {
+            for (id, currency, decimals) in daemon.ledger.plan_ids().await? {
+                println!("{id}\t{currency}\t{decimals}");
+            }
+        }
     }
     Ok(())
 }

@@ -101,7 +101,12 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         crate::http::listener::deadline,
     );
     let freeswitch_app = match config.freeswitch_listen {
-        Some(_) => Some(freeswitch.layer(deadline.clone()).layer(track_http.clone())),
+        Some(_) => Some(
+            freeswitch
+                .layer(deadline.clone())
+                .layer(track_http.clone())
+                .layer(axum::middleware::from_fn(crate::http::request_id::scope)),
+        ),
         None => {
             app = app.merge(freeswitch);
             None
@@ -119,10 +124,12 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         ledger: ledger.clone(),
         registry: Arc::new(registry),
     };
+    // The request id is outermost: every answer has it, a timed-out one included.
     let app = app
         .layer(track_http)
         .merge(health::router(health))
-        .layer(deadline);
+        .layer(deadline)
+        .layer(axum::middleware::from_fn(crate::http::request_id::scope));
     Ok(Daemon {
         ledger,
         store,

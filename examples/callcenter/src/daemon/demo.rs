@@ -38,6 +38,7 @@ pub async fn seed_demo_data(ledger: &Ledger, store: &PlatformStore) -> Result<()
             record_calls: false,
             prepaid_slice_seconds: None,
             time_zone: None,
+            disabled: false,
         })
         .await?;
     for extension in ["1000", "1001"] {

@@ -3,7 +3,7 @@
 //! answered within a deadline, and the peer's address for the handlers that limit per address.
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{Extensions, StatusCode};
+use axum::http::Extensions;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::Listener;
@@ -175,10 +175,10 @@ pub async fn deadline(
 ) -> Response {
     match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
+        // The API's JSON error (with the request id, when the id's layer is outside this).
         Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
             [(axum::http::header::RETRY_AFTER, "1")],
-            "request timed out\n",
+            crate::api::ApiError::Unavailable("request timed out".into()),
         )
             .into_response(),
     }

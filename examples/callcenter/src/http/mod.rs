@@ -5,6 +5,7 @@ pub mod basic_auth;
 pub mod error_id;
 pub mod listener;
 pub mod metrics;
+pub mod request_id;
 pub mod server;
 
 pub use basic_auth::{BasicAuth, CredentialsError};

@@ -46,6 +46,12 @@ impl Drop for Platform {
 /// Two tenants: `acme` (context `default`, the captured call's) and `beta`; each with an admin
 /// and an agent; a node whose FreeSWITCH has the captured call's two legs up.
 pub async fn platform() -> Platform {
+    platform_with(Vec::new()).await
+}
+
+/// The same platform, its node answering commands that start with a prefix with the body
+/// (see [`Session::api_replies`]).
+pub async fn platform_with(api_replies: Vec<(String, String)>) -> Platform {
     let dir = temp_dir("api");
     let url = format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display());
     let ledger = Ledger::connect(&url).await.unwrap();
@@ -54,7 +60,7 @@ pub async fn platform() -> Platform {
         .unwrap();
     let users = Users::new(ledger.pool().clone());
     open_the_two_tenants(&ledger, &store, &users).await;
-    let node = a_node_with_the_captured_call_up().await;
+    let node = a_node_with_the_captured_call_up(api_replies).await;
     let hub = Hub::new(256);
     let cache = Cache::new(store, Duration::from_secs(60));
     let worker = EslWorker::start(
@@ -144,6 +150,7 @@ pub async fn open_the_two_tenants(ledger: &Ledger, store: &PlatformStore, users:
                 record_calls: false,
                 prepaid_slice_seconds: None,
                 time_zone: None,
+                disabled: false,
             })
             .await
             .unwrap();
@@ -180,7 +187,7 @@ pub async fn open_the_two_tenants(ledger: &Ledger, store: &PlatformStore, users:
 }
 
 /// A node whose FreeSWITCH has the captured call's two legs up.
-pub async fn a_node_with_the_captured_call_up() -> FakeNode {
+pub async fn a_node_with_the_captured_call_up(api_replies: Vec<(String, String)>) -> FakeNode {
     let capture = std::fs::read(tests::fixture("esl/esl-plain.raw")).unwrap();
     let during_call = api_responses(&capture)
         .into_iter()
@@ -190,6 +197,7 @@ pub async fn a_node_with_the_captured_call_up() -> FakeNode {
         "ClueCon",
         vec![Session {
             channels: during_call,
+            api_replies,
             ..Session::idle()
         }],
     )
@@ -287,7 +295,7 @@ pub async fn create_extension_2000(a: SocketAddr, acme_admin: &str) {
         "PUT",
         "/api/extensions/2000",
         Some(acme_admin),
-        Some(json!({"password": "long-enough", "caller_id_name": "Desk", "record_calls": true})),
+        Some(json!({"password": "long-enough", "caller_id_name": "Desk", "caller_id_number": null, "record_calls": true})),
     )
     .await;
     assert_eq!(status, 200, "{created}");
@@ -310,6 +318,19 @@ pub fn originates(p: &Platform) -> Vec<String> {
     commands
         .filter(|c| c.starts_with("bgapi originate"))
         .collect()
+}
+
+/// The originates the node has seen, once there is at least one (click-to-call sends its
+/// originate in the background).
+pub async fn originates_sent(p: &Platform) -> Vec<String> {
+    for _ in 0..250 {
+        let sent = originates(p);
+        if !sent.is_empty() {
+            return sent;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no originate reached the node");
 }
 
 pub fn started(tenant: &str, uuid: &str) -> CallEvent {

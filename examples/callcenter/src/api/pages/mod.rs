@@ -1,11 +1,12 @@
 //! The pages, served without a token (they sign in with the API): the live calls (`/live`),
-//! the agent's page (`/agent`) and the wallboard (`/wallboard`), and the OpenAPI description.
+//! the agent's page (`/agent`), the wallboard (`/wallboard`) and the administration
+//! (`/admin`), and the OpenAPI description.
 //! Each page is a small HTML file with its own script; `app.js` holds what they share (sign
 //! in and out, the token, the socket and its reconnection, the status line). Scripts and
 //! styles come from `/assets/` only: the pages' Content-Security-Policy allows nothing inline.
 
 use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 /// The OpenAPI description of the REST routes.
@@ -20,12 +21,16 @@ pub const AGENT_PAGE: &str = include_str!("agent.html");
 /// The wallboard.
 pub const WALLBOARD_PAGE: &str = include_str!("wallboard.html");
 
+/// The administration page (an operator's or a tenant admin's).
+pub const ADMIN_PAGE: &str = include_str!("admin.html");
+
 /// The pages' scripts and style, by name.
-const ASSETS: [(&str, &str, &str); 5] = [
+const ASSETS: [(&str, &str, &str); 6] = [
     ("app.js", "text/javascript", include_str!("app.js")),
     ("app.css", "text/css", include_str!("app.css")),
     ("live.js", "text/javascript", include_str!("live.js")),
     ("agent.js", "text/javascript", include_str!("agent.js")),
+    ("admin.js", "text/javascript", include_str!("admin.js")),
     (
         "wallboard.js",
         "text/javascript",
@@ -65,6 +70,10 @@ pub(in crate::api) async fn wallboard_page() -> Response {
     page(WALLBOARD_PAGE)
 }
 
+pub(in crate::api) async fn admin_page() -> Response {
+    page(ADMIN_PAGE)
+}
+
 /// `/assets/{name}`: one of the pages' scripts or style; 404 for any other name.
 pub(in crate::api) async fn asset(Path(name): Path<String>) -> Response {
     match ASSETS.iter().find(|(known, _, _)| *known == name) {
@@ -77,6 +86,6 @@ pub(in crate::api) async fn asset(Path(name): Path<String>) -> Response {
             *body,
         )
             .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        None => crate::api::ApiError::NotFound.into_response(),
     }
 }

@@ -25,15 +25,18 @@ mod cdrs;
 mod connection;
 mod holds;
 pub mod journal;
+mod placed;
 mod prepaid;
 mod recordings;
 mod statistics;
+mod trunks;
 
 pub use call_center_config::NodeOutcome;
+pub use placed::Placed;
+pub use trunks::GATEWAY_DROP;
 
 use crate::roles::recording_worker::RecordingHandle;
 use billing::{Cdr, CdrOptions, Ledger};
-use esl::api::Originate;
 use esl::client::{Backoff, Client};
 use esl::proto::EventFormat;
 use platform::cache::Cache;
@@ -250,6 +253,8 @@ struct Shared {
     /// How CDRs from events name their tenant (read once from the variables).
     cdr_options: CdrOptions,
     metrics: Arc<EslMetrics>,
+    /// Calls placed by click-to-call, and what became of them.
+    placed: moka::sync::Cache<(String, String), Placed>,
 }
 
 /// A running worker. Cheap to clone; [`EslWorker::shutdown`] stops it.
@@ -326,6 +331,7 @@ impl EslWorker {
             members,
             journal,
             metrics,
+            placed: placed::outcomes(),
         });
         for index in 0..shared.nodes.len() {
             tasks.push(tokio::spawn(connection::run(shared.clone(), index)));
@@ -413,33 +419,6 @@ impl EslWorker {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .ok_or_else(|| NodeError::NotConnected(found.config.name.clone()))
-    }
-
-    /// Places a call on a node (the first when `node` is `None`) as a background job: returns
-    /// the job's UUID as soon as FreeSWITCH has accepted it (the call's progress comes as call
-    /// events).
-    pub async fn originate_in_background(
-        &self,
-        node: Option<&str>,
-        originate: &Originate,
-    ) -> Result<String, NodeError> {
-        let command = originate.to_command()?;
-        let client = self.client(node)?;
-        let job = uuid::Uuid::new_v4().to_string();
-        let reply = client
-            .send(&esl::proto::Command::BgApi {
-                command: &command,
-                job_uuid: Some(&job),
-            })
-            .await?;
-        let text = reply.reply_text().unwrap_or_default();
-        if !text.starts_with("+OK") {
-            return Err(NodeError::Refused {
-                command: "originate",
-                reason: text.trim().to_owned(),
-            });
-        }
-        Ok(job)
     }
 
     /// The worker's counters.

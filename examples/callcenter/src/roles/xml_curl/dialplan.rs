@@ -29,6 +29,10 @@ pub(super) async fn answer(
     let Some(tenant) = state.cache.tenant_by_context(context).await? else {
         return Ok(NotFound.into());
     };
+    if tenant.disabled {
+        tracing::info!(tenant = %tenant.tenant, "refused a call of a disabled tenant");
+        return Ok(unallocated(&tenant.context));
+    }
     // Anything but a number or an extension's name could carry a second endpoint, a variable
     // or an expansion into the dial string: refused before it reaches one.
     if !is_dialed_number(destination) && !is_name(destination) {

@@ -12,12 +12,19 @@ pub(super) async fn answer(
     state: &ServerState,
     lookup: &xmlcurl::DirectoryRequest<'_, '_>,
 ) -> Result<XmlResponse, LookupError> {
+    if lookup.purpose() == Some("gateways") {
+        return super::gateways::answer(state, lookup.domain(), lookup.profile()).await;
+    }
     let (Some(user), Some(domain)) = (lookup.user(), lookup.domain()) else {
         return Ok(NotFound.into());
     };
     let Some(tenant) = state.cache.tenant_by_domain(domain).await? else {
         return Ok(NotFound.into());
     };
+    if tenant.disabled {
+        tracing::info!(tenant = %tenant.tenant, "a disabled tenant's user is not served");
+        return Ok(NotFound.into());
+    }
     let Some(row) = state.cache.extension(&tenant.tenant, user).await? else {
         return Ok(NotFound.into());
     };

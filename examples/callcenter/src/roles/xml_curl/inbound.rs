@@ -22,7 +22,11 @@ pub(super) async fn answer(state: &ServerState, number: &str) -> Result<XmlRespo
         tracing::info!(did = %number, "refused a call to a number that is no DID");
         return Ok(unallocated(PUBLIC_CONTEXT));
     };
-    let tenant = state.cache.tenant(&did.tenant).await?;
+    let tenant = state
+        .cache
+        .tenant(&did.tenant)
+        .await?
+        .filter(|tenant| !tenant.disabled);
     // A schedule chooses by the time in the tenant's time zone.
     let now = platform::clock::unix_seconds();
     let destination = tenant

@@ -20,6 +20,7 @@
 mod configuration;
 mod dialplan;
 mod directory;
+mod gateways;
 mod inbound;
 
 use crate::http::basic_auth::require;
