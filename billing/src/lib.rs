@@ -72,7 +72,7 @@ pub use ledger::{
 pub use money::{AmountError, Currency, Money, Rounding, parse_amount};
 pub use plan::{
     Authorization, Breakdown, CdrOutcome, Charge, Destination, MAX_AUTHORIZED_SECONDS, NoCharge,
-    Period, PlanError, Rate, RatePlan,
+    Period, PlanError, PlanSet, Rate, RatePlan,
 };
 pub use rust_decimal::Decimal;
 pub use stored::UnknownText;

@@ -408,7 +408,7 @@ impl RatePlan {
     /// `plans` (by id); use [`RatePlan::rate_call`] when there are none.
     pub fn rate_call_with(
         &self,
-        plans: &HashMap<String, RatePlan>,
+        plans: &(impl PlanSet + ?Sized),
         destination: &str,
         answered_at: Option<i64>,
         duration_ms: u64,
@@ -432,7 +432,7 @@ impl RatePlan {
                 _ => {}
             }
             hops += 1;
-            match plan.fallback.as_ref().and_then(|id| plans.get(id)) {
+            match plan.fallback.as_ref().and_then(|id| plans.plan(id)) {
                 Some(next) if hops <= 8 => plan = next,
                 _ => {
                     return Err(NoCharge::NoRoute {
@@ -495,7 +495,7 @@ impl RatePlan {
         answered_at: Option<i64>,
         duration_ms: u64,
     ) -> Result<Charge, NoCharge> {
-        self.rate_call_with(&HashMap::new(), destination, answered_at, duration_ms)
+        self.rate_call_with(&NoPlans, destination, answered_at, duration_ms)
     }
 
     /// The longest call, in whole seconds, that `available` (balance plus credit limit) pays
@@ -520,13 +520,13 @@ impl RatePlan {
         at: i64,
         available: Decimal,
     ) -> Result<Authorization, NoCharge> {
-        self.authorize_with(&HashMap::new(), destination, at, available)
+        self.authorize_with(&NoPlans, destination, at, available)
     }
 
     /// [`RatePlan::authorize`] with fallback plans looked up in `plans`.
     pub fn authorize_with(
         &self,
-        plans: &HashMap<String, RatePlan>,
+        plans: &(impl PlanSet + ?Sized),
         destination: &str,
         at: i64,
         available: Decimal,
@@ -580,5 +580,51 @@ impl RatePlan {
         Ok(Authorization::Seconds(
             grid(steps).min(MAX_AUTHORIZED_SECONDS),
         ))
+    }
+}
+
+/// Where a plan's fallback plans are found, by id: a map of plans, or the ledger's plans in
+/// force at a call's time.
+///
+/// ```
+/// use billing::{Currency, PlanSet, RatePlan, Rounding};
+/// use std::collections::HashMap;
+///
+/// let plans = HashMap::from([(
+///     "wholesale".to_owned(),
+///     RatePlan::new("wholesale", Currency::new("EUR", 2).unwrap(), Rounding::Up),
+/// )]);
+/// assert!(plans.plan("wholesale").is_some());
+/// assert!(plans.plan("retail").is_none());
+/// ```
+pub trait PlanSet {
+    /// The plan `id`, if there is one.
+    fn plan(&self, id: &str) -> Option<&RatePlan>;
+}
+
+impl PlanSet for HashMap<String, RatePlan> {
+    fn plan(&self, id: &str) -> Option<&RatePlan> {
+        self.get(id)
+    }
+}
+
+impl PlanSet for HashMap<String, std::sync::Arc<RatePlan>> {
+    fn plan(&self, id: &str) -> Option<&RatePlan> {
+        self.get(id).map(|plan| &**plan)
+    }
+}
+
+impl<T: PlanSet + ?Sized> PlanSet for std::sync::Arc<T> {
+    fn plan(&self, id: &str) -> Option<&RatePlan> {
+        (**self).plan(id)
+    }
+}
+
+/// No plans at all (no fallbacks).
+struct NoPlans;
+
+impl PlanSet for NoPlans {
+    fn plan(&self, _: &str) -> Option<&RatePlan> {
+        None
     }
 }

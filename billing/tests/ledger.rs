@@ -549,3 +549,75 @@ async fn an_unknown_stored_text_is_a_corrupt_error_not_a_panic() {
         );
     }
 }
+
+/// A plan replaced from a time on: a call answered before is rated by the version it was
+/// answered under, whenever its CDR arrives, by this ledger or a fresh one reading the
+/// database; a version cannot start before the one in force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cdr_is_rated_by_the_plan_in_force_when_its_call_was_answered() {
+    use billing::{PlanRecord, Rounding};
+    use sqlx::Row;
+    for (name, ledger) in ledgers("versions").await {
+        let tenant = tenant(&ledger).await;
+        let plan: String = sqlx::query("SELECT rate_plan FROM accounts WHERE tenant = $1")
+            .bind(&tenant)
+            .fetch_one(ledger.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+        // The fixture's calls are answered at 1_795_261_109; new rates from 1_795_261_500.
+        let dearer = PlanRecord {
+            id: plan.clone(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,name,rate_per_minute,connect_fee\n44,UK,1.20,0\n".into(),
+        };
+        ledger.save_plan_from(&dearer, 1_795_261_500).await.unwrap();
+        let early = cdr(&unique("early"), &tenant, "4420", Some(60_000));
+        let mut late = cdr(&unique("late"), &tenant, "4420", Some(60_000));
+        late.answer_us = Some(1_795_261_600_000_000);
+        late.start_us = Some(1_795_261_590_000_000);
+        late.end_us = Some(1_795_261_660_000_000);
+        let amount = |outcome: Outcome| match outcome {
+            Outcome::Charged { amount, .. } => amount,
+            other => panic!("{name}: {other:?}"),
+        };
+        let early_charge = amount(ledger.record(&early).await.unwrap().outcome);
+        assert_eq!(
+            early_charge,
+            "0.65".parse::<Decimal>().unwrap(),
+            "{name}: the old rates"
+        );
+        let late_charge = amount(ledger.record(&late).await.unwrap().outcome);
+        assert_eq!(
+            late_charge,
+            "1.20".parse::<Decimal>().unwrap(),
+            "{name}: the new rates"
+        );
+
+        // Read again from the database, as another process would.
+        ledger.reload().await.unwrap();
+        let again = cdr(&unique("early-again"), &tenant, "4420", Some(60_000));
+        let charge = amount(ledger.record(&again).await.unwrap().outcome);
+        assert_eq!(
+            charge,
+            "0.65".parse::<Decimal>().unwrap(),
+            "{name}: from the database"
+        );
+
+        let dearest = PlanRecord {
+            rates_csv: "prefix,name,rate_per_minute,connect_fee\n44,UK,2.40,0\n".into(),
+            ..dearer.clone()
+        };
+        let refused = ledger.save_plan_from(&dearest, 1_795_261_000).await;
+        assert!(
+            matches!(refused, Err(LedgerError::VersionOrder { .. })),
+            "{name}: {refused:?}"
+        );
+        assert_rows_consistent(&ledger, &tenant, &name).await;
+    }
+}

@@ -251,6 +251,7 @@ impl Ledger {
         at: i64,
     ) -> Result<Result<Authorization, NoCharge>, LedgerError> {
         let (plan, plans) = self.tenant_plan(tenant).await?;
+        let plans = self.in_force(plans, at);
         let available = self.balance(tenant).await?.available();
         Ok(plans[&plan].authorize_with(&plans, destination, at, available))
     }

@@ -1,7 +1,7 @@
 //! CDRs: rated without the database, then recorded in one transaction per batch, idempotent
 //! on (call UUID, leg); and listed per tenant.
 
-use super::micros::{from_micros, to_micros};
+use super::micros::{from_micros, now_us, to_micros};
 use super::store::store_batch;
 use super::tenants::UnassignedReason;
 use super::unassigned::store_unassigned;
@@ -154,6 +154,9 @@ impl Ledger {
                 outcome: CdrOutcome::PartOfCall,
             });
         }
+        // The plan as it was when the call was answered.
+        let answered = cdr.answered_at().unwrap_or_else(|| now_us() / 1_000_000);
+        let plans = self.in_force(plans, answered);
         let plan = &plans[&plan];
         let rated = match cdr.destination.as_deref() {
             Some(destination) => {

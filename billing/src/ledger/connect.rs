@@ -56,6 +56,7 @@ impl Ledger {
             pool,
             backend,
             plans: Arc::default(),
+            history: Arc::default(),
             accounts: Arc::default(),
             directory: None,
             default_tenant: None,

@@ -117,6 +117,7 @@ impl Ledger {
         let current = hold_of(&row)?;
         let rated_at: i64 = row.try_get(8)?;
         let (plan, plans) = self.tenant_plan(&current.tenant).await?;
+        let plans = self.in_force(plans, rated_at);
         let account = lock_account(&mut tx, &current.tenant).await?;
         let current_micros = to_micros(current.amount)?;
         // What this call may hold in all: what is free, plus what it holds already.

@@ -90,6 +90,16 @@ pub enum LedgerError {
         /// Its decimals.
         decimals: u32,
     },
+    /// A plan version that would start before the one in force.
+    #[error(
+        "plan {plan:?} has a version in force from {in_force_from} (Unix seconds): a new one starts then or later"
+    )]
+    VersionOrder {
+        /// The plan.
+        plan: String,
+        /// When its version in force started, Unix seconds.
+        in_force_from: i64,
+    },
     /// A top-up reference already used for another amount: the same payment cannot be two
     /// amounts, so this is a mistake (or a replay) to look at, not a retry to absorb.
     #[error("reference {reference:?} was already used for a top-up of {amount}")]
@@ -137,7 +147,27 @@ impl From<UnknownText> for LedgerError {
     }
 }
 
-type Plans = HashMap<String, RatePlan>;
+/// The plans in force now, by id.
+type Plans = HashMap<String, Arc<RatePlan>>;
+
+/// The versions each plan replaced, by plan id (see [`Ledger::save_plan_from`]).
+#[derive(Debug, Default)]
+struct History {
+    by_plan: HashMap<String, Vec<Replaced>>,
+    /// The latest end of any replaced version: a call answered then or later is rated by the
+    /// plans in force now, with no lookup.
+    last_until: i64,
+}
+
+/// A plan version that is no longer in force: when it was.
+#[derive(Debug)]
+struct Replaced {
+    /// In force from (Unix seconds, inclusive).
+    from: i64,
+    /// Until (Unix seconds, exclusive).
+    until: i64,
+    plan: Arc<RatePlan>,
+}
 
 /// An account as the ledger caches it.
 #[derive(Debug, Clone)]
@@ -152,6 +182,8 @@ pub struct Ledger {
     backend: Backend,
     /// A snapshot replaced whole on change, so readers share it without copying plans.
     plans: Arc<RwLock<Arc<Plans>>>,
+    /// The versions the plans replaced, a snapshot replaced with `plans`.
+    history: Arc<RwLock<Arc<History>>>,
     accounts: Arc<RwLock<HashMap<String, Account>>>,
     /// Tenants by context and domain, for CDRs that name none.
     directory: Option<Arc<dyn TenantDirectory>>,

@@ -1,7 +1,9 @@
-//! Rate plans as stored, and the ledger's caches: built plans (a snapshot replaced whole on
-//! change) and each tenant's plan.
+//! Rate plans as stored, with their versions, and the ledger's caches: built plans (a
+//! snapshot replaced whole on change), the versions they replaced, and each tenant's plan.
+//! A call is rated by the version in force when it was answered.
 
-use super::{Account, Ledger, LedgerError, Plans};
+use super::micros::now_us;
+use super::{Account, History, Ledger, LedgerError, Plans, Replaced};
 use crate::money::{Currency, Rounding};
 use crate::plan::{PlanError, RatePlan};
 use crate::stored::UnknownText;
@@ -71,14 +73,78 @@ fn record_of(row: &sqlx::any::AnyRow) -> Result<PlanRecord, LedgerError> {
 }
 
 impl Ledger {
-    /// Stores (or replaces) a rate plan after checking that it parses.
+    /// Stores a rate plan after checking that it parses, in force from now on: calls
+    /// answered before keep the version they were answered under (see
+    /// [`Ledger::save_plan_from`]).
     pub async fn save_plan(&self, record: &PlanRecord) -> Result<(), LedgerError> {
-        let plan = record.build()?;
+        self.save_plan_from(record, now_us() / 1_000_000).await
+    }
+
+    /// Stores a rate plan after checking that it parses, in force from `valid_from` (Unix
+    /// seconds) on. The version it replaces stays in force for calls answered before then; a
+    /// plan's first version is in force for any call before it too. A new version starts no
+    /// earlier than the one in force ([`LedgerError::VersionOrder`]); the same content again
+    /// changes nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo(ledger: billing::Ledger, record: billing::PlanRecord) -> Result<(), billing::LedgerError> {
+    /// // New rates from 1 January 2027, 00:00 UTC: calls answered before are rated as before.
+    /// ledger.save_plan_from(&record, 1_798_761_600).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn save_plan_from(
+        &self,
+        record: &PlanRecord,
+        valid_from: i64,
+    ) -> Result<(), LedgerError> {
+        record.build()?;
+        let from_us = valid_from.saturating_mul(1_000_000);
+        let mut tx = self.pool.begin().await?;
+        let stored = sqlx::query(
+            "SELECT id, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv, valid_from_us
+             FROM rate_plans WHERE id = $1",
+        )
+        .bind(&record.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = &stored {
+            let current = record_of(row)?;
+            let current_from: i64 = row.try_get(7)?;
+            if &current == record {
+                tx.rollback().await?;
+                return Ok(());
+            }
+            if from_us < current_from {
+                return Err(LedgerError::VersionOrder {
+                    plan: record.id.clone(),
+                    in_force_from: current_from / 1_000_000,
+                });
+            }
+            // The version in force until now is kept for the calls it rated; one that never
+            // came into force (replaced at its own start) is simply replaced.
+            if from_us > current_from {
+                sqlx::query(
+                    "INSERT INTO rate_plan_versions (plan, valid_from_us, valid_until_us, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&current.id)
+                .bind(current_from)
+                .bind(from_us)
+                .bind(&current.currency)
+                .bind(current.decimals as i32)
+                .bind(current.rounding.as_str())
+                .bind(current.utc_offset_minutes)
+                .bind(current.fallback.as_deref())
+                .bind(&current.rates_csv)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         sqlx::query(
-            "INSERT INTO rate_plans (id, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO rate_plans (id, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv, valid_from_us)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (id) DO UPDATE SET currency = $2, decimals = $3, rounding = $4,
-                 utc_offset_minutes = $5, fallback = $6, rates_csv = $7",
+                 utc_offset_minutes = $5, fallback = $6, rates_csv = $7, valid_from_us = $8",
         )
         .bind(&record.id)
         .bind(&record.currency)
@@ -87,13 +153,38 @@ impl Ledger {
         .bind(record.utc_offset_minutes)
         .bind(record.fallback.as_deref())
         .bind(&record.rates_csv)
-        .execute(&self.pool)
+        // A first version is in force from the beginning.
+        .bind(if stored.is_some() { from_us } else { 0 })
+        .execute(&mut *tx)
         .await?;
-        let mut plans = self.plans.write().unwrap_or_else(|p| p.into_inner());
-        let mut updated = Plans::clone(&plans);
-        updated.insert(record.id.clone(), plan);
-        *plans = Arc::new(updated);
-        Ok(())
+        tx.commit().await?;
+        self.load_plans().await
+    }
+
+    /// The plans as in force at `at` (Unix seconds): `plans` itself unless some plan was
+    /// replaced since, else a copy with those plans' versions of then.
+    pub(super) fn in_force(&self, plans: Arc<Plans>, at: i64) -> Arc<Plans> {
+        let history = self
+            .history
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if at >= history.last_until {
+            return plans;
+        }
+        let then: Vec<(&String, &Arc<crate::plan::RatePlan>)> = history
+            .by_plan
+            .iter()
+            .filter_map(|(id, versions)| version_at(versions, at).map(|plan| (id, plan)))
+            .collect();
+        if then.is_empty() {
+            return plans;
+        }
+        let mut resolved = Plans::clone(&plans);
+        for (id, plan) in then {
+            resolved.insert(id.clone(), plan.clone());
+        }
+        Arc::new(resolved)
     }
 
     /// A stored plan as it was saved, `None` if there is none.
@@ -151,9 +242,29 @@ impl Ledger {
         let mut plans = HashMap::new();
         for row in rows {
             let record = record_of(&row)?;
-            plans.insert(record.id.clone(), record.build()?);
+            plans.insert(record.id.clone(), Arc::new(record.build()?));
         }
-        *self.plans.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(plans);
+        let rows = sqlx::query(
+            "SELECT plan, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv, valid_from_us, valid_until_us
+             FROM rate_plan_versions ORDER BY plan, valid_from_us",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut history = History::default();
+        for row in rows {
+            let record = record_of(&row)?;
+            let replaced = Replaced {
+                from: row.try_get::<i64, _>(7)? / 1_000_000,
+                until: row.try_get::<i64, _>(8)? / 1_000_000,
+                plan: Arc::new(record.build()?),
+            };
+            history.last_until = history.last_until.max(replaced.until);
+            history.by_plan.entry(record.id).or_default().push(replaced);
+        }
+        // Both at once: a reader never sees a version without the history it belongs to.
+        let mut current = self.plans.write().unwrap_or_else(|p| p.into_inner());
+        *self.history.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(history);
+        *current = Arc::new(plans);
         Ok(())
     }
 
@@ -189,4 +300,17 @@ impl Ledger {
         let plans = self.plans_with(&account.plan).await?;
         Ok((account.plan, plans))
     }
+}
+
+/// The replaced version of a plan in force at `at`, if one is: the one whose span holds it,
+/// or the first for a time before any (the first version is in force from the beginning).
+fn version_at(versions: &[Replaced], at: i64) -> Option<&Arc<crate::plan::RatePlan>> {
+    let first = versions.first()?;
+    if at < first.from {
+        return Some(&first.plan);
+    }
+    versions
+        .iter()
+        .find(|v| v.from <= at && at < v.until)
+        .map(|v| &v.plan)
 }

@@ -321,6 +321,11 @@ impl Ledger {
         requests: &[ReserveRequest],
     ) -> Result<Vec<Reservation>, LedgerError> {
         let (plan, plans) = self.tenant_plan(tenant).await?;
+        // A batch is of calls being set up now: priced by the plans in force then.
+        let plans = match requests.first() {
+            Some(first) => self.in_force(plans, first.at),
+            None => plans,
+        };
         let plan = &plans[&plan];
         // Priced before any lock: a free or unrouted destination needs no transaction.
         let mut results: Vec<Option<Reservation>> = requests

@@ -118,8 +118,10 @@ pub async fn tenant(
 }
 
 /// Imports a rate plan from CSV (`prefix,name,rate_per_minute,connect_fee`...; see
-/// [`billing::RatePlan::from_csv`]), replacing the plan of that id. A row that does not parse
-/// is refused with its line number, and nothing is stored.
+/// [`billing::RatePlan::from_csv`]) as the plan of that id in force from `valid_from` (Unix
+/// seconds; now by default): calls answered before keep the version they were answered under
+/// ([`Ledger::save_plan_from`]). A row that does not parse is refused with its line number,
+/// and nothing is stored.
 pub async fn import_plan(
     ledger: &Ledger,
     id: &str,
@@ -127,6 +129,7 @@ pub async fn import_plan(
     decimals: u32,
     rounding: Rounding,
     csv: String,
+    valid_from: Option<i64>,
 ) -> Result<(), AdminError> {
     if !esl::api::is_name(id) {
         return Err(AdminError::Invalid(
@@ -159,8 +162,15 @@ pub async fn import_plan(
         fallback: stored.and_then(|s| s.fallback),
         rates_csv: csv,
     };
-    match ledger.save_plan(&record).await {
+    let saved = match valid_from {
+        Some(from) => ledger.save_plan_from(&record, from).await,
+        None => ledger.save_plan(&record).await,
+    };
+    match saved {
         Err(LedgerError::Plan(error)) => Err(AdminError::Invalid(error.to_string())),
+        Err(error @ LedgerError::VersionOrder { .. }) => {
+            Err(AdminError::Conflict(error.to_string()))
+        }
         other => Ok(other?),
     }
 }
@@ -237,4 +247,25 @@ pub async fn check_user(
         ));
     }
     Ok(())
+}
+
+/// A time as the command line takes it: Unix seconds or ISO 8601 with an offset
+/// (`2027-01-01T00:00:00Z`); Unix seconds.
+///
+/// ```
+/// assert_eq!(callcenter::admin::parse_time("2027-01-01T00:00:00Z").unwrap(), 1_798_761_600);
+/// assert_eq!(callcenter::admin::parse_time("1798761600").unwrap(), 1_798_761_600);
+/// assert!(callcenter::admin::parse_time("next year").is_err());
+/// ```
+pub fn parse_time(text: &str) -> Result<i64, AdminError> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|time| time.timestamp())
+        .map_err(|_| {
+            AdminError::Invalid(format!(
+                "{text:?} is not a time: Unix seconds or ISO 8601 with an offset"
+            ))
+        })
 }

@@ -653,6 +653,26 @@ async fn a_fresh_daemon_is_taken_to_calls_with_the_api_only() {
         )
         .await;
     assert_eq!(status, 200, "new rates in the same currency: {body}");
+    // New rates are a new version, from now or a later time, never before the one in force.
+    let dearer = PLAN_CSV.replace("0.06", "0.07");
+    let (status, body) = daemon
+        .send(
+            "PUT",
+            "/api/operator/plans/retail?currency=EUR&decimals=2",
+            &headers,
+            &csv(&dearer),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = daemon
+        .send(
+            "PUT",
+            "/api/operator/plans/retail?currency=EUR&decimals=2&valid_from=2000-01-01T00:00:00Z",
+            &headers,
+            &csv(PLAN_CSV),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
     // A profile that names none gets no trunk.
     let nameless = daemon
         .fsapi(&format!(

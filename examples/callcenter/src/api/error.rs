@@ -88,7 +88,8 @@ impl From<billing::LedgerError> for ApiError {
             billing::LedgerError::Amount(_) | billing::LedgerError::Precision { .. } => {
                 ApiError::BadRequest(error.to_string())
             }
-            billing::LedgerError::ReferenceConflict { .. } => ApiError::Conflict(error.to_string()),
+            billing::LedgerError::ReferenceConflict { .. }
+            | billing::LedgerError::VersionOrder { .. } => ApiError::Conflict(error.to_string()),
             other => ApiError::internal("ledger", &other),
         }
     }

@@ -211,6 +211,8 @@ pub(super) struct PlanQuery {
     decimals: u32,
     /// `up` (default), `half-up` or `down`.
     rounding: Option<String>,
+    /// In force from (Unix seconds or ISO 8601); now by default.
+    valid_from: Option<super::time::QueryTime>,
 }
 
 /// The largest rate plan CSV read (a few hundred thousand prefixes).
@@ -246,6 +248,7 @@ pub(super) async fn put_plan(
         query.decimals,
         rounding,
         csv,
+        query.valid_from.map(|t| t.0.div_euclid(1_000_000)),
     )
     .await?;
     tracing::info!(operator = ?operator.sub, %plan, "rate plan imported");

@@ -209,6 +209,10 @@ enum PlanCommand {
         /// How charges are rounded: up, half-up or down.
         #[arg(long, default_value = "up")]
         rounding: String,
+        /// In force from (ISO 8601 such as 2027-01-01T00:00:00Z, or Unix seconds); now by
+        /// default. Calls answered before keep the version they were answered under.
+        #[arg(long)]
+        valid_from: Option<String>,
     },
     /// List the plans.
     List,
@@ -597,14 +601,24 @@ async fn plan_command(daemon: &Daemon, command: PlanCommand) -> Result<(), Failu
             currency,
             decimals,
             rounding,
+            valid_from,
         } => {
+            let valid_from = valid_from.as_deref().map(admin::parse_time).transpose()?;
             let rounding =
                 billing::Rounding::parse(&rounding).ok_or("rounding is up, half-up or down")?;
             let csv =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            admin::import_plan(&daemon.ledger, &id, &currency, decimals, rounding, csv)
-                .await
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+            admin::import_plan(
+                &daemon.ledger,
+                &id,
+                &currency,
+                decimals,
+                rounding,
+                csv,
+                valid_from,
+            )
+            .await
+            .map_err(|e| format!("{}: {e}", file.display()))?;
             println!("rate plan {id} imported");
         }
         PlanCommand::List => {
