@@ -833,6 +833,33 @@ async fn the_administration_page_takes_a_fresh_daemon_to_calls() {
     let expected = json!(format!("{DID}extension:1000"));
     assert_eq!(browser.wait_for(dids, &expected, wait).await, expected);
 
+    // An agent, a queue and a menu to it, from the same page.
+    let user = [
+        ("tenant-user-name", json!("ann")),
+        ("tenant-user-role", json!("agent")),
+        ("tenant-user-extension", json!("1000")),
+        ("tenant-user-password", json!("ann-password")),
+    ];
+    assert_eq!(submit(&mut browser, "tenant-user-form", &user).await, saved);
+    let queue = [
+        ("queue-name", json!("support")),
+        ("queue-extension", json!("8000")),
+    ];
+    assert_eq!(submit(&mut browser, "queue-form", &queue).await, saved);
+    let menu = [
+        ("menu-name", json!("main")),
+        ("menu-extension", json!("ivr")),
+        ("menu-greeting", json!("ivr/ivr-welcome.wav")),
+        ("menu-entries", json!("1=queue:support\n2=extension:1000")),
+    ];
+    assert_eq!(submit(&mut browser, "menu-form", &menu).await, saved);
+    let menus = "document.getElementById('menus').textContent";
+    let expected = json!("mainivr1=queue:support 2=extension:1000");
+    assert_eq!(browser.wait_for(menus, &expected, wait).await, expected);
+    let refused = [("menu-entries", json!("1=queue:nowhere"))];
+    let answer = submit(&mut browser, "menu-form", &refused).await;
+    assert_ne!(answer, saved, "a menu entry to nothing is refused");
+
     // FreeSWITCH's next lookups serve them.
     freeswitch_can_place_and_receive_calls(&daemon).await;
 }

@@ -335,3 +335,60 @@ async fn cdrs_are_searched_by_caller_destination_and_outcome_and_exported_as_csv
     assert!(lines[1].ends_with(",442079460000,,charged,0.60"), "{text}");
     assert!(!text.contains("beta-call"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_admin_manages_its_users_and_not_itself_away() {
+    let p = platform().await;
+    let a = p.address;
+    let admin = login(a, "acme", "admin").await;
+    let agent = login(a, "acme", "agent").await;
+    let (status, listed) = call(a, "GET", "/api/users", Some(&admin), None).await;
+    assert_eq!(status, 200, "{listed}");
+    let names: Vec<&str> = listed["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "agent", "roamer"]);
+    assert!(
+        !listed.to_string().contains("argon2"),
+        "no hashes: {listed}"
+    );
+    // Agents manage nobody; another tenant's users are not listed.
+    let (status, _) = call(a, "GET", "/api/users", Some(&agent), None).await;
+    assert_eq!(status, 403);
+    let user = json!({"role": "agent", "extension": "1000", "password": "new-agent-pw"});
+    let (status, body) = call(a, "PUT", "/api/users/desk", Some(&admin), Some(user)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = call(
+        a,
+        "POST",
+        "/api/login",
+        None,
+        Some(json!({"tenant": "acme", "username": "desk", "password": "new-agent-pw"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Another tenant's extension, a missing field, a weak password: refused.
+    for bad in [
+        json!({"role": "agent", "extension": "9999", "password": "new-agent-pw"}),
+        json!({"role": "agent", "password": "new-agent-pw"}),
+        json!({"role": "agent", "extension": null, "password": "short"}),
+        json!({"role": "operator", "extension": null, "password": "new-agent-pw"}),
+    ] {
+        let (status, body) =
+            call(a, "PUT", "/api/users/desk", Some(&admin), Some(bad.clone())).await;
+        assert_error(status, &body, 400, "invalid_request");
+    }
+    // The admin cannot lock the tenant out by removing or demoting themselves.
+    let (status, body) = call(a, "DELETE", "/api/users/admin", Some(&admin), None).await;
+    assert_error(status, &body, 409, "conflict");
+    let demoted = json!({"role": "agent", "extension": null, "password": "acme-admin-pw"});
+    let (status, body) = call(a, "PUT", "/api/users/admin", Some(&admin), Some(demoted)).await;
+    assert_error(status, &body, 409, "conflict");
+    let (status, _) = call(a, "DELETE", "/api/users/desk", Some(&admin), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(a, "DELETE", "/api/users/desk", Some(&admin), None).await;
+    assert_eq!(status, 404);
+}

@@ -257,6 +257,29 @@ impl Users {
         Ok(())
     }
 
+    /// A tenant's users, by name (never their password hashes).
+    pub async fn list(&self, tenant: &str) -> Result<Vec<ApiUser>, ApiError> {
+        let rows = sqlx::query(
+            "SELECT username, role, extension FROM api_users WHERE tenant = $1 ORDER BY username",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let role: String = row.try_get(1)?;
+                Ok(ApiUser {
+                    tenant: tenant.to_owned(),
+                    username: row.try_get(0)?,
+                    role: Role::parse(&role).ok_or_else(|| {
+                        ApiError::internal("users", &format!("unknown role {role:?}"))
+                    })?,
+                    extension: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
     /// Removes a tenant's user (`tenant` empty: an operator); their tokens stop working.
     pub async fn delete(&self, tenant: &str, username: &str) -> Result<bool, ApiError> {
         let deleted = if tenant.is_empty() {

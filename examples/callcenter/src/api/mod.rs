@@ -36,6 +36,7 @@ mod schedules;
 mod tenants;
 mod time;
 mod trunks;
+mod users;
 mod ws;
 
 pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
@@ -105,6 +106,11 @@ pub fn router(state: ApiState) -> Router {
                 .put(extensions::put_extension)
                 .patch(extensions::patch_extension)
                 .delete(extensions::delete_extension),
+        )
+        .route("/api/users", get(users::users))
+        .route(
+            "/api/users/{username}",
+            put(users::put_user).delete(users::delete_user),
         )
         .route("/api/balance", get(balance::balance))
         .route("/api/contact-center", get(contact_center::contact_center))

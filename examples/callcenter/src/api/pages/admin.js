@@ -101,11 +101,21 @@
   }
 
   async function refreshTenant() {
-    const [balance, extensions, dids] = await Promise.all([
+    const [balance, extensions, dids, users, queues, menus] = await Promise.all([
       api("GET", "/api/balance"),
       api("GET", "/api/extensions?limit=1000"),
       api("GET", "/api/dids"),
+      api("GET", "/api/users"),
+      api("GET", "/api/queues"),
+      api("GET", "/api/menus"),
     ]);
+    if (users.status === 200) rows("users", users.body.users, (u) => [u.username, u.role, u.extension]);
+    if (queues.status === 200)
+      rows("queues", queues.body.queues, (q) => [q.name, q.extension, q.strategy, q.service_level_seconds]);
+    if (menus.status === 200)
+      rows("menus", menus.body.menus, (m) => [
+        m.name, m.extension, Object.entries(m.entries || {}).map(([d, a]) => `${d}=${a}`).join(" "),
+      ]);
     if (balance.status === 200)
       $("balance").textContent = `${balance.body.balance} (available ${balance.body.available}, held ${balance.body.held})`;
     if (extensions.status === 200)
@@ -245,6 +255,29 @@
     if ($("extension-password").value) extension.password = $("extension-password").value;
     return api("PUT", `/api/extensions/${segment(value("extension-name"))}`, extension);
   }, () => { $("extension-password").value = ""; refreshTenant(); });
+  form("tenant-user-form", () =>
+    api("PUT", `/api/users/${segment(value("tenant-user-name"))}`, {
+      role: $("tenant-user-role").value, extension: optional("tenant-user-extension"),
+      password: $("tenant-user-password").value,
+    }), () => { $("tenant-user-password").value = ""; refreshTenant(); });
+  form("queue-form", () => {
+    const queue = {
+      extension: optional("queue-extension"), strategy: $("queue-strategy").value,
+      moh_sound: optional("queue-moh"), service_level_seconds: Number(value("queue-service-level")),
+    };
+    return api("PUT", `/api/queues/${segment(value("queue-name"))}`, queue);
+  }, refreshTenant);
+  form("menu-form", () => {
+    // One entry a line: digits=action.
+    const entries = {};
+    for (const line of $("menu-entries").value.split("\n")) {
+      const [digits, ...action] = line.split("=");
+      if (digits.trim()) entries[digits.trim()] = action.join("=").trim();
+    }
+    return api("PUT", `/api/menus/${segment(value("menu-name"))}`, {
+      extension: optional("menu-extension"), greet_long: value("menu-greeting"), entries,
+    });
+  }, refreshTenant);
   form("route-form", () =>
     api("PUT", `/api/dids/${segment(value("route-number"))}`, { route: value("route-to") }), refreshTenant);
 
