@@ -566,7 +566,11 @@ async fn a_cdr_is_rated_by_the_plan_in_force_when_its_call_was_answered() {
             .unwrap()
             .try_get(0)
             .unwrap();
-        // The fixture's calls are answered at 1_795_261_109; new rates from 1_795_261_500.
+        // The fixture's calls were answered at 1_795_261_109 (in the past); new rates from now.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
         let dearer = PlanRecord {
             id: plan.clone(),
             currency: "EUR".into(),
@@ -576,12 +580,12 @@ async fn a_cdr_is_rated_by_the_plan_in_force_when_its_call_was_answered() {
             fallback: None,
             rates_csv: "prefix,name,rate_per_minute,connect_fee\n44,UK,1.20,0\n".into(),
         };
-        ledger.save_plan_from(&dearer, 1_795_261_500).await.unwrap();
+        ledger.save_plan_from(&dearer, now).await.unwrap();
         let early = cdr(&unique("early"), &tenant, "4420", Some(60_000));
         let mut late = cdr(&unique("late"), &tenant, "4420", Some(60_000));
-        late.answer_us = Some(1_795_261_600_000_000);
-        late.start_us = Some(1_795_261_590_000_000);
-        late.end_us = Some(1_795_261_660_000_000);
+        late.answer_us = Some((now + 3600) * 1_000_000);
+        late.start_us = Some((now + 3590) * 1_000_000);
+        late.end_us = Some((now + 3660) * 1_000_000);
         let amount = |outcome: Outcome| match outcome {
             Outcome::Charged { amount, .. } => amount,
             other => panic!("{name}: {other:?}"),
@@ -613,10 +617,28 @@ async fn a_cdr_is_rated_by_the_plan_in_force_when_its_call_was_answered() {
             rates_csv: "prefix,name,rate_per_minute,connect_fee\n44,UK,2.40,0\n".into(),
             ..dearer.clone()
         };
-        let refused = ledger.save_plan_from(&dearest, 1_795_261_000).await;
+        // What past calls were rated by never changes: a version starting in the past is
+        // refused.
+        let refused = ledger.save_plan_from(&dearest, now - 3600).await;
         assert!(
             matches!(refused, Err(LedgerError::VersionOrder { .. })),
             "{name}: {refused:?}"
+        );
+        // A version scheduled for later is replaced, not stacked: the one in force lasts
+        // until the new start.
+        ledger.save_plan_from(&dearest, now + 7200).await.unwrap();
+        let moved = PlanRecord {
+            rates_csv: "prefix,name,rate_per_minute,connect_fee\n44,UK,3.00,0\n".into(),
+            ..dearer.clone()
+        };
+        ledger.save_plan_from(&moved, now + 10_800).await.unwrap();
+        let mut later = cdr(&unique("later"), &tenant, "4420", Some(60_000));
+        later.answer_us = Some((now + 9000) * 1_000_000);
+        let charge = amount(ledger.record(&later).await.unwrap().outcome);
+        assert_eq!(
+            charge,
+            "1.20".parse::<Decimal>().unwrap(),
+            "{name}: the scheduled 2.40 never came"
         );
         assert_rows_consistent(&ledger, &tenant, &name).await;
     }

@@ -82,9 +82,10 @@ impl Ledger {
 
     /// Stores a rate plan after checking that it parses, in force from `valid_from` (Unix
     /// seconds) on. The version it replaces stays in force for calls answered before then; a
-    /// plan's first version is in force for any call before it too. A new version starts no
-    /// earlier than the one in force ([`LedgerError::VersionOrder`]); the same content again
-    /// changes nothing.
+    /// plan's first version is in force for any call before it too. A new version starts now
+    /// or later, and not before the one in force ([`LedgerError::VersionOrder`]): what calls
+    /// were rated by never changes. A version scheduled and not yet in force is replaced (or
+    /// moved) by the next import; the same content from the same time changes nothing.
     ///
     /// ```no_run
     /// # async fn demo(ledger: billing::Ledger, record: billing::PlanRecord) -> Result<(), billing::LedgerError> {
@@ -99,7 +100,14 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         record.build()?;
         let from_us = valid_from.saturating_mul(1_000_000);
+        let now_s = now_us() / 1_000_000;
         let mut tx = self.pool.begin().await?;
+        // The plan's row is locked first (a no-op write: PostgreSQL locks the row, SQLite
+        // takes the write lock), so two imports of one plan run one after the other.
+        sqlx::query("UPDATE rate_plans SET id = id WHERE id = $1")
+            .bind(&record.id)
+            .execute(&mut *tx)
+            .await?;
         let stored = sqlx::query(
             "SELECT id, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv, valid_from_us
              FROM rate_plans WHERE id = $1",
@@ -110,19 +118,31 @@ impl Ledger {
         if let Some(row) = &stored {
             let current = record_of(row)?;
             let current_from: i64 = row.try_get(7)?;
-            if &current == record {
+            if &current == record && from_us == current_from {
                 tx.rollback().await?;
                 return Ok(());
             }
-            if from_us < current_from {
+            // What calls were rated by stays as it was: a new version starts now or later,
+            // and after the one in force.
+            if valid_from < now_s || (from_us < current_from && current_from <= now_s * 1_000_000) {
                 return Err(LedgerError::VersionOrder {
                     plan: record.id.clone(),
-                    in_force_from: current_from / 1_000_000,
+                    in_force_from: (current_from / 1_000_000).max(now_s),
                 });
             }
-            // The version in force until now is kept for the calls it rated; one that never
-            // came into force (replaced at its own start) is simply replaced.
-            if from_us > current_from {
+            if current_from > now_s * 1_000_000 {
+                // A version scheduled and not yet in force is replaced (or moved): the one
+                // before it lasts until the new start.
+                sqlx::query(
+                    "UPDATE rate_plan_versions SET valid_until_us = $3 WHERE plan = $1 AND valid_until_us = $2",
+                )
+                .bind(&current.id)
+                .bind(current_from)
+                .bind(from_us)
+                .execute(&mut *tx)
+                .await?;
+            } else if from_us > current_from {
+                // The version in force until now is kept for the calls it rated.
                 sqlx::query(
                     "INSERT INTO rate_plan_versions (plan, valid_from_us, valid_until_us, currency, decimals, rounding, utc_offset_minutes, fallback, rates_csv)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
