@@ -640,6 +640,31 @@ async fn a_cdr_is_rated_by_the_plan_in_force_when_its_call_was_answered() {
             "1.20".parse::<Decimal>().unwrap(),
             "{name}: the scheduled 2.40 never came"
         );
+        // Imports in quick succession, within one second (as a client retrying or a fuzzer
+        // does): scheduled, replaced now, scheduled again; never a clash of versions.
+        let clock = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+        };
+        for (rates, later) in [("1.50", 7200), ("1.60", 0), ("1.70", 7200), ("1.80", 0)] {
+            let from = clock() + later;
+            let record = PlanRecord {
+                rates_csv: format!("prefix,name,rate_per_minute,connect_fee\n44,UK,{rates},0\n"),
+                ..dearer.clone()
+            };
+            let saved = ledger.save_plan_from(&record, from).await;
+            assert!(saved.is_ok(), "{name}: {rates} from {from}: {saved:?}");
+        }
+        ledger.reload().await.unwrap();
+        let past = cdr(&unique("past"), &tenant, "4420", Some(60_000));
+        let charge = amount(ledger.record(&past).await.unwrap().outcome);
+        assert_eq!(
+            charge,
+            "0.65".parse::<Decimal>().unwrap(),
+            "{name}: the past is as it was"
+        );
         assert_rows_consistent(&ledger, &tenant, &name).await;
     }
 }

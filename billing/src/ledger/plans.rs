@@ -130,6 +130,13 @@ impl Ledger {
                     in_force_from: (current_from / 1_000_000).max(now_s),
                 });
             }
+            // Spans that would start at or after the new start are empty (versions replaced
+            // within the second they started): gone, so the spans never overlap.
+            sqlx::query("DELETE FROM rate_plan_versions WHERE plan = $1 AND valid_from_us >= $2")
+                .bind(&current.id)
+                .bind(from_us.min(current_from))
+                .execute(&mut *tx)
+                .await?;
             if current_from > now_s * 1_000_000 {
                 // A version scheduled and not yet in force is replaced (or moved): the one
                 // before it lasts until the new start.
