@@ -111,3 +111,8 @@ pub(super) async fn delete_agent(
     let nodes = super::apply(&state, &[change]).await;
     Ok(Json(json!({ "deleted": name, "nodes": nodes })))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -58,3 +58,8 @@ pub(super) async fn top_up(
         "available": money(balance.available()),
     })))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

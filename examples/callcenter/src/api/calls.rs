@@ -193,3 +193,8 @@ pub(super) async fn call(
         None => Err(ApiError::NotFound),
     }
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

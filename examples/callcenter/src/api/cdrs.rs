@@ -305,3 +305,8 @@ mod tests {
         assert_eq!(cell(None), "");
     }
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

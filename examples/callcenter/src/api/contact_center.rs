@@ -95,3 +95,8 @@ pub(super) async fn statistics(
         "queues": queues,
     })))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -63,3 +63,8 @@ pub(super) async fn put_route(
     let did = store.did(&number).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(did_json(&did)))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -90,3 +90,8 @@ pub(super) async fn session(Caller(claims): Caller) -> Json<serde_json::Value> {
         "expires_at": claims.exp,
     }))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -141,3 +141,8 @@ pub(super) async fn delete_menu(
         .await?;
     super::removed(found)
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

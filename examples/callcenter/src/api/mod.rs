@@ -26,6 +26,7 @@ mod fields;
 mod limits;
 mod login;
 mod menus;
+mod openapi;
 mod page;
 mod pages;
 mod prompts;
@@ -42,7 +43,8 @@ mod ws;
 pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role, Tokens, Users};
 pub use error::ApiError;
 pub use limits::{Limits, SocketSlot};
-pub use pages::{ADMIN_PAGE, AGENT_PAGE, LIVE_PAGE, OPENAPI, WALLBOARD_PAGE};
+pub use openapi::openapi;
+pub use pages::{ADMIN_PAGE, AGENT_PAGE, LIVE_PAGE, WALLBOARD_PAGE};
 
 use crate::roles::esl_worker::{EslWorker, NodeOutcome};
 use axum::Router;

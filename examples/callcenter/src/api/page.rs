@@ -5,12 +5,21 @@ use super::ApiError;
 use serde::Deserialize;
 
 /// A page asked for.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct Page<A = String> {
     /// The `next` of the previous page.
+    #[param(value_type = Option<String>, nullable = false)]
     pub(super) after: Option<A>,
-    /// Page size, 1 to 1000. Default 100.
+    /// Page size, 1 to 1000 (default 100).
+    #[param(
+        minimum = 1,
+        maximum = 1000,
+        default = 100,
+        example = 1,
+        nullable = false
+    )]
     limit: Option<u32>,
 }
 

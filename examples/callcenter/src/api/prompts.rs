@@ -146,3 +146,8 @@ pub(super) async fn delete_prompt(
 
 /// The largest prompt body read.
 pub(super) const BODY_LIMIT: usize = PROMPT_MAX;
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

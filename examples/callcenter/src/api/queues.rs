@@ -210,3 +210,8 @@ pub(super) async fn delete_tier(
         json!({ "queue": queue, "agent": agent, "deleted": true, "nodes": nodes }),
     ))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -141,3 +141,8 @@ pub(super) async fn unassigned(
         .collect();
     Ok(Json(json!({ "recordings": items, "next": next })))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -91,3 +91,8 @@ pub(super) async fn delete_ring_group(
         .await?;
     super::removed(found)
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -314,3 +314,8 @@ pub(super) async fn put_did(
     tracing::info!(operator = ?operator.sub, tenant = %body.tenant, did = %number, "DID given");
     Ok(Json(json!({ "number": number, "tenant": body.tenant })))
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

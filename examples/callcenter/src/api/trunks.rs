@@ -162,3 +162,8 @@ pub(super) async fn delete_trunk(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

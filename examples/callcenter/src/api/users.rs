@@ -77,3 +77,8 @@ pub(super) async fn delete_user(
     let found = state.users.delete(&admin.tenant, &username).await?;
     super::removed(found)
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(super) struct Routes;

@@ -35,6 +35,9 @@ enum Command {
     },
     /// Create the demo tenant and exit.
     DemoData,
+    /// Print the REST API's OpenAPI description (as `GET /api/openapi.json` serves it) and
+    /// exit; needs no configuration or database.
+    Openapi,
     /// Add or replace an API user; the password is read from CALLCENTER_NEW_PASSWORD, else
     /// from the first line of standard input.
     AddUser {
@@ -279,6 +282,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     init_logs(args.common.json_logs);
     let command = args.command.unwrap_or(Command::Serve { demo_data: false });
+    if let Command::Openapi = command {
+        println!("{}", callcenter::api::openapi());
+        return ExitCode::SUCCESS;
+    }
     let result = DaemonConfig::load(args.common.config.as_deref())
         .map_err(Failure::from)
         .and_then(|config| run(config, command));
@@ -310,6 +317,8 @@ fn run(config: DaemonConfig, command: Command) -> Result<(), Failure> {
         match command {
             Command::Serve { demo_data } => serve_all(&config, daemon, demo_data).await,
             Command::DemoData => Ok(seed_demo_data(&daemon.ledger, &daemon.store).await?),
+            // Answered before any configuration is read (see main).
+            Command::Openapi => Ok(()),
             Command::AddUser {
                 tenant,
                 username,

@@ -9,9 +9,6 @@ use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-/// The OpenAPI description of the REST routes.
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
 /// The live calls page.
 pub const LIVE_PAGE: &str = include_str!("live.html");
 
@@ -42,7 +39,10 @@ const ASSETS: [(&str, &str, &str); 6] = [
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(in crate::api) async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::api::openapi(),
+    )
 }
 
 fn page(html: &'static str) -> Response {
@@ -89,3 +89,8 @@ pub(in crate::api) async fn asset(Path(name): Path<String>) -> Response {
         None => crate::api::ApiError::NotFound.into_response(),
     }
 }
+
+/// This file's routes, for the description ([`super::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub(in crate::api) struct Routes;
