@@ -131,6 +131,29 @@ impl Tokens {
         (token, claims.exp)
     }
 
+    /// A ticket: claims for one purpose, named by their `aud` claim (a recording's playback),
+    /// signed like tokens. A ticket is never a token: [`Tokens::verify`] refuses any `aud`,
+    /// and a ticket lacks a token's claims.
+    pub(super) fn sign_ticket<T: Serialize>(&self, claims: &T) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing of plain claims cannot fail")
+    }
+
+    /// The claims of a valid, unexpired ticket for `audience` (see [`Tokens::sign_ticket`]).
+    pub(super) fn verify_ticket<T: serde::de::DeserializeOwned>(
+        &self,
+        ticket: &str,
+        audience: &str,
+    ) -> Result<T, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        validation.set_audience(&[audience]);
+        jsonwebtoken::decode::<T>(ticket, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|_| ApiError::NotFound)
+    }
+
     /// The claims of a valid, unexpired token signed with our secret (whether its user still
     /// holds them is [`Users::check`]'s question).
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {

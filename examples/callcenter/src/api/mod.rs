@@ -29,6 +29,7 @@ mod menus;
 mod openapi;
 mod page;
 mod pages;
+mod playback;
 mod prompts;
 mod queues;
 mod recordings;
@@ -101,6 +102,11 @@ pub fn router(state: ApiState) -> Router {
             "/api/recordings/{call_uuid}/{index}",
             get(recordings::download),
         )
+        .route(
+            "/api/recordings/{call_uuid}/{index}/link",
+            get(recordings::link),
+        )
+        .route("/api/playback/{ticket}", get(playback::play))
         .route("/api/extensions", get(extensions::extensions))
         .route(
             "/api/extensions/{extension}",
@@ -193,6 +199,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/api/operator/unassigned-recordings",
             get(recordings::unassigned),
+        )
+        .route(
+            "/api/operator/unassigned-recordings/{id}/link",
+            get(recordings::unassigned_link),
         )
         .route("/ws", get(ws::upgrade))
         .route("/live", get(pages::live_page))

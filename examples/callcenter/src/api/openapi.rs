@@ -64,6 +64,7 @@ fn document() -> Value {
         super::login::Routes::openapi(),
         super::menus::Routes::openapi(),
         super::pages::Routes::openapi(),
+        super::playback::Routes::openapi(),
         super::prompts::Routes::openapi(),
         super::queues::Routes::openapi(),
         super::recordings::Routes::openapi(),
@@ -178,6 +179,10 @@ fn add_request_id(operation: &mut Value) {
     let Some(operation) = operation.as_object_mut() else {
         return;
     };
+    // A summary is a doc comment: its line breaks are only the source's wrapping.
+    if let Some(Value::String(summary)) = operation.get_mut("summary") {
+        *summary = summary.replace('\n', " ");
+    }
     let parameters = operation
         .entry("parameters")
         .or_insert_with(|| json!([]))
@@ -315,6 +320,13 @@ fn error_placeholder(name: &str) -> utoipa::openapi::Response {
         .description(answer.description)
         .build()
 }
+
+// For `body = inline(Binary)`.
+/// A binary body (an MP3 answered, a WAV uploaded).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // Read by the description only.
+pub(super) struct Binary(Vec<u8>);
 
 /// The reusable error answers, for `responses((status = 404, response = NotFound))`.
 macro_rules! error_answers {

@@ -61,6 +61,78 @@
     }
   }
 
+  // Plays a recording: the API hands out a short-lived link an <audio> can load without the
+  // token (a pre-signed URL on S3, a ticket on this daemon otherwise).
+  async function play(linkPath, player, result) {
+    $(result).textContent = "…";
+    const answer = await api("GET", linkPath);
+    if (answer.status !== 200) {
+      $(result).textContent = (answer.body && answer.body.error) || `failed (${answer.status})`;
+      return;
+    }
+    $(result).textContent = "";
+    $(player).src = answer.body.url;
+    $(player).play().catch(() => {});
+  }
+
+  // A table cell holding one button.
+  function buttonCell(text, onClick) {
+    const td = document.createElement("td");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = text;
+    button.addEventListener("click", onClick);
+    td.appendChild(button);
+    return td;
+  }
+
+  // A call's recordings: one Play button each, in place of the button that listed them.
+  async function listRecordings(uuid, td) {
+    const answer = await api("GET", `/api/recordings/${segment(uuid)}`);
+    td.replaceChildren();
+    if (answer.status !== 200) {
+      td.textContent = (answer.body && answer.body.error) || `failed (${answer.status})`;
+      return;
+    }
+    if (answer.body.recordings.length === 0) td.textContent = "none";
+    for (const recording of answer.body.recordings) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `Play ${Math.round(recording.duration_ms / 1000)} s`;
+      button.addEventListener("click", () => play(recording.playback, "player", "player-result"));
+      td.appendChild(button);
+    }
+  }
+
+  // The operator's unassigned CDRs and recordings, a page at a time.
+  const unassignedNext = { cdrs: null, recordings: null };
+  async function refreshUnassigned(kind, more) {
+    const query = new URLSearchParams({ limit: "50" });
+    if (more && unassignedNext[kind] !== null) query.set("after", unassignedNext[kind]);
+    const answer = await api("GET", `/api/operator/unassigned-${kind}?${query}`);
+    if (answer.status !== 200) return;
+    const body = $(`unassigned-${kind}`);
+    if (!more) body.replaceChildren();
+    for (const item of answer.body[kind]) {
+      const tr = document.createElement("tr");
+      const cells = kind === "cdrs"
+        ? [item.uuid, item.leg, item.reason, item.named_tenant, item.destination, item.billsec]
+        : [item.call_uuid, Math.round(item.duration_ms / 1000), item.size_bytes];
+      for (const cell of cells) {
+        const td = document.createElement("td");
+        td.textContent = cell === null || cell === undefined ? "" : String(cell);
+        tr.appendChild(td);
+      }
+      if (kind === "recordings") {
+        tr.appendChild(buttonCell("Play", () =>
+          play(`/api/operator/unassigned-recordings/${item.id}/link`, "operator-player", "operator-player-result")));
+      }
+      body.appendChild(tr);
+    }
+    unassignedNext[kind] = answer.body.next;
+    $(`unassigned-${kind}-more`).classList.toggle("hidden", answer.body.next === null);
+  }
+
   const value = (id) => $(id).value.trim();
   const optional = (id) => value(id) || null;
   const segment = (text) => encodeURIComponent(text);
@@ -98,6 +170,7 @@
       rows("tenants", tenants.body.tenants, (t) => [
         t.tenant, t.domain, t.context, t.trunk, t.prepaid ? "yes" : "no", t.disabled ? "disabled" : "active",
       ]);
+    await Promise.all([refreshUnassigned("cdrs", false), refreshUnassigned("recordings", false)]);
   }
 
   async function refreshTenant() {
@@ -157,6 +230,8 @@
         td.textContent = cell === null || cell === undefined ? "" : String(cell);
         tr.appendChild(td);
       }
+      const recordings = buttonCell("Recordings", () => listRecordings(c.uuid, recordings));
+      tr.appendChild(recordings);
       body.appendChild(tr);
     }
     cdrNext = answer.body.next;
@@ -284,6 +359,8 @@
   $("login").addEventListener("submit", signIn);
   $("cdr-form").addEventListener("submit", (submit) => { submit.preventDefault(); searchCdrs(false); });
   $("cdr-more").addEventListener("click", () => searchCdrs(true));
+  $("unassigned-cdrs-more").addEventListener("click", () => refreshUnassigned("cdrs", true));
+  $("unassigned-recordings-more").addEventListener("click", () => refreshUnassigned("recordings", true));
   $("cdr-export").addEventListener("click", exportCdrs);
   $("sign-out").addEventListener("click", async () => {
     if (token) await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => {});

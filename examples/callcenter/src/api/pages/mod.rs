@@ -38,6 +38,13 @@ const ASSETS: [(&str, &str, &str); 6] = [
 /// Nothing inline, nothing from elsewhere; the socket and the API on this origin only.
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
+/// This description.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "description",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = inline(Object))),
+)]
 pub(in crate::api) async fn openapi() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -46,16 +53,52 @@ pub(in crate::api) async fn openapi() -> impl IntoResponse {
 }
 
 fn page(html: &'static str) -> Response {
+    page_with_policy(html, POLICY.to_owned())
+}
+
+fn page_with_policy(html: &'static str, policy: String) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, POLICY),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, policy),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
         ],
         html,
     )
         .into_response()
+}
+
+/// Where the administration page may play recordings from: this origin (a local store's
+/// playback tickets) and, on S3, the origin of the store's pre-signed URLs.
+async fn media_sources(state: &crate::api::ApiState) -> String {
+    let mut sources = String::from("'self'");
+    let Some(destination) = &state.recordings else {
+        return sources;
+    };
+    let probe = destination
+        .signed_download("probe", std::time::Duration::from_secs(60))
+        .await;
+    if let Some(origin) = probe.and_then(Result::ok).as_deref().and_then(origin) {
+        sources.push(' ');
+        sources.push_str(origin);
+    }
+    sources
+}
+
+/// The `scheme://host[:port]` of an absolute URL, when it is only that (nothing that could end
+/// the policy's directive).
+fn origin(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let host = rest.split(['/', '?', '#']).next()?;
+    let clean = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    clean.then(|| &url[..scheme.len() + 3 + host.len()])
 }
 
 pub(in crate::api) async fn live_page() -> Response {
@@ -70,8 +113,11 @@ pub(in crate::api) async fn wallboard_page() -> Response {
     page(WALLBOARD_PAGE)
 }
 
-pub(in crate::api) async fn admin_page() -> Response {
-    page(ADMIN_PAGE)
+pub(in crate::api) async fn admin_page(
+    axum::extract::State(state): axum::extract::State<crate::api::ApiState>,
+) -> Response {
+    let policy = format!("{POLICY}; media-src {}", media_sources(&state).await);
+    page_with_policy(ADMIN_PAGE, policy)
 }
 
 /// `/assets/{name}`: one of the pages' scripts or style; 404 for any other name.
@@ -90,7 +136,27 @@ pub(in crate::api) async fn asset(Path(name): Path<String>) -> Response {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn origins_of_signed_urls() {
+        assert_eq!(
+            origin("https://recordings.s3.eu-west-1.amazonaws.com/a/b.mp3?X-Amz-Signature=1"),
+            Some("https://recordings.s3.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:3900/recordings/a.mp3"),
+            Some("http://127.0.0.1:3900")
+        );
+        assert_eq!(origin("http://evil; script-src *"), None);
+        assert_eq!(origin("javascript://x"), None);
+        assert_eq!(origin("/api/playback/t"), None);
+    }
+}
+
 /// This file's routes, for the description ([`super::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(openapi))]
 pub(in crate::api) struct Routes;
