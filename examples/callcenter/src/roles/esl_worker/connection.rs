@@ -1,6 +1,6 @@
 //! One node's connection: connect (retried forever), subscribe, re-sync the live calls from
-//! `show channels` and the call center from `callcenter_config ... list`, then follow the
-//! events until the connection ends for good.
+//! `show channels`, the call center from `callcenter_config ... list` and the trunks' profiles
+//! (`sofia profile ... rescan`), then follow the events until the connection ends for good.
 
 use super::call_center_config::already_there;
 use super::{Shared, cdrs, lock, prepaid, recordings, statistics};
@@ -138,6 +138,11 @@ async fn resync(
     lock(&node.calls).resync(&rows, |hints| shared.resolve(hints), &mut out);
     publish(shared, &out);
     resync_call_center(shared, index, client, events, &mut held).await;
+    tokio::spawn(super::trunks::rescan_profiles(
+        shared.clone(),
+        index,
+        client.clone(),
+    ));
     held
 }
 

@@ -2,10 +2,13 @@
 //! (the profile reads its gateways from the directory again); a changed or removed one is
 //! first `killgw` (sofia never changes a gateway it has, and drops a killed one within a few
 //! seconds), then, when it changed, added again by a rescan once the old one is gone.
+//! A node (re)connected is told to rescan every profile a trunk uses: trunks added while it was
+//! away (or before it started with an old profile) reach it without a restart.
 
-use super::EslWorker;
 use super::call_center_config::NodeOutcome;
+use super::{EslWorker, Shared};
 use esl::api::{SofiaAction, SofiaProfile};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long sofia takes to drop a killed gateway (its worker looks every second: unregister,
@@ -33,6 +36,36 @@ impl EslWorker {
             });
         }
         outcomes
+    }
+}
+
+/// Rescans, on one node just (re)connected, every profile the stored trunks use. In its own
+/// task (the events must not wait for it); a failure is logged, the next connection retries.
+pub(super) async fn rescan_profiles(
+    shared: Arc<Shared>,
+    index: usize,
+    client: esl::client::Client,
+) {
+    let node = &shared.nodes[index].config.name;
+    let trunks = match shared.tenants.store().trunks(None).await {
+        Ok(trunks) => trunks,
+        Err(error) => {
+            tracing::warn!(%node, %error, "cannot read the trunks to rescan their profiles");
+            return;
+        }
+    };
+    let mut profiles: Vec<String> = trunks.into_iter().map(|trunk| trunk.profile).collect();
+    profiles.sort();
+    profiles.dedup();
+    let rescans: Vec<SofiaProfile> = profiles
+        .into_iter()
+        .map(|profile| SofiaProfile {
+            profile,
+            action: SofiaAction::Rescan,
+        })
+        .collect();
+    if let Err(error) = run_on(&client, &rescans).await {
+        tracing::warn!(%node, %error, "trunks' profiles not rescanned on the node");
     }
 }
 
