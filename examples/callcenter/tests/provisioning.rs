@@ -29,6 +29,68 @@ async fn store_of(p: &Platform) -> PlatformStore {
         .unwrap()
 }
 
+// A PUT replaces the whole resource: each of these is a complete, valid body (with the values a
+// test does not care about), which a test changes only in what it checks.
+
+/// A queue: no dial name, the usual strategy, the default music, 20 s service level.
+fn queue_body() -> Value {
+    json!({
+        "extension": null,
+        "strategy": "longest-idle-agent",
+        "moh_sound": null,
+        "service_level_seconds": 20,
+    })
+}
+
+/// An agent's place on a queue: first level, first position.
+fn tier_body() -> Value {
+    json!({"level": 1, "position": 1})
+}
+
+/// An IVR menu: no dial name, the standard sounds, no entries.
+fn menu_body() -> Value {
+    json!({
+        "extension": null,
+        "greet_long": "ivr/ivr-welcome.wav",
+        "greet_short": null,
+        "invalid_sound": "ivr/ivr-that_was_an_invalid_entry.wav",
+        "exit_sound": "voicemail/vm-goodbye.wav",
+        "timeout_ms": 10000,
+        "max_failures": 3,
+        "entries": {},
+    })
+}
+
+/// A ring group: no dial name, everyone at once for 20 s, extension 1000 its only member.
+fn ring_group_body() -> Value {
+    json!({
+        "extension": null,
+        "strategy": "simultaneous",
+        "ring_seconds": 20,
+        "members": ["1000"],
+    })
+}
+
+/// A schedule: no rules, every call to extension 1000.
+fn schedule_body() -> Value {
+    json!({"rules": [], "otherwise": "extension:1000"})
+}
+
+/// A refusal that a rule made, not the body's form: a body left incomplete would be refused
+/// whatever the rule the test means to check.
+fn not_for_a_missing_field(answer: &Value) {
+    let error = answer["error"].as_str().unwrap_or_default();
+    assert!(!error.contains("missing field"), "{answer}");
+}
+
+/// `base` with the fields of `changes` set.
+fn with(mut base: Value, changes: Value) -> Value {
+    for (field, value) in changes.as_object().unwrap() {
+        base[field] = value.clone();
+    }
+    base
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_builds_a_queue_and_the_node_is_told_each_change_live() {
     let p = platform().await;
@@ -44,7 +106,10 @@ async fn an_admin_builds_a_queue_and_the_node_is_told_each_change_live() {
             "nodes": [{"node": "fs1", "applied": true}],
         })
     );
-    let queue = json!({"extension": "8000", "strategy": "ring-all", "service_level_seconds": 30});
+    let queue = with(
+        queue_body(),
+        json!({"extension": "8000", "strategy": "ring-all", "service_level_seconds": 30}),
+    );
     let (code, body) = put(a, &admin, "/api/queues/support", queue.clone()).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["nodes"], json!([{"node": "fs1", "applied": true}]));
@@ -65,7 +130,7 @@ async fn an_admin_builds_a_queue_and_the_node_is_told_each_change_live() {
             "agents": [{"agent": "1000", "level": 2, "position": 3}],
         }]})
     );
-    let (code, _) = put(a, &agent, "/api/queues/sales", json!({})).await;
+    let (code, _) = put(a, &agent, "/api/queues/sales", queue_body()).await;
     assert_eq!(code, 403, "agents do not provision");
 
     for path in ["/api/queues/support/agents/1000", "/api/agents/1000"] {
@@ -102,17 +167,19 @@ async fn provisioning_stays_in_the_admins_tenant_and_refuses_what_breaks_a_rule(
     let acme = login(a, "acme", "admin").await;
     let beta = login(a, "beta", "admin").await;
     assert_eq!(put(a, &acme, "/api/agents/1000", json!({})).await.0, 200);
-    assert_eq!(put(a, &acme, "/api/queues/support", json!({})).await.0, 200);
-    assert_eq!(put(a, &beta, "/api/queues/support", json!({})).await.0, 200);
+    assert_eq!(
+        put(a, &acme, "/api/queues/support", queue_body()).await.0,
+        200
+    );
+    assert_eq!(
+        put(a, &beta, "/api/queues/support", queue_body()).await.0,
+        200
+    );
     let sent_before = callcenter_commands(&p).len();
 
     let refused: [(&str, &str, Value); 10] = [
         // Beta has no agent 1000 yet: acme's is not beta's to put on a queue.
-        (
-            "beta",
-            "/api/queues/support/agents/1000",
-            json!({"level": 1, "position": 1}),
-        ),
+        ("beta", "/api/queues/support/agents/1000", tier_body()),
         // An agent is one of the tenant's extensions; its contact is the platform's to write.
         ("acme", "/api/agents/1999", json!({})),
         (
@@ -122,23 +189,27 @@ async fn provisioning_stays_in_the_admins_tenant_and_refuses_what_breaks_a_rule(
         ),
         ("acme", "/api/agents/1000", json!({"status": "Busy"})),
         // Names reach FreeSWITCH as name@tenant: no second @, no blank.
-        ("acme", "/api/queues/sales@beta", json!({})),
-        ("acme", "/api/queues/sales%20x", json!({})),
-        ("acme", "/api/queues/sales", json!({"strategy": "everyone"})),
+        ("acme", "/api/queues/sales@beta", queue_body()),
+        ("acme", "/api/queues/sales%20x", queue_body()),
         (
             "acme",
             "/api/queues/sales",
-            json!({"moh_sound": "${system(id)}"}),
+            with(queue_body(), json!({"strategy": "everyone"})),
         ),
         (
             "acme",
             "/api/queues/sales",
-            json!({"service_level_seconds": 0}),
+            with(queue_body(), json!({"moh_sound": "${system(id)}"})),
+        ),
+        (
+            "acme",
+            "/api/queues/sales",
+            with(queue_body(), json!({"service_level_seconds": 0})),
         ),
         (
             "acme",
             "/api/queues/support/agents/1000",
-            json!({"level": 0, "position": 1}),
+            with(tier_body(), json!({"level": 0})),
         ),
     ];
     for (tenant, path, body) in refused {
@@ -146,6 +217,7 @@ async fn provisioning_stays_in_the_admins_tenant_and_refuses_what_breaks_a_rule(
         let (code, answer) = put(a, token, path, body.clone()).await;
         assert_eq!(code, 400, "{tenant} {path} {body}: {answer}");
         assert!(answer["error"].is_string(), "{answer}");
+        not_for_a_missing_field(&answer);
     }
     assert_eq!(
         callcenter_commands(&p).len(),
@@ -167,15 +239,18 @@ async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
     store.put_did("02873001234", "acme").await.unwrap();
     store.put_did("02873009999", "beta").await.unwrap();
     let acme = login(a, "acme", "admin").await;
-    let queue = json!({"extension": "8000"});
+    let queue = with(queue_body(), json!({"extension": "8000"}));
     assert_eq!(put(a, &acme, "/api/queues/support", queue).await.0, 200);
 
-    let menu = json!({
-        "extension": "7000",
-        "greet_long": "ivr/ivr-welcome.wav",
-        "timeout_ms": 5000,
-        "entries": {"1": "queue:support", "2": "extension:1000", "9": "repeat", "0": "hangup"},
-    });
+    let menu = with(
+        menu_body(),
+        json!({
+            "extension": "7000",
+            "greet_long": "ivr/ivr-welcome.wav",
+            "timeout_ms": 5000,
+            "entries": {"1": "queue:support", "2": "extension:1000", "9": "repeat", "0": "hangup"},
+        }),
+    );
     let (code, body) = put(a, &acme, "/api/menus/main", menu).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["greet_short"], "ivr/ivr-welcome.wav");
@@ -191,7 +266,12 @@ async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
         json!({"number": "02873001234", "route": "menu:main", "destination": "7000"})
     );
 
-    let greeting = |entries: Value| json!({"greet_long": "ivr/hello.wav", "entries": entries});
+    let greeting = |entries: Value| {
+        with(
+            menu_body(),
+            json!({"greet_long": "ivr/hello.wav", "entries": entries}),
+        )
+    };
     let refused = [
         // Raw FreeSWITCH actions are not actions.
         greeting(json!({"1": "menu-exec-app:bridge sofia/gateway/trunk/0044123"})),
@@ -202,13 +282,20 @@ async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
         greeting(json!({"1": "menu:nosuch"})),
         greeting(json!({"12345": "hangup"})),
         greeting(json!({"a": "hangup"})),
-        json!({"greet_long": "/etc/freeswitch/tls/agent.pem"}),
-        json!({"greet_long": "../../other/prompt.wav"}),
-        json!({"greet_long": "ivr/hello.wav", "timeout_ms": 0}),
+        with(
+            menu_body(),
+            json!({"greet_long": "/etc/freeswitch/tls/agent.pem"}),
+        ),
+        with(menu_body(), json!({"greet_long": "../../other/prompt.wav"})),
+        with(
+            menu_body(),
+            json!({"greet_long": "ivr/hello.wav", "timeout_ms": 0}),
+        ),
     ];
     for body in refused {
         let (code, answer) = put(a, &acme, "/api/menus/other", body.clone()).await;
         assert_eq!(code, 400, "{body}: {answer}");
+        not_for_a_missing_field(&answer);
     }
     // A submenu may be the menu itself; a DID target must be routed.
     let (code, body) = put(
@@ -248,6 +335,87 @@ async fn menus_are_typed_their_targets_checked_and_nothing_in_use_is_removed() {
     assert_eq!(put(a, &beta, "/api/dids/02873009999", route).await.0, 200);
 }
 
+/// A PUT replaces the whole queue or menu: one that leaves out a field is refused naming it,
+/// and what is stored (and what the node was told) stays as it was, not reset to a default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_that_leaves_out_a_field_is_refused_naming_it_and_changes_nothing() {
+    let p = platform().await;
+    let a = p.address;
+    let admin = login(a, "acme", "admin").await;
+
+    let queue = with(
+        queue_body(),
+        json!({"extension": "8000", "strategy": "ring-all", "moh_sound": "local_stream://moh",
+            "service_level_seconds": 30}),
+    );
+    assert_eq!(put(a, &admin, "/api/queues/support", queue).await.0, 200);
+    let (code, queues_before) = call(a, "GET", "/api/queues", Some(&admin), None).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        queues_before["queues"][0]["moh_sound"],
+        "local_stream://moh"
+    );
+    let told_before = callcenter_commands(&p);
+    // Each field left out of a body that would otherwise change every one of them.
+    let changed = json!({"extension": "8001", "strategy": "longest-idle-agent",
+        "moh_sound": null, "service_level_seconds": 45});
+    for field in changed.as_object().unwrap().keys() {
+        let mut partial = changed.clone();
+        partial.as_object_mut().unwrap().remove(field);
+        let (code, answer) = put(a, &admin, "/api/queues/support", partial).await;
+        assert_eq!(code, 400, "queue without {field}: {answer}");
+        let missing = format!("invalid JSON body: missing field `{field}`");
+        assert!(
+            answer["error"].as_str().unwrap().starts_with(&missing),
+            "{answer}"
+        );
+        let (_, queues_after) = call(a, "GET", "/api/queues", Some(&admin), None).await;
+        assert_eq!(queues_after, queues_before, "queue without {field}");
+    }
+    assert_eq!(
+        callcenter_commands(&p),
+        told_before,
+        "the node was told nothing"
+    );
+
+    let menu = with(
+        menu_body(),
+        json!({"extension": "7000", "greet_short": "ivr/ivr-short.wav", "timeout_ms": 5000,
+            "max_failures": 5, "entries": {"0": "hangup"}}),
+    );
+    assert_eq!(put(a, &admin, "/api/menus/main", menu).await.0, 200);
+    let (code, menu_before) = call(a, "GET", "/api/menus/main", Some(&admin), None).await;
+    assert_eq!(code, 200, "{menu_before}");
+    assert_eq!(menu_before["greet_short"], "ivr/ivr-short.wav");
+    let changed = json!({
+        "extension": "7001",
+        "greet_long": "ivr/hello.wav",
+        "greet_short": null,
+        "invalid_sound": "ivr/invalid.wav",
+        "exit_sound": "ivr/exit.wav",
+        "timeout_ms": 10000,
+        "max_failures": 3,
+        "entries": {"1": "repeat"},
+    });
+    for field in changed.as_object().unwrap().keys() {
+        let mut partial = changed.clone();
+        partial.as_object_mut().unwrap().remove(field);
+        let (code, answer) = put(a, &admin, "/api/menus/main", partial).await;
+        assert_eq!(code, 400, "menu without {field}: {answer}");
+        let missing = format!("invalid JSON body: missing field `{field}`");
+        assert!(
+            answer["error"].as_str().unwrap().starts_with(&missing),
+            "{answer}"
+        );
+        let (_, menu_after) = call(a, "GET", "/api/menus/main", Some(&admin), None).await;
+        assert_eq!(menu_after, menu_before, "menu without {field}");
+    }
+    // The whole body is taken.
+    let (code, body) = put(a, &admin, "/api/menus/main", changed).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["greet_short"], "ivr/hello.wav");
+}
+
 /// What the review of the provisioning found: an extension that an agent is cannot be removed
 /// (whoever is given its name next would take the queue's calls); names differing only in
 /// case are refused (FreeSWITCH finds them ignoring case); a write of an agent without a status
@@ -262,10 +430,11 @@ async fn what_is_in_use_stays_and_case_twins_are_refused() {
     assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"], "agent 1000 still uses it; change that first");
 
-    let queue = json!({"moh_sound": "local_stream://moh"});
+    let queue = with(queue_body(), json!({"moh_sound": "local_stream://moh"}));
     assert_eq!(put(a, &admin, "/api/queues/support", queue).await.0, 200);
-    let (code, body) = put(a, &admin, "/api/queues/Support", json!({})).await;
+    let (code, body) = put(a, &admin, "/api/queues/Support", queue_body()).await;
     assert_eq!(code, 409, "{body}");
+    not_for_a_missing_field(&body);
 
     let agent = login(a, "acme", "agent").await;
     let on_break = json!({"status": "On Break"});
@@ -314,27 +483,29 @@ async fn ring_groups_are_provisioned_by_admins_from_their_own_extensions() {
         json!({"ring_groups": [{"name": "sales", "extension": "7100", "strategy": "sequential", "ring_seconds": 15, "members": ["1000", "1001"]}]})
     );
     for (bad, expected) in [
-        (json!({"members": ["1000", "9999"]}), 400),
-        (json!({"members": ["1000"], "strategy": "random"}), 400),
-        (json!({"members": ["1000"], "ring_seconds": 1}), 400),
-        // A dial name taken by an extension: the state refuses it.
-        (json!({"members": ["1000"], "extension": "1001"}), 409),
         (
-            json!({"members": ["1000"], "contact": "sofia/gateway/trunk/0044"}),
+            with(ring_group_body(), json!({"members": ["1000", "9999"]})),
+            400,
+        ),
+        (with(ring_group_body(), json!({"strategy": "random"})), 400),
+        (with(ring_group_body(), json!({"ring_seconds": 1})), 400),
+        // A dial name taken by an extension: the state refuses it.
+        (with(ring_group_body(), json!({"extension": "1001"})), 409),
+        // A field that is not the group's.
+        (
+            with(
+                ring_group_body(),
+                json!({"contact": "sofia/gateway/trunk/0044"}),
+            ),
             400,
         ),
     ] {
         let (code, answer) = put(a, &admin, "/api/ring-groups/other", bad.clone()).await;
         assert_eq!(code, expected, "{bad}: {answer}");
+        not_for_a_missing_field(&answer);
     }
     let agent = login(a, "acme", "agent").await;
-    let (code, _) = put(
-        a,
-        &agent,
-        "/api/ring-groups/x",
-        json!({"members": ["1000"]}),
-    )
-    .await;
+    let (code, _) = put(a, &agent, "/api/ring-groups/x", ring_group_body()).await;
     assert_eq!(code, 403);
     let beta = login(a, "beta", "admin").await;
     let (_, theirs) = call(a, "GET", "/api/ring-groups", Some(&beta), None).await;
@@ -357,16 +528,16 @@ async fn schedules_are_written_by_admins_and_route_dids_by_the_time_of_day() {
             a,
             &admin,
             "/api/queues/support",
-            json!({"extension": "8000"})
+            with(queue_body(), json!({"extension": "8000"}))
         )
         .await
         .0,
         200
     );
-    let hours = json!({
-        "rules": [{"days": "mon-fri", "from": "09:00", "to": "17:30", "route": "queue:support"}],
-        "otherwise": "extension:1000",
-    });
+    let hours = with(
+        schedule_body(),
+        json!({"rules": [{"days": "mon-fri", "from": "09:00", "to": "17:30", "route": "queue:support"}]}),
+    );
     let (code, body) = put(a, &admin, "/api/schedules/hours", hours).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(
@@ -382,7 +553,12 @@ async fn schedules_are_written_by_admins_and_route_dids_by_the_time_of_day() {
     .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["route"], "schedule:hours");
-    let rule = |days: &str, from: &str, to: &str, route: &str| json!({"rules": [{"days": days, "from": from, "to": to, "route": route}], "otherwise": "extension:1000"});
+    let rule = |days: &str, from: &str, to: &str, route: &str| {
+        with(
+            schedule_body(),
+            json!({"rules": [{"days": days, "from": from, "to": to, "route": route}]}),
+        )
+    };
     for bad in [
         rule("weekdays", "09:00", "17:00", "queue:support"),
         rule("mon", "9:00", "17:00", "queue:support"),
@@ -394,6 +570,7 @@ async fn schedules_are_written_by_admins_and_route_dids_by_the_time_of_day() {
     ] {
         let (code, answer) = put(a, &admin, "/api/schedules/other", bad.clone()).await;
         assert_eq!(code, 400, "{bad}: {answer}");
+        not_for_a_missing_field(&answer);
     }
     let (code, _) = call(a, "DELETE", "/api/schedules/hours", Some(&admin), None).await;
     assert_eq!(code, 409, "a DID routes to it");
@@ -457,10 +634,13 @@ async fn prompts_are_uploaded_as_wav_and_named_in_menus() {
         listed,
         json!({"prompts": [{"name": "welcome", "bytes": wav.len()}]})
     );
-    let menu = json!({"greet_long": "prompt:welcome", "entries": {"0": "hangup"}});
+    let menu = with(
+        menu_body(),
+        json!({"greet_long": "prompt:welcome", "entries": {"0": "hangup"}}),
+    );
     let (code, body) = put(a, &admin, "/api/menus/main", menu).await;
     assert_eq!(code, 200, "{body}");
-    let hostile = json!({"greet_long": "prompt:../beta/welcome"});
+    let hostile = with(menu_body(), json!({"greet_long": "prompt:../beta/welcome"}));
     assert_eq!(put(a, &admin, "/api/menus/other", hostile).await.0, 400);
 
     let beta = login(a, "beta", "admin").await;
@@ -473,12 +653,12 @@ async fn prompts_are_uploaded_as_wav_and_named_in_menus() {
     let (code, body) = call(a, "DELETE", "/api/prompts/welcome", Some(&admin), None).await;
     assert_eq!(code, 409, "{body}");
     assert_eq!(body["error"], "menu main still uses it; change that first");
-    let moh = json!({"moh_sound": "prompt:welcome"});
+    let moh = with(queue_body(), json!({"moh_sound": "prompt:welcome"}));
     assert_eq!(put(a, &admin, "/api/queues/support", moh).await.0, 400);
     let (code, body) = upload(admin.clone(), "huge", vec![0; (4 << 20) + 1]).await;
     assert_eq!(code, 413, "{body}");
     assert!(body["error"].is_string(), "{body}");
-    let plain = json!({"greet_long": "ivr/ivr-welcome.wav", "entries": {"0": "hangup"}});
+    let plain = with(menu_body(), json!({"entries": {"0": "hangup"}}));
     assert_eq!(put(a, &admin, "/api/menus/main", plain).await.0, 200);
     let (code, _) = call(a, "DELETE", "/api/prompts/welcome", Some(&admin), None).await;
     assert_eq!(code, 204);

@@ -5,25 +5,98 @@
 
 use super::body::Body;
 use super::extract::Path;
+use super::queues::{NodeOutcome, node_outcomes};
 use super::{Admin, ApiError, ApiState, Caller};
 use axum::Json;
 use axum::extract::State;
 use esl::api::{AgentStatus, CallCenterChange};
 use platform::inbound::qualified;
 use platform::store::AgentRow;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
 
-#[derive(Deserialize)]
+/// The statuses an agent may be given (an [`AgentStatus`] as mod_callcenter names it), for the
+/// description.
+#[allow(dead_code)] // Names a schema only.
+pub(super) struct StatusText;
+
+impl utoipa::PartialSchema for StatusText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(AgentStatus::ALL.map(AgentStatus::as_str)))
+            .into()
+    }
+}
+
+impl ToSchema for StatusText {}
+
+/// The path parameter of one agent.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Read by the description only.
+pub(super) struct AgentName {
+    /// The agent: one of the tenant's extensions.
+    #[param(pattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$", example = "1000")]
+    agent: String,
+}
+
+/// `PUT`: the agent's status, if any (a new agent starts `Logged Out`; an existing one keeps
+/// its own).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "Available"}))]
 pub(super) struct AgentBody {
-    /// Its status (a new agent starts `Logged Out`; an existing one keeps its own).
+    // Described on the struct: a field's description would wrap its inlined schema.
     #[serde(default)]
+    #[schema(value_type = Option<StatusText>, inline, nullable = false)]
     status: Option<String>,
 }
 
-fn agent_json(agent: &AgentRow) -> Value {
-    json!({ "name": agent.name, "contact": agent.contact, "status": agent.status })
+/// An agent as stored.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ProvisionedAgent {
+    /// The extension the agent is.
+    name: String,
+    contact: String,
+    status: String,
+}
+
+impl From<&AgentRow> for ProvisionedAgent {
+    fn from(agent: &AgentRow) -> Self {
+        ProvisionedAgent {
+            name: agent.name.clone(),
+            contact: agent.contact.clone(),
+            status: agent.status.clone(),
+        }
+    }
+}
+
+/// The tenant's agents.
+#[derive(Serialize, ToSchema)]
+pub(super) struct AgentList {
+    agents: Vec<ProvisionedAgent>,
+}
+
+/// An agent stored, and which nodes took it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct AgentApplied {
+    agent: ProvisionedAgent,
+    /// Each FreeSWITCH node of this process's ESL worker and whether it took the change (empty
+    /// without a worker).
+    nodes: Vec<NodeOutcome>,
+}
+
+/// An agent removed, and which nodes took it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct AgentDeleted {
+    /// The agent removed.
+    deleted: String,
+    /// Each FreeSWITCH node of this process's ESL worker and whether it took the change (empty
+    /// without a worker).
+    nodes: Vec<NodeOutcome>,
 }
 
 /// A status as mod_callcenter names it, or a 400 listing them.
@@ -37,23 +110,51 @@ pub(super) fn parse_status(text: &str) -> Result<AgentStatus, ApiError> {
 }
 
 /// The tenant's agents.
+#[utoipa::path(
+    get,
+    path = "/api/agents",
+    tag = "agents",
+    responses(
+        (status = 200, description = "Agents", body = AgentList),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn agents(
     State(state): State<ApiState>,
     Caller(claims): Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AgentList>, ApiError> {
     let agents = state.cache.store().agents(&claims.tenant).await?;
-    let agents: Vec<Value> = agents.iter().map(agent_json).collect();
-    Ok(Json(json!({ "agents": agents })))
+    let agents = agents.iter().map(ProvisionedAgent::from).collect();
+    Ok(Json(AgentList { agents }))
 }
 
-/// Makes extension `name` an agent (or sets an agent's status); the nodes add it, set its
-/// contact and status.
+/// Makes an extension an agent, called at user/<extension>@<domain> (admins); a new agent
+/// starts Logged Out.
+///
+/// Also sets an agent's status; the nodes add it, set its contact and status.
+#[utoipa::path(
+    put,
+    path = "/api/agents/{agent}",
+    tag = "agents",
+    params(AgentName),
+    request_body = AgentBody,
+    responses(
+        (status = 200, description = "The agent", body = AgentApplied),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn put_agent(
     State(state): State<ApiState>,
     Admin(admin): Admin,
     Path(name): Path<String>,
     Body(body): Body<AgentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AgentApplied>, ApiError> {
     let status = body.status.as_deref().map(parse_status).transpose()?;
     let store = state.cache.store();
     let tenant = store
@@ -87,16 +188,35 @@ pub(super) async fn put_agent(
         },
         CallCenterChange::AgentStatus { agent, status },
     ];
-    let nodes = super::apply(&state, &changes).await;
-    Ok(Json(json!({ "agent": agent_json(&row), "nodes": nodes })))
+    let nodes = node_outcomes(super::apply(&state, &changes).await);
+    Ok(Json(AgentApplied {
+        agent: ProvisionedAgent::from(&row),
+        nodes,
+    }))
 }
 
-/// Removes an agent and its tiers, on the nodes too.
+/// Removes an agent and its tiers (admins).
+///
+/// On the nodes too.
+#[utoipa::path(
+    delete,
+    path = "/api/agents/{agent}",
+    tag = "agents",
+    params(AgentName),
+    responses(
+        (status = 200, description = "Removed", body = AgentDeleted),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn delete_agent(
     State(state): State<ApiState>,
     Admin(admin): Admin,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AgentDeleted>, ApiError> {
     if !state
         .cache
         .store()
@@ -108,11 +228,14 @@ pub(super) async fn delete_agent(
     let change = CallCenterChange::AgentDel {
         agent: qualified(&name, &admin.tenant),
     };
-    let nodes = super::apply(&state, &[change]).await;
-    Ok(Json(json!({ "deleted": name, "nodes": nodes })))
+    let nodes = node_outcomes(super::apply(&state, &[change]).await);
+    Ok(Json(AgentDeleted {
+        deleted: name,
+        nodes,
+    }))
 }
 
 /// This file's routes, for the description ([`super::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(agents, put_agent, delete_agent))]
 pub(super) struct Routes;

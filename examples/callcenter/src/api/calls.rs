@@ -1,19 +1,24 @@
 //! `/api/calls`: the tenant's calls in progress, and click-to-call.
 
 use super::body::Body;
+use super::cdrs::{LegText, OutcomeText};
 use super::extract::Query;
 use super::page::{Page, next};
 use super::{ApiError, ApiState, Caller, Claims, Role};
-use crate::roles::esl_worker::{EslWorker, NodeError};
+use crate::roles::esl_worker::{EslWorker, NodeError, Placed};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use billing::{CdrOutcome, CdrRecord, Leg};
 use esl::api::{Destination as Dialplan, Endpoint, Originate, is_dialed_number, is_name};
-use platform::calls::Call;
 use platform::variables::ChannelVariables;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+use utoipa::openapi::{RefOr, Schema};
 
+/// This process's ESL worker, or 503 when none runs here.
 pub(super) fn esl(state: &ApiState) -> Result<&EslWorker, ApiError> {
     state
         .esl
@@ -21,14 +26,69 @@ pub(super) fn esl(state: &ApiState) -> Result<&EslWorker, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("no FreeSWITCH node is configured".into()))
 }
 
-/// The tenant's calls in progress, by UUID, a page at a time (`after`, `limit`).
+/// A call in progress (one channel) as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Call {
+    uuid: String,
+    /// The FreeSWITCH node (as named in the configuration).
+    node: String,
+    tenant: String,
+    /// `inbound` or `outbound`, from FreeSWITCH's point of view.
+    direction: String,
+    /// Caller ID number.
+    caller: String,
+    /// The number dialled.
+    callee: String,
+    /// Creation, Unix microseconds (0 when unknown).
+    created_us: i64,
+    /// Answer, Unix microseconds; null while ringing.
+    #[schema(required = true)]
+    answered_us: Option<i64>,
+}
+
+impl From<platform::calls::Call> for Call {
+    fn from(call: platform::calls::Call) -> Self {
+        Call {
+            uuid: call.uuid,
+            node: call.node,
+            tenant: call.tenant,
+            direction: call.direction,
+            caller: call.caller,
+            callee: call.callee,
+            created_us: call.created_us,
+            answered_us: call.answered_us,
+        }
+    }
+}
+
+/// A page of calls; `next` is the `after` of the next page, null on the last.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CallPage {
+    calls: Vec<Call>,
+    #[schema(required = true)]
+    next: Option<String>,
+}
+
+/// The tenant's calls in progress, by UUID, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/calls",
+    tag = "calls",
+    params(Page),
+    responses(
+        (status = 200, description = "A page; `next` is the `after` of the next page, null on the last", body = CallPage),
+        (status = 400, response = super::openapi::BadRequest),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn active_calls(
     State(state): State<ApiState>,
     Caller(claims): Caller,
     Query(page): Query<Page>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CallPage>, ApiError> {
     let limit = page.limit()?;
-    let mut calls: Vec<Call> = esl(&state)?.active_calls(&claims.tenant);
+    let mut calls = esl(&state)?.active_calls(&claims.tenant);
     calls.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     let calls: Vec<Call> = calls
         .into_iter()
@@ -38,20 +98,44 @@ pub(super) async fn active_calls(
                 .is_none_or(|after| c.uuid.as_str() > after)
         })
         .take(limit as usize)
+        .map(Call::from)
         .collect();
     let next = next(&calls, limit, |c| c.uuid.clone());
-    Ok(Json(json!({ "calls": calls, "next": next })))
+    Ok(Json(CallPage { calls, next }))
 }
 
-#[derive(Deserialize)]
+/// A click-to-call.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "1001", "from": "1000"}))]
 pub(super) struct CallRequest {
-    /// The number to call.
+    /// The number to call: a number (digits, optionally after one leading +, * or #) or an
+    /// extension's name.
     to: String,
-    /// The extension to ring first; an agent's own by default.
+    /// The extension to ring first: one of the tenant's (an agent: their own, the default).
+    #[schema(nullable = false)]
     from: Option<String>,
-    /// The node to originate on; the first by default.
+    /// The FreeSWITCH node to originate on; the first by default.
+    #[schema(nullable = false)]
     node: Option<String>,
+}
+
+/// The state of a call click-to-call has just placed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Placing {
+    /// FreeSWITCH is ringing `from`.
+    Ringing,
+}
+
+/// The answer to a click-to-call: the call is being placed.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PlacedCall {
+    uuid: String,
+    #[schema(inline)]
+    state: Placing,
+    from: String,
+    to: String,
 }
 
 /// The extension a click-to-call rings first: an agent's own (and only theirs; an agent with
@@ -70,15 +154,31 @@ fn caller_extension(claims: &Claims, from: Option<&str>) -> Result<String, ApiEr
     }
 }
 
-/// Click-to-call: rings `from` (one of the tenant's extensions); once answered, it is connected
-/// to `to` through the tenant's dialplan context (so prepaid limits and recording apply).
-/// Answers 202 with the call's UUID at once; what becomes of it is on `/ws` and at
-/// `GET /api/calls/{uuid}`.
+/// Click-to-call: rings `from` (an agent's own extension by default), then connects it to `to`
+/// through the tenant's dialplan; what becomes of it is on /ws and at GET /api/calls/{uuid}.
+///
+/// `from` is one of the tenant's extensions; once answered, it is connected to `to` through
+/// the tenant's dialplan context (so prepaid limits and recording apply). Answers 202 with the
+/// call's UUID at once.
+#[utoipa::path(
+    post,
+    path = "/api/calls",
+    tag = "calls",
+    request_body = CallRequest,
+    responses(
+        (status = 202, description = "The call is being placed; its progress comes on /ws under this UUID (`call_failed` with FreeSWITCH's cause when it never connected) and GET /api/calls/{uuid} tells", body = PlacedCall),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 413, response = super::openapi::TooLarge),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn click_to_call(
     State(state): State<ApiState>,
     Caller(claims): Caller,
     Body(request): Body<CallRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<PlacedCall>), ApiError> {
     let from = caller_extension(&claims, request.from.as_deref())?;
     // The esl crate's rules: a number or an extension's name, nothing a dial string would
     // read as syntax.
@@ -135,45 +235,185 @@ pub(super) async fn click_to_call(
         })?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "uuid": uuid, "state": "ringing", "from": from, "to": request.to })),
+        Json(PlacedCall {
+            uuid,
+            state: Placing::Ringing,
+            from,
+            to: request.to,
+        }),
     ))
 }
 
-/// `GET /api/calls/{uuid}`: what became of one of the tenant's calls: `active` (in progress,
-/// with the call), `ringing` or `failed` (placed by click-to-call, with FreeSWITCH's cause),
-/// `ended` (its legs as stored, with their hangup causes); 404 for a call the tenant does not
-/// have.
+/// `{"const": word}`. utoipa's schema model has no `const`: the keyword is set as one of the
+/// object's raw entries (which it writes as they are, beside the typed ones).
+fn constant(word: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .extensions(Some(Extensions::from_iter([("const", word)])))
+        .into()
+}
+
+/// A `state` of `GET /api/calls/{uuid}`'s answer: a type that is written as its one word and
+/// described as that constant, so the answer cannot say another.
+macro_rules! call_state {
+    ($name:ident = $word:literal) => {
+        #[doc = concat!("The state `", $word, "`.")]
+        pub(super) struct $name;
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str($word)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                constant($word)
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
+}
+
+call_state!(Active = "active");
+call_state!(Ended = "ended");
+call_state!(Ringing = "ringing");
+call_state!(Failed = "failed");
+
+/// A call in progress.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ActiveCall {
+    uuid: String,
+    #[schema(inline)]
+    state: Active,
+    call: Call,
+}
+
+/// A call that ended, its legs as stored.
+#[derive(Serialize, ToSchema)]
+pub(super) struct EndedCall {
+    uuid: String,
+    #[schema(inline)]
+    state: Ended,
+    /// As stored (empty while the CDRs of a call that just ended are on their way).
+    legs: Vec<CallLeg>,
+}
+
+/// One stored leg of an ended call.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CallLeg {
+    uuid: String,
+    #[schema(value_type = LegText, inline)]
+    leg: Leg,
+    billsec: i64,
+    #[schema(required = true)]
+    destination: Option<String>,
+    #[schema(value_type = OutcomeText, inline)]
+    outcome: CdrOutcome,
+    /// The amount charged, in the account's currency.
+    #[schema(required = true)]
+    amount: Option<String>,
+}
+
+impl From<&CdrRecord> for CallLeg {
+    fn from(leg: &CdrRecord) -> Self {
+        CallLeg {
+            uuid: leg.uuid.clone(),
+            leg: leg.leg,
+            billsec: leg.billsec,
+            destination: leg.destination.clone(),
+            outcome: leg.outcome,
+            amount: leg.amount.map(platform::balance::money_text),
+        }
+    }
+}
+
+/// A call click-to-call placed that is still ringing its first leg.
+// Its state first, as the answer always had it (a `Placed` with its `uuid` added).
+#[derive(Serialize, ToSchema)]
+pub(super) struct RingingCall {
+    #[schema(inline)]
+    state: Ringing,
+    uuid: String,
+}
+
+/// A call click-to-call placed that failed before it connected (failures are kept an hour).
+// Its state and cause first, as the answer always had them (a `Placed` with its `uuid` added).
+#[derive(Serialize, ToSchema)]
+pub(super) struct FailedCall {
+    #[schema(inline)]
+    state: Failed,
+    /// FreeSWITCH's cause (USER_NOT_REGISTERED...), or NODE_UNAVAILABLE.
+    cause: String,
+    uuid: String,
+}
+
+/// What became of a call, by its `state`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub(super) enum CallState {
+    /// In progress.
+    Active(ActiveCall),
+    /// Ended.
+    Ended(EndedCall),
+    /// Placed by click-to-call, ringing.
+    Ringing(RingingCall),
+    /// Placed by click-to-call, failed.
+    Failed(FailedCall),
+}
+
+/// What became of one of the tenant's calls: `active` (in progress), `ringing` or `failed`
+/// (placed by click-to-call; failures are kept an hour), `ended` (its legs as stored); 404 for
+/// a call the tenant does not have.
+///
+/// `active` comes with the call, `failed` with FreeSWITCH's cause, `ended` with the legs'
+/// hangup causes.
+#[utoipa::path(
+    get,
+    path = "/api/calls/{uuid}",
+    tag = "calls",
+    params((
+        "uuid" = String,
+        Path,
+        description = "The call's UUID (as click-to-call answered it)",
+        example = "0d6b8a1e-5f1c-4c1e-9d7a-1b2c3d4e5f60",
+    )),
+    responses(
+        (status = 200, description = "The call's state", body = CallState),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 500, response = super::openapi::Internal),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn call(
     State(state): State<ApiState>,
     Caller(claims): Caller,
     super::extract::Path(uuid): super::extract::Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CallState>, ApiError> {
     if let Some(worker) = &state.esl {
         if let Some(call) = worker
             .active_calls(&claims.tenant)
             .into_iter()
             .find(|c| c.uuid == uuid)
         {
-            return Ok(Json(
-                json!({ "uuid": uuid, "state": "active", "call": call }),
-            ));
+            return Ok(Json(CallState::Active(ActiveCall {
+                uuid,
+                state: Active,
+                call: Call::from(call),
+            })));
         }
     }
     let legs = state.ledger.call(&claims.tenant, &uuid).await?;
     if !legs.is_empty() {
-        let legs: Vec<_> = legs
-            .iter()
-            .map(|leg| {
-                json!({
-                    "uuid": leg.uuid, "leg": leg.leg, "billsec": leg.billsec,
-                    "destination": leg.destination, "outcome": leg.outcome,
-                    "amount": leg.amount.map(platform::balance::money_text),
-                })
-            })
-            .collect();
-        return Ok(Json(
-            json!({ "uuid": uuid, "state": "ended", "legs": legs }),
-        ));
+        let legs = legs.iter().map(CallLeg::from).collect();
+        return Ok(Json(CallState::Ended(EndedCall {
+            uuid,
+            state: Ended,
+            legs,
+        })));
     }
     let placed = state
         .esl
@@ -181,20 +421,67 @@ pub(super) async fn call(
         .and_then(|worker| worker.placed(&claims.tenant, &uuid));
     match placed {
         // Connected but neither live nor stored: it ended and its CDR is on its way.
-        Some(crate::roles::esl_worker::Placed::Connected) => {
-            Ok(Json(json!({ "uuid": uuid, "state": "ended", "legs": [] })))
-        }
-        Some(placed) => {
-            let mut answer = serde_json::to_value(placed)
-                .map_err(|e| ApiError::internal("a placed call", &e))?;
-            answer["uuid"] = json!(uuid);
-            Ok(Json(answer))
-        }
+        Some(Placed::Connected) => Ok(Json(CallState::Ended(EndedCall {
+            uuid,
+            state: Ended,
+            legs: Vec::new(),
+        }))),
+        Some(Placed::Ringing) => Ok(Json(CallState::Ringing(RingingCall {
+            state: Ringing,
+            uuid,
+        }))),
+        Some(Placed::Failed { cause }) => Ok(Json(CallState::Failed(FailedCall {
+            state: Failed,
+            cause,
+            uuid,
+        }))),
         None => Err(ApiError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_placed_call_is_written_as_placed_with_its_uuid_last() {
+        // What the answer was before it had a type: the `Placed`, then its `uuid`.
+        let before = |placed: &Placed| {
+            let mut answer = serde_json::to_value(placed).unwrap();
+            answer["uuid"] = "u-1".into();
+            answer.to_string()
+        };
+        let ringing = CallState::Ringing(RingingCall {
+            state: Ringing,
+            uuid: "u-1".into(),
+        });
+        assert_eq!(
+            serde_json::to_string(&ringing).unwrap(),
+            before(&Placed::Ringing)
+        );
+        let failed = CallState::Failed(FailedCall {
+            state: Failed,
+            cause: "USER_NOT_REGISTERED".into(),
+            uuid: "u-1".into(),
+        });
+        let cause = "USER_NOT_REGISTERED".to_owned();
+        assert_eq!(
+            serde_json::to_string(&failed).unwrap(),
+            before(&Placed::Failed { cause })
+        );
+        let ended = CallState::Ended(EndedCall {
+            uuid: "u-1".into(),
+            state: Ended,
+            legs: Vec::new(),
+        });
+        assert_eq!(
+            serde_json::to_string(&ended).unwrap(),
+            r#"{"uuid":"u-1","state":"ended","legs":[]}"#
+        );
     }
 }
 
 /// This file's routes, for the description ([`super::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(active_calls, click_to_call, call))]
 pub(super) struct Routes;

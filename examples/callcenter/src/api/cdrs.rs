@@ -9,29 +9,125 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use billing::{CdrOutcome, CdrRecord, CdrSearch};
+use billing::{CdrOutcome, CdrRecord, CdrSearch, Leg, UnassignedReason};
 use platform::balance::money_text as money;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+/// The search of `GET /api/cdrs` (and of the export, which refuses a `limit`).
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct CdrQuery {
-    /// From (inclusive), Unix seconds or ISO 8601. Default: the beginning.
+    /// Inclusive (default: no start): Unix seconds or RFC 3339 with an offset.
+    #[param(inline, example = "2026-12-01T00:00:00Z")]
     from: Option<QueryTime>,
-    /// To (exclusive), Unix seconds or ISO 8601. Default: far future.
+    /// Exclusive (default: no end): Unix seconds or RFC 3339 with an offset.
+    #[param(inline, example = 1796083200)]
     to: Option<QueryTime>,
-    /// The caller's number starts with this.
+    /// The caller's number starts with this (1 to 64 digits, letters, + * # . - _; no
+    /// wildcard).
+    #[param(pattern = "^[A-Za-z0-9+*#._-]{1,64}$")]
     caller: Option<String>,
-    /// The destination starts with this.
+    /// The destination starts with this (1 to 64 digits, letters, + * # . - _; no
+    /// wildcard).
+    #[param(pattern = "^[A-Za-z0-9+*#._-]{1,64}$", example = "44")]
     destination: Option<String>,
-    /// What rating decided (`charged`, `no_charge`, `part_of_call`...).
+    /// What rating decided.
+    #[param(value_type = Option<OutcomeText>, inline)]
     outcome: Option<String>,
-    /// The `next` of the previous page.
+    /// The previous page's `next`.
     after: Option<i64>,
-    /// Page size, 1 to 1000. Default 100.
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100, example = 50)]
     limit: Option<u32>,
 }
+
+/// What the export takes, for the description: the search of a [`CdrQuery`], without a
+/// `limit` (the export reads a `CdrQuery`, so that a `limit` is refused with its own message).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by the description only.
+struct ExportQuery {
+    /// Inclusive (default: no start): Unix seconds or RFC 3339 with an offset.
+    #[param(inline, example = "2026-12-01T00:00:00Z")]
+    from: Option<QueryTime>,
+    /// Exclusive (default: no end): Unix seconds or RFC 3339 with an offset.
+    #[param(inline, example = 1796083200)]
+    to: Option<QueryTime>,
+    /// The caller's number starts with this (1 to 64 digits, letters, + * # . - _; no
+    /// wildcard).
+    #[param(pattern = "^[A-Za-z0-9+*#._-]{1,64}$")]
+    caller: Option<String>,
+    /// The destination starts with this (1 to 64 digits, letters, + * # . - _; no
+    /// wildcard).
+    #[param(pattern = "^[A-Za-z0-9+*#._-]{1,64}$", example = "44")]
+    destination: Option<String>,
+    /// What rating decided.
+    #[param(value_type = Option<OutcomeText>, inline)]
+    outcome: Option<String>,
+    /// Continue after this CDR id (the last `id` of the previous export).
+    after: Option<i64>,
+}
+
+/// The page `GET /api/operator/unassigned-cdrs` reads (a [`Page`] of row ids), for the
+/// description: a `Page`'s own describes its `after` as text.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by the description only.
+struct UnassignedPage {
+    /// The `next` of the previous page.
+    after: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000, default = 100, example = 10)]
+    limit: Option<u32>,
+}
+
+/// A string that is one of `words`.
+fn one_of(words: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(words))
+        .into()
+}
+
+/// How a [`Leg`] is written (`a`, `b`), for the description.
+#[allow(dead_code)] // Names a schema only.
+pub(super) struct LegText;
+
+impl utoipa::PartialSchema for LegText {
+    fn schema() -> RefOr<Schema> {
+        one_of(Leg::ALL.iter().map(|leg| leg.as_str()))
+    }
+}
+
+impl ToSchema for LegText {}
+
+/// How a [`CdrOutcome`] is written (`charged`, `not_answered`...), for the description.
+#[allow(dead_code)] // Names a schema only.
+pub(super) struct OutcomeText;
+
+impl utoipa::PartialSchema for OutcomeText {
+    fn schema() -> RefOr<Schema> {
+        one_of(CdrOutcome::ALL.iter().map(|outcome| outcome.as_str()))
+    }
+}
+
+impl ToSchema for OutcomeText {}
+
+/// How an [`UnassignedReason`] is written (`no_tenant`...), for the description.
+#[allow(dead_code)] // Names a schema only.
+struct ReasonText;
+
+impl utoipa::PartialSchema for ReasonText {
+    fn schema() -> RefOr<Schema> {
+        one_of(UnassignedReason::ALL.iter().map(|reason| reason.as_str()))
+    }
+}
+
+impl ToSchema for ReasonText {}
 
 impl CdrQuery {
     fn search(&self) -> Result<CdrSearch, ApiError> {
@@ -70,23 +166,35 @@ impl CdrQuery {
     }
 }
 
-#[derive(Serialize)]
-struct CdrItem {
+/// A CDR as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Cdr {
     id: i64,
     uuid: String,
-    leg: billing::Leg,
+    #[schema(value_type = LegText, inline)]
+    leg: Leg,
+    /// Channel creation, Unix microseconds.
+    #[schema(required = true)]
     start_us: Option<i64>,
     billsec: i64,
+    /// The caller's number.
+    #[schema(required = true)]
     caller: Option<String>,
+    #[schema(required = true)]
     destination: Option<String>,
+    /// FreeSWITCH's hangup cause (NORMAL_CLEARING...).
+    #[schema(required = true)]
     hangup_cause: Option<String>,
+    #[schema(value_type = OutcomeText, inline)]
     outcome: CdrOutcome,
+    /// The amount charged, in the account's currency.
+    #[schema(required = true)]
     amount: Option<String>,
 }
 
-impl From<CdrRecord> for CdrItem {
+impl From<CdrRecord> for Cdr {
     fn from(r: CdrRecord) -> Self {
-        CdrItem {
+        Cdr {
             id: r.id,
             uuid: r.uuid,
             leg: r.leg,
@@ -101,19 +209,41 @@ impl From<CdrRecord> for CdrItem {
     }
 }
 
+/// A page of CDRs; `next` is the `after` of the next page, null on the last.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CdrPage {
+    cdrs: Vec<Cdr>,
+    #[schema(required = true)]
+    next: Option<i64>,
+}
+
+/// The tenant's CDRs, searched by time range, caller, destination and outcome, oldest first, a
+/// page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/cdrs",
+    tag = "cdrs",
+    params(CdrQuery),
+    responses(
+        (status = 200, description = "A page; `next` is the `after` of the next page, null on the last", body = CdrPage),
+        (status = 400, response = super::openapi::BadRequest),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn cdrs(
     State(state): State<ApiState>,
     Caller(claims): Caller,
     Query(query): Query<CdrQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CdrPage>, ApiError> {
     let limit = checked_limit(query.limit)?;
     let rows = state
         .ledger
         .search_cdrs(&claims.tenant, &query.search()?, query.after, limit)
         .await?;
     let next = next(&rows, limit, |r| r.id);
-    let items: Vec<CdrItem> = rows.into_iter().map(CdrItem::from).collect();
-    Ok(Json(json!({ "cdrs": items, "next": next })))
+    let cdrs = rows.into_iter().map(Cdr::from).collect();
+    Ok(Json(CdrPage { cdrs, next }))
 }
 
 /// The most rows one export holds: a larger range is exported in parts.
@@ -200,9 +330,30 @@ fn csv_rows(page: Vec<CdrRecord>) -> Result<Vec<u8>, std::io::Error> {
 const EXPORT_HEADER: &str =
     "id,uuid,leg,start,billsec,caller,destination,hangup_cause,outcome,amount\n";
 
-/// `GET /api/cdrs/export`: the matching CDRs as CSV, oldest first, streamed a page at a time
-/// (at most [`EXPORT_MAX`] rows; `after` continues from the last `id`); a few exports run at
-/// once (429 beyond).
+/// The tenant's CDRs matching the same search as CSV, oldest first: every matching row, at most
+/// 100000 (`after` continues from the last id); no `limit`.
+///
+/// Streamed a page at a time; a few exports run at once (429 beyond).
+#[utoipa::path(
+    get,
+    path = "/api/cdrs/export",
+    tag = "cdrs",
+    params(ExportQuery),
+    responses(
+        (
+            status = 200,
+            description = "CSV: id,uuid,leg,start,billsec,caller,destination,hangup_cause,outcome,amount (start in RFC 3339, UTC; a value a spreadsheet would run as a formula is prefixed with ')",
+            content_type = "text/csv",
+            body = String,
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"cdrs.csv\"")),
+        ),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 429, response = super::openapi::TooManyRequests),
+        (status = 500, response = super::openapi::Internal),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn export(
     State(state): State<ApiState>,
     Caller(claims): Caller,
@@ -261,34 +412,80 @@ fn cell(value: Option<&str>) -> String {
     }
 }
 
-/// `GET /api/operator/unassigned-cdrs`: the CDRs nothing attributes to a tenant, for the
-/// operator only (never charged, never shown to a tenant).
+/// A CDR nothing attributes to a tenant, as the operator sees it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct UnassignedCdr {
+    id: i64,
+    uuid: String,
+    #[schema(value_type = LegText, inline)]
+    leg: Leg,
+    #[schema(value_type = ReasonText, inline)]
+    reason: UnassignedReason,
+    /// The tenant it named, if any (unknown, or in conflict with its context).
+    #[schema(required = true)]
+    named_tenant: Option<String>,
+    #[schema(required = true)]
+    context: Option<String>,
+    #[schema(required = true)]
+    domain: Option<String>,
+    billsec: i64,
+    #[schema(required = true)]
+    destination: Option<String>,
+    /// The legs it names.
+    links: Vec<String>,
+}
+
+impl From<billing::UnassignedCdr> for UnassignedCdr {
+    fn from(r: billing::UnassignedCdr) -> Self {
+        UnassignedCdr {
+            id: r.id,
+            uuid: r.uuid,
+            leg: r.leg,
+            reason: r.reason,
+            named_tenant: r.named_tenant,
+            context: r.context,
+            domain: r.domain,
+            billsec: r.billsec,
+            destination: r.destination,
+            links: r.links,
+        }
+    }
+}
+
+/// A page of unassigned CDRs; `next` is the `after` of the next page, null on the last.
+#[derive(Serialize, ToSchema)]
+pub(super) struct UnassignedCdrPage {
+    cdrs: Vec<UnassignedCdr>,
+    #[schema(required = true)]
+    next: Option<i64>,
+}
+
+/// CDRs no tenant is charged for (none named, unknown or in conflict), oldest first (operators
+/// only).
+///
+/// Never charged, never shown to a tenant.
+#[utoipa::path(
+    get,
+    path = "/api/operator/unassigned-cdrs",
+    tag = "cdrs",
+    params(UnassignedPage),
+    responses(
+        (status = 200, description = "A page", body = UnassignedCdrPage),
+        (status = 400, response = super::openapi::BadRequest),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn unassigned(
     State(state): State<ApiState>,
     _operator: Operator,
     Query(page): Query<Page<i64>>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<UnassignedCdrPage>, ApiError> {
     let limit = page.limit()?;
     let rows = state.ledger.unassigned_cdrs(page.after, limit).await?;
     let next = next(&rows, limit, |r| r.id);
-    let items: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "uuid": r.uuid,
-                "leg": r.leg,
-                "reason": r.reason.as_str(),
-                "named_tenant": r.named_tenant,
-                "context": r.context,
-                "domain": r.domain,
-                "billsec": r.billsec,
-                "destination": r.destination,
-                "links": r.links,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "cdrs": items, "next": next })))
+    let cdrs = rows.into_iter().map(UnassignedCdr::from).collect();
+    Ok(Json(UnassignedCdrPage { cdrs, next }))
 }
 
 #[cfg(test)]
@@ -308,5 +505,5 @@ mod tests {
 
 /// This file's routes, for the description ([`super::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(cdrs, export, unassigned))]
 pub(super) struct Routes;

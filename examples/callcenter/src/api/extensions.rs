@@ -124,9 +124,7 @@ async fn stored(state: &ApiState, row: &ExtensionRow) -> Result<Json<Extension>,
     responses(
         (status = 200, description = "A page", body = ExtensionPage),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -155,10 +153,8 @@ pub(super) async fn extensions(
     responses(
         (status = 200, description = "The extension", body = Extension),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -188,11 +184,9 @@ pub(super) async fn extension(
     responses(
         (status = 200, description = "The extension", body = Extension),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 409, response = super::openapi::Conflict),
         (status = 413, response = super::openapi::TooLarge),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -227,12 +221,10 @@ pub(super) async fn put_extension(
     responses(
         (status = 200, description = "The extension", body = Extension),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
         (status = 409, response = super::openapi::Conflict),
         (status = 413, response = super::openapi::TooLarge),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -273,11 +265,9 @@ pub(super) async fn patch_extension(
     responses(
         (status = 204, description = "Removed"),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
         (status = 409, response = super::openapi::Conflict),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]

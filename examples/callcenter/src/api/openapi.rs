@@ -77,46 +77,8 @@ fn document() -> Value {
         generated.merge(routes);
     }
     let mut document = serde_json::to_value(generated).expect("the description is JSON");
-    merge_handwritten(&mut document);
     shared(&mut document);
     document
-}
-
-/// While routes move to generated descriptions, those not yet generated come from the
-/// hand-written file.
-fn merge_handwritten(document: &mut Value) {
-    let handwritten: Value =
-        serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is JSON");
-    for (path, item) in handwritten["paths"].as_object().into_iter().flatten() {
-        let paths = document["paths"].as_object_mut().expect("paths");
-        // Path-level parameters are the hand-written operations' only.
-        let fresh = !paths.contains_key(path);
-        let generated = paths
-            .entry(path.clone())
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("path item");
-        for (method, operation) in item.as_object().into_iter().flatten() {
-            if !generated.contains_key(method) && (fresh || method != "parameters") {
-                generated.insert(method.clone(), operation.clone());
-            }
-        }
-    }
-    for (name, schema) in handwritten["components"]["schemas"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        let schemas = document["components"]
-            .as_object_mut()
-            .expect("components")
-            .entry("schemas")
-            .or_insert_with(|| json!({}));
-        let schemas = schemas.as_object_mut().expect("schemas");
-        if !schemas.contains_key(name) {
-            schemas.insert(name.clone(), schema.clone());
-        }
-    }
 }
 
 /// Adds the request id (parameter and answer header), the error schema, the reusable headers
@@ -355,6 +317,27 @@ error_answers!(
     Unavailable
 );
 
+/// What every route behind a token may answer: 401 (no token, or a bad one), 403 (the role or
+/// a disabled tenant) and 503 (the database, checked for the token's user); for
+/// `responses((status = 200, ...), Authenticated, ...)`.
+pub(super) struct Authenticated;
+
+impl utoipa::IntoResponses for Authenticated {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        [
+            ("401", "Unauthorized"),
+            ("403", "Forbidden"),
+            ("503", "Unavailable"),
+        ]
+        .into_iter()
+        .map(|(status, name)| {
+            let reference = utoipa::openapi::Ref::from_response_name(name);
+            (status.to_owned(), RefOr::Ref(reference))
+        })
+        .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +357,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The router's `/api/` paths, as `mod.rs` writes them.
+    fn routed_paths() -> std::collections::BTreeSet<String> {
+        let source = include_str!("mod.rs");
+        source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|call| call.trim_start().strip_prefix('"')?.split('"').next())
+            .filter(|path| path.starts_with("/api/"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_api_route_is_described_and_every_description_routed() {
+        let document: Value = serde_json::from_str(openapi()).unwrap();
+        let described: std::collections::BTreeSet<String> = document["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let routed = routed_paths();
+        assert!(routed.len() > 40, "{routed:?}");
+        assert_eq!(
+            routed.difference(&described).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "routed but not described"
+        );
+        assert_eq!(
+            described.difference(&routed).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "described but not routed"
+        );
     }
 
     #[test]

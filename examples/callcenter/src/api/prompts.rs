@@ -12,7 +12,44 @@ use axum::http::StatusCode;
 use futures_util::StreamExt;
 use object_store::ObjectStoreExt;
 use recording::wav::WavLayout;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A prompt as stored by an upload.
+#[derive(Serialize, ToSchema)]
+pub(super) struct StoredPrompt {
+    name: String,
+    /// The WAV's size.
+    bytes: usize,
+    /// Its duration.
+    seconds: f64,
+    /// How menus name it: `prompt:NAME`.
+    sound: String,
+}
+
+/// One of the tenant's prompts.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Prompt {
+    name: String,
+    /// The WAV's size.
+    bytes: u64,
+}
+
+/// The tenant's prompts, by name.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PromptList {
+    prompts: Vec<Prompt>,
+}
+
+/// The path parameter of one prompt.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Read by the description only.
+struct PromptName {
+    /// The prompt's name (menus and queues name it prompt:NAME).
+    #[param(pattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$", example = "welcome")]
+    prompt: String,
+}
 
 fn store(state: &ApiState) -> Result<&recording::Destination, ApiError> {
     state
@@ -31,13 +68,33 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Stores a prompt (the request body: a PCM WAV, mono, 8 to 48 kHz, whole).
+/// Uploads a prompt (admins): the request body, a whole mono PCM WAV of 8 to 48 kHz, at most
+/// 4 MiB, is stored into the recording store.
+#[utoipa::path(
+    put,
+    path = "/api/prompts/{prompt}",
+    tag = "prompts",
+    params(PromptName),
+    request_body(
+        content = inline(super::openapi::Binary),
+        content_type = "audio/wav",
+        description = "A whole mono PCM WAV of 8 to 48 kHz, at most 4 MiB",
+    ),
+    responses(
+        (status = 200, description = "Stored", body = StoredPrompt),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 500, response = super::openapi::Internal),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn put_prompt(
     State(state): State<ApiState>,
     Admin(admin): Admin,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StoredPrompt>, ApiError> {
     // Over the limit (or cut short): the API's JSON answer, not the framework's text.
     let body =
         body.map_err(|_| ApiError::TooLarge(format!("a prompt is at most {PROMPT_MAX} bytes")))?;
@@ -68,12 +125,12 @@ pub(super) async fn put_prompt(
         .put(&path, body.clone().into())
         .await
         .map_err(|error| ApiError::dependency("recording store", &error))?;
-    Ok(Json(json!({
-        "name": name,
-        "bytes": body.len(),
-        "seconds": layout.duration().as_secs_f64(),
-        "sound": format!("prompt:{name}"),
-    })))
+    Ok(Json(StoredPrompt {
+        sound: format!("prompt:{name}"),
+        name,
+        bytes: body.len(),
+        seconds: layout.duration().as_secs_f64(),
+    }))
 }
 
 /// `tenant`'s prompts: (name, bytes), by name.
@@ -99,20 +156,45 @@ async fn names(state: &ApiState, tenant: &str) -> Result<Vec<(String, u64)>, Api
     Ok(names)
 }
 
-/// The tenant's prompts.
+/// The tenant's IVR prompts.
+#[utoipa::path(
+    get,
+    path = "/api/prompts",
+    tag = "prompts",
+    responses(
+        (status = 200, description = "Prompts", body = PromptList),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn prompts(
     State(state): State<ApiState>,
     Caller(claims): Caller,
-) -> Result<Json<Value>, ApiError> {
-    let names: Vec<Value> = names(&state, &claims.tenant)
+) -> Result<Json<PromptList>, ApiError> {
+    let prompts = names(&state, &claims.tenant)
         .await?
         .into_iter()
-        .map(|(name, bytes)| json!({ "name": name, "bytes": bytes }))
+        .map(|(name, bytes)| Prompt { name, bytes })
         .collect();
-    Ok(Json(json!({ "prompts": names })))
+    Ok(Json(PromptList { prompts }))
 }
 
-/// Removes a prompt; refused while a menu plays it.
+/// Removes a prompt (admins); refused (409) while a menu plays it.
+#[utoipa::path(
+    delete,
+    path = "/api/prompts/{prompt}",
+    tag = "prompts",
+    params(PromptName),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 500, response = super::openapi::Internal),
+        super::openapi::Authenticated,
+    ),
+    security(("bearer" = [])),
+)]
 pub(super) async fn delete_prompt(
     State(state): State<ApiState>,
     Admin(admin): Admin,
@@ -149,5 +231,34 @@ pub(super) const BODY_LIMIT: usize = PROMPT_MAX;
 
 /// This file's routes, for the description ([`super::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(put_prompt, prompts, delete_prompt))]
 pub(super) struct Routes;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_prompt_keeps_its_json_shape() {
+        let stored = StoredPrompt {
+            name: "welcome".into(),
+            bytes: 32_044,
+            seconds: 2.0,
+            sound: "prompt:welcome".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&stored).unwrap(),
+            r#"{"name":"welcome","bytes":32044,"seconds":2.0,"sound":"prompt:welcome"}"#
+        );
+        let listed = PromptList {
+            prompts: vec![Prompt {
+                name: "welcome".into(),
+                bytes: 32_044,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_string(&listed).unwrap(),
+            r#"{"prompts":[{"name":"welcome","bytes":32044}]}"#
+        );
+    }
+}

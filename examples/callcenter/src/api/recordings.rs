@@ -162,10 +162,8 @@ fn destination(state: &ApiState) -> Result<&recording::Destination, ApiError> {
     responses(
         (status = 200, description = "A page", body = RecordingPage),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -221,11 +219,9 @@ pub(super) async fn recordings(
         (status = 307, description = "Redirect to a pre-signed URL",
             headers(("Location" = String, description = "The pre-signed URL"))),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
         (status = 500, response = super::openapi::Internal),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -263,10 +259,8 @@ pub(super) async fn download(
     responses(
         (status = 200, description = "The link", body = playback::PlaybackLink),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -291,9 +285,7 @@ pub(super) async fn link(
     responses(
         (status = 200, description = "A page", body = UnassignedRecordingPage),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]
@@ -332,10 +324,8 @@ pub(super) async fn unassigned(
     responses(
         (status = 200, description = "The link", body = playback::PlaybackLink),
         (status = 400, response = super::openapi::BadRequest),
-        (status = 401, response = super::openapi::Unauthorized),
-        (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
-        (status = 503, response = super::openapi::Unavailable),
+        super::openapi::Authenticated,
     ),
     security(("bearer" = [])),
 )]

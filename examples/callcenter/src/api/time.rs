@@ -2,6 +2,8 @@
 //! (`2026-12-06T18:00:00Z`, `2026-12-06T19:00:00+01:00`).
 
 use serde::{Deserialize, Deserializer};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+use utoipa::openapi::{RefOr, Schema};
 
 /// A time in a query, as microseconds since the Unix epoch.
 ///
@@ -33,6 +35,30 @@ impl<'de> Deserialize<'de> for QueryTime {
         QueryTime::parse(&text).map_err(serde::de::Error::custom)
     }
 }
+
+/// Described as what it reads: an integer of Unix seconds or an RFC 3339 text.
+impl utoipa::PartialSchema for QueryTime {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .description(Some("Unix seconds")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                    .description(Some(
+                        "RFC 3339 with an offset (2026-12-06T18:00:00Z, 2026-12-06T19:00:00+01:00)",
+                    )),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for QueryTime {}
 
 #[cfg(test)]
 mod tests {

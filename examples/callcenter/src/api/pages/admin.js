@@ -349,8 +349,12 @@
       const [digits, ...action] = line.split("=");
       if (digits.trim()) entries[digits.trim()] = action.join("=").trim();
     }
+    // A PUT replaces the menu: every setting is sent.
     return api("PUT", `/api/menus/${segment(value("menu-name"))}`, {
-      extension: optional("menu-extension"), greet_long: value("menu-greeting"), entries,
+      extension: optional("menu-extension"), greet_long: value("menu-greeting"),
+      greet_short: optional("menu-greeting-short"), invalid_sound: value("menu-invalid"),
+      exit_sound: value("menu-exit"), timeout_ms: Number(value("menu-timeout")),
+      max_failures: Number(value("menu-failures")), entries,
     });
   }, refreshTenant);
   form("route-form", () =>
