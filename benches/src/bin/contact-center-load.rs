@@ -231,6 +231,7 @@ async fn main() {
         hub: state_hub,
         recordings: None,
         download_ttl: Duration::from_secs(60),
+        media_sources: Default::default(),
         limits,
     };
     tokio::spawn(async move {

@@ -152,6 +152,7 @@ async fn main() {
         hub: hub.clone(),
         recordings: None,
         download_ttl: Duration::from_secs(60),
+        media_sources: Default::default(),
         limits,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

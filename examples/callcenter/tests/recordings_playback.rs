@@ -157,6 +157,19 @@ impl Daemon {
             .unwrap()
     }
 
+    async fn send_json(&self, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let auth = format!("Bearer {token}");
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        let body = body.to_string();
+        let request = http::request(method, path, &headers, body.as_bytes());
+        let answer = http::send(self.address, &request).await.unwrap();
+        let json = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        (answer.status, json)
+    }
+
     async fn json(&self, path: &str, token: &str) -> (u16, Value) {
         let answer = self.get(path, Some(token)).await;
         let body = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
@@ -231,6 +244,47 @@ async fn recordings_play_from_a_local_store_with_tickets() {
     )
     .unwrap();
     assert_eq!(played.body, stored);
+    // A player asks for parts (to seek): one range is answered 206 with that part.
+    let part = http::send(
+        daemon.address,
+        &http::request("GET", url, &[("Range", "bytes=100-199")], b""),
+    )
+    .await
+    .unwrap();
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, stored[100..200]);
+    assert_eq!(
+        part.header("content-range"),
+        Some(format!("bytes 100-199/{}", stored.len()).as_str())
+    );
+
+    // A ticket dies with its user's credentials, as a token does: the agent's link stops
+    // playing once the admin gives the agent a new password.
+    let agent = daemon
+        .login(json!({"tenant": "demo", "username": "agent", "password": "demo-agent"}))
+        .await;
+    let (status, agent_link) = daemon.json(playback, &agent).await;
+    assert_eq!(status, 200, "{agent_link}");
+    let agent_url = agent_link["url"].as_str().unwrap();
+    assert_eq!(daemon.get(agent_url, None).await.status, 200);
+    let (status, _) = daemon
+        .send_json(
+            "PUT",
+            "/api/users/agent",
+            &admin,
+            json!({"role": "agent", "extension": "1000", "password": "a-new-agent-password"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut revoked = 0;
+    for _ in 0..100 {
+        revoked = daemon.get(agent_url, None).await.status;
+        if revoked == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(revoked, 404);
 
     // A ticket opens nothing else: altered, it is refused; it is no bearer token; a token is
     // no ticket; an agent's or the operator's token gets no link to the tenant's recording.

@@ -138,7 +138,14 @@ async fn a_reconnected_node_rescans_the_trunks_profiles() {
                 close_after: true,
                 ..Session::idle()
             },
-            Session::idle(),
+            // Back without the `external` profile: its rescan fails, `lan`'s is still sent.
+            Session {
+                api_replies: vec![(
+                    "sofia profile external rescan".into(),
+                    "Invalid Profile [external]\n".into(),
+                )],
+                ..Session::idle()
+            },
         ],
     )
     .await;

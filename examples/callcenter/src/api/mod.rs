@@ -45,7 +45,7 @@ pub use auth::{Admin, ApiUser, Caller, Claims, Operator, REVOCATION_DELAY, Role,
 pub use error::ApiError;
 pub use limits::{Limits, SocketSlot};
 pub use openapi::openapi;
-pub use pages::{ADMIN_PAGE, AGENT_PAGE, LIVE_PAGE, WALLBOARD_PAGE};
+pub use pages::{ADMIN_PAGE, AGENT_PAGE, LIVE_PAGE, MediaSources, WALLBOARD_PAGE};
 
 use crate::roles::esl_worker::{EslWorker, NodeOutcome};
 use axum::Router;
@@ -80,6 +80,8 @@ pub struct ApiState {
     pub download_ttl: Duration,
     /// Login throttling, top-up size, sockets per token.
     pub limits: Limits,
+    /// Where the administration page may load recordings from (found once).
+    pub media_sources: MediaSources,
 }
 
 /// The largest request body the API reads.

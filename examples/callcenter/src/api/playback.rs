@@ -1,14 +1,16 @@
 //! Playing a recording in a browser: an `<audio>` element cannot send a bearer token, so the
 //! API hands out short-lived links instead (`.../link` of a recording). On S3 the link is the
 //! store's pre-signed URL; on a local store it is `/api/playback/{ticket}`, where the ticket is
-//! signed with the tokens' secret, names one object and expires with the download TTL.
+//! signed with the tokens' secret, names one object and its user, and expires with the
+//! download TTL. A ticket dies with its user's credentials, as tokens do.
 
-use super::{ApiError, ApiState};
+use super::{ApiError, ApiState, Claims};
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use platform::clock::unix_seconds;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use utoipa::ToSchema;
 
 /// The tickets' audience: what they are for (a token has none, and is refused here).
@@ -23,22 +25,42 @@ pub(super) struct PlaybackLink {
     expires_at: u64,
 }
 
-/// What a playback ticket holds.
+/// What a playback ticket holds: the object, and who asked for it (as their token said).
 #[derive(Serialize, Deserialize)]
 struct Ticket {
     aud: String,
-    /// Whose recording it is (the empty tenant: unassigned): a disabled tenant's stop playing.
-    tenant: String,
-    /// The object.
-    key: String,
     /// Expiry, Unix seconds.
     exp: u64,
+    /// The object.
+    key: String,
+    sub: String,
+    /// The user's tenant (the operator's: empty, the unassigned recordings').
+    tenant: String,
+    role: super::Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extension: Option<String>,
+    ver: i64,
 }
 
-/// A link to the object `key` of `tenant` (already authorised by the caller).
+impl Ticket {
+    /// The claims of the user who asked for it, to check they still hold them.
+    fn claims(&self) -> Claims {
+        Claims {
+            sub: self.sub.clone(),
+            tenant: self.tenant.clone(),
+            role: self.role,
+            extension: self.extension.clone(),
+            ver: self.ver,
+            iat: 0,
+            exp: self.exp,
+        }
+    }
+}
+
+/// A link to the object `key`, for `user` (whom the caller has already authorised for it).
 pub(super) async fn link(
     state: &ApiState,
-    tenant: &str,
+    user: &Claims,
     key: &str,
 ) -> Result<PlaybackLink, ApiError> {
     let destination = state
@@ -52,9 +74,13 @@ pub(super) async fn link(
     }
     let ticket = state.tokens.sign_ticket(&Ticket {
         aud: AUDIENCE.into(),
-        tenant: tenant.into(),
-        key: key.into(),
         exp: expires_at,
+        key: key.into(),
+        sub: user.sub.clone(),
+        tenant: user.tenant.clone(),
+        role: user.role,
+        extension: user.extension.clone(),
+        ver: user.ver,
     });
     Ok(PlaybackLink {
         url: format!("/api/playback/{ticket}"),
@@ -72,7 +98,8 @@ struct PlaybackTicket {
 }
 
 /// Plays the recording a ticket names (no token: the ticket is the authorisation, for a few
-/// minutes); 404 for a ticket that is not valid, expired or for a tenant now disabled.
+/// minutes; `Range` is honoured); 404 for a ticket that is not valid, expired, of a user whose
+/// credentials changed since, or of a tenant now disabled.
 #[utoipa::path(
     get,
     path = "/api/playback/{ticket}",
@@ -80,6 +107,8 @@ struct PlaybackTicket {
     params(PlaybackTicket),
     responses(
         (status = 200, description = "The MP3", content_type = "audio/mpeg", body = inline(super::openapi::Binary)),
+        (status = 206, description = "The part of the MP3 `Range` asked for", content_type = "audio/mpeg", body = inline(super::openapi::Binary),
+            headers(("Content-Range" = String, description = "bytes FIRST-LAST/SIZE"))),
         (status = 400, response = super::openapi::BadRequest),
         (status = 404, response = super::openapi::NotFound),
         (status = 500, response = super::openapi::Internal),
@@ -89,47 +118,122 @@ struct PlaybackTicket {
 pub(super) async fn play(
     State(state): State<ApiState>,
     super::extract::Path(ticket): super::extract::Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let ticket: Ticket = state.tokens.verify_ticket(&ticket, AUDIENCE)?;
-    if ticket.tenant != platform::identity::UNASSIGNED {
-        match state.cache.tenant(&ticket.tenant).await? {
-            Some(tenant) if !tenant.disabled => {}
-            _ => return Err(ApiError::NotFound),
-        }
+    // Whoever asked must still be who they were, of a tenant still enabled.
+    let user = ticket.claims();
+    let still_holds = async {
+        state.users.check(&user).await?;
+        super::auth::refuse_disabled(&state, &user).await
+    };
+    match still_holds.await {
+        Ok(()) => {}
+        Err(ApiError::Unavailable(text)) => return Err(ApiError::Unavailable(text)),
+        Err(_) => return Err(ApiError::NotFound),
     }
     let destination = state
         .recordings
         .as_ref()
         .ok_or_else(|| ApiError::Unavailable("no recording store here".into()))?;
-    stream(destination, &ticket.key, "inline").await
+    stream(
+        destination,
+        &ticket.key,
+        "inline",
+        headers.get(header::RANGE),
+    )
+    .await
 }
 
-/// The object `key` of the store, streamed as an MP3 with `disposition`.
+/// The object `key` of the store, streamed as an MP3 with `disposition`; the part a single
+/// satisfiable `range` asks for (206), else the whole (a server may ignore `Range`).
 pub(super) async fn stream(
     destination: &recording::Destination,
     key: &str,
     disposition: &str,
+    range: Option<&HeaderValue>,
 ) -> Result<Response, ApiError> {
     let path = object_store::path::Path::parse(key)
         .map_err(|e| ApiError::internal("recording key", &e))?;
     use object_store::ObjectStoreExt;
-    let object = destination.store().get(&path).await.map_err(|e| match e {
+    let store_error = |e: object_store::Error| match e {
         object_store::Error::NotFound { .. } => ApiError::NotFound,
         other => ApiError::dependency("recording store", &other),
-    })?;
-    let size = object.meta.size;
+    };
+    let size = destination
+        .store()
+        .head(&path)
+        .await
+        .map_err(store_error)?
+        .size;
+    let part = range
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| requested_range(value, size));
+    let options = object_store::GetOptions {
+        range: part.clone().map(object_store::GetRange::Bounded),
+        ..Default::default()
+    };
+    let object = destination
+        .store()
+        .get_opts(&path, options)
+        .await
+        .map_err(store_error)?;
+    let sent = object.range.clone();
     let body = axum::body::Body::from_stream(object.into_stream());
-    Ok((
+    let mut answer = (
         [
             (header::CONTENT_TYPE, "audio/mpeg".to_owned()),
-            (header::CONTENT_LENGTH, size.to_string()),
+            (header::CONTENT_LENGTH, (sent.end - sent.start).to_string()),
             (header::CONTENT_DISPOSITION, disposition.to_owned()),
+            (header::ACCEPT_RANGES, "bytes".to_owned()),
             // A recording is the tenant's: no shared cache keeps it.
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            // Opened as a page, it runs nothing.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_owned(),
+            ),
         ],
         body,
     )
-        .into_response())
+        .into_response();
+    if part.is_some() {
+        *answer.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let content_range = format!("bytes {}-{}/{size}", sent.start, sent.end - 1);
+        if let Ok(value) = HeaderValue::from_str(&content_range) {
+            answer.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+    }
+    Ok(answer)
+}
+
+/// The bytes one `Range: bytes=...` header asks for of an object of `size` bytes: `a-b`,
+/// `a-` or `-n`, when it is one range and satisfiable; `None` otherwise (the whole is sent).
+fn requested_range(header: &str, size: u64) -> Option<Range<u64>> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (first, last) = spec.split_once('-')?;
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first.is_empty(), last.is_empty()) {
+        // The last n bytes.
+        (true, false) => {
+            let n: u64 = last.parse().ok()?;
+            size.saturating_sub(n)..size
+        }
+        (false, true) => first.parse().ok()?..size,
+        (false, false) => {
+            let (first, last): (u64, u64) = (first.parse().ok()?, last.parse().ok()?);
+            if last < first {
+                return None;
+            }
+            first..last.saturating_add(1).min(size)
+        }
+        (true, true) => return None,
+    };
+    (range.start < range.end).then_some(range)
 }
 
 /// This file's routes, for the description ([`super::openapi`]).
@@ -146,10 +250,35 @@ mod tests {
     fn ticket(tokens: &Tokens, exp: u64) -> String {
         tokens.sign_ticket(&Ticket {
             aud: AUDIENCE.into(),
-            tenant: "acme".into(),
-            key: "acme/2026/12/06/call.mp3".into(),
             exp,
+            key: "acme/2026/12/06/call.mp3".into(),
+            sub: "alice".into(),
+            tenant: "acme".into(),
+            role: Role::Admin,
+            extension: None,
+            ver: 0,
         })
+    }
+
+    #[test]
+    fn ranges_asked_for() {
+        assert_eq!(requested_range("bytes=0-99", 1000), Some(0..100));
+        assert_eq!(requested_range("bytes=900-", 1000), Some(900..1000));
+        assert_eq!(requested_range("bytes=-100", 1000), Some(900..1000));
+        assert_eq!(requested_range("bytes=-5000", 1000), Some(0..1000));
+        assert_eq!(requested_range("bytes=990-5000", 1000), Some(990..1000));
+        // What cannot be one satisfiable range is ignored: the whole is sent.
+        assert_eq!(requested_range("bytes=1000-", 1000), None);
+        assert_eq!(requested_range("bytes=5-2", 1000), None);
+        assert_eq!(requested_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(requested_range("bytes=-", 1000), None);
+        assert_eq!(requested_range("bytes=-0", 1000), None);
+        assert_eq!(requested_range("items=0-1", 1000), None);
+        assert_eq!(requested_range("bytes=x-1", 1000), None);
+        assert_eq!(
+            requested_range("bytes=0-18446744073709551615", 10),
+            Some(0..10)
+        );
     }
 
     #[test]

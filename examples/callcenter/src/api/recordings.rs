@@ -245,6 +245,7 @@ pub(super) async fn download(
         destination,
         &record.object_key,
         &format!("attachment; filename=\"{name}\""),
+        None,
     )
     .await
 }
@@ -271,7 +272,7 @@ pub(super) async fn link(
 ) -> Result<Json<playback::PlaybackLink>, ApiError> {
     let found = tenant_recordings(&state, &claims.tenant, &call_uuid).await?;
     let record = found.get(index).ok_or(ApiError::NotFound)?;
-    playback::link(&state, &claims.tenant, &record.object_key)
+    playback::link(&state, &claims, &record.object_key)
         .await
         .map(Json)
 }
@@ -331,7 +332,7 @@ pub(super) async fn unassigned(
 )]
 pub(super) async fn unassigned_link(
     State(state): State<ApiState>,
-    _operator: Operator,
+    Operator(operator): Operator,
     Path(id): Path<i64>,
 ) -> Result<Json<playback::PlaybackLink>, ApiError> {
     let unassigned = platform::identity::UNASSIGNED;
@@ -343,7 +344,7 @@ pub(super) async fn unassigned_link(
         .into_iter()
         .find(|(found, _)| *found == id)
         .ok_or(ApiError::NotFound)?;
-    playback::link(&state, unassigned, &record.object_key)
+    playback::link(&state, &operator, &record.object_key)
         .await
         .map(Json)
 }

@@ -269,6 +269,7 @@ fn api_state(
                 .map_err(|e| DaemonError::Config(format!("recordings store: {e}")))?,
         ),
         download_ttl: Duration::from_secs(config.api.download_ttl_s.max(1)),
+        media_sources: Default::default(),
         limits: api_limits(config)?,
     })
 }

@@ -88,6 +88,7 @@ pub async fn platform_with(api_replies: Vec<(String, String)>) -> Platform {
         hub: hub.clone(),
         recordings: Some(recording::Destination::local(&store_dir).unwrap()),
         download_ttl: Duration::from_secs(60),
+        media_sources: Default::default(),
         limits: Limits::default(),
     };
     let app = callcenter::api::router(state);

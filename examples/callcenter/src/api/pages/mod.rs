@@ -69,21 +69,45 @@ fn page_with_policy(html: &'static str, policy: String) -> Response {
         .into_response()
 }
 
+/// The administration page's `media-src`, worked out once per daemon: this origin, and the
+/// recording store's when it signs URLs.
+///
+/// ```
+/// let sources = callcenter::api::MediaSources::default();
+/// # let _ = sources;
+/// ```
+#[derive(Clone, Default)]
+pub struct MediaSources(std::sync::Arc<tokio::sync::OnceCell<String>>);
+
 /// Where the administration page may play recordings from: this origin (a local store's
-/// playback tickets) and, on S3, the origin of the store's pre-signed URLs.
+/// playback tickets) and, on S3, the origin of the store's pre-signed URLs (found by signing a
+/// probe once; a failure is reported and tried again at the next page).
 async fn media_sources(state: &crate::api::ApiState) -> String {
-    let mut sources = String::from("'self'");
+    let own = || String::from("'self'");
     let Some(destination) = &state.recordings else {
-        return sources;
+        return own();
     };
-    let probe = destination
-        .signed_download("probe", std::time::Duration::from_secs(60))
+    let found = state
+        .media_sources
+        .0
+        .get_or_try_init(|| async {
+            let probe = destination
+                .signed_download("probe", std::time::Duration::from_secs(60))
+                .await;
+            match probe {
+                None => Ok(own()),
+                Some(Ok(url)) => Ok(match origin(&url) {
+                    Some(origin) => format!("'self' {origin}"),
+                    None => own(),
+                }),
+                Some(Err(error)) => Err(crate::api::ApiError::dependency(
+                    "recording store (signing)",
+                    &error,
+                )),
+            }
+        })
         .await;
-    if let Some(origin) = probe.and_then(Result::ok).as_deref().and_then(origin) {
-        sources.push(' ');
-        sources.push_str(origin);
-    }
-    sources
+    found.cloned().unwrap_or_else(|_| own())
 }
 
 /// The `scheme://host[:port]` of an absolute URL, when it is only that (nothing that could end

@@ -57,15 +57,16 @@ pub(super) async fn rescan_profiles(
     let mut profiles: Vec<String> = trunks.into_iter().map(|trunk| trunk.profile).collect();
     profiles.sort();
     profiles.dedup();
-    let rescans: Vec<SofiaProfile> = profiles
-        .into_iter()
-        .map(|profile| SofiaProfile {
+    // Each on its own: a profile this node lacks does not keep the others from it.
+    for profile in profiles {
+        let rescan = SofiaProfile {
             profile,
             action: SofiaAction::Rescan,
-        })
-        .collect();
-    if let Err(error) = run_on(&client, &rescans).await {
-        tracing::warn!(%node, %error, "trunks' profiles not rescanned on the node");
+        };
+        if let Err(error) = run_on(&client, std::slice::from_ref(&rescan)).await {
+            let profile = &rescan.profile;
+            tracing::warn!(%node, %profile, %error, "trunks' profile not rescanned on the node");
+        }
     }
 }
 
