@@ -47,6 +47,7 @@
 pub mod balance;
 pub mod cache;
 pub mod calls;
+pub mod changes;
 pub mod clock;
 pub mod contact_center;
 pub mod events;

@@ -150,6 +150,8 @@ pub struct MenuRow {
 pub struct PlatformStore {
     pool: AnyPool,
     generation: Arc<AtomicU64>,
+    /// The tables other processes changed (see [`crate::changes`]).
+    changes: tokio::sync::broadcast::Sender<Arc<str>>,
     /// Extension names refused (emergency and service numbers).
     reserved: Arc<[String]>,
 }
@@ -167,6 +169,7 @@ impl PlatformStore {
         let store = PlatformStore {
             pool,
             generation: Arc::new(AtomicU64::new(1)),
+            changes: tokio::sync::broadcast::Sender::new(64),
             reserved: identity::DEFAULT_RESERVED.map(String::from).into(),
         };
         store.hash_plain_passwords().await?;
@@ -226,6 +229,29 @@ impl PlatformStore {
 
     pub(crate) fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Another process changed `table` (or [`crate::changes::EVERYTHING`]): what the caches
+    /// hold is dropped, and the subscribers are told.
+    pub fn changed_elsewhere(&self, table: &str) {
+        self.changed();
+        // No subscriber is no error.
+        let _ = self.changes.send(Arc::from(table));
+    }
+
+    /// The tables other processes change from now on, as [`crate::changes::follow`] hears of
+    /// them (a subscriber that falls behind is told it lagged: take it as everything).
+    ///
+    /// ```no_run
+    /// # async fn demo(store: platform::store::PlatformStore) {
+    /// let mut changes = store.subscribe_changes();
+    /// while let Ok(table) = changes.recv().await {
+    ///     println!("{table} changed");
+    /// }
+    /// # }
+    /// ```
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<Arc<str>> {
+        self.changes.subscribe()
     }
 
     /// Adds or replaces a tenant (see [`identity::check_tenant`]).

@@ -418,6 +418,12 @@ impl Users {
         Ok(())
     }
 
+    /// Drops every user's cached credentials version: the next check of each token reads it
+    /// again (another process changed users).
+    pub fn forget_all(&self) {
+        self.current.invalidate_all();
+    }
+
     /// Whether the token's user still holds what it says: same role, extension and
     /// credentials version (a 401 otherwise).
     pub async fn check(&self, claims: &Claims) -> Result<(), ApiError> {

@@ -46,6 +46,14 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         store = store.with_reserved_extensions(reserved.clone());
     }
     let cache = Cache::new(store.clone(), CACHE_TTL);
+    // Several daemons share one PostgreSQL: each hears of the others' writes at once.
+    if ledger.backend() == billing::Backend::Postgres && (roles.xml_curl || roles.esl || roles.api)
+    {
+        tokio::spawn(platform::changes::follow(
+            store.clone(),
+            config.database.clone(),
+        ));
+    }
     // Every role records CDRs through this ledger, so all share one tenant rule.
     let ledger = ledger
         .with_tenant_directory(Arc::new(cache.clone()))
@@ -235,6 +243,31 @@ fn start_esl_worker(
     )
 }
 
+/// The API's users, whose cached credentials versions are dropped when another process
+/// changes a user (a password, a role, a removal): its tokens are refused here at once.
+fn users_following_changes(cache: &Cache) -> Users {
+    let users = Users::new(cache.store().pool().clone());
+    let mut changes = cache.store().subscribe_changes();
+    let forget = users.clone();
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(table) => {
+                    if matches!(
+                        &*table,
+                        "api_users" | "operators" | platform::changes::EVERYTHING
+                    ) {
+                        forget.forget_all();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => forget.forget_all(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    users
+}
+
 fn api_state(
     config: &DaemonConfig,
     ledger: &Ledger,
@@ -257,7 +290,7 @@ fn api_state(
     };
     Ok(ApiState {
         tokens: Tokens::new(&secret, Duration::from_secs(config.api.token_ttl_s.max(1))),
-        users: Users::new(ledger.pool().clone()),
+        users: users_following_changes(cache),
         ledger: ledger.clone(),
         cache: cache.clone(),
         variables: variables.clone(),
