@@ -65,8 +65,9 @@ enum Command {
         number: String,
         /// The tenant.
         tenant: String,
-        /// Where its calls go: `extension:NAME`, `queue:NAME`, `menu:NAME` (a queue or menu
-        /// with a dial name) or `outside:NUMBER`. Without it, the DID keeps its route, if any
+        /// Where its calls go: `extension:NAME`, `queue:NAME`, `menu:NAME`, `group:NAME`,
+        /// `schedule:NAME` (a queue, menu, ring group or schedule with a dial name) or
+        /// `outside:NUMBER`; the target must exist. Without it, the DID keeps its route, if any
         /// (a DID without one refuses its calls).
         #[arg(long)]
         to: Option<platform::inbound::DidRoute>,
