@@ -103,6 +103,26 @@ impl Browser {
         }
     }
 
+    /// Signs in on one of the daemon's pages once its sign-in form shows (20 s at most): the
+    /// pages share the form (`tenant`, `username`, `password`); an empty tenant is the
+    /// operator.
+    pub async fn sign_in(&mut self, tenant: &str, user: &str, password: &str) {
+        let form_shown = "!!document.getElementById('login') && !document.getElementById('login').classList.contains('hidden')";
+        assert_eq!(
+            self.wait_for(form_shown, &json!(true), Duration::from_secs(20))
+                .await,
+            json!(true),
+            "the sign-in form never showed"
+        );
+        self.eval(&format!(
+            "document.getElementById('tenant').value = {tenant:?};\
+             document.getElementById('username').value = {user:?};\
+             document.getElementById('password').value = {password:?};\
+             document.getElementById('login').requestSubmit(); true"
+        ))
+        .await;
+    }
+
     /// Sends one DevTools command and returns its result.
     pub async fn command(&mut self, method: &str, params: Value) -> Value {
         match self.try_command(method, params).await {

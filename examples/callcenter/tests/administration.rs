@@ -716,25 +716,6 @@ async fn submit(
     }
 }
 
-/// Signs in on the administration page (an empty tenant: the operator).
-async fn sign_in(browser: &mut tests::browser::Browser, tenant: &str, user: &str, password: &str) {
-    let form_shown = "!!document.getElementById('login') && !document.getElementById('login').classList.contains('hidden')";
-    assert_eq!(
-        browser
-            .wait_for(form_shown, &json!(true), Duration::from_secs(20))
-            .await,
-        json!(true)
-    );
-    browser
-        .eval(&format!(
-            "document.getElementById('tenant').value = {tenant:?};\
-             document.getElementById('username').value = {user:?};\
-             document.getElementById('password').value = {password:?};\
-             document.getElementById('login').requestSubmit(); true"
-        ))
-        .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_administration_page_takes_a_fresh_daemon_to_calls() {
     let f = fresh("administration-page");
@@ -748,7 +729,7 @@ async fn the_administration_page_takes_a_fresh_daemon_to_calls() {
     browser
         .navigate(&format!("http://{}/admin", daemon.address))
         .await;
-    sign_in(&mut browser, "", "ops", "ops-password").await;
+    browser.sign_in("", "ops", "ops-password").await;
     let operator_shown = "!document.getElementById('operator').classList.contains('hidden')";
     assert_eq!(
         browser.wait_for(operator_shown, &json!(true), wait).await,
@@ -811,7 +792,7 @@ async fn the_administration_page_takes_a_fresh_daemon_to_calls() {
         .await;
 
     // The tenant's admin: an extension and the DID's route.
-    sign_in(&mut browser, "acme", "boss", "boss-password").await;
+    browser.sign_in("acme", "boss", "boss-password").await;
     let balance = "document.getElementById('balance').textContent";
     let expected = json!("20.00 (available 20.00, held 0.00)");
     assert_eq!(browser.wait_for(balance, &expected, wait).await, expected);

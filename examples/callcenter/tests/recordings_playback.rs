@@ -339,7 +339,7 @@ async fn recordings_play_from_a_local_store_with_tickets() {
     browser
         .navigate(&format!("http://{}/admin", daemon.address))
         .await;
-    sign_in(&mut browser, "demo", "admin", "demo-admin").await;
+    browser.sign_in("demo", "admin", "demo-admin").await;
     let shown = "!document.getElementById('tenant-admin').classList.contains('hidden')";
     assert_eq!(
         browser.wait_for(shown, &json!(true), WAIT).await,
@@ -378,7 +378,7 @@ async fn recordings_play_from_a_local_store_with_tickets() {
         .eval("document.getElementById('sign-out').click(); true")
         .await;
 
-    sign_in(&mut browser, "", "ops", "ops-password").await;
+    browser.sign_in("", "ops", "ops-password").await;
     let listed = "document.querySelector('#unassigned-recordings button') !== null";
     assert_eq!(
         browser.wait_for(listed, &json!(true), WAIT).await,
@@ -433,21 +433,4 @@ async fn recordings_play_from_s3_with_pre_signed_urls() {
         policy.ends_with(&format!("media-src 'self' {endpoint}")),
         "{policy}"
     );
-}
-
-/// Signs in on the administration page (an empty tenant: the operator).
-async fn sign_in(browser: &mut tests::browser::Browser, tenant: &str, user: &str, password: &str) {
-    let form_shown = "!!document.getElementById('login') && !document.getElementById('login').classList.contains('hidden')";
-    assert_eq!(
-        browser.wait_for(form_shown, &json!(true), WAIT).await,
-        json!(true)
-    );
-    browser
-        .eval(&format!(
-            "document.getElementById('tenant').value = {tenant:?};\
-             document.getElementById('username').value = {user:?};\
-             document.getElementById('password').value = {password:?};\
-             document.getElementById('login').requestSubmit(); true"
-        ))
-        .await;
 }

@@ -234,6 +234,14 @@ async fn apply(state: &ApiState, changes: &[esl::api::CallCenterChange]) -> Vec<
     }
 }
 
+/// The recording store (recordings and prompts), or a 503 where there is none.
+fn recording_store(state: &ApiState) -> Result<&recording::Destination, ApiError> {
+    state
+        .recordings
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("no recording store here".into()))
+}
+
 /// The answer to a removal: 204, or 404 when there was nothing to remove.
 fn removed(found: bool) -> Result<axum::http::StatusCode, ApiError> {
     if found {

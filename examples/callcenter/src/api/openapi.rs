@@ -35,18 +35,7 @@ pub fn openapi() -> &'static str {
         description = include_str!("openapi.md"),
         license(name = "MIT", identifier = "MIT"),
     ),
-    components(responses(
-        BadRequest,
-        Unauthorized,
-        Forbidden,
-        NotFound,
-        MethodNotAllowed,
-        Conflict,
-        TooLarge,
-        TooManyRequests,
-        Internal,
-        Unavailable
-    ))
+    // The reusable (error) answers are ERRORS, put in by `shared`.
 )]
 struct Description;
 
@@ -90,18 +79,17 @@ fn shared(document: &mut Value) {
         .values_mut()
     {
         for operation in item.as_object_mut().expect("path item").values_mut() {
-            add_request_id(operation);
+            finish_operation(operation);
         }
     }
     let components = document["components"].as_object_mut().expect("components");
-    let responses = components
-        .entry("responses")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
-        .expect("responses");
-    for answer in &ERRORS {
-        responses.insert(answer.name.into(), error_response(answer));
-    }
+    // The reusable answers are the error answers, in the order of their statuses (the
+    // generator's are only their placeholders).
+    let responses: serde_json::Map<String, Value> = ERRORS
+        .iter()
+        .map(|answer| (answer.name.to_owned(), error_response(answer)))
+        .collect();
+    components.insert("responses".into(), Value::Object(responses));
     components
         .entry("schemas")
         .or_insert_with(|| json!({}))
@@ -136,8 +124,8 @@ fn shared(document: &mut Value) {
 const REQUEST_ID_PATTERN: &str = "^[A-Za-z0-9._-]{1,64}$";
 
 /// Every operation takes an `X-Request-Id` and every answer of its own carries one (the
-/// shared error answers get theirs in the components).
-fn add_request_id(operation: &mut Value) {
+/// shared error answers get theirs in the components); its summary is one line.
+fn finish_operation(operation: &mut Value) {
     let Some(operation) = operation.as_object_mut() else {
         return;
     };
@@ -304,12 +292,12 @@ macro_rules! error_answers {
     )*};
 }
 
+// 405 is the router's fallback, named by no route's description.
 error_answers!(
     BadRequest,
     Unauthorized,
     Forbidden,
     NotFound,
-    MethodNotAllowed,
     Conflict,
     TooLarge,
     TooManyRequests,

@@ -63,10 +63,7 @@ pub(super) async fn link(
     user: &Claims,
     key: &str,
 ) -> Result<PlaybackLink, ApiError> {
-    let destination = state
-        .recordings
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("no recording store here".into()))?;
+    let destination = super::recording_store(state)?;
     let expires_at = unix_seconds().max(0) as u64 + state.download_ttl.as_secs();
     if let Some(url) = destination.signed_download(key, state.download_ttl).await {
         let url = url.map_err(|e| ApiError::dependency("recording store", &e))?;
@@ -132,10 +129,7 @@ pub(super) async fn play(
         Err(ApiError::Unavailable(text)) => return Err(ApiError::Unavailable(text)),
         Err(_) => return Err(ApiError::NotFound),
     }
-    let destination = state
-        .recordings
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("no recording store here".into()))?;
+    let destination = super::recording_store(&state)?;
     stream(
         destination,
         &ticket.key,
@@ -160,15 +154,19 @@ pub(super) async fn stream(
         object_store::Error::NotFound { .. } => ApiError::NotFound,
         other => ApiError::dependency("recording store", &other),
     };
-    let size = destination
-        .store()
-        .head(&path)
-        .await
-        .map_err(store_error)?
-        .size;
-    let part = range
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| requested_range(value, size));
+    // The object's size is asked first only to read a range against it.
+    let part = match range.and_then(|value| value.to_str().ok()) {
+        Some(asked) => {
+            let size = destination
+                .store()
+                .head(&path)
+                .await
+                .map_err(store_error)?
+                .size;
+            requested_range(asked, size)
+        }
+        None => None,
+    };
     let options = object_store::GetOptions {
         range: part.clone().map(object_store::GetRange::Bounded),
         ..Default::default()
@@ -178,7 +176,7 @@ pub(super) async fn stream(
         .get_opts(&path, options)
         .await
         .map_err(store_error)?;
-    let sent = object.range.clone();
+    let (sent, size) = (object.range.clone(), object.meta.size);
     let body = axum::body::Body::from_stream(object.into_stream());
     let mut answer = (
         [

@@ -51,13 +51,6 @@ struct PromptName {
     prompt: String,
 }
 
-fn store(state: &ApiState) -> Result<&recording::Destination, ApiError> {
-    state
-        .recordings
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("no recording store here".into()))
-}
-
 fn check_name(name: &str) -> Result<(), ApiError> {
     if esl::api::is_name(name) {
         Ok(())
@@ -120,7 +113,7 @@ pub(super) async fn put_prompt(
     }
     let path = object_store::path::Path::parse(key(&admin.tenant, &name))
         .map_err(|error| ApiError::internal("prompt key", &error))?;
-    store(&state)?
+    super::recording_store(&state)?
         .store()
         .put(&path, body.clone().into())
         .await
@@ -136,7 +129,7 @@ pub(super) async fn put_prompt(
 /// `tenant`'s prompts: (name, bytes), by name.
 async fn names(state: &ApiState, tenant: &str) -> Result<Vec<(String, u64)>, ApiError> {
     let prefix = object_store::path::Path::from(format!("prompts/{tenant}"));
-    let mut listing = store(state)?.store().list(Some(&prefix));
+    let mut listing = super::recording_store(state)?.store().list(Some(&prefix));
     let mut names = Vec::new();
     // A tenant has at most PROMPTS_PER_TENANT; what else is there is not listed.
     while let Some(item) = listing.next().await {
@@ -213,7 +206,7 @@ pub(super) async fn delete_prompt(
     }
     let path = object_store::path::Path::parse(key(&admin.tenant, &name))
         .map_err(|error| ApiError::internal("prompt key", &error))?;
-    let store = store(&state)?.store();
+    let store = super::recording_store(&state)?.store();
     match store.head(&path).await {
         Ok(_) => {}
         Err(object_store::Error::NotFound { .. }) => return Err(ApiError::NotFound),

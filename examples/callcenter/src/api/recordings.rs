@@ -144,14 +144,6 @@ async fn known_call(state: &ApiState, tenant: &str, call_uuid: &str) -> Result<b
     Ok(live || !state.ledger.call(tenant, call_uuid).await?.is_empty())
 }
 
-/// The recording store, or a 503 where there is none.
-fn destination(state: &ApiState) -> Result<&recording::Destination, ApiError> {
-    state
-        .recordings
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("no recording store here".into()))
-}
-
 /// A call's recordings, a page at a time (404 when the call is not the tenant's: no CDR of
 /// it, not in progress).
 #[utoipa::path(
@@ -232,7 +224,7 @@ pub(super) async fn download(
 ) -> Result<Response, ApiError> {
     let found = tenant_recordings(&state, &claims.tenant, &call_uuid).await?;
     let record = found.get(index).ok_or(ApiError::NotFound)?;
-    let destination = destination(&state)?;
+    let destination = super::recording_store(&state)?;
     if let Some(url) = destination
         .signed_download(&record.object_key, state.download_ttl)
         .await
