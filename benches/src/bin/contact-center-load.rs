@@ -228,6 +228,7 @@ async fn main() {
         cache: cache.clone(),
         variables: ChannelVariables::default(),
         esl: None,
+        live: None,
         hub: state_hub,
         recordings: None,
         download_ttl: Duration::from_secs(60),

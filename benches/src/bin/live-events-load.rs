@@ -149,6 +149,7 @@ async fn main() {
         cache: Cache::new(store.clone(), Duration::from_secs(60)),
         variables: ChannelVariables::default(),
         esl: None,
+        live: None,
         hub: hub.clone(),
         recordings: None,
         download_ttl: Duration::from_secs(60),

@@ -20,6 +20,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod bus;
 pub mod daemon;
 pub mod http;
 pub mod import;

@@ -207,7 +207,7 @@ async fn every_err_log_dir_file_is_imported_and_each_call_charged_once() {
 #[test]
 fn the_shipped_deploy_file_is_the_unambiguous_encoding() {
     let deploy = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/json_cdr.conf.xml"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/json_cdr.conf.xml"),
     )
     .unwrap();
     let setting = |name: &str| {

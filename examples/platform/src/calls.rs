@@ -318,6 +318,16 @@ impl LiveCalls {
         self.calls.is_empty()
     }
 
+    /// Replaces the calls with `calls` (those of this node), as another worker published them:
+    /// the next [`LiveCalls::resync`] publishes only what changed since.
+    pub fn restore(&mut self, calls: Vec<Call>) {
+        self.calls = calls
+            .into_iter()
+            .filter(|call| call.node == self.node)
+            .map(|call| (call.uuid.clone(), call))
+            .collect();
+    }
+
     /// Applies one event; what changed is pushed onto `out`. Events other than the channel
     /// events the state follows, and events without a `Unique-ID`, change nothing.
     pub fn apply(

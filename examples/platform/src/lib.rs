@@ -54,6 +54,7 @@ pub mod events;
 pub mod identity;
 pub mod inbound;
 pub mod ivr;
+pub mod leases;
 pub mod policy;
 pub mod provisioning;
 pub mod retry;

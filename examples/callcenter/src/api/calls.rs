@@ -88,7 +88,7 @@ pub(super) async fn active_calls(
     Query(page): Query<Page>,
 ) -> Result<Json<CallPage>, ApiError> {
     let limit = page.limit()?;
-    let mut calls = esl(&state)?.active_calls(&claims.tenant);
+    let mut calls = super::live::required(&state)?.active_calls(&claims.tenant);
     calls.sort_by(|a, b| a.uuid.cmp(&b.uuid));
     let calls: Vec<Call> = calls
         .into_iter()
@@ -393,18 +393,13 @@ pub(super) async fn call(
     Caller(claims): Caller,
     super::extract::Path(uuid): super::extract::Path<String>,
 ) -> Result<Json<CallState>, ApiError> {
-    if let Some(worker) = &state.esl {
-        if let Some(call) = worker
-            .active_calls(&claims.tenant)
-            .into_iter()
-            .find(|c| c.uuid == uuid)
-        {
-            return Ok(Json(CallState::Active(ActiveCall {
-                uuid,
-                state: Active,
-                call: Call::from(call),
-            })));
-        }
+    if let Some(call) = super::live::view(&state).and_then(|live| live.call(&claims.tenant, &uuid))
+    {
+        return Ok(Json(CallState::Active(ActiveCall {
+            uuid,
+            state: Active,
+            call: Call::from(call),
+        })));
     }
     let legs = state.ledger.call(&claims.tenant, &uuid).await?;
     if !legs.is_empty() {

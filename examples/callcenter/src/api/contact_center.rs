@@ -5,7 +5,6 @@
 
 use super::agents::{AgentName, StatusText, parse_status};
 use super::body::Body;
-use super::calls::esl;
 use super::extract::{Path, Query};
 use super::queues::{NodeOutcome, node_outcomes};
 use super::{ApiError, ApiState, Caller, Role};
@@ -162,7 +161,7 @@ pub(super) async fn contact_center(
     State(state): State<ApiState>,
     Caller(claims): Caller,
 ) -> Result<Json<ContactCenter>, ApiError> {
-    let (queues, agents) = esl(&state)?.contact_center(&claims.tenant);
+    let (queues, agents) = super::live::required(&state)?.contact_center(&claims.tenant);
     Ok(Json(ContactCenter {
         queues: queues.into_iter().map(Queue::from).collect(),
         agents: agents.into_iter().map(Agent::from).collect(),

@@ -24,6 +24,7 @@ mod extensions;
 mod extract;
 mod fields;
 mod limits;
+mod live;
 mod login;
 mod menus;
 mod openapi;
@@ -72,6 +73,9 @@ pub struct ApiState {
     pub variables: ChannelVariables,
     /// Live calls and FreeSWITCH access; `None` when the ESL worker does not run here.
     pub esl: Option<EslWorker>,
+    /// The event bus's view of every node, when the deployment has a bus: live calls,
+    /// queues and agents are read from it rather than from `esl`.
+    pub live: Option<crate::bus::Follower>,
     /// Call events.
     pub hub: Hub,
     /// Where recordings are.

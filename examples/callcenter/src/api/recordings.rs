@@ -135,12 +135,7 @@ async fn tenant_recordings(
 /// Whether `call_uuid` is one of the tenant's calls: stored (a CDR of one of its legs) or in
 /// progress.
 async fn known_call(state: &ApiState, tenant: &str, call_uuid: &str) -> Result<bool, ApiError> {
-    let live = state.esl.as_ref().is_some_and(|worker| {
-        worker
-            .active_calls(tenant)
-            .iter()
-            .any(|call| call.uuid == call_uuid)
-    });
+    let live = super::live::view(state).is_some_and(|live| live.call(tenant, call_uuid).is_some());
     Ok(live || !state.ledger.call(tenant, call_uuid).await?.is_empty())
 }
 

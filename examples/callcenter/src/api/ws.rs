@@ -67,13 +67,16 @@ pub(super) async fn upgrade(
 }
 
 fn snapshot(state: &ApiState, tenant: &str) -> Message {
-    let esl = state.esl.as_ref();
-    let calls = esl.map(|esl| esl.active_calls(tenant)).unwrap_or_default();
-    let (queues, agents) = esl
-        .map(|esl| esl.contact_center(tenant))
+    let live = super::live::view(state);
+    let calls = live
+        .as_ref()
+        .map(|live| live.active_calls(tenant))
         .unwrap_or_default();
-    let configured = esl.map_or(0, |esl| esl.nodes().len());
-    let connected = esl.map_or(0, |esl| esl.connected_nodes());
+    let (queues, agents) = live
+        .as_ref()
+        .map(|live| live.contact_center(tenant))
+        .unwrap_or_default();
+    let (configured, connected) = live.as_ref().map_or((0, 0), |live| live.nodes());
     Message::Text(
         json!({
             "type": "snapshot",

@@ -58,7 +58,28 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     let ledger = ledger
         .with_tenant_directory(Arc::new(cache.clone()))
         .with_default_tenant(config.cdr.default_tenant.clone());
-    let hub = Hub::new(HUB_CAPACITY);
+    // With a bus, every process's events go to NATS and come back to every API process; a
+    // process that serves the API or may take a node over follows it.
+    let (hub, follower, publisher_metrics) = match &config.nats.url {
+        Some(_) => {
+            let bus = crate::bus::Bus::connect(&config.nats).await?;
+            let publisher = bus.outbound();
+            let metrics = publisher.metrics();
+            let hub = Hub::with_outbound(HUB_CAPACITY, publisher);
+            let follower =
+                (roles.api || roles.esl).then(|| crate::bus::Follower::start(&bus, hub.clone()));
+            (hub, follower, Some(metrics))
+        }
+        None => (Hub::new(HUB_CAPACITY), None, None),
+    };
+    // On PostgreSQL several daemons may serve one node: one acts, the others stand by.
+    let leases = (ledger.backend() == billing::Backend::Postgres).then(|| {
+        platform::leases::Leases::new(
+            ledger.pool().clone(),
+            lease_holder(),
+            Duration::from_millis(config.esl.lease_ttl_ms.clamp(300, 60_000)),
+        )
+    });
     // Every change to a tenant's money, by any role, reaches its `/ws` subscribers.
     let feed = BalanceFeed::start(ledger.clone(), hub.clone());
     let ledger = ledger.with_balance_listener(feed);
@@ -75,6 +96,10 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
             &hub,
             &variables,
             recording_worker.as_ref(),
+            Coordination {
+                leases: leases.clone(),
+                follower: follower.clone(),
+            },
         )
     });
     let http_metrics = Arc::new(HttpMetrics::default());
@@ -89,6 +114,7 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
             &hub,
             &variables,
             esl_worker.as_ref(),
+            follower.clone(),
         )?;
         app = app.merge(api::router(state));
     }
@@ -127,6 +153,9 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     }
     if let Some(worker) = &esl_worker {
         worker.metrics().register(&mut registry);
+    }
+    if let Some(metrics) = &publisher_metrics {
+        metrics.register(&mut registry);
     }
     let health = Health {
         ledger: ledger.clone(),
@@ -215,6 +244,24 @@ fn start_recording_worker(
         .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))
 }
 
+/// How this process's ESL worker shares its nodes with other processes.
+struct Coordination {
+    leases: Option<platform::leases::Leases>,
+    follower: Option<crate::bus::Follower>,
+}
+
+/// This process's name on the leases it holds: host, process id and a random part (a
+/// restarted process is a new holder).
+fn lease_holder() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}/{}/{}", std::process::id(), &random[..8])
+}
+
 fn start_esl_worker(
     config: &DaemonConfig,
     ledger: &Ledger,
@@ -222,6 +269,7 @@ fn start_esl_worker(
     hub: &Hub,
     variables: &ChannelVariables,
     recordings: Option<&RecordingWorker>,
+    coordination: Coordination,
 ) -> EslWorker {
     let mut worker = EslWorkerConfig::new(config.esl.nodes.clone(), config.recordings_dir.clone());
     worker.cdrs = config.esl.cdrs;
@@ -234,6 +282,12 @@ fn start_esl_worker(
     worker
         .freeswitch_staging
         .clone_from(&config.esl.freeswitch_recordings_dir);
+    // Jitter makes a wait up to twice its step: the longest wait is `reconnect_max_ms`.
+    worker.backoff.max = Duration::from_millis((config.esl.reconnect_max_ms / 2).clamp(50, 60_000));
+    worker.backoff.initial = worker.backoff.initial.min(worker.backoff.max);
+    worker.leases = coordination.leases;
+    worker.follower = coordination.follower;
+    worker.state_every = Duration::from_secs(config.nats.state_every_s.max(1));
     EslWorker::start(
         worker,
         ledger.clone(),
@@ -275,6 +329,7 @@ fn api_state(
     hub: &Hub,
     variables: &ChannelVariables,
     esl: Option<&EslWorker>,
+    live: Option<crate::bus::Follower>,
 ) -> Result<ApiState, DaemonError> {
     let secret = match &config.api.jwt_secret {
         Some(secret) if secret.len() >= 16 => secret.clone().into_bytes(),
@@ -295,6 +350,7 @@ fn api_state(
         cache: cache.clone(),
         variables: variables.clone(),
         esl: esl.cloned(),
+        live,
         hub: hub.clone(),
         recordings: Some(
             recordings_target(config)

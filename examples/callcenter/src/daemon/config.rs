@@ -73,6 +73,13 @@ pub struct EslSettings {
     pub freeswitch_recordings_dir: Option<PathBuf>,
     /// Where CDRs from events wait while the database is down (with `cdrs`).
     pub cdr_journal: PathBuf,
+    /// On PostgreSQL, how long a worker's lease on a node lasts unrenewed, ms: one worker
+    /// acts for each node, and a standby takes a node over this long after its active worker
+    /// died. Default 3000.
+    pub lease_ttl_ms: u64,
+    /// The longest wait between two attempts to connect to a node, ms: a restarted FreeSWITCH
+    /// is followed again at most this long after it accepts connections. Default 1000.
+    pub reconnect_max_ms: u64,
 }
 
 impl Default for EslSettings {
@@ -84,6 +91,8 @@ impl Default for EslSettings {
             prepaid_grace_ms: 10_000,
             freeswitch_recordings_dir: None,
             cdr_journal: PathBuf::from("esl-cdr-journal.jsonl"),
+            lease_ttl_ms: 3000,
+            reconnect_max_ms: 1000,
         }
     }
 }
@@ -171,6 +180,8 @@ pub struct DaemonConfig {
     pub esl: EslSettings,
     /// REST API settings.
     pub api: ApiSettings,
+    /// The event bus between processes (NATS), when several daemons share the platform.
+    pub nats: crate::bus::NatsSettings,
 }
 
 impl Default for DaemonConfig {
@@ -192,6 +203,7 @@ impl Default for DaemonConfig {
             cdr: CdrSettings::default(),
             esl: EslSettings::default(),
             api: ApiSettings::default(),
+            nats: crate::bus::NatsSettings::default(),
         }
     }
 }
@@ -215,6 +227,7 @@ impl std::fmt::Debug for DaemonConfig {
             .field("cdr", &self.cdr)
             .field("esl", &self.esl)
             .field("api", &self.api)
+            .field("nats", &self.nats)
             .finish()
     }
 }
@@ -246,7 +259,8 @@ impl DaemonConfig {
     /// `CALLCENTER_RECORDINGS_STORE`, `CALLCENTER_RECORDINGS_SCAN_MS`,
     /// `CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY`, `CALLCENTER_XML_CURL_USER`/`_PASSWORD`,
     /// `CALLCENTER_CDR_USER`/`_PASSWORD`, `CALLCENTER_CDR_DEFAULT_TENANT`,
-    /// `CALLCENTER_API_JWT_SECRET`, `CALLCENTER_ESL_PASSWORD` (every node's).
+    /// `CALLCENTER_API_JWT_SECRET`, `CALLCENTER_ESL_PASSWORD` (every node's),
+    /// `CALLCENTER_NATS_URL`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), DaemonError> {
         if let Some(listen) = var("CALLCENTER_LISTEN") {
             self.listen = listen
@@ -296,6 +310,7 @@ impl DaemonConfig {
             "CALLCENTER_CDR_DEFAULT_TENANT",
         );
         set(&mut self.api.jwt_secret, "CALLCENTER_API_JWT_SECRET");
+        set(&mut self.nats.url, "CALLCENTER_NATS_URL");
         if let Some(password) = var("CALLCENTER_ESL_PASSWORD") {
             for node in &mut self.esl.nodes {
                 node.password.clone_from(&password);
@@ -361,10 +376,10 @@ mod tests {
     #[test]
     fn the_shipped_configuration_loads() {
         let config: DaemonConfig =
-            toml::from_str(include_str!("../../deploy/callcenter.toml")).unwrap();
+            toml::from_str(include_str!("../../../deploy/callcenter.toml")).unwrap();
         assert_eq!(config.cdr.credentials.user.as_deref(), Some("freeswitch"));
         assert_eq!(config.recordings_dir, PathBuf::from("/dev/shm/recordings"));
-        let with_s3 = include_str!("../../deploy/callcenter.toml")
+        let with_s3 = include_str!("../../../deploy/callcenter.toml")
             .replace("# [recordings_s3]", "[recordings_s3]")
             .replace("# endpoint", "endpoint")
             .replace("# bucket", "bucket")

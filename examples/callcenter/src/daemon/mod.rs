@@ -74,6 +74,9 @@ pub enum DaemonError {
     /// The platform's tables failed.
     #[error(transparent)]
     Platform(#[from] platform::store::PlatformError),
+    /// The event bus could not be reached or set up.
+    #[error(transparent)]
+    Bus(#[from] crate::bus::BusError),
     /// The async runtime could not start.
     #[error("runtime: {0}")]
     Runtime(std::io::Error),

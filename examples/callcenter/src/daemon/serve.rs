@@ -70,7 +70,7 @@ async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
 /// The command line every daemon binary takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
-    /// TOML configuration (see `examples/callcenter/deploy/callcenter.toml`); CALLCENTER_*
+    /// TOML configuration (see `examples/deploy/callcenter.toml`); CALLCENTER_*
     /// variables override it.
     #[arg(long, env = "CALLCENTER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -191,7 +191,7 @@ impl GatewayMetrics {
             WARNED.call_once(|| {
                 tracing::warn!(
                     %format,
-                    "FreeSWITCH posts CDRs with encode=true, which a crafted caller ID can make unreadable; set encode=false and encode-values=false (examples/callcenter/deploy/json_cdr.conf.xml)"
+                    "FreeSWITCH posts CDRs with encode=true, which a crafted caller ID can make unreadable; set encode=false and encode-values=false (examples/deploy/json_cdr.conf.xml)"
                 )
             });
         }

@@ -85,6 +85,7 @@ pub async fn platform_with(api_replies: Vec<(String, String)>) -> Platform {
         cache,
         variables: ChannelVariables::default(),
         esl: Some(worker.clone()),
+        live: None,
         hub: hub.clone(),
         recordings: Some(recording::Destination::local(&store_dir).unwrap()),
         download_ttl: Duration::from_secs(60),

@@ -176,6 +176,23 @@ impl ContactCenter {
         self.agents.get(name)
     }
 
+    /// Every queue, by name.
+    pub fn queues(&self) -> impl Iterator<Item = &Queue> {
+        self.queues.values()
+    }
+
+    /// Every agent, by name.
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values()
+    }
+
+    /// Replaces the state with these queues and agents, as another worker published them:
+    /// the next re-sync publishes only what changed since.
+    pub fn restore(&mut self, queues: Vec<Queue>, agents: Vec<Agent>) {
+        self.queues = queues.into_iter().map(|q| (q.name.clone(), q)).collect();
+        self.agents = agents.into_iter().map(|a| (a.name.clone(), a)).collect();
+    }
+
     /// `tenant`'s queues, by name.
     pub fn queues_of<'a>(&'a self, tenant: &'a str) -> impl Iterator<Item = &'a Queue> + 'a {
         self.queues

@@ -28,7 +28,7 @@ impl EslWorker {
         for node in &self.shared.nodes {
             let _one_list_at_a_time = node.call_center_changes.lock().await;
             let node = node.config.name.clone();
-            let error = match self.client(Some(&node)) {
+            let error = match self.link(Some(&node)) {
                 Ok(client) => apply_on(&client, changes).await.err(),
                 Err(error) => Some(error.to_string()),
             };
@@ -45,10 +45,7 @@ impl EslWorker {
     }
 }
 
-async fn apply_on(
-    client: &esl::client::Client,
-    changes: &[CallCenterChange],
-) -> Result<(), String> {
+async fn apply_on(client: &super::Link, changes: &[CallCenterChange]) -> Result<(), String> {
     for change in changes {
         match client.run(change).await {
             Ok(_) => {}

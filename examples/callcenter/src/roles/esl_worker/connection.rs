@@ -1,6 +1,8 @@
 //! One node's connection: connect (retried forever), subscribe, re-sync the live calls from
 //! `show channels`, the call center from `callcenter_config ... list` and the trunks' profiles
 //! (`sofia profile ... rescan`), then follow the events until the connection ends for good.
+//! With the event bus, the node's whole state is published after each re-sync, at every loss
+//! and every [`super::EslWorkerConfig::state_every`].
 
 use super::call_center_config::already_there;
 use super::{Shared, cdrs, lock, prepaid, recordings, statistics};
@@ -9,6 +11,7 @@ use esl::client::{Client, EventStream, Incoming, Options};
 use esl::proto::Event;
 use platform::calls::{CHANNEL_EVENTS, CallEvent, parse_channels};
 use platform::contact_center::{self, ListTable, member_outcome};
+use platform::events::mirror::NodeState;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -31,6 +34,7 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize) {
     loop {
         let options = Options::new(node.config.address.clone(), node.config.password.clone())
             .events(65_536, esl::client::Overflow::Backpressure)
+            .connect_timeout(shared.config.connect_timeout)
             .reconnect(backoff);
         let (client, events) = match options.connect().await {
             Ok(connected) => connected,
@@ -69,14 +73,24 @@ async fn follow(shared: &Arc<Shared>, index: usize, client: &Client, mut events:
     // Items that arrived while a re-sync waited for its reply: handled right after it.
     let mut held = resync(shared, index, client, &mut events).await;
     let mut out = Vec::new();
+    let mut state_every = tokio::time::interval(shared.config.state_every);
+    state_every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    state_every.reset();
     loop {
         let item = match held.pop_front() {
             Some(item) => item,
-            None => match events.recv().await {
-                Some(item) => item,
-                None => {
-                    node.up.store(false, Ordering::Relaxed);
-                    return;
+            None => tokio::select! {
+                item = events.recv() => match item {
+                    Some(item) => item,
+                    None => {
+                        node.up.store(false, Ordering::Relaxed);
+                        publish_state(shared, index);
+                        return;
+                    }
+                },
+                _ = state_every.tick() => {
+                    publish_state(shared, index);
+                    continue;
                 }
             },
         };
@@ -95,6 +109,7 @@ async fn follow(shared: &Arc<Shared>, index: usize, client: &Client, mut events:
             }
             Incoming::Disconnected(error) => {
                 node.up.store(false, Ordering::Relaxed);
+                publish_state(shared, index);
                 tracing::warn!(node = %node.config.name, %error, "FreeSWITCH connection lost");
             }
             Incoming::Unparsed { error, .. } => {
@@ -136,8 +151,9 @@ async fn resync(
     };
     let mut out = Vec::new();
     lock(&node.calls).resync(&rows, |hints| shared.resolve(hints), &mut out);
-    publish(shared, &out);
+    publish(shared, index, &out);
     resync_call_center(shared, index, client, events, &mut held).await;
+    publish_state(shared, index);
     tokio::spawn(super::trunks::rescan_profiles(
         shared.clone(),
         index,
@@ -191,7 +207,7 @@ async fn resync_call_center(
             }
         }
     }
-    publish(shared, &out);
+    publish(shared, index, &out);
 }
 
 /// Tells the node what it missed of the stored agents and tiers (a change made while it was
@@ -269,9 +285,10 @@ async fn holding_events<T>(
     }
 }
 
-fn publish(shared: &Shared, events: &[CallEvent]) {
+fn publish(shared: &Shared, index: usize, events: &[CallEvent]) {
+    let node = shared.nodes[index].config.name.as_str();
     for event in events {
-        shared.hub.publish(event);
+        shared.hub.publish_from(Some(node), event);
     }
     let count = events.len() as u64;
     shared.metrics.published.inc_by(count);
@@ -300,7 +317,7 @@ async fn handle(
     if let Some((agent, status)) = contact_center::agent_status(event) {
         statistics::queue(shared, statistics::Step::AgentStatus { agent, status });
     }
-    publish(shared, out);
+    publish(shared, index, out);
     let Some(name) = event.header_raw("Event-Name") else {
         return;
     };
@@ -321,4 +338,28 @@ async fn handle(
         b"RECORD_STOP" => recordings::stopped(shared, index, event).await,
         _ => {}
     }
+}
+
+/// Sends the node's whole state to the bus (nothing without one), in order with its events.
+fn publish_state(shared: &Shared, index: usize) {
+    if !shared.hub.is_shared() {
+        return;
+    }
+    let node = &shared.nodes[index];
+    let mut calls: Vec<_> = lock(&node.calls).calls().cloned().collect();
+    calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
+    let (queues, agents) = {
+        let center = lock(&node.center);
+        (
+            center.queues().cloned().collect(),
+            center.agents().cloned().collect(),
+        )
+    };
+    let state = NodeState {
+        connected: node.up.load(Ordering::Relaxed),
+        calls,
+        queues,
+        agents,
+    };
+    shared.hub.publish_node_state(&node.config.name, &state);
 }

@@ -1,7 +1,8 @@
 //! Holds of calls that never reported: released once the live channel lists of every node
 //! confirm the call is gone. A hold is due when its call should have ended [`GRACE`] ago (its
 //! seconds after it was last taken or extended); a node that is not connected confirms
-//! nothing, so while one is down no hold expires.
+//! nothing, so while one is down no hold expires. With the event bus, a node another
+//! process is active for confirms through the mirror of its published state.
 
 use super::{Shared, lock};
 use std::sync::Arc;
@@ -24,11 +25,17 @@ pub(super) async fn expire_forever(shared: Arc<Shared>) {
 
 /// Expires the due holds whose call no node has; how many.
 pub(super) async fn expire_due(shared: &Shared) -> Result<usize, billing::LedgerError> {
+    // A node another process is active for confirms through the bus's mirror.
+    let mirror = shared.config.follower.as_ref().map(|f| f.mirror());
     let connected = shared.nodes.iter().all(|node| {
         node.client
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .is_some()
+            || mirror.is_some_and(|m| {
+                let m = m.read().unwrap_or_else(|p| p.into_inner());
+                m.state(&node.config.name).connected
+            })
     });
     if !connected {
         return Ok(0);
@@ -38,7 +45,11 @@ pub(super) async fn expire_due(shared: &Shared) -> Result<usize, billing::Ledger
         let live = shared
             .nodes
             .iter()
-            .any(|node| lock(&node.calls).get(&hold.call_uuid).is_some());
+            .any(|node| lock(&node.calls).get(&hold.call_uuid).is_some())
+            || mirror.is_some_and(|m| {
+                let m = m.read().unwrap_or_else(|p| p.into_inner());
+                m.call(&hold.tenant, &hold.call_uuid).is_some()
+            });
         if live {
             tracing::warn!(hold = hold.id, call = %hold.call_uuid, "a prepaid call is up past its hold");
             continue;

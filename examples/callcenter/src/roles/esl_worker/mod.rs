@@ -16,15 +16,23 @@
 //! After every (re)connection it subscribes, then reads `show channels as json` before any
 //! further event, so the state is re-synced and subscribers see only real transitions.
 //!
+//! Several workers may be configured for one node (one per daemon, on several hosts): on
+//! PostgreSQL only the holder of the node's lease ([`platform::leases`]) connects and acts;
+//! the others stand by and take the node over once the lease expires. With the
+//! event bus, the one that takes over starts from the state the last active worker published
+//! (the bus's mirror), so its re-sync publishes only what changed since: no call starts twice.
+//!
 //! CDRs taken from events never hold the events back: while the database is down they wait in
 //! an fsync'd journal ([`journal`]) replayed once it is back. One FreeSWITCH sent while the
 //! worker was away is not seen; `mod_json_cdr` (with its err-log-dir) is the lossless source.
 
+mod active;
 mod call_center_config;
 mod cdrs;
 mod connection;
 mod holds;
 pub mod journal;
+mod link;
 mod placed;
 mod prepaid;
 mod recordings;
@@ -32,6 +40,7 @@ mod statistics;
 mod trunks;
 
 pub use call_center_config::NodeOutcome;
+pub use link::Link;
 pub use placed::Placed;
 pub use trunks::GATEWAY_DROP;
 
@@ -102,6 +111,17 @@ pub struct EslWorkerConfig {
     pub backoff: Backoff,
     /// The CDR journal (used when `cdrs` is on). Default `esl-cdr-journal.jsonl`.
     pub journal: PathBuf,
+    /// Time allowed to connect and authenticate. Default 3 s.
+    pub connect_timeout: Duration,
+    /// The nodes' leases, when several workers may serve them (PostgreSQL): only the
+    /// holder of a node's lease acts for it. Default none: this worker acts for every node.
+    pub leases: Option<platform::leases::Leases>,
+    /// The event bus's follower, when there is one: a node taken over starts from the state
+    /// its last active worker published, and the node's whole state is published every
+    /// `state_every` (and at every (re)connection and loss).
+    pub follower: Option<crate::bus::Follower>,
+    /// How often the node's whole state goes to the bus. Default 30 s.
+    pub state_every: Duration,
 }
 
 impl EslWorkerConfig {
@@ -117,12 +137,18 @@ impl EslWorkerConfig {
             default_tenant: platform::identity::UNASSIGNED.into(),
             staging,
             freeswitch_staging: None,
+            // Waits of 0.5 to 1 s once a node is down for a while: a restarted FreeSWITCH is
+            // followed again within about a second of accepting connections.
             backoff: Backoff {
-                initial: Duration::from_millis(200),
-                max: Duration::from_secs(5),
+                initial: Duration::from_millis(100),
+                max: Duration::from_millis(500),
                 max_attempts: None,
             },
             journal: PathBuf::from("esl-cdr-journal.jsonl"),
+            connect_timeout: Duration::from_secs(3),
+            leases: None,
+            follower: None,
+            state_every: Duration::from_secs(30),
         }
     }
 }
@@ -176,6 +202,10 @@ pub struct EslMetrics {
     /// Callers' queue steps (and agents' statuses) not stored: the writer was too far behind
     /// (the database down), or the database refused them.
     pub members_dropped: Counter,
+    /// Nodes this worker took the lease of (became their active worker).
+    pub takeovers: Counter,
+    /// Nodes whose lease this worker lost (it stopped acting for them).
+    pub leases_lost: Counter,
 }
 
 impl EslMetrics {
@@ -214,6 +244,16 @@ impl EslMetrics {
                     &self.members_recorded,
                 ),
                 (
+                    "esl_takeovers",
+                    "Nodes this worker became the active worker of",
+                    &self.takeovers,
+                ),
+                (
+                    "esl_leases_lost",
+                    "Nodes whose lease this worker lost",
+                    &self.leases_lost,
+                ),
+                (
                     "esl_queue_members_dropped",
                     "Callers' queue steps not stored (the statistics writer too far behind)",
                     &self.members_dropped,
@@ -236,6 +276,8 @@ struct Node {
     /// Held while call-center changes are sent to the node (the API's, a reconciliation's):
     /// each list goes whole, in the order the store took them.
     call_center_changes: tokio::sync::Mutex<()>,
+    /// The term of the node's lease while this worker holds it.
+    term: Mutex<Option<i64>>,
 }
 
 struct Shared {
@@ -317,6 +359,7 @@ impl EslWorker {
                 client: RwLock::new(None),
                 up: Default::default(),
                 call_center_changes: Default::default(),
+                term: Mutex::default(),
             })
             .collect();
         let shared = Arc::new(Shared {
@@ -334,7 +377,7 @@ impl EslWorker {
             placed: placed::outcomes(),
         });
         for index in 0..shared.nodes.len() {
-            tasks.push(tokio::spawn(connection::run(shared.clone(), index)));
+            tasks.push(tokio::spawn(active::run(shared.clone(), index)));
         }
         if shared.config.prepaid && !shared.nodes.is_empty() {
             tasks.push(tokio::spawn(holds::expire_forever(shared.clone())));
@@ -426,13 +469,15 @@ impl EslWorker {
         self.shared.metrics.clone()
     }
 
-    /// Stops every connection.
+    /// Stops every connection, and ends this worker's leases at once (a standby takes its
+    /// nodes over without waiting for them to expire).
     pub async fn shutdown(self) {
         let tasks = std::mem::take(&mut *lock(&self.tasks));
         for task in tasks {
             task.abort();
             let _ = task.await;
         }
+        active::release_all(&self.shared).await;
         for node in &self.shared.nodes {
             node.client
                 .write()

@@ -70,7 +70,7 @@ impl EslWorker {
         uuid: &str,
     ) -> Result<(), NodeError> {
         originate.to_command()?;
-        let client = self.client(node)?;
+        let client = self.link(node)?;
         let key = (tenant.to_owned(), uuid.to_owned());
         self.shared.placed.insert(key.clone(), Placed::Ringing);
         let worker = self.clone();
@@ -119,7 +119,7 @@ impl EslWorker {
                 uuid: call.uuid.clone(),
                 cause: Some(esl::proto::HangupCause::CallRejected),
             };
-            let result = match self.client(Some(&call.node)) {
+            let result = match self.link(Some(&call.node)) {
                 Ok(client) => client.run(&kill).await.map_err(|e| e.to_string()),
                 Err(error) => Err(error.to_string()),
             };

@@ -22,8 +22,8 @@ impl EslWorker {
         let mut outcomes = Vec::new();
         for node in &self.shared.nodes {
             let node = node.config.name.clone();
-            let error = match self.client(Some(&node)) {
-                Ok(client) => run_on(&client, commands).await.err(),
+            let error = match self.link(Some(&node)) {
+                Ok(link) => run_on(&link, commands).await.err(),
                 Err(error) => Some(error.to_string()),
             };
             if let Some(error) = &error {
@@ -63,14 +63,15 @@ pub(super) async fn rescan_profiles(
             profile,
             action: SofiaAction::Rescan,
         };
-        if let Err(error) = run_on(&client, std::slice::from_ref(&rescan)).await {
+        let local = super::Link::Local(client.clone());
+        if let Err(error) = run_on(&local, std::slice::from_ref(&rescan)).await {
             let profile = &rescan.profile;
             tracing::warn!(%node, %profile, %error, "trunks' profile not rescanned on the node");
         }
     }
 }
 
-async fn run_on(client: &esl::client::Client, commands: &[SofiaProfile]) -> Result<(), String> {
+async fn run_on(client: &super::Link, commands: &[SofiaProfile]) -> Result<(), String> {
     for command in commands {
         match client.run(command).await {
             Ok(_) => {}

@@ -5,6 +5,11 @@
 //! tenant (`seq`) so a client can tell a gap. A subscriber that falls more than the hub's
 //! capacity behind loses the oldest events and is told how many (see [`Received::Lagged`]).
 //!
+//! Across processes (several API daemons, ESL workers on other hosts) a hub is given an
+//! [`Outbound`] bus: what it publishes goes there instead, and what the bus brings back is
+//! [`Hub::deliver`]ed to this process's subscribers, numbered here. [`mirror`] keeps the nodes'
+//! live state from the same events.
+//!
 //! ```
 //! use platform::calls::CallEvent;
 //! use platform::events::{Hub, Received};
@@ -23,8 +28,11 @@
 //! # }
 //! ```
 
+pub mod mirror;
+
 use crate::calls::CallEvent;
 use bytes::Bytes;
+use mirror::NodeState;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
@@ -44,11 +52,22 @@ struct Channel {
     seq: Mutex<u64>,
 }
 
+/// Where a hub sends what it publishes when several processes share the events (a message
+/// bus): the bus brings every event back to every process's hub ([`Hub::deliver`]).
+pub trait Outbound: Send + Sync + 'static {
+    /// Sends one event; `node` names the FreeSWITCH node it comes from (`None`: no node's,
+    /// e.g. a balance or a recording).
+    fn event(&self, node: Option<&str>, event: &CallEvent);
+    /// Sends a node's whole live state, as its active ESL worker holds it.
+    fn node_state(&self, node: &str, state: &NodeState);
+}
+
 /// Fans call events out to subscribers, per tenant. Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
     tenants: Arc<RwLock<HashMap<String, Arc<Channel>>>>,
     capacity: usize,
+    outbound: Option<Arc<dyn Outbound>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -110,7 +129,21 @@ impl Hub {
         Hub {
             tenants: Arc::default(),
             capacity: capacity.max(1),
+            outbound: None,
         }
+    }
+
+    /// A hub whose events go to `outbound` (and come back through [`Hub::deliver`]).
+    pub fn with_outbound(capacity: usize, outbound: Arc<dyn Outbound>) -> Self {
+        Hub {
+            outbound: Some(outbound),
+            ..Hub::new(capacity)
+        }
+    }
+
+    /// Whether events leave the process (a bus) rather than go straight to subscribers.
+    pub fn is_shared(&self) -> bool {
+        self.outbound.is_some()
     }
 
     fn channel(&self, tenant: &str) -> Arc<Channel> {
@@ -135,8 +168,34 @@ impl Hub {
             .clone()
     }
 
-    /// Publishes to the event's tenant; returns how many subscribers it reached.
+    /// Publishes to the event's tenant; returns how many subscribers of this process it
+    /// reached (none when the event goes to the bus: it comes back through [`Hub::deliver`]).
     pub fn publish(&self, event: &CallEvent) -> usize {
+        self.publish_from(None, event)
+    }
+
+    /// Publishes an event of FreeSWITCH node `node` (see [`Hub::publish`]).
+    pub fn publish_from(&self, node: Option<&str>, event: &CallEvent) -> usize {
+        match &self.outbound {
+            Some(outbound) => {
+                outbound.event(node, event);
+                0
+            }
+            None => self.deliver(event),
+        }
+    }
+
+    /// Sends a node's live state to the bus (nothing without one: this process's ESL worker
+    /// is then the only view of its nodes).
+    pub fn publish_node_state(&self, node: &str, state: &NodeState) {
+        if let Some(outbound) = &self.outbound {
+            outbound.node_state(node, state);
+        }
+    }
+
+    /// Hands an event to this process's subscribers of its tenant, numbered in the tenant's
+    /// sequence here; how many it reached.
+    pub fn deliver(&self, event: &CallEvent) -> usize {
         let channel = self.channel(event.tenant());
         // Numbering and sending under one lock keeps each tenant's sequence in order.
         let mut seq = channel.seq.lock().unwrap_or_else(|p| p.into_inner());
@@ -158,7 +217,11 @@ impl Hub {
     }
 
     /// How many subscribers a tenant's events reach now (none: nothing worth publishing).
+    /// With a bus, subscribers of other processes are unknown here: `usize::MAX`.
     pub fn subscribers(&self, tenant: &str) -> usize {
+        if self.outbound.is_some() {
+            return usize::MAX;
+        }
         self.tenants
             .read()
             .unwrap_or_else(|p| p.into_inner())

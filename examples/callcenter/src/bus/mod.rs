@@ -1,0 +1,172 @@
+//! The event bus between processes: NATS JetStream, when the deployment has it.
+//!
+//! Every process's hub sends what it publishes (calls, queues, agents, balances, recordings)
+//! to one stream, `<PREFIX>_EVENTS`, on a subject per tenant (and node); active ESL workers
+//! also send their nodes' whole state there from time to time. Every process that serves the
+//! API or stands by for a node follows the stream in order ([`Follower`]): each event reaches
+//! its `/ws` clients once, numbered by that process's hub, and keeps the [`Mirror`] of every
+//! node's live state, which the API shows and a standby ESL worker starts from when it takes
+//! a node over.
+//!
+//! Without NATS (the embedded default) the hub stays in the process.
+
+pub mod commands;
+mod follower;
+mod publisher;
+pub mod subjects;
+
+pub use follower::Follower;
+
+use platform::events::mirror::Mirror;
+use serde::Deserialize;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use subjects::Names;
+
+/// The bus's settings (`[nats]`).
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsSettings {
+    /// The NATS server, e.g. `nats://127.0.0.1:4222` (user and password or token in the URL
+    /// if it needs them); none: events stay in the process.
+    pub url: Option<String>,
+    /// What the stream and subjects are named after, so deployments can share a server.
+    /// Default `callcenter`.
+    pub prefix: String,
+    /// How long the stream keeps events, seconds (a process that starts replays from the
+    /// nodes' last states, published every `state_every_s`). Default 3600.
+    pub retention_s: u64,
+    /// How often an active ESL worker publishes its node's whole state, seconds. Default 30.
+    pub state_every_s: u64,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        NatsSettings {
+            url: None,
+            prefix: "callcenter".into(),
+            retention_s: 3600,
+            state_every_s: 30,
+        }
+    }
+}
+
+impl std::fmt::Debug for NatsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSettings")
+            .field("url", &self.url.as_deref().map(without_credentials))
+            .field("prefix", &self.prefix)
+            .field("retention_s", &self.retention_s)
+            .field("state_every_s", &self.state_every_s)
+            .finish()
+    }
+}
+
+/// A NATS URL without what precedes its `@` (a user and password, or a token).
+fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}<hidden>{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Why the bus cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The settings are wrong.
+    #[error("nats: {0}")]
+    Config(String),
+    /// The server could not be reached.
+    #[error("nats: cannot connect: {0}")]
+    Connect(String),
+    /// The stream could not be made or read.
+    #[error("nats: stream {stream}: {reason}")]
+    Stream {
+        /// The stream.
+        stream: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Every node's live state as the bus tells it, shared by the API and the ESL worker.
+pub type SharedMirror = Arc<RwLock<Mirror>>;
+
+/// A connection to the bus. Cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    client: async_nats::Client,
+    jetstream: async_nats::jetstream::Context,
+    stream: async_nats::jetstream::stream::Stream,
+    names: Names,
+    state_every: Duration,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bus {
+    /// Connects (retrying in the background after a first success) and makes sure the stream
+    /// exists.
+    pub async fn connect(settings: &NatsSettings) -> Result<Self, BusError> {
+        let url = settings
+            .url
+            .as_deref()
+            .ok_or_else(|| BusError::Config("no url".into()))?;
+        let names = Names::new(&settings.prefix).map_err(BusError::Config)?;
+        let client = async_nats::ConnectOptions::new()
+            .name("callcenter")
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|e| BusError::Connect(e.to_string()))?;
+        let jetstream = async_nats::jetstream::new(client.clone());
+        let config = async_nats::jetstream::stream::Config {
+            name: names.stream(),
+            subjects: vec![names.all()],
+            max_age: Duration::from_secs(settings.retention_s.max(60)),
+            max_bytes: 1 << 30,
+            // A publish retried after a lost acknowledgement is stored once.
+            duplicate_window: Duration::from_secs(120),
+            storage: async_nats::jetstream::stream::StorageType::File,
+            ..Default::default()
+        };
+        let stream =
+            jetstream
+                .get_or_create_stream(config)
+                .await
+                .map_err(|e| BusError::Stream {
+                    stream: names.stream(),
+                    reason: e.to_string(),
+                })?;
+        Ok(Bus {
+            client,
+            jetstream,
+            stream,
+            names,
+            state_every: Duration::from_secs(settings.state_every_s.max(1)),
+        })
+    }
+
+    /// How often an active ESL worker publishes its node's whole state.
+    pub fn state_every(&self) -> Duration {
+        self.state_every
+    }
+
+    /// The hub's way out to the bus: a task publishes, in order, what the hub hands it.
+    pub fn outbound(&self) -> Arc<publisher::Publisher> {
+        Arc::new(publisher::Publisher::start(
+            self.jetstream.clone(),
+            self.names.clone(),
+        ))
+    }
+}
+
+pub use publisher::Publisher;
