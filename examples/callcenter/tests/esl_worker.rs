@@ -314,6 +314,71 @@ async fn a_node_that_is_down_is_retried_and_calls_found_running_are_published() 
     worker.shutdown().await;
 }
 
+/// FreeSWITCH restarts take seconds: once its event socket accepts again, the worker is back
+/// (connected, subscribed, re-synced) within 2 s, however long the node was away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_is_followed_again_within_two_seconds() {
+    let dir = temp_dir("esl-worker-restart");
+    let (ledger, store) = platform(&dir).await;
+    let go_away = std::sync::Arc::new(tokio::sync::Notify::new());
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events: event_frames(&capture())[..1].to_vec(),
+            pause_before: vec![(0, go_away.clone())],
+            close_after: true,
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let address = node.address();
+    let worker = EslWorker::start(
+        EslWorkerConfig::new(
+            vec![NodeConfig {
+                name: "fs1".into(),
+                address: address.clone(),
+                password: "ClueCon".into(),
+            }],
+            dir.join("staging"),
+        ),
+        ledger,
+        Cache::new(store, Duration::from_secs(60)),
+        Hub::new(64),
+        None,
+    );
+    let resynced = |node: &FakeNode| {
+        node.log()
+            .commands
+            .iter()
+            .any(|c| c.starts_with("api show channels"))
+    };
+    while !resynced(&node) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // FreeSWITCH goes away: its listener first, then the connection.
+    drop(node);
+    go_away.notify_one();
+    // Long enough for the worker's waits between attempts to reach their longest.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(worker.connected_nodes(), 0, "the node is away");
+    let node = FakeNode::start_on(address.as_str(), "ClueCon", Vec::new()).await;
+    let accepting = std::time::Instant::now();
+    while !resynced(&node) {
+        assert!(
+            accepting.elapsed() < Duration::from_secs(2),
+            "not back within 2 s: {:?}",
+            node.log()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!(
+        "back {:?} after the node accepted again",
+        accepting.elapsed()
+    );
+    assert!(worker.client(None).is_ok());
+    worker.shutdown().await;
+}
+
 /// A PostgreSQL schema of its own (the captured UUIDs must be new), reached through `port`.
 async fn fresh_postgres(port: u16) -> String {
     let schema = format!(

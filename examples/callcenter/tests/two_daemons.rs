@@ -2,9 +2,10 @@
 //! what the other serves at once (not after its caches' 60 s), because every write notifies
 //! every daemon (`platform::changes`): an extension added through daemon 1's API is in daemon
 //! 2's next directory lookup, and a password changed through daemon 1 ends the user's tokens
-//! on daemon 2.
+//! on daemon 2; a tenant moved to another rate plan by another process is charged by it on
+//! daemon 2's next CDR.
 
-use billing::Ledger;
+use billing::{Decimal, Ledger, PlanRecord, Rounding};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -40,6 +41,7 @@ async fn start(database: &str, scratch: &std::path::Path, demo_data: bool) -> Da
         .env("CALLCENTER_LISTEN", format!("127.0.0.1:{port}"))
         .env("CALLCENTER_CDR_USER", "freeswitch")
         .env("CALLCENTER_CDR_PASSWORD", "cdrpass")
+        .env("CALLCENTER_CDR_DEFAULT_TENANT", "demo")
         .env("CALLCENTER_XML_CURL_USER", "freeswitch")
         .env("CALLCENTER_XML_CURL_PASSWORD", "curlpass")
         .env("CALLCENTER_API_JWT_SECRET", "two-daemons-share-this-secret")
@@ -191,6 +193,99 @@ async fn a_write_through_one_daemon_is_served_by_the_other_at_once() {
             == 401
     })
     .await;
+    drop((one, two));
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// A captured CDR (`encode=false`) as call `uuid`.
+fn cdr(uuid: &str) -> Vec<u8> {
+    const CAPTURED: &str = "0e11178b-0a91-4f66-91bd-12898bc1f518";
+    const TWIN: &str = "ff55e9cb-4b5a-424c-9de1-2fc9a2b681f4";
+    let raw = std::fs::read_to_string(tests::fixture(
+        "json_cdr/009_cdr_encode_false_uuid_0e11178b_0a91_4f66.http",
+    ))
+    .unwrap();
+    let body = raw.split_once("\r\n\r\n").unwrap().1;
+    let body = body.replace(TWIN, "").replace(CAPTURED, uuid);
+    http::post(
+        "/cdr",
+        &[
+            ("Authorization", "Basic ZnJlZXN3aXRjaDpjZHJwYXNz"),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_changed_elsewhere_rates_the_next_call() {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let schema = format!("two_daemons_plans_{}_{nanos}", std::process::id());
+    let public = Ledger::connect(POSTGRES)
+        .await
+        .expect("PostgreSQL on 127.0.0.1:5432");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(public.pool())
+        .await
+        .unwrap();
+    let database = format!("{POSTGRES}?options=-c%20search_path%3D{schema}");
+    let scratch = tests::fresh_dir(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "two-daemons-plans",
+    );
+    let one = start(&database, &scratch, true).await;
+    let two = start(&database, &scratch, false).await;
+    let charged = async |uuid: &str| -> Decimal {
+        let ledger = Ledger::connect(&database).await.unwrap();
+        let legs = ledger.call("demo", uuid).await.unwrap();
+        legs.iter().filter_map(|leg| leg.amount).sum()
+    };
+    // Daemon 2 charges a call on the demo plan (0.02/min), and keeps the account's plan.
+    let answer = http::send(two.address, &cdr("11111111-0a91-4f66-91bd-12898bc1f518"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    let cheap = charged("11111111-0a91-4f66-91bd-12898bc1f518").await;
+    assert!(cheap > Decimal::ZERO, "{cheap}");
+
+    // Another process (the command line, say) moves the tenant to a dearer plan.
+    let elsewhere = Ledger::connect(&database).await.unwrap();
+    elsewhere
+        .save_plan(&PlanRecord {
+            id: "premium".into(),
+            currency: "EUR".into(),
+            decimals: 2,
+            rounding: Rounding::Up,
+            utc_offset_minutes: 0,
+            fallback: None,
+            rates_csv: "prefix,name,rate_per_minute,connect_fee\n,Everywhere,60.00,0\n".into(),
+        })
+        .await
+        .unwrap();
+    elsewhere
+        .open_account("demo", "premium", Decimal::ZERO)
+        .await
+        .unwrap();
+    // Daemon 2's next call is charged on it (3000 times the demo plan's rate; rounded up to the cent).
+    let mut dear = Decimal::ZERO;
+    let started = Instant::now();
+    for attempt in 0.. {
+        let uuid = format!("{attempt:08x}-0a91-4f66-91bd-000000000002");
+        let answer = http::send(two.address, &cdr(&uuid)).await.unwrap();
+        assert_eq!(answer.status, 200);
+        dear = charged(&uuid).await;
+        if dear >= cheap * Decimal::from(50) || started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dear >= cheap * Decimal::from(50),
+        "still charged {dear} after 5 s (was {cheap})"
+    );
     drop((one, two));
     let _ = std::fs::remove_dir_all(&scratch);
 }

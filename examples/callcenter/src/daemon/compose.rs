@@ -47,12 +47,13 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     }
     let cache = Cache::new(store.clone(), CACHE_TTL);
     // Several daemons share one PostgreSQL: each hears of the others' writes at once.
-    if ledger.backend() == billing::Backend::Postgres && (roles.xml_curl || roles.esl || roles.api)
-    {
+    // Every role may rate or charge (CDRs, prepaid holds): all follow the plans.
+    if ledger.backend() == billing::Backend::Postgres {
         tokio::spawn(platform::changes::follow(
             store.clone(),
             config.database.clone(),
         ));
+        tokio::spawn(reload_plans_on_change(ledger.clone(), store.clone()));
     }
     // Every role records CDRs through this ledger, so all share one tenant rule.
     let ledger = ledger
@@ -295,6 +296,28 @@ fn start_esl_worker(
         hub.clone(),
         recordings.map(RecordingWorker::handle),
     )
+}
+
+/// Reloads the ledger's rate plans and accounts' plans whenever another process changes them
+/// (a plan saved, an account moved to another plan), so every daemon rates alike.
+async fn reload_plans_on_change(ledger: Ledger, store: PlatformStore) {
+    let mut changes = store.subscribe_changes();
+    loop {
+        let reload = match changes.recv().await {
+            Ok(table) => matches!(
+                &*table,
+                "rate_plans" | "rate_plan_versions" | "accounts" | platform::changes::EVERYTHING
+            ),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if reload {
+            // A failed reload keeps the plans it had; the next change (or a restart) tries again.
+            if let Err(error) = ledger.reload().await {
+                tracing::error!(%error, "cannot reload the rate plans another process changed");
+            }
+        }
+    }
 }
 
 /// The API's users, whose cached credentials versions are dropped when another process
