@@ -14,7 +14,7 @@ const BINARIES: [(&str, &str); 5] = [
 ];
 
 fn deploy_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
 }
 
 fn units() -> Vec<(String, String)> {

@@ -18,6 +18,9 @@ pub const FORWARDED: [&str; 4] = ["originate", "uuid_kill", "callcenter_config",
 /// The longest command line taken from the bus.
 const LINE_MAX: usize = 16 * 1024;
 
+/// Commands run at once for other processes, at most (more wait).
+const CONCURRENT: usize = 64;
+
 /// A command for a node.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct CommandRequest {
@@ -63,10 +66,14 @@ impl Bus {
         };
         let request = serde_json::to_vec(&CommandRequest { line, background })
             .map_err(|e| esl::client::Error::Protocol(e.to_string()))?;
-        let asked = self
-            .client
-            .request(self.names.command(node), request.into());
-        let reply = match tokio::time::timeout(limit, asked).await {
+        // The request's own timeout: the client's default (10 s) would cut an originate short.
+        let asked = self.client.send_request(
+            self.names.command(node),
+            async_nats::Request::new()
+                .payload(request.into())
+                .timeout(Some(limit)),
+        );
+        let reply = match tokio::time::timeout(limit + Duration::from_secs(1), asked).await {
             Err(_) => return Err(esl::client::Error::Timeout(limit)),
             // No active worker for the node answers (none subscribed), or NATS is down.
             Ok(Err(error)) => {
@@ -102,13 +109,21 @@ impl Bus {
             .map_err(|e| e.to_string())?;
         let client = self.client.clone();
         let run = std::sync::Arc::new(run);
+        let running = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
         Ok(tokio::spawn(async move {
             while let Some(message) = requests.next().await {
-                let Some(reply_to) = message.reply.clone() else {
+                // Answers go to the asking client's inbox only, never into the platform's
+                // subjects.
+                let Some(reply_to) = message.reply.clone().filter(|r| r.starts_with("_INBOX."))
+                else {
                     continue;
+                };
+                let Ok(permit) = running.clone().acquire_owned().await else {
+                    return;
                 };
                 let (client, run) = (client.clone(), run.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     let reply = match serde_json::from_slice::<CommandRequest>(&message.payload) {
                         Ok(request) if is_forwarded(&request.line) => run(request).await,
                         Ok(request) => {

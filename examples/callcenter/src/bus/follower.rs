@@ -11,8 +11,8 @@ use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use futures_util::StreamExt;
 use platform::calls::CallEvent;
-use platform::events::Hub;
 use platform::events::mirror::NodeState;
+use platform::events::{Hub, Origin};
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -20,12 +20,16 @@ use tokio::sync::watch;
 #[derive(Deserialize)]
 struct EventIn {
     node: Option<String>,
+    #[serde(default)]
+    term: i64,
     event: CallEvent,
 }
 
 #[derive(Deserialize)]
 struct StateIn {
     node: String,
+    #[serde(default)]
+    term: i64,
     state: NodeState,
 }
 
@@ -65,12 +69,13 @@ impl Follower {
     /// Waits until everything in the stream now has been read (at most `limit`); whether it
     /// was. A standby calls it before taking its node's state from the mirror.
     pub async fn caught_up(&self, limit: Duration) -> bool {
-        let Ok(Ok(info)) = tokio::time::timeout(limit, self.stream.get_info()).await else {
+        let deadline = tokio::time::Instant::now() + limit;
+        let Ok(Ok(info)) = tokio::time::timeout_at(deadline, self.stream.get_info()).await else {
             return false;
         };
         let last = info.state.last_sequence;
         let mut read = self.read.clone();
-        tokio::time::timeout(limit, read.wait_for(|&seq| seq >= last))
+        tokio::time::timeout_at(deadline, read.wait_for(|&seq| seq >= last))
             .await
             .is_ok_and(|waited| waited.is_ok())
     }
@@ -164,7 +169,7 @@ async fn oldest_node_state(bus: &Bus) -> Result<Option<u64>, String> {
 }
 
 /// One message: a node's state replaces the mirror's; an event updates it and, when `live`,
-/// reaches the hub's subscribers.
+/// reaches the hub's subscribers (unless a replaced worker sent it).
 fn apply(
     names: &Names,
     mirror: &SharedMirror,
@@ -175,15 +180,21 @@ fn apply(
 ) {
     if names.is_node_state(subject) {
         match serde_json::from_slice::<StateIn>(payload) {
-            Ok(StateIn { node, state }) => write(mirror).restore(&node, state),
+            Ok(StateIn { node, term, state }) => {
+                let origin = Origin { node: &node, term };
+                if !write(mirror).restore(origin, state) {
+                    tracing::info!(%node, term, "a replaced worker's node state ignored");
+                }
+            }
             Err(error) => tracing::warn!(%error, %subject, "unreadable node state on the bus"),
         }
         return;
     }
     match serde_json::from_slice::<EventIn>(payload) {
-        Ok(EventIn { node, event }) => {
-            write(mirror).apply(node.as_deref(), &event);
-            if live {
+        Ok(EventIn { node, term, event }) => {
+            let origin = node.as_deref().map(|node| Origin { node, term });
+            let current = write(mirror).apply(origin, &event);
+            if live && current {
                 hub.deliver(&event);
             }
         }

@@ -62,6 +62,22 @@ impl std::fmt::Debug for NatsSettings {
     }
 }
 
+/// A NATS URL's address, and its credentials: a user and password, or a token.
+fn split_credentials(url: &str) -> (String, Option<(&str, Option<&str>)>) {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let address = format!("{}{}", &url[..scheme + 3], &url[at + 1..]);
+            let credentials = match userinfo.split_once(':') {
+                Some((user, password)) => (user, Some(password)),
+                None => (userinfo, None),
+            };
+            (address, Some(credentials))
+        }
+        _ => (url.to_owned(), None),
+    }
+}
+
 /// A NATS URL without what precedes its `@` (a user and password, or a token).
 fn without_credentials(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -121,10 +137,25 @@ impl Bus {
             .as_deref()
             .ok_or_else(|| BusError::Config("no url".into()))?;
         let names = Names::new(&settings.prefix).map_err(BusError::Config)?;
-        let client = async_nats::ConnectOptions::new()
+        if settings.state_every_s >= settings.retention_s {
+            return Err(BusError::Config(
+                "state_every_s must be shorter than retention_s (a starting process reads from the nodes' last states)".into(),
+            ));
+        }
+        // Credentials go to the client apart from the address, which its own logs show.
+        let (address, credentials) = split_credentials(url);
+        let options = match credentials {
+            Some((user, Some(password))) => async_nats::ConnectOptions::with_user_and_password(
+                user.to_owned(),
+                password.to_owned(),
+            ),
+            Some((token, None)) => async_nats::ConnectOptions::with_token(token.to_owned()),
+            None => async_nats::ConnectOptions::new(),
+        };
+        let client = options
             .name("callcenter")
             .connection_timeout(Duration::from_secs(5))
-            .connect(url)
+            .connect(address.as_str())
             .await
             .map_err(|e| BusError::Connect(e.to_string()))?;
         let jetstream = async_nats::jetstream::new(client.clone());
@@ -163,6 +194,7 @@ impl Bus {
     /// The hub's way out to the bus: a task publishes, in order, what the hub hands it.
     pub fn outbound(&self) -> Arc<publisher::Publisher> {
         Arc::new(publisher::Publisher::start(
+            self.client.clone(),
             self.jetstream.clone(),
             self.names.clone(),
         ))
@@ -170,3 +202,32 @@ impl Bus {
 }
 
 pub use publisher::Publisher;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_reach_the_address() {
+        assert_eq!(
+            split_credentials("nats://cc:s3cret@10.0.0.5:4222"),
+            (
+                "nats://10.0.0.5:4222".to_owned(),
+                Some(("cc", Some("s3cret")))
+            )
+        );
+        assert_eq!(
+            split_credentials("nats://tok@nats.internal"),
+            ("nats://nats.internal".to_owned(), Some(("tok", None)))
+        );
+        assert_eq!(
+            split_credentials("nats://127.0.0.1:4222"),
+            ("nats://127.0.0.1:4222".to_owned(), None)
+        );
+        let settings = NatsSettings {
+            url: Some("nats://tok@nats.internal".into()),
+            ..NatsSettings::default()
+        };
+        assert!(!format!("{settings:?}").contains("tok"));
+    }
+}

@@ -10,8 +10,8 @@ use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use platform::calls::CallEvent;
-use platform::events::Outbound;
 use platform::events::mirror::NodeState;
+use platform::events::{Origin, Outbound};
 use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -25,10 +25,12 @@ const QUEUE: usize = 65_536;
 /// Publishes awaiting their acknowledgement, at most.
 const WINDOW: usize = 256;
 
-/// One event or node state on the bus.
+/// One event on the bus.
 #[derive(Serialize)]
 pub(super) struct EventMessage<'a> {
     pub node: Option<&'a str>,
+    /// The lease term of the node's worker (0: no node, or no leases).
+    pub term: i64,
     pub event: &'a CallEvent,
 }
 
@@ -36,6 +38,7 @@ pub(super) struct EventMessage<'a> {
 #[derive(Serialize)]
 pub(super) struct StateMessage<'a> {
     pub node: &'a str,
+    pub term: i64,
     pub state: &'a NodeState,
 }
 
@@ -54,6 +57,8 @@ pub struct PublisherMetrics {
     pub retried: Counter,
     /// Messages refused because the queue was full.
     pub dropped: Counter,
+    /// Messages refused because they are larger than the server takes (its `max_payload`).
+    pub too_large: Counter,
 }
 
 impl PublisherMetrics {
@@ -73,6 +78,11 @@ impl PublisherMetrics {
                     "Events not published: the bus's queue was full",
                     &self.dropped,
                 ),
+                (
+                    "bus_too_large",
+                    "Events or node states not published: larger than the NATS server's max_payload",
+                    &self.too_large,
+                ),
             ],
         );
     }
@@ -81,6 +91,8 @@ impl PublisherMetrics {
 /// The hub's [`Outbound`] to NATS.
 pub struct Publisher {
     queue: mpsc::Sender<Outgoing>,
+    /// To read the server's largest message.
+    client: async_nats::Client,
     names: Names,
     /// This process's part of every message id.
     process: String,
@@ -90,12 +102,13 @@ pub struct Publisher {
 
 impl Publisher {
     /// Starts the publishing task (inside a tokio runtime).
-    pub(super) fn start(jetstream: Context, names: Names) -> Self {
+    pub(super) fn start(client: async_nats::Client, jetstream: Context, names: Names) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let metrics = Arc::new(PublisherMetrics::default());
         tokio::spawn(publish_forever(jetstream, receiver, metrics.clone()));
         Publisher {
             queue,
+            client,
             names,
             process: uuid::Uuid::new_v4().simple().to_string(),
             sent: AtomicU64::new(0),
@@ -116,6 +129,14 @@ impl Publisher {
                 return;
             }
         };
+        // The server closes the connection of a client that sends more than it takes: such a
+        // message is refused here (a node state that big needs a larger `max_payload`).
+        let largest = self.client.server_info().max_payload;
+        if largest > 0 && payload.len() + subject.len() + 256 > largest {
+            self.metrics.too_large.inc();
+            tracing::error!(%subject, bytes = payload.len(), max_payload = largest, "a message larger than the NATS server takes was not published; raise its max_payload");
+            return;
+        }
         let n = self.sent.fetch_add(1, Ordering::Relaxed);
         let id = format!("{}-{n}", self.process);
         if self
@@ -138,14 +159,24 @@ impl Publisher {
 }
 
 impl Outbound for Publisher {
-    fn event(&self, node: Option<&str>, event: &CallEvent) {
+    fn event(&self, origin: Option<Origin<'_>>, event: &CallEvent) {
+        let node = origin.map(|o| o.node);
+        let term = origin.map_or(0, |o| o.term);
         let subject = self.names.event(event.tenant(), node);
-        self.send(subject, serde_json::to_vec(&EventMessage { node, event }));
+        self.send(
+            subject,
+            serde_json::to_vec(&EventMessage { node, term, event }),
+        );
     }
 
-    fn node_state(&self, node: &str, state: &NodeState) {
-        let subject = self.names.node_state(node);
-        self.send(subject, serde_json::to_vec(&StateMessage { node, state }));
+    fn node_state(&self, origin: Origin<'_>, state: &NodeState) {
+        let subject = self.names.node_state(origin.node);
+        let message = StateMessage {
+            node: origin.node,
+            term: origin.term,
+            state,
+        };
+        self.send(subject, serde_json::to_vec(&message));
     }
 }
 

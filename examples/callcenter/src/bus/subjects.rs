@@ -40,9 +40,14 @@ pub struct Names {
 impl Names {
     /// The names under `prefix`, which must be a plain token.
     pub fn new(prefix: &str) -> Result<Self, String> {
-        if !is_plain_token(prefix) || prefix.len() > 32 {
+        // Lower case only: the stream is named after it in upper case, so `cc` and `CC` would
+        // share one stream with different subjects.
+        if !is_plain_token(prefix)
+            || prefix.len() > 32
+            || prefix.bytes().any(|b| b.is_ascii_uppercase())
+        {
             return Err(format!(
-                "nats.prefix {prefix:?}: 1 to 32 letters, digits, '_' or '-'"
+                "nats.prefix {prefix:?}: 1 to 32 lower-case letters, digits, '_' or '-'"
             ));
         }
         Ok(Names {
@@ -105,7 +110,7 @@ mod tests {
         assert_ne!(token("~61"), token("a"));
         assert!(names.is_node_state(&names.node_state("fs.1")));
         assert!(!names.is_node_state(&names.event("acme", Some("fs1"))));
-        for bad in ["", "a.b", "a*", "x".repeat(33).as_str()] {
+        for bad in ["", "a.b", "a*", "CC", "x".repeat(33).as_str()] {
             assert!(Names::new(bad).is_err(), "{bad}");
         }
     }

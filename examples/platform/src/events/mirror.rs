@@ -5,23 +5,27 @@
 //!
 //! The active worker also publishes its node's whole state ([`NodeState`]) from time to time,
 //! in the same ordered stream as its events: a mirror that started late, or missed events,
-//! is right again from there.
+//! is right again from there. What a node's events say under a lower lease term than one
+//! already seen (a replaced worker's last messages, arriving late) is ignored.
 //!
 //! ```
 //! use platform::calls::{Call, CallEvent};
+//! use platform::events::Origin;
 //! use platform::events::mirror::Mirror;
 //!
 //! let call = Call {
 //!     uuid: "u1".into(), node: "fs1".into(), tenant: "acme".into(), direction: "inbound".into(),
 //!     caller: "1000".into(), callee: "2000".into(), created_us: 1, answered_us: None,
 //! };
+//! let fs1 = Some(Origin { node: "fs1", term: 1 });
 //! let mut mirror = Mirror::default();
-//! mirror.apply(Some("fs1"), &CallEvent::CallStarted { call: call.clone() });
+//! assert!(mirror.apply(fs1, &CallEvent::CallStarted { call: call.clone() }));
 //! assert_eq!(mirror.active_calls("acme"), vec![call.clone()]);
-//! mirror.apply(Some("fs1"), &CallEvent::CallEnded { call, cause: None });
+//! mirror.apply(fs1, &CallEvent::CallEnded { call, cause: None });
 //! assert!(mirror.active_calls("acme").is_empty());
 //! ```
 
+use super::Origin;
 use crate::calls::{Call, CallEvent};
 use crate::contact_center::{Agent, Queue, tenant_of};
 use serde::{Deserialize, Serialize};
@@ -42,6 +46,8 @@ pub struct NodeState {
 
 #[derive(Debug, Default)]
 struct NodeView {
+    /// The highest lease term heard from the node.
+    term: i64,
     connected: bool,
     calls: HashMap<String, Call>,
     queues: BTreeMap<String, Queue>,
@@ -55,9 +61,29 @@ pub struct Mirror {
 }
 
 impl Mirror {
-    /// Applies one published event of `node` (calls name their node themselves; queues and
-    /// agents need `node`). Events that are not about live state change nothing.
-    pub fn apply(&mut self, node: Option<&str>, event: &CallEvent) {
+    /// Whether a message of `origin` is current (not from a replaced worker), taking its term
+    /// as the node's when it is higher.
+    fn current(&mut self, origin: Option<Origin<'_>>) -> bool {
+        let Some(origin) = origin else {
+            return true;
+        };
+        let view = self.nodes.entry(origin.node.to_owned()).or_default();
+        if origin.term < view.term {
+            return false;
+        }
+        view.term = origin.term;
+        true
+    }
+
+    /// Applies one published event from `origin` (calls name their node themselves; queues
+    /// and agents need the origin). Events that are not about live state change nothing.
+    /// `false` when the event is from a replaced worker (a lower term): ignored, and not to be
+    /// passed on.
+    pub fn apply(&mut self, origin: Option<Origin<'_>>, event: &CallEvent) -> bool {
+        if !self.current(origin) {
+            return false;
+        }
+        let node = origin.map(|o| o.node);
         match event {
             CallEvent::CallStarted { call } | CallEvent::CallAnswered { call } => {
                 let view = self.nodes.entry(call.node.clone()).or_default();
@@ -85,11 +111,18 @@ impl Mirror {
             | CallEvent::BalanceChanged { .. }
             | CallEvent::QueueStatistics { .. } => {}
         }
+        true
     }
 
-    /// Replaces `node`'s state with a published whole one.
-    pub fn restore(&mut self, node: &str, state: NodeState) {
+    /// Replaces the node's state with a published whole one; `false` (and nothing changes)
+    /// when it is from a replaced worker.
+    pub fn restore(&mut self, origin: Origin<'_>, state: NodeState) -> bool {
+        if !self.current(Some(origin)) {
+            return false;
+        }
+        let node = origin.node;
         let view = NodeView {
+            term: origin.term,
             connected: state.connected,
             calls: state
                 .calls
@@ -108,6 +141,7 @@ impl Mirror {
                 .collect(),
         };
         self.nodes.insert(node.to_owned(), view);
+        true
     }
 
     /// `node`'s state as published (empty for a node never heard of).
@@ -142,8 +176,7 @@ impl Mirror {
     pub fn call(&self, tenant: &str, uuid: &str) -> Option<Call> {
         self.nodes
             .values()
-            .find_map(|view| view.calls.get(uuid))
-            .filter(|call| call.tenant == tenant)
+            .find_map(|view| view.calls.get(uuid).filter(|call| call.tenant == tenant))
             .cloned()
     }
 
@@ -198,11 +231,15 @@ mod tests {
         }
     }
 
+    fn from(node: &str, term: i64) -> Option<Origin<'_>> {
+        Some(Origin { node, term })
+    }
+
     #[test]
     fn a_restored_state_is_what_later_events_apply_to() {
         let mut mirror = Mirror::default();
         mirror.apply(
-            Some("fs1"),
+            from("fs1", 1),
             &CallEvent::CallStarted {
                 call: call("fs1", "stale", "acme"),
             },
@@ -216,18 +253,24 @@ mod tests {
             }],
             agents: Vec::new(),
         };
-        mirror.restore("fs1", state.clone());
+        assert!(mirror.restore(
+            Origin {
+                node: "fs1",
+                term: 1
+            },
+            state.clone()
+        ));
         assert_eq!(mirror.state("fs1"), state);
         let mut answered = call("fs1", "a", "acme");
         answered.answered_us = Some(5);
         mirror.apply(
-            Some("fs1"),
+            from("fs1", 1),
             &CallEvent::CallAnswered {
                 call: answered.clone(),
             },
         );
         mirror.apply(
-            Some("fs2"),
+            from("fs2", 1),
             &CallEvent::CallStarted {
                 call: call("fs2", "b", "beta"),
             },
@@ -239,5 +282,54 @@ mod tests {
         assert!(mirror.contact_center("beta").0.is_empty());
         assert_eq!(mirror.nodes(), ["fs1", "fs2"]);
         assert_eq!(mirror.connected_nodes(), 1);
+    }
+
+    #[test]
+    fn a_replaced_workers_late_messages_are_ignored() {
+        let mut mirror = Mirror::default();
+        let old = call("fs1", "a", "acme");
+        assert!(mirror.apply(
+            from("fs1", 1),
+            &CallEvent::CallStarted { call: old.clone() }
+        ));
+        // The new active worker (term 2) ends the call and says the node is empty.
+        assert!(mirror.apply(
+            from("fs1", 2),
+            &CallEvent::CallEnded {
+                call: old.clone(),
+                cause: None
+            }
+        ));
+        assert!(mirror.restore(
+            Origin {
+                node: "fs1",
+                term: 2
+            },
+            NodeState {
+                connected: true,
+                ..NodeState::default()
+            }
+        ));
+        // The old one's last messages arrive afterwards: nothing comes back to life.
+        assert!(!mirror.apply(from("fs1", 1), &CallEvent::CallAnswered { call: old }));
+        assert!(!mirror.restore(
+            Origin {
+                node: "fs1",
+                term: 1
+            },
+            NodeState {
+                connected: true,
+                calls: vec![call("fs1", "a", "acme")],
+                ..NodeState::default()
+            }
+        ));
+        assert!(mirror.active_calls("acme").is_empty());
+        // Another node's terms are its own.
+        assert!(mirror.apply(
+            from("fs2", 1),
+            &CallEvent::CallStarted {
+                call: call("fs2", "b", "acme")
+            }
+        ));
     }
 }

@@ -52,14 +52,25 @@ struct Channel {
     seq: Mutex<u64>,
 }
 
+/// The FreeSWITCH node an event comes from, and the term of the lease under which its active
+/// worker published it (0 without leases): what a lower term says is from a worker that has
+/// since been replaced, and is ignored ([`mirror::Mirror`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    /// The node's name.
+    pub node: &'a str,
+    /// The lease's term.
+    pub term: i64,
+}
+
 /// Where a hub sends what it publishes when several processes share the events (a message
 /// bus): the bus brings every event back to every process's hub ([`Hub::deliver`]).
 pub trait Outbound: Send + Sync + 'static {
-    /// Sends one event; `node` names the FreeSWITCH node it comes from (`None`: no node's,
+    /// Sends one event; `origin` names the FreeSWITCH node it comes from (`None`: no node's,
     /// e.g. a balance or a recording).
-    fn event(&self, node: Option<&str>, event: &CallEvent);
+    fn event(&self, origin: Option<Origin<'_>>, event: &CallEvent);
     /// Sends a node's whole live state, as its active ESL worker holds it.
-    fn node_state(&self, node: &str, state: &NodeState);
+    fn node_state(&self, origin: Origin<'_>, state: &NodeState);
 }
 
 /// Fans call events out to subscribers, per tenant. Cheap to clone.
@@ -174,11 +185,11 @@ impl Hub {
         self.publish_from(None, event)
     }
 
-    /// Publishes an event of FreeSWITCH node `node` (see [`Hub::publish`]).
-    pub fn publish_from(&self, node: Option<&str>, event: &CallEvent) -> usize {
+    /// Publishes an event of a FreeSWITCH node (see [`Hub::publish`]).
+    pub fn publish_from(&self, origin: Option<Origin<'_>>, event: &CallEvent) -> usize {
         match &self.outbound {
             Some(outbound) => {
-                outbound.event(node, event);
+                outbound.event(origin, event);
                 0
             }
             None => self.deliver(event),
@@ -187,9 +198,9 @@ impl Hub {
 
     /// Sends a node's live state to the bus (nothing without one: this process's ESL worker
     /// is then the only view of its nodes).
-    pub fn publish_node_state(&self, node: &str, state: &NodeState) {
+    pub fn publish_node_state(&self, origin: Origin<'_>, state: &NodeState) {
         if let Some(outbound) = &self.outbound {
-            outbound.node_state(node, state);
+            outbound.node_state(origin, state);
         }
     }
 

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// How long a standby waits for the bus to bring the last active worker's last events.
+/// How long a standby waits, at most, for the bus to bring the last active worker's last
+/// events (less when a third of the lease is shorter).
 const CATCH_UP: Duration = Duration::from_secs(2);
 
 pub(super) async fn run(shared: Arc<Shared>, index: usize) {
@@ -28,13 +29,18 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize) {
         *lock(&shared.nodes[index].term) = Some(term);
         shared.metrics.takeovers.inc();
         tracing::info!(node = %name, term, holder = %leases.holder(), "active worker for the node");
-        seed(&shared, index).await;
-        let commands = super::link::serve(&shared, index).await;
+        // The lease is renewed from the moment it is taken, while the worker catches up.
+        let commands = std::sync::Mutex::new(None);
+        let act = async {
+            seed(&shared, index, leases.ttl() / 3).await;
+            *lock(&commands) = super::link::serve(&shared, index).await;
+            connection::run(shared.clone(), index).await;
+        };
         tokio::select! {
-            () = connection::run(shared.clone(), index) => {}
+            () = act => {}
             () = keep(&leases, &name, term, since) => {}
         }
-        if let Some(commands) = commands {
+        if let Some(commands) = lock(&commands).take() {
             commands.abort();
         }
         stand_down(&shared, index);
@@ -88,13 +94,14 @@ async fn keep(leases: &Leases, node: &str, term: i64, since: Instant) {
     }
 }
 
-/// Takes the node's state as the last active worker published it.
-async fn seed(shared: &Shared, index: usize) {
+/// Takes the node's state as the last active worker published it, waiting at most `limit`
+/// for the bus.
+async fn seed(shared: &Shared, index: usize, limit: Duration) {
     let Some(follower) = &shared.config.follower else {
         return;
     };
     let node = &shared.nodes[index];
-    if !follower.caught_up(CATCH_UP).await {
+    if !follower.caught_up(CATCH_UP.min(limit)).await {
         tracing::warn!(node = %node.config.name, "the bus did not bring the last events in time; re-syncing from what it brought");
     }
     let NodeState {

@@ -286,9 +286,9 @@ async fn holding_events<T>(
 }
 
 fn publish(shared: &Shared, index: usize, events: &[CallEvent]) {
-    let node = shared.nodes[index].config.name.as_str();
+    let origin = shared.origin(index);
     for event in events {
-        shared.hub.publish_from(Some(node), event);
+        shared.hub.publish_from(Some(origin), event);
     }
     let count = events.len() as u64;
     shared.metrics.published.inc_by(count);
@@ -361,5 +361,5 @@ fn publish_state(shared: &Shared, index: usize) {
         queues,
         agents,
     };
-    shared.hub.publish_node_state(&node.config.name, &state);
+    shared.hub.publish_node_state(shared.origin(index), &state);
 }

@@ -492,6 +492,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Where node `index`'s events come from: the node, under this worker's lease term (0
+    /// without leases).
+    fn origin(&self, index: usize) -> platform::events::Origin<'_> {
+        let node = &self.nodes[index];
+        platform::events::Origin {
+            node: &node.config.name,
+            term: lock(&node.term).unwrap_or(0),
+        }
+    }
+
     /// The tenant of a channel, from what an event or the channel list says about it.
     fn resolve(&self, hints: TenantHints<'_>) -> String {
         self.tenants.resolve(hints, &self.config.default_tenant)

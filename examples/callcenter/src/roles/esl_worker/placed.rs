@@ -110,11 +110,20 @@ impl EslWorker {
 
 impl EslWorker {
     /// Hangs up every call of `tenant` in progress on the nodes (a tenant just disabled:
-    /// `CALL_REJECTED`); how many were hung up. A node that cannot be asked keeps its calls,
-    /// logged.
+    /// `CALL_REJECTED`); how many were hung up. With the bus, that is every node's calls (a
+    /// node another process is active for hangs up through it). A node that cannot be asked
+    /// keeps its calls, logged.
     pub async fn hang_up_tenant(&self, tenant: &str) -> usize {
         let mut done = 0;
-        for call in self.active_calls(tenant) {
+        let calls = match &self.shared.config.follower {
+            Some(follower) => follower
+                .mirror()
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .active_calls(tenant),
+            None => self.active_calls(tenant),
+        };
+        for call in calls {
             let kill = esl::api::UuidKill {
                 uuid: call.uuid.clone(),
                 cause: Some(esl::proto::HangupCause::CallRejected),
