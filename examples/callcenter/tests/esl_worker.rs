@@ -517,3 +517,114 @@ fn the_capture_holds_the_whole_call() {
     assert_eq!(names(&after, "CHANNEL_HANGUP_COMPLETE"), 2);
     assert_eq!(names(&after, "RECORD_STOP"), 1);
 }
+
+/// With the event bus, the node's active worker may run on another host than the node's
+/// staging area: it hands the finished recording over NATS to the recording worker beside the
+/// node (`recordings_node`), which stores it with its tags; its `recording_ready` comes back to
+/// the worker's side through the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_goes_over_the_bus_to_the_recording_worker_beside_its_node() {
+    use callcenter::bus::recordings::Staging;
+    use callcenter::bus::{Bus, Follower, NatsSettings};
+
+    let dir = temp_dir("esl-worker-bus-recording");
+    let (ledger, store) = platform(&dir).await;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let settings = NatsSettings {
+        url: Some("nats://127.0.0.1:4222".into()),
+        prefix: format!("rec{}x{}", std::process::id(), nanos % 1_000_000_000),
+        ..NatsSettings::default()
+    };
+    // The worker's process: its hub goes to the bus, and it follows the bus.
+    let worker_bus = Bus::connect(&settings)
+        .await
+        .expect("NATS on 127.0.0.1:4222");
+    let worker_hub = Hub::with_outbound(1024, worker_bus.outbound());
+    let follower = Follower::start(&worker_bus, worker_hub.clone());
+    let mut events = worker_hub.subscribe("acme");
+    // The node's host: the recording worker and the WAV FreeSWITCH wrote as
+    // /srv/rec-staging/rec/... .
+    let recordings_bus = Bus::connect(&settings).await.unwrap();
+    let (staging, object_store) = (dir.join("node-staging"), dir.join("store"));
+    std::fs::create_dir_all(staging.join("rec")).unwrap();
+    let wav = format!("rec/mono_{B_LEG}.wav");
+    std::fs::copy(
+        tests::fixture(&format!("recordings/mono_{B_LEG}.wav")),
+        staging.join(&wav),
+    )
+    .unwrap();
+    let mut recording_config =
+        RecordingWorkerConfig::new(staging.clone(), Target::Directory(object_store.clone()));
+    recording_config.events = Some(Hub::with_outbound(16, recordings_bus.outbound()));
+    let recordings = RecordingWorker::start(recording_config, ledger.clone()).unwrap();
+    let handle = recordings.handle();
+    let taking = tokio::spawn(recordings_bus.clone().take_recordings(
+        "fs1".into(),
+        Staging {
+            ours: staging.clone(),
+            freeswitch: Some("/srv/rec-staging".into()),
+        },
+        move |job| {
+            let handle = handle.clone();
+            async move { handle.record_stopped(job).await.is_ok() }
+        },
+    ));
+
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events: event_frames(&capture()),
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let mut config = EslWorkerConfig::new(
+        vec![NodeConfig {
+            name: "fs1".into(),
+            address: node.address(),
+            password: "ClueCon".into(),
+        }],
+        dir.join("worker-staging"),
+    );
+    config.freeswitch_staging = Some("/srv/rec-staging".into());
+    config.follower = Some(follower);
+    // No recording worker in the worker's process.
+    let worker = EslWorker::start(
+        config,
+        ledger.clone(),
+        Cache::new(store, Duration::from_secs(60)),
+        worker_hub.clone(),
+        None,
+    );
+
+    let seen = collect(&mut events, |seen| {
+        seen.iter().any(|e| e["type"] == "recording_ready")
+    })
+    .await;
+    let ready = seen
+        .iter()
+        .find(|e| e["type"] == "recording_ready")
+        .unwrap();
+    assert_eq!(ready["call_uuid"], B_LEG);
+    let key = ready["key"].as_str().unwrap();
+    assert!(key.starts_with("acme/2026/11/21/"), "{key}");
+    assert!(object_store.join(key).is_file());
+    assert!(!staging.join(&wav).exists());
+    let stored = ledger.recordings(B_LEG).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].tenant, "acme");
+    assert_eq!(worker.metrics().recordings.get(), 1);
+
+    worker.shutdown().await;
+    taking.abort();
+    recordings.shutdown(Duration::from_secs(5)).await;
+    let client = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    let upper = settings.prefix.to_ascii_uppercase();
+    let _ = jetstream.delete_stream(format!("{upper}_EVENTS")).await;
+    let _ = jetstream.delete_stream(format!("{upper}_RECORDINGS")).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -59,6 +59,10 @@ async fn start(
         .args(args)
         .env("CALLCENTER_DATABASE", database)
         .env("CALLCENTER_NATS_URL", NATS)
+        .env(
+            "CALLCENTER_RECORDINGS_NODE",
+            if demo_data { "fs1" } else { "fs2" },
+        )
         .env("CALLCENTER_LISTEN", format!("127.0.0.1:{port}"))
         .env("CALLCENTER_CDR_USER", "freeswitch")
         .env("CALLCENTER_CDR_PASSWORD", "cdrpass")

@@ -13,6 +13,7 @@
 pub mod commands;
 mod follower;
 mod publisher;
+pub mod recordings;
 pub mod subjects;
 
 pub use follower::Follower;

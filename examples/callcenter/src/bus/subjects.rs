@@ -76,6 +76,21 @@ impl Names {
         format!("{}.events.state.{}", self.prefix, token(node))
     }
 
+    /// The work-queue stream of finished recordings.
+    pub fn recordings_stream(&self) -> String {
+        format!("{}_RECORDINGS", self.prefix.to_ascii_uppercase())
+    }
+
+    /// Every subject of the recordings' stream.
+    pub fn recordings_all(&self) -> String {
+        format!("{}.recordings.>", self.prefix)
+    }
+
+    /// A node's finished recordings.
+    pub fn recording(&self, node: &str) -> String {
+        format!("{}.recordings.{}", self.prefix, token(node))
+    }
+
     /// Commands for a node's active worker (outside the stream).
     pub fn command(&self, node: &str) -> String {
         format!("{}.command.{}", self.prefix, token(node))

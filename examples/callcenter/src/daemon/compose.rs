@@ -61,7 +61,12 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         .with_default_tenant(config.cdr.default_tenant.clone());
     // With a bus, every process's events go to NATS and come back to every API process; a
     // process that serves the API or may take a node over follows it.
-    let (hub, follower, publisher_metrics) = match &config.nats.url {
+    if config.nats.url.is_some() && roles.recordings && config.recordings_node.is_none() {
+        return Err(DaemonError::Config(
+            "with [nats], the recording worker takes the recordings of the node it is beside: set recordings_node (CALLCENTER_RECORDINGS_NODE)".into(),
+        ));
+    }
+    let (hub, follower, publisher_metrics, bus) = match &config.nats.url {
         Some(_) => {
             let bus = crate::bus::Bus::connect(&config.nats).await?;
             let publisher = bus.outbound();
@@ -69,9 +74,9 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
             let hub = Hub::with_outbound(HUB_CAPACITY, publisher);
             let follower =
                 (roles.api || roles.esl).then(|| crate::bus::Follower::start(&bus, hub.clone()));
-            (hub, follower, Some(metrics))
+            (hub, follower, Some(metrics), Some(bus))
         }
-        None => (Hub::new(HUB_CAPACITY), None, None),
+        None => (Hub::new(HUB_CAPACITY), None, None, None),
     };
     // On PostgreSQL several daemons may serve one node: one acts, the others stand by.
     let leases = (ledger.backend() == billing::Backend::Postgres).then(|| {
@@ -89,6 +94,22 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         .recordings
         .then(|| start_recording_worker(config, &ledger, &hub))
         .transpose()?;
+    if let (Some(bus), Some(worker), Some(node)) =
+        (&bus, &recording_worker, &config.recordings_node)
+    {
+        let handle = worker.handle();
+        let staging = crate::bus::recordings::Staging {
+            ours: config.recordings_dir.clone(),
+            freeswitch: config.esl.freeswitch_recordings_dir.clone(),
+        };
+        tokio::spawn(
+            bus.clone()
+                .take_recordings(node.clone(), staging, move |job| {
+                    let handle = handle.clone();
+                    async move { taken(handle.record_stopped(job).await) }
+                }),
+        );
+    }
     let esl_worker = (roles.esl && !config.esl.nodes.is_empty()).then(|| {
         start_esl_worker(
             config,
@@ -243,6 +264,18 @@ fn start_recording_worker(
     worker.events = Some(hub.clone());
     RecordingWorker::start(worker, ledger.clone())
         .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))
+}
+
+/// Whether a recording handed over the bus is done with: in the pipeline, or without a WAV
+/// (stored already); else it is offered again.
+fn taken(submitted: Result<(), recording::SubmitError>) -> bool {
+    match submitted {
+        Ok(()) | Err(recording::SubmitError::NoWav { .. }) => true,
+        Err(error) => {
+            tracing::warn!(%error, "a recording handed over the bus is not in the pipeline yet; it comes again");
+            false
+        }
+    }
 }
 
 /// How this process's ESL worker shares its nodes with other processes.

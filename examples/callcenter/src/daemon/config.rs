@@ -169,6 +169,11 @@ pub struct DaemonConfig {
     pub recordings_s3: Option<recording::S3Config>,
     /// How often the recording worker scans the staging directory, ms. Default 30000.
     pub recordings_scan_ms: u64,
+    /// With the event bus: the FreeSWITCH node whose host this recording worker stages for
+    /// (its WAVs are in `recordings_dir`); the node's active ESL worker, wherever it runs,
+    /// hands its finished recordings to this worker over the bus. Required with `[nats]` when
+    /// the recording worker runs.
+    pub recordings_node: Option<String>,
     /// Extension names refused because they shadow emergency or service numbers; default
     /// `platform::identity::DEFAULT_RESERVED` (112, 911, ...).
     pub reserved_extensions: Option<Vec<String>>,
@@ -198,6 +203,7 @@ impl Default for DaemonConfig {
             recordings_store: PathBuf::from("recordings/store"),
             recordings_s3: None,
             recordings_scan_ms: 30_000,
+            recordings_node: None,
             reserved_extensions: None,
             xml_curl: Credentials::default(),
             cdr: CdrSettings::default(),
@@ -222,6 +228,7 @@ impl std::fmt::Debug for DaemonConfig {
             .field("recordings_store", &self.recordings_store)
             .field("recordings_s3", &self.recordings_s3)
             .field("recordings_scan_ms", &self.recordings_scan_ms)
+            .field("recordings_node", &self.recordings_node)
             .field("reserved_extensions", &self.reserved_extensions)
             .field("xml_curl", &self.xml_curl)
             .field("cdr", &self.cdr)
@@ -260,7 +267,7 @@ impl DaemonConfig {
     /// `CALLCENTER_RECORDINGS_S3_SECRET_ACCESS_KEY`, `CALLCENTER_XML_CURL_USER`/`_PASSWORD`,
     /// `CALLCENTER_CDR_USER`/`_PASSWORD`, `CALLCENTER_CDR_DEFAULT_TENANT`,
     /// `CALLCENTER_API_JWT_SECRET`, `CALLCENTER_ESL_PASSWORD` (every node's),
-    /// `CALLCENTER_NATS_URL`.
+    /// `CALLCENTER_NATS_URL`, `CALLCENTER_RECORDINGS_NODE`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), DaemonError> {
         if let Some(listen) = var("CALLCENTER_LISTEN") {
             self.listen = listen
@@ -311,6 +318,7 @@ impl DaemonConfig {
         );
         set(&mut self.api.jwt_secret, "CALLCENTER_API_JWT_SECRET");
         set(&mut self.nats.url, "CALLCENTER_NATS_URL");
+        set(&mut self.recordings_node, "CALLCENTER_RECORDINGS_NODE");
         if let Some(password) = var("CALLCENTER_ESL_PASSWORD") {
             for node in &mut self.esl.nodes {
                 node.password.clone_from(&password);

@@ -33,6 +33,9 @@ pub(super) async fn run(shared: Arc<Shared>, index: usize) {
         let commands = std::sync::Mutex::new(None);
         let act = async {
             seed(&shared, index, leases.ttl() / 3).await;
+            // Under the new term, not connected yet: every view stops trusting the old
+            // worker's word (a node whose host is gone stays "not connected").
+            connection::publish_state(&shared, index);
             *lock(&commands) = super::link::serve(&shared, index).await;
             connection::run(shared.clone(), index).await;
         };

@@ -341,7 +341,7 @@ async fn handle(
 }
 
 /// Sends the node's whole state to the bus (nothing without one), in order with its events.
-fn publish_state(shared: &Shared, index: usize) {
+pub(super) fn publish_state(shared: &Shared, index: usize) {
     if !shared.hub.is_shared() {
         return;
     }

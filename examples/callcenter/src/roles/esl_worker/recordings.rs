@@ -1,5 +1,6 @@
 //! `RECORD_STOP`: a recording in the staging directory is complete; the recording worker takes
-//! it from here.
+//! it from here: the one in this process, or, with the event bus, the one beside the node (the
+//! WAV is on the node's host, and this worker may run on another).
 
 use super::Shared;
 use esl::proto::Event;
@@ -8,10 +9,27 @@ use recording::{Job, Tags};
 use std::path::Path;
 
 pub(super) async fn stopped(shared: &Shared, index: usize, event: &Event) {
-    let Some(recordings) = &shared.recordings else {
+    let Some(path) = event.header("Record-File-Path") else {
         return;
     };
-    let Some(path) = event.header("Record-File-Path") else {
+    if let Some(follower) = &shared.config.follower {
+        let recording = crate::bus::recordings::RecordingStopped {
+            node: shared.nodes[index].config.name.clone(),
+            path: path.clone().into_owned(),
+            tags: tags(shared, index, event),
+        };
+        match follower.bus().hand_recording(&recording).await {
+            Ok(()) => {
+                shared.metrics.recordings.inc();
+            }
+            // The staging scan of the node's host takes it later.
+            Err(error) => {
+                tracing::warn!(%path, %error, "recording not handed over on the bus")
+            }
+        }
+        return;
+    }
+    let Some(recordings) = &shared.recordings else {
         return;
     };
     let fs_dir = shared
