@@ -499,3 +499,52 @@ async fn two_daemons_two_nodes_one_platform() {
         .await;
     let _ = std::fs::remove_dir_all(&scratch);
 }
+
+/// The bus is for live events: a daemon whose NATS is down starts and serves FreeSWITCH (and
+/// the API) all the same, its events waiting for the bus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_serves_freeswitch_while_nats_is_down() {
+    let scratch = tests::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "nats-down");
+    let port = tests::free_port();
+    let nowhere = tests::free_port();
+    let child = Command::new(DAEMON)
+        .arg("serve")
+        .arg("--demo-data")
+        .env(
+            "CALLCENTER_DATABASE",
+            format!("sqlite://{}?mode=rwc", scratch.join("db.sqlite").display()),
+        )
+        .env("CALLCENTER_NATS_URL", format!("nats://127.0.0.1:{nowhere}"))
+        .env("CALLCENTER_RECORDINGS_NODE", "fs1")
+        .env("CALLCENTER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CALLCENTER_CDR_USER", "freeswitch")
+        .env("CALLCENTER_CDR_PASSWORD", "cdrpass")
+        .env("CALLCENTER_XML_CURL_USER", "freeswitch")
+        .env("CALLCENTER_XML_CURL_PASSWORD", "curlpass")
+        .env("CALLCENTER_RECORDINGS_DIR", scratch.join("staging"))
+        .env("CALLCENTER_RECORDINGS_STORE", scratch.join("store"))
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon {
+        address: SocketAddr::from(([127, 0, 0, 1], port)),
+        child,
+    };
+    http::wait_healthy(daemon.address).await;
+    assert!(
+        daemon
+            .directory("1000")
+            .await
+            .contains(r#"<user id="1000""#)
+    );
+    let token = daemon.login().await;
+    let (status, _) = daemon
+        .api("GET", "/api/calls", Some(&token), Value::Null)
+        .await;
+    assert_eq!(status, 200, "the API answers from the bus's (empty) view");
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(&scratch);
+}

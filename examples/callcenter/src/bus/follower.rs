@@ -39,7 +39,6 @@ pub struct Follower {
     bus: Bus,
     mirror: SharedMirror,
     read: watch::Receiver<u64>,
-    stream: async_nats::jetstream::stream::Stream,
 }
 
 impl Follower {
@@ -52,7 +51,6 @@ impl Follower {
             bus: bus.clone(),
             mirror,
             read,
-            stream: bus.stream.clone(),
         }
     }
 
@@ -70,7 +68,11 @@ impl Follower {
     /// was. A standby calls it before taking its node's state from the mirror.
     pub async fn caught_up(&self, limit: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + limit;
-        let Ok(Ok(info)) = tokio::time::timeout_at(deadline, self.stream.get_info()).await else {
+        let info = async {
+            let stream = self.bus.events_stream().await?;
+            stream.get_info().await.map_err(|e| e.to_string())
+        };
+        let Ok(Ok(info)) = tokio::time::timeout_at(deadline, info).await else {
             return false;
         };
         let last = info.state.last_sequence;
@@ -88,9 +90,14 @@ async fn follow_forever(bus: Bus, hub: Hub, mirror: SharedMirror, read: watch::S
     let mut resume = None;
     let mut wait = Duration::from_millis(100);
     loop {
+        let before = resume;
         match follow(&bus, &hub, &mirror, &read, &mut history_until, &mut resume).await {
             Ok(()) => tracing::warn!("the bus's stream ended; following it again"),
             Err(error) => tracing::warn!(%error, "cannot follow the bus; retrying"),
+        }
+        // Waits grow only while nothing is read.
+        if resume != before {
+            wait = Duration::from_millis(100);
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
@@ -105,8 +112,8 @@ async fn follow(
     history_until: &mut Option<u64>,
     resume: &mut Option<u64>,
 ) -> Result<(), String> {
-    let last = bus
-        .stream
+    let stream = bus.events_stream().await?;
+    let last = stream
         .get_info()
         .await
         .map_err(|e| e.to_string())?
@@ -115,13 +122,12 @@ async fn follow(
     let history = *history_until.get_or_insert(last);
     let deliver_policy = match *resume {
         Some(start_sequence) => DeliverPolicy::ByStartSequence { start_sequence },
-        None => match oldest_node_state(bus).await? {
+        None => match oldest_node_state(bus, &stream).await? {
             Some(start_sequence) => DeliverPolicy::ByStartSequence { start_sequence },
             None => DeliverPolicy::All,
         },
     };
-    let consumer = bus
-        .stream
+    let consumer = stream
         .create_consumer(OrderedConfig {
             filter_subject: bus.names.all(),
             deliver_policy,
@@ -149,16 +155,18 @@ async fn follow(
 
 /// The stream sequence of the oldest of the nodes' last states (where a new follower starts),
 /// if any node published one.
-async fn oldest_node_state(bus: &Bus) -> Result<Option<u64>, String> {
-    let mut subjects = bus
-        .stream
+async fn oldest_node_state(
+    bus: &Bus,
+    stream: &async_nats::jetstream::stream::Stream,
+) -> Result<Option<u64>, String> {
+    let mut subjects = stream
         .info_with_subjects(bus.names.node_states())
         .await
         .map_err(|e| e.to_string())?;
     let mut oldest: Option<u64> = None;
     while let Some(subject) = subjects.next().await {
         let (subject, _) = subject.map_err(|e| e.to_string())?;
-        match bus.stream.get_last_raw_message_by_subject(&subject).await {
+        match stream.get_last_raw_message_by_subject(&subject).await {
             Ok(message) => {
                 oldest = Some(oldest.map_or(message.sequence, |o| o.min(message.sequence)))
             }

@@ -95,17 +95,9 @@ pub enum BusError {
     /// The settings are wrong.
     #[error("nats: {0}")]
     Config(String),
-    /// The server could not be reached.
+    /// The client could not be set up.
     #[error("nats: cannot connect: {0}")]
     Connect(String),
-    /// The stream could not be made or read.
-    #[error("nats: stream {stream}: {reason}")]
-    Stream {
-        /// The stream.
-        stream: String,
-        /// What went wrong.
-        reason: String,
-    },
 }
 
 /// Every node's live state as the bus tells it, shared by the API and the ESL worker.
@@ -116,8 +108,8 @@ pub type SharedMirror = Arc<RwLock<Mirror>>;
 pub struct Bus {
     client: async_nats::Client,
     jetstream: async_nats::jetstream::Context,
-    stream: async_nats::jetstream::stream::Stream,
     names: Names,
+    retention: Duration,
     state_every: Duration,
 }
 
@@ -130,8 +122,9 @@ impl std::fmt::Debug for Bus {
 }
 
 impl Bus {
-    /// Connects (retrying in the background after a first success) and makes sure the stream
-    /// exists.
+    /// A client of the bus, connecting (and reconnecting) in the background: a daemon starts,
+    /// and serves FreeSWITCH, while NATS is down; its events wait in the publisher's queue.
+    /// Only wrong settings are refused.
     pub async fn connect(settings: &NatsSettings) -> Result<Self, BusError> {
         let url = settings
             .url
@@ -156,35 +149,47 @@ impl Bus {
         let client = options
             .name("callcenter")
             .connection_timeout(Duration::from_secs(5))
+            .retry_on_initial_connect()
             .connect(address.as_str())
             .await
             .map_err(|e| BusError::Connect(e.to_string()))?;
         let jetstream = async_nats::jetstream::new(client.clone());
+        Ok(Bus {
+            client,
+            jetstream,
+            names,
+            retention: Duration::from_secs(settings.retention_s.max(60)),
+            state_every: Duration::from_secs(settings.state_every_s.max(1)),
+        })
+    }
+
+    /// The events' stream, made if missing and set to these settings (a changed retention
+    /// applies at the next start).
+    pub(crate) async fn events_stream(
+        &self,
+    ) -> Result<async_nats::jetstream::stream::Stream, String> {
         let config = async_nats::jetstream::stream::Config {
-            name: names.stream(),
-            subjects: vec![names.all()],
-            max_age: Duration::from_secs(settings.retention_s.max(60)),
+            name: self.names.stream(),
+            subjects: vec![self.names.all()],
+            max_age: self.retention,
             max_bytes: 1 << 30,
             // A publish retried after a lost acknowledgement is stored once.
             duplicate_window: Duration::from_secs(120),
             storage: async_nats::jetstream::stream::StorageType::File,
             ..Default::default()
         };
-        let stream =
-            jetstream
-                .get_or_create_stream(config)
+        let stream = self
+            .jetstream
+            .get_or_create_stream(config.clone())
+            .await
+            .map_err(|e| format!("stream {}: {e}", self.names.stream()))?;
+        if stream.cached_info().config.max_age != config.max_age {
+            self.jetstream
+                .update_stream(config)
                 .await
-                .map_err(|e| BusError::Stream {
-                    stream: names.stream(),
-                    reason: e.to_string(),
-                })?;
-        Ok(Bus {
-            client,
-            jetstream,
-            stream,
-            names,
-            state_every: Duration::from_secs(settings.state_every_s.max(1)),
-        })
+                .map_err(|e| format!("stream {}: {e}", self.names.stream()))?;
+        }
+        Ok(stream)
     }
 
     /// How often an active ESL worker publishes its node's whole state.
@@ -194,11 +199,7 @@ impl Bus {
 
     /// The hub's way out to the bus: a task publishes, in order, what the hub hands it.
     pub fn outbound(&self) -> Arc<publisher::Publisher> {
-        Arc::new(publisher::Publisher::start(
-            self.client.clone(),
-            self.jetstream.clone(),
-            self.names.clone(),
-        ))
+        Arc::new(publisher::Publisher::start(self.clone()))
     }
 }
 

@@ -4,6 +4,7 @@
 //! server takes it; when the queue is full (NATS down for long) new events are refused,
 //! counted and logged: the nodes' next whole states put the mirrors right.
 
+use super::Bus;
 use super::subjects::Names;
 use async_nats::jetstream::Context;
 use async_nats::jetstream::context::PublishAckFuture;
@@ -102,14 +103,14 @@ pub struct Publisher {
 
 impl Publisher {
     /// Starts the publishing task (inside a tokio runtime).
-    pub(super) fn start(client: async_nats::Client, jetstream: Context, names: Names) -> Self {
+    pub(super) fn start(bus: Bus) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let metrics = Arc::new(PublisherMetrics::default());
-        tokio::spawn(publish_forever(jetstream, receiver, metrics.clone()));
+        tokio::spawn(publish_forever(bus.clone(), receiver, metrics.clone()));
         Publisher {
             queue,
-            client,
-            names,
+            client: bus.client.clone(),
+            names: bus.names.clone(),
             process: uuid::Uuid::new_v4().simple().to_string(),
             sent: AtomicU64::new(0),
             metrics,
@@ -181,10 +182,18 @@ impl Outbound for Publisher {
 }
 
 async fn publish_forever(
-    jetstream: Context,
+    bus: Bus,
     mut queue: mpsc::Receiver<Outgoing>,
     metrics: Arc<PublisherMetrics>,
 ) {
+    // The stream first (NATS may be down when the process starts: the events wait here).
+    let mut wait = Duration::from_millis(100);
+    while let Err(error) = bus.events_stream().await {
+        tracing::warn!(%error, "the bus's stream is not reachable yet; events wait");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+    let jetstream = bus.jetstream.clone();
     let mut in_flight: VecDeque<(Outgoing, PublishAckFuture)> = VecDeque::new();
     loop {
         let next = if in_flight.is_empty() {
