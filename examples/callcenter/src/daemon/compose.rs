@@ -78,8 +78,10 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         }
         None => (Hub::new(HUB_CAPACITY), None, None, None),
     };
-    // On PostgreSQL several daemons may serve one node: one acts, the others stand by.
-    let leases = (ledger.backend() == billing::Backend::Postgres).then(|| {
+    // Several daemons sharing nodes (PostgreSQL and the bus): one acts for each node, the
+    // others stand by. A daemon alone acts for its nodes whatever the database does (its
+    // prepaid hang-ups must not wait for it).
+    let leases = (ledger.backend() == billing::Backend::Postgres && bus.is_some()).then(|| {
         platform::leases::Leases::new(
             ledger.pool().clone(),
             lease_holder(),

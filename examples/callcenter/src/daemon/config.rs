@@ -73,9 +73,9 @@ pub struct EslSettings {
     pub freeswitch_recordings_dir: Option<PathBuf>,
     /// Where CDRs from events wait while the database is down (with `cdrs`).
     pub cdr_journal: PathBuf,
-    /// On PostgreSQL, how long a worker's lease on a node lasts unrenewed, ms: one worker
-    /// acts for each node, and a standby takes a node over this long after its active worker
-    /// died. Default 3000.
+    /// With `[nats]` on PostgreSQL (several daemons sharing nodes), how long a worker's lease
+    /// on a node lasts unrenewed, ms: one worker acts for each node, and a standby takes a
+    /// node over this long after its active worker died. Default 3000.
     pub lease_ttl_ms: u64,
     /// The longest wait between two attempts to connect to a node, ms: a restarted FreeSWITCH
     /// is followed again at most this long after it accepts connections. Default 1000.

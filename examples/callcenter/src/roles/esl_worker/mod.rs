@@ -16,8 +16,9 @@
 //! After every (re)connection it subscribes, then reads `show channels as json` before any
 //! further event, so the state is re-synced and subscribers see only real transitions.
 //!
-//! Several workers may be configured for one node (one per daemon, on several hosts): on
-//! PostgreSQL only the holder of the node's lease ([`platform::leases`]) connects and acts;
+//! Several workers may be configured for one node (one per daemon, on several hosts): with
+//! the bus on PostgreSQL only the holder of the node's lease ([`platform::leases`]) connects
+//! and acts;
 //! the others stand by and take the node over once the lease expires. With the
 //! event bus, the one that takes over starts from the state the last active worker published
 //! (the bus's mirror), so its re-sync publishes only what changed since: no call starts twice.
