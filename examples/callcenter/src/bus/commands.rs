@@ -28,6 +28,9 @@ pub struct CommandRequest {
     pub line: String,
     /// Run with `bgapi` (originate), else `api`.
     pub background: bool,
+    /// Unix milliseconds after which the asker has given up: a request that reaches the
+    /// active worker later (held while NATS was away) is not run.
+    pub deadline_ms: i64,
 }
 
 /// The active worker's answer.
@@ -64,8 +67,14 @@ impl Bus {
         } else {
             Duration::from_secs(10)
         };
-        let request = serde_json::to_vec(&CommandRequest { line, background })
-            .map_err(|e| esl::client::Error::Protocol(e.to_string()))?;
+        let deadline_ms = platform::clock::unix_millis()
+            + i64::try_from(limit.as_millis()).unwrap_or(i64::MAX / 2);
+        let request = serde_json::to_vec(&CommandRequest {
+            line,
+            background,
+            deadline_ms,
+        })
+        .map_err(|e| esl::client::Error::Protocol(e.to_string()))?;
         // The request's own timeout: the client's default (10 s) would cut an originate short.
         let asked = self.client.send_request(
             self.names.command(node),
@@ -125,6 +134,9 @@ impl Bus {
                 tokio::spawn(async move {
                     let _permit = permit;
                     let reply = match serde_json::from_slice::<CommandRequest>(&message.payload) {
+                        Ok(request) if request.deadline_ms < platform::clock::unix_millis() => {
+                            CommandReply::Unavailable("asked too long ago".into())
+                        }
                         Ok(request) if is_forwarded(&request.line) => run(request).await,
                         Ok(request) => {
                             tracing::warn!(line = %request.line.chars().take(80).collect::<String>(), "a command not run for other processes was asked on the bus");

@@ -119,6 +119,13 @@ async fn follow(
         .map_err(|e| e.to_string())?
         .state
         .last_sequence;
+    if resume.is_some_and(|next| last + 1 < next) {
+        // The stream was made again (lost, or deleted by hand): everything in it now is
+        // history, and what follows is news.
+        tracing::warn!("the bus's stream is new; following it from its start");
+        *resume = None;
+        *history_until = Some(last);
+    }
     let history = *history_until.get_or_insert(last);
     let deliver_policy = match *resume {
         Some(start_sequence) => DeliverPolicy::ByStartSequence { start_sequence },

@@ -34,8 +34,8 @@ pub struct NatsSettings {
     /// What the stream and subjects are named after, so deployments can share a server.
     /// Default `callcenter`.
     pub prefix: String,
-    /// How long the stream keeps events, seconds (a process that starts replays from the
-    /// nodes' last states, published every `state_every_s`). Default 3600.
+    /// How long the stream keeps events, seconds, at least 120 (a process that starts
+    /// replays from the nodes' last states, published every `state_every_s`). Default 3600.
     pub retention_s: u64,
     /// How often an active ESL worker publishes its node's whole state, seconds. Default 30.
     pub state_every_s: u64,
@@ -131,6 +131,12 @@ impl Bus {
             .as_deref()
             .ok_or_else(|| BusError::Config("no url".into()))?;
         let names = Names::new(&settings.prefix).map_err(BusError::Config)?;
+        // JetStream refuses a stream that keeps messages for less than its duplicate window.
+        if settings.retention_s < 120 {
+            return Err(BusError::Config(
+                "retention_s must be at least 120 (the stream's duplicate window)".into(),
+            ));
+        }
         if settings.state_every_s >= settings.retention_s {
             return Err(BusError::Config(
                 "state_every_s must be shorter than retention_s (a starting process reads from the nodes' last states)".into(),
@@ -158,7 +164,7 @@ impl Bus {
             client,
             jetstream,
             names,
-            retention: Duration::from_secs(settings.retention_s.max(60)),
+            retention: Duration::from_secs(settings.retention_s),
             state_every: Duration::from_secs(settings.state_every_s.max(1)),
         })
     }
@@ -184,8 +190,11 @@ impl Bus {
             .await
             .map_err(|e| format!("stream {}: {e}", self.names.stream()))?;
         if stream.cached_info().config.max_age != config.max_age {
+            // Only the retention: what the operator set on the server (replicas, limits) stays.
+            let mut updated = stream.cached_info().config.clone();
+            updated.max_age = config.max_age;
             self.jetstream
-                .update_stream(config)
+                .update_stream(updated)
                 .await
                 .map_err(|e| format!("stream {}: {e}", self.names.stream()))?;
         }

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 /// Events waiting to be published, at most.
 const QUEUE: usize = 65_536;
 /// Publishes awaiting their acknowledgement, at most.
-const WINDOW: usize = 256;
+const WINDOW: usize = 4096;
 
 /// One event on the bus.
 #[derive(Serialize)]

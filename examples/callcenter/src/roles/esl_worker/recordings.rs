@@ -18,15 +18,20 @@ pub(super) async fn stopped(shared: &Shared, index: usize, event: &Event) {
             path: path.clone().into_owned(),
             tags: tags(shared, index, event),
         };
-        match follower.bus().hand_recording(&recording).await {
-            Ok(()) => {
-                shared.metrics.recordings.inc();
+        // Beside the events, not before the next one: NATS being slow or down must not hold
+        // the node's events (and prepaid limits) back.
+        let (bus, metrics) = (follower.bus().clone(), shared.metrics.clone());
+        tokio::spawn(async move {
+            match bus.hand_recording(&recording).await {
+                Ok(()) => {
+                    metrics.recordings.inc();
+                }
+                // The staging scan of the node's host takes it later.
+                Err(error) => {
+                    tracing::warn!(path = %recording.path, %error, "recording not handed over on the bus")
+                }
             }
-            // The staging scan of the node's host takes it later.
-            Err(error) => {
-                tracing::warn!(%path, %error, "recording not handed over on the bus")
-            }
-        }
+        });
         return;
     }
     let Some(recordings) = &shared.recordings else {
