@@ -43,8 +43,10 @@ async fn a_login_flood_is_answered_429_with_memory_bounded() {
     assert_eq!(refused + tried, 600, "{statuses:?}");
     // The address's burst is 30 attempts a minute; the rest never reach a hash.
     assert!(tried <= 40, "{tried} logins were hashed");
+    // Unbounded it took about 10 GiB. The bound leaves room for what the allocator keeps of
+    // the hashes' threads' memory (268 MiB was seen once on a loaded 2-core machine).
     assert!(
-        grown < 256 << 20,
+        grown < 512 << 20,
         "the flood grew memory by {} MiB",
         grown >> 20
     );

@@ -66,6 +66,14 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
             "with [nats], the recording worker takes the recordings of the node it is beside: set recordings_node (CALLCENTER_RECORDINGS_NODE)".into(),
         ));
     }
+    if let Some(node) = &config.recordings_node
+        && !config.esl.nodes.is_empty()
+        && !config.esl.nodes.iter().any(|n| &n.name == node)
+    {
+        return Err(DaemonError::Config(format!(
+            "recordings_node {node:?} is none of the configured nodes ([[esl.nodes]] names)"
+        )));
+    }
     let (hub, follower, publisher_metrics, bus) = match &config.nats.url {
         Some(_) => {
             let bus = crate::bus::Bus::connect(&config.nats).await?;
