@@ -494,9 +494,11 @@ async fn two_daemons_two_nodes_one_platform() {
 
     drop((victim, survivor));
     let jetstream = async_nats::jetstream::new(nats);
-    let _ = jetstream
-        .delete_stream(format!("{}_EVENTS", prefix.to_ascii_uppercase()))
-        .await;
+    for stream in ["EVENTS", "RECORDINGS"] {
+        let _ = jetstream
+            .delete_stream(format!("{}_{stream}", prefix.to_ascii_uppercase()))
+            .await;
+    }
     let _ = std::fs::remove_dir_all(&scratch);
 }
 
