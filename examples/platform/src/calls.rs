@@ -146,6 +146,20 @@ pub enum CallEvent {
     },
 }
 
+/// Orders calls oldest first (by creation, then UUID): how every list of live calls is shown.
+///
+/// ```
+/// # use platform::calls::{Call, sort_oldest_first};
+/// let call = |uuid: &str, created_us| Call { uuid: uuid.into(), node: "fs1".into(), tenant: "t".into(),
+///     direction: "inbound".into(), caller: "1".into(), callee: "2".into(), created_us, answered_us: None };
+/// let mut calls = vec![call("b", 2), call("c", 1), call("a", 2)];
+/// sort_oldest_first(&mut calls);
+/// assert_eq!(calls.iter().map(|c| c.uuid.as_str()).collect::<Vec<_>>(), ["c", "a", "b"]);
+/// ```
+pub fn sort_oldest_first(calls: &mut [Call]) {
+    calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
+}
+
 impl CallEvent {
     /// The tenant the event belongs to (only that tenant's subscribers see it).
     pub fn tenant(&self) -> &str {

@@ -26,7 +26,7 @@
 //! ```
 
 use super::Origin;
-use crate::calls::{Call, CallEvent};
+use crate::calls::{Call, CallEvent, sort_oldest_first};
 use crate::contact_center::{Agent, Queue, tenant_of};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -150,7 +150,7 @@ impl Mirror {
             return NodeState::default();
         };
         let mut calls: Vec<Call> = view.calls.values().cloned().collect();
-        calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
+        sort_oldest_first(&mut calls);
         NodeState {
             connected: view.connected,
             calls,
@@ -168,7 +168,7 @@ impl Mirror {
             .filter(|call| call.tenant == tenant)
             .cloned()
             .collect();
-        calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
+        sort_oldest_first(&mut calls);
         calls
     }
 
@@ -206,6 +206,11 @@ impl Mirror {
     /// The nodes heard of, by name.
     pub fn nodes(&self) -> Vec<String> {
         self.nodes.keys().cloned().collect()
+    }
+
+    /// Whether `node`'s active worker last said it was connected.
+    pub fn is_connected(&self, node: &str) -> bool {
+        self.nodes.get(node).is_some_and(|view| view.connected)
     }
 
     /// How many nodes' active workers last said they were connected.

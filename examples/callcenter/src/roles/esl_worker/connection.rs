@@ -347,7 +347,7 @@ pub(super) fn publish_state(shared: &Shared, index: usize) {
     }
     let node = &shared.nodes[index];
     let mut calls: Vec<_> = lock(&node.calls).calls().cloned().collect();
-    calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
+    platform::calls::sort_oldest_first(&mut calls);
     let (queues, agents) = {
         let center = lock(&node.center);
         (

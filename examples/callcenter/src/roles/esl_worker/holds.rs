@@ -34,7 +34,7 @@ pub(super) async fn expire_due(shared: &Shared) -> Result<usize, billing::Ledger
             .is_some()
             || mirror.is_some_and(|m| {
                 let m = m.read().unwrap_or_else(|p| p.into_inner());
-                m.state(&node.config.name).connected
+                m.is_connected(&node.config.name)
             })
     });
     if !connected {

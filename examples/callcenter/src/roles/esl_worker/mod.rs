@@ -403,7 +403,7 @@ impl EslWorker {
                     .collect::<Vec<_>>()
             })
             .collect();
-        calls.sort_by(|a, b| (a.created_us, &a.uuid).cmp(&(b.created_us, &b.uuid)));
+        platform::calls::sort_oldest_first(&mut calls);
         calls
     }
 
