@@ -3,7 +3,10 @@
 //!
 //! [`client_load`] holds the client scenarios shared by the `esl_client` bench and the
 //! `esl-client-load` binary (which reports peak memory, one client per process).
+//! [`capacity`] is the `capacity-load` binary's load: FreeSWITCH's side of many calls at once
+//! against one running daemon.
 
+pub mod capacity;
 pub mod client_load;
 
 use std::time::Duration;

@@ -145,6 +145,31 @@ pub struct Session {
     /// A `bgapi` job whose command matches gets the body as its result (e.g. `-ERR
     /// USER_NOT_REGISTERED` for an originate); others `+OK <uuid>`.
     pub api_replies: Vec<(String, String)>,
+    /// Frames the test writes while the session runs (after `events` and `calls`), sent as
+    /// they come and not filtered by the subscription; see [`Feed`].
+    pub feed: Option<Feed>,
+}
+
+/// Frames handed to a running session: a load generator decides each call's next event as
+/// the call goes on (answered now, hung up minutes later).
+#[derive(Debug, Clone)]
+pub struct Feed(Arc<Mutex<Option<mpsc::Receiver<Bytes>>>>);
+
+impl Feed {
+    /// A feed and its sender; the session sends what the sender gives until it is dropped.
+    ///
+    /// ```
+    /// let (sender, feed) = tests::node::Feed::channel(16);
+    /// # drop((sender, feed));
+    /// ```
+    pub fn channel(capacity: usize) -> (mpsc::Sender<Bytes>, Feed) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        (sender, Feed(Arc::new(Mutex::new(Some(receiver)))))
+    }
+
+    fn take(&self) -> Option<mpsc::Receiver<Bytes>> {
+        self.0.lock().unwrap().take()
+    }
 }
 
 impl Session {
@@ -157,6 +182,7 @@ impl Session {
             close_after: false,
             pause_before: Vec::new(),
             api_replies: Vec::new(),
+            feed: None,
         }
     }
 }
@@ -477,6 +503,14 @@ async fn play_events(
                     calls.sent.set(j, now);
                 }
             }
+        }
+    }
+    if let Some(mut feed) = session.feed.as_ref().and_then(Feed::take) {
+        while let Some(bytes) = feed.recv().await {
+            if out.send(Out::Bytes(bytes)).await.is_err() {
+                return;
+            }
+            sent_events.fetch_add(1, Ordering::Relaxed);
         }
     }
     if session.close_after {

@@ -1,0 +1,428 @@
+//! The seeds' production load on one machine, applied as FreeSWITCH applies it, against one
+//! running `callcenter` daemon with every role (xml_curl, CDR gateway, REST API and `/ws`, ESL
+//! worker, recording worker) on PostgreSQL and S3 (Garage, `.ci/garage`).
+//!
+//! Per call (see `benches::capacity`): mod_xml_curl's directory and dialplan lookups, the
+//! captured call's ESL events from a node the daemon's ESL worker is connected to, a WAV of
+//! the call's length written to the staging directory (tmpfs) before RECORD_STOP, and both
+//! legs' CDRs posted as mod_json_cdr posts them (`encode=false`); agents on `/ws` read every
+//! message of the tenant. It reports per path the throughput and p50/p99/max (lookup answer,
+//! CDR post to 200, the node's write to each agent's read, RECORD_STOP to the recording
+//! stored, verified and announced), CPU per part, the daemon's peak memory, the staging
+//! area's peak, the database's and S3's operations, and checks at the end that every call
+//! has its CDRs, one charge, its MP3 object and its messages. Exit status 1 if anything was
+//! lost or a target missed.
+//!
+//! ```text
+//! cargo build --release -p callcenter --bin callcenter
+//! cargo run --release -p benches --bin capacity-load -- [--multiple M] [--agents N]
+//!     [--concurrency N] [--peak-rate R] [--peak-seconds S] [--call-seconds S]
+//!     [--sustained-seconds S] [--recorded-share F] [--seed N] [--postpaid] [--keep-schema]
+//! ```
+
+use benches::capacity::call::{CallTemplate, Uuids};
+use benches::capacity::caller::{self, CallOutcome, Exchange, Switch};
+use benches::capacity::clients::{self, CALL_BITS, RECORDING_BIT};
+use benches::capacity::clock::Clock;
+use benches::capacity::daemon::{DOMAIN, Daemon, ESL_PASSWORD, Places, TENANT};
+use benches::capacity::profile::{Profile, most_concurrent};
+use benches::capacity::report::{PathFigures, ms, print_paths};
+use benches::capacity::usage::{self, CpuUse, DatabaseCounters, Reading};
+use benches::capacity::{timeline, verify};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tests::node::{FakeNode, Feed, Session};
+
+/// Where the calls go: a number the demo tenant's trunk carries (prepaid, rated).
+const DESTINATION: &str = "0901234567";
+
+struct Args {
+    profile: Profile,
+    agents: usize,
+    keep_schema: bool,
+    postpaid: bool,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: capacity-load [--multiple M] [--agents N] [--concurrency N] [--peak-rate R] \
+         [--peak-seconds S] [--call-seconds S] [--sustained-seconds S] [--recorded-share F] \
+         [--seed N] [--postpaid] [--keep-schema]"
+    );
+    std::process::exit(2)
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        profile: Profile::default(),
+        agents: 100,
+        keep_schema: false,
+        postpaid: false,
+    };
+    let mut given = std::env::args().skip(1);
+    while let Some(flag) = given.next() {
+        if flag == "--keep-schema" {
+            args.keep_schema = true;
+            continue;
+        }
+        if flag == "--postpaid" {
+            args.postpaid = true;
+            continue;
+        }
+        let value = given.next().unwrap_or_else(|| usage());
+        let number = || value.parse::<f64>().unwrap_or_else(|_| usage());
+        let p = &mut args.profile;
+        match flag.as_str() {
+            "--multiple" => p.multiple = number(),
+            "--concurrency" => p.concurrency = number() as usize,
+            "--peak-rate" => p.peak_rate = number(),
+            "--peak-seconds" => p.peak_seconds = number(),
+            "--call-seconds" => p.call_seconds = number(),
+            "--sustained-seconds" => p.sustained_seconds = number(),
+            "--recorded-share" => p.recorded_share = number().clamp(0.0, 1.0),
+            "--seed" => p.seed = number() as u64,
+            "--agents" => args.agents = number() as usize,
+            _ => usage(),
+        }
+    }
+    args
+}
+
+/// The staging directory: on tmpfs (`/dev/shm`), as the deploy file puts it.
+fn places() -> Places {
+    let scratch = std::env::temp_dir().join(format!("capacity-load-{}", std::process::id()));
+    let shm = std::path::Path::new("/dev/shm");
+    let staging = if shm.is_dir() {
+        shm.join(format!("capacity-load-{}", std::process::id()))
+    } else {
+        eprintln!("/dev/shm is missing: staging on {}", scratch.display());
+        scratch.join("staging")
+    };
+    std::fs::create_dir_all(&scratch).unwrap();
+    std::fs::create_dir_all(staging.join("rec")).unwrap();
+    Places { scratch, staging }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let plan = args.profile.plan();
+    let recorded: Vec<bool> = plan.iter().map(|c| c.recorded).collect();
+    let audio: u64 = plan
+        .iter()
+        .filter(|c| c.recorded)
+        .map(|c| c.length.as_secs())
+        .sum();
+    let last_end = plan.iter().map(|c| c.end()).max().unwrap_or_default();
+    let p = &args.profile;
+    println!(
+        "load: {} x the seeds' ({} calls up at once, {} setups/s for {} s, then calls of {} s \
+         on average for {} s; {:.0} % recorded), {} agents on /ws",
+        p.multiple,
+        p.concurrency,
+        p.peak_rate,
+        p.peak_seconds,
+        p.call_seconds,
+        p.sustained_seconds,
+        p.recorded_share * 100.0,
+        args.agents
+    );
+    println!(
+        "plan: {} calls, at most {} up at once, {} s of audio to record, last hang-up at {} s",
+        plan.len(),
+        most_concurrent(&plan),
+        audio,
+        last_end.as_secs()
+    );
+
+    let places = places();
+    let (node_sender, feed) = Feed::channel(65_536);
+    let node = FakeNode::start(
+        ESL_PASSWORD,
+        vec![Session {
+            feed: Some(feed),
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let daemon = Daemon::start(&places, &node.address()).await;
+    let tokens = daemon.seed(args.agents, args.postpaid).await;
+    // The worker is in once it has read the channels (the node plays the feed from then on).
+    let connected = Instant::now();
+    while !node
+        .log()
+        .commands
+        .iter()
+        .any(|c| c == "api show channels as json")
+    {
+        assert!(
+            connected.elapsed() < Duration::from_secs(15),
+            "the ESL worker did not connect (log: {})",
+            daemon.log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let uuids = Uuids::new(fastrand::u64(..));
+    let clock = Arc::new(Clock::new(plan.len()));
+    let (done, done_seen) = tokio::sync::watch::channel(false);
+    // The agents read on a runtime of their own: what FreeSWITCH's side measures (an answer's
+    // arrival) is then not held up behind thousands of messages waiting to be read.
+    let agents_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("agents")
+        .enable_all()
+        .build()
+        .expect("the agents' runtime");
+    let mut agents = Vec::new();
+    for token in tokens {
+        let connect = agents_runtime.spawn(clients::agent(
+            daemon.address,
+            token,
+            uuids,
+            plan.len(),
+            clock.clone(),
+            done_seen.clone(),
+        ));
+        agents.push(connect.await.expect("an agent connects"));
+    }
+
+    let s3_before = usage::s3_requests().await;
+    let db_before = DatabaseCounters::read(&daemon.database).await;
+    let (stop_sampling, sampling) = tokio::sync::watch::channel(false);
+    let sampler = tokio::spawn(usage::sample(
+        daemon.pid(),
+        daemon.staging.clone(),
+        sampling,
+    ));
+    let before = Reading::now(daemon.pid());
+    let samples = tests::recordings::fixture_samples("mono_").0;
+    let switch = Arc::new(Switch {
+        address: daemon.address,
+        node: node_sender,
+        staging: places.staging.clone(),
+        samples: Arc::new(samples),
+        template: CallTemplate::load(TENANT, DOMAIN, DESTINATION),
+        uuids,
+        clock: clock.clone(),
+        started: Instant::now() + Duration::from_millis(200),
+    });
+    let calls: Vec<_> = plan
+        .iter()
+        .enumerate()
+        .map(|(k, call)| tokio::spawn(caller::play(switch.clone(), k, *call)))
+        .collect();
+    let progress = tokio::spawn(async move {
+        let started = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            eprintln!(
+                "{:>4} s of {} s",
+                started.elapsed().as_secs(),
+                last_end.as_secs()
+            );
+        }
+    });
+    let mut outcomes: Vec<CallOutcome> = Vec::with_capacity(calls.len());
+    for call in calls {
+        outcomes.push(call.await.expect("a call's task"));
+    }
+    progress.abort();
+    let load_seconds = switch.started.elapsed().as_secs_f64();
+
+    // The last recordings: until every recorded call has its row, or the drain's end.
+    let expected = recorded.iter().filter(|r| **r).count() as i64;
+    let ledger = billing::Ledger::connect(&daemon.database).await.unwrap();
+    let drained = Instant::now();
+    while drained.elapsed() < caller::DRAIN {
+        let (stored,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM recordings WHERE call_uuid LIKE $1")
+                .bind(format!("%{}", uuids.tail()))
+                .fetch_one(ledger.pool())
+                .await
+                .unwrap_or((0,));
+        if stored >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = done.send(true);
+    let mut seen = Vec::new();
+    for agent in agents {
+        seen.push(agent.await.expect("an agent's task"));
+    }
+    agents_runtime.shutdown_background();
+    let after = Reading::now(daemon.pid());
+    let _ = stop_sampling.send(true);
+    let peaks = sampler.await.unwrap_or_default();
+    // PostgreSQL's statistics come up to a second late.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let db = DatabaseCounters::read(&daemon.database)
+        .await
+        .since(&db_before);
+    let s3_after = usage::s3_requests().await;
+    let checks = verify::ledger_and_bucket(&daemon.database, &uuids, &recorded).await;
+    let (left_bytes, left_files) = benches::capacity::daemon::staged(&places.staging);
+
+    // Per path.
+    let target = |ms: u64| Some(Duration::from_millis(ms));
+    let mut directory = PathFigures::new("xml_curl directory lookup", target(5));
+    let mut dialplan = PathFigures::new("xml_curl dialplan lookup", target(5));
+    let mut cdrs = PathFigures::new("CDR post to 200 (per leg)", target(50));
+    let mut events = PathFigures::new("event: node write to agent read", target(100));
+    let mut recordings = PathFigures::new("RECORD_STOP to recording stored", target(2000));
+    let mut wav_errors = 0;
+    let add = |path: &mut PathFigures, exchange: &Exchange| match exchange {
+        Exchange::Ok(micros) => path.micros.push(*micros),
+        Exchange::Failed(_) => path.failed += 1,
+    };
+    for outcome in &outcomes {
+        add(&mut directory, &outcome.directory);
+        add(&mut dialplan, &outcome.dialplan);
+        for cdr in &outcome.cdrs {
+            add(&mut cdrs, cdr);
+        }
+        wav_errors += usize::from(outcome.wav_error.is_some());
+    }
+    let first_failure = outcomes
+        .iter()
+        .flat_map(|o| [&o.directory, &o.dialplan, &o.cdrs[0], &o.cdrs[1]])
+        .find_map(|e| match e {
+            Exchange::Failed(why) => Some(why.clone()),
+            Exchange::Ok(_) => None,
+        });
+    let (mut duplicated, mut lagged, mut cut) = (0, 0, 0);
+    for agent in &mut seen {
+        events.micros.append(&mut agent.event_latencies);
+        duplicated += agent.duplicated;
+        lagged += agent.lagged;
+        cut += usize::from(agent.cut);
+        events.failed += agent
+            .calls
+            .iter()
+            .map(|bits| (CALL_BITS & !bits).count_ones() as usize)
+            .sum::<usize>();
+    }
+    events.failed += duplicated as usize;
+    let mut agents_missing_recordings = 0;
+    for (k, _) in recorded.iter().enumerate().filter(|(_, r)| **r) {
+        agents_missing_recordings += seen
+            .iter()
+            .filter(|agent| agent.calls[k] & RECORDING_BIT == 0)
+            .count();
+        let first = seen
+            .iter()
+            .map(|agent| agent.recording_at[k])
+            .filter(|&t| t > 0)
+            .min();
+        match (first, clock.end_sent(k)) {
+            (Some(at), Some(stop)) => recordings
+                .micros
+                .push((at - 1).saturating_sub(stop).min(u64::from(u32::MAX)) as u32),
+            _ => recordings.failed += 1,
+        }
+    }
+    let paths = [directory, dialplan, cdrs, events, recordings];
+
+    println!();
+    println!("over {load_seconds:.0} s of load:");
+    print_paths(&paths, load_seconds);
+    if let Some(why) = first_failure {
+        println!("first failed exchange: {why}");
+    }
+    println!();
+    println!("in windows of 30 s:");
+    timeline::print(
+        &plan,
+        &outcomes,
+        &peaks.readings,
+        switch.started,
+        Duration::from_secs(30),
+    );
+    println!();
+    let cpu = CpuUse::between(&before, &after);
+    println!("| part | CPU seconds | cores on average |");
+    println!("| --- | --- | --- |");
+    for (part, seconds) in &cpu.parts {
+        println!(
+            "| {part} | {seconds:.1} | {:.2} |",
+            seconds / cpu.seconds.max(0.001)
+        );
+    }
+    println!(
+        "| the whole machine | {:.1} | {:.2} (busiest second {:.2}; {} s at 95 % or more) |",
+        cpu.machine,
+        cpu.machine / cpu.seconds.max(0.001),
+        peaks.busiest_cores,
+        peaks.saturated_seconds
+    );
+    println!();
+    println!(
+        "daemon peak RSS {:.0} MiB; staging peak {:.1} MiB in {} files; left staged {} files ({} bytes)",
+        peaks.daemon_rss as f64 / 1048576.0,
+        peaks.staged.0 as f64 / 1048576.0,
+        peaks.staged.1,
+        left_files,
+        left_bytes
+    );
+    println!(
+        "PostgreSQL: {} commits, {} rollbacks, rows inserted {} updated {} deleted {}, fetched {}",
+        db.commits, db.rollbacks, db.written.0, db.written.1, db.written.2, db.fetched
+    );
+    let s3: Vec<String> = s3_after
+        .iter()
+        .map(|(call, n)| (call, n - s3_before.get(call).copied().unwrap_or(0.0)))
+        .filter(|(_, n)| *n > 0.0)
+        .map(|(call, n)| format!("{call} {n:.0}"))
+        .collect();
+    println!(
+        "S3 requests: {}",
+        if s3.is_empty() {
+            "(Garage's metrics did not answer)".to_owned()
+        } else {
+            s3.join(", ")
+        }
+    );
+    println!(
+        "checks: CDRs missing for {} calls; charges not exactly one for {} ({} charged twice); \
+         recordings missing {}, doubled {}, objects missing or wrong size {}; WAVs not written {}; \
+         agents' messages duplicated {}, lagged notices {}, sockets cut {}, recording_ready \
+         missing {}; holds by state {:?}",
+        checks.missing_cdrs,
+        checks.charges_not_one,
+        checks.charged_twice,
+        checks.missing_recordings,
+        checks.doubled_recordings,
+        checks.missing_objects,
+        wav_errors,
+        duplicated,
+        lagged,
+        cut,
+        agents_missing_recordings,
+        checks.holds
+    );
+    let held = paths.iter().all(PathFigures::held)
+        && checks.complete()
+        && wav_errors == 0
+        && lagged == 0
+        && cut == 0
+        && agents_missing_recordings == 0;
+    let (_, recording_p99, _) = paths[4].quantiles();
+    println!(
+        "verdict: {} (recording p99 {})",
+        if held {
+            "HELD: every target met, nothing lost"
+        } else {
+            "NOT HELD"
+        },
+        ms(recording_p99)
+    );
+    daemon.stop(args.keep_schema).await;
+    let _ = std::fs::remove_dir_all(&places.staging);
+    if held {
+        let _ = std::fs::remove_dir_all(&places.scratch);
+    } else {
+        println!("daemon's log kept in {}", places.scratch.display());
+        std::process::exit(1);
+    }
+}

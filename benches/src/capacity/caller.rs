@@ -1,0 +1,156 @@
+//! FreeSWITCH's side of one call, in the order FreeSWITCH does it: the caller's extension
+//! looked up in the directory and the destination in the dialplan (mod_xml_curl, a connection
+//! each), the channels' events up to the answer and the recording's start (ESL), the call's
+//! length, the WAV complete in the staging directory, the hang-up events with RECORD_STOP, then
+//! each leg's CDR (mod_json_cdr, a connection each).
+
+use super::call::{CallTemplate, CallTraffic, Uuids};
+use super::clock::Clock;
+use super::daemon::{CDR_AUTH, FSAPI_AUTH};
+use super::profile::PlannedCall;
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tests::http;
+use tokio::sync::mpsc;
+
+/// What every call shares.
+pub struct Switch {
+    /// The daemon's listener.
+    pub address: SocketAddr,
+    /// The node's connection to the daemon's ESL worker.
+    pub node: mpsc::Sender<Bytes>,
+    /// The staging directory (where `record_session` writes).
+    pub staging: PathBuf,
+    /// The captured recording's samples (8 kHz mono), looped to each call's length.
+    pub samples: Arc<Vec<u8>>,
+    /// The captures.
+    pub template: CallTemplate,
+    /// The run's UUIDs.
+    pub uuids: Uuids,
+    /// The run's clock.
+    pub clock: Arc<Clock>,
+    /// When the load started.
+    pub started: Instant,
+}
+
+/// How one HTTP exchange went: micros to the whole answer, or what failed.
+#[derive(Debug, Clone)]
+pub enum Exchange {
+    /// Answered 200 (and, for a lookup, with a document).
+    Ok(u32),
+    /// Anything else: the status or the error.
+    Failed(String),
+}
+
+/// What happened to one call.
+#[derive(Debug, Clone)]
+pub struct CallOutcome {
+    /// The directory lookup.
+    pub directory: Exchange,
+    /// The dialplan lookup.
+    pub dialplan: Exchange,
+    /// Each leg's CDR post.
+    pub cdrs: [Exchange; 2],
+    /// Why the WAV could not be written, if it could not.
+    pub wav_error: Option<String>,
+}
+
+async fn exchange(address: SocketAddr, request: Vec<u8>, expect: Option<&str>) -> Exchange {
+    let sent = Instant::now();
+    match http::send(address, &request).await {
+        Ok(answer) if answer.status == 200 => {
+            let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+            match expect {
+                Some(needle) if !String::from_utf8_lossy(&answer.body).contains(needle) => {
+                    Exchange::Failed(format!("answer without {needle}"))
+                }
+                _ => Exchange::Ok(micros),
+            }
+        }
+        Ok(answer) => Exchange::Failed(format!("status {}", answer.status)),
+        Err(error) => Exchange::Failed(error.to_string()),
+    }
+}
+
+fn lookup(body: &str) -> Vec<u8> {
+    http::post(
+        "/fsapi",
+        &[
+            ("User-Agent", "freeswitch-xml/1.0"),
+            ("Accept", "*/*"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", FSAPI_AUTH),
+        ],
+        body.as_bytes(),
+    )
+}
+
+fn cdr_post(uuid: &str, body: &str) -> Vec<u8> {
+    http::post(
+        &format!("/cdr?uuid={uuid}"),
+        &[
+            ("User-Agent", "freeswitch-json/1.0"),
+            ("Accept", "*/*"),
+            // As captured: mod_json_cdr says so whatever the body.
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", CDR_AUTH),
+        ],
+        body.as_bytes(),
+    )
+}
+
+/// Writes the call's recording as `record_session` leaves it: a WAV of the call's length.
+async fn write_wav(switch: &Switch, traffic: &CallTraffic, seconds: u32) -> Result<(), String> {
+    let path = switch.staging.join(&traffic.wav);
+    let samples = switch.samples.clone();
+    tokio::task::spawn_blocking(move || {
+        let wav = tests::recordings::looped_wav(&samples, 8000, 1, seconds);
+        std::fs::write(&path, wav).map_err(|e| format!("{}: {e}", path.display()))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Plays call `k` of the plan.
+pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutcome {
+    tokio::time::sleep_until((switch.started + call.start).into()).await;
+    // Made when the call starts: thousands of calls wait for their turn.
+    let traffic = switch.template.call(&switch.uuids, k, call.recorded);
+    let directory = exchange(
+        switch.address,
+        lookup(&traffic.directory),
+        Some("<document"),
+    )
+    .await;
+    let dialplan = exchange(switch.address, lookup(&traffic.dialplan), Some("<document")).await;
+    switch.clock.mark_setup(k);
+    let _ = switch.node.send(traffic.setup.clone()).await;
+    tokio::time::sleep_until((switch.started + call.end()).into()).await;
+    let wav_error = if call.recorded {
+        write_wav(&switch, &traffic, call.length.as_secs() as u32)
+            .await
+            .err()
+    } else {
+        None
+    };
+    switch.clock.mark_end(k);
+    let _ = switch.node.send(traffic.end.clone()).await;
+    // mod_json_cdr posts each leg as its channel is destroyed, on threads of its own.
+    let (a, b) = (switch.uuids.leg(k, 0), switch.uuids.leg(k, 1));
+    let (first, second) = tokio::join!(
+        exchange(switch.address, cdr_post(&b, &traffic.cdrs[0]), None),
+        exchange(switch.address, cdr_post(&a, &traffic.cdrs[1]), None),
+    );
+    CallOutcome {
+        directory,
+        dialplan,
+        cdrs: [first, second],
+        wav_error,
+    }
+}
+
+/// How long after the plan's last hang-up the run waits for the last recordings and messages.
+pub const DRAIN: Duration = Duration::from_secs(60);
