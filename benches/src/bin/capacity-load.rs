@@ -163,6 +163,14 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // FreeSWITCH sends only what the worker subscribed to.
+    let subscription = node
+        .log()
+        .commands
+        .iter()
+        .filter(|c| c.starts_with("event "))
+        .map(|c| c.split_whitespace().skip(2).collect::<Vec<_>>().join(" "))
+        .fold("event plain".to_owned(), |all, names| all + " " + &names);
     let uuids = Uuids::new(fastrand::u64(..));
     let clock = Arc::new(Clock::new(plan.len()));
     let (done, done_seen) = tokio::sync::watch::channel(false);
@@ -202,10 +210,11 @@ async fn main() {
         node: node_sender,
         staging: places.staging.clone(),
         samples: Arc::new(samples),
-        template: CallTemplate::load(TENANT, DOMAIN, DESTINATION),
+        template: CallTemplate::load(TENANT, DOMAIN, DESTINATION).subscribed(&subscription),
         uuids,
         clock: clock.clone(),
         started: Instant::now() + Duration::from_millis(200),
+        prepaid: !args.postpaid,
     });
     let calls: Vec<_> = plan
         .iter()
@@ -242,6 +251,8 @@ async fn main() {
                 .await
                 .unwrap_or((0,));
         if stored >= expected {
+            // Each recording is announced on /ws just after its row is written.
+            tokio::time::sleep(Duration::from_secs(2)).await;
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -272,6 +283,7 @@ async fn main() {
     let mut events = PathFigures::new("event: node write to agent read", target(100));
     let mut recordings = PathFigures::new("RECORD_STOP to recording stored", target(2000));
     let mut wav_errors = 0;
+    let events_not_sent = outcomes.iter().filter(|o| !o.events_sent).count();
     let add = |path: &mut PathFigures, exchange: &Exchange| match exchange {
         Exchange::Ok(micros) => path.micros.push(*micros),
         Exchange::Failed(_) => path.failed += 1,
@@ -384,11 +396,12 @@ async fn main() {
         }
     );
     println!(
-        "checks: CDRs missing for {} calls; charges not exactly one for {} ({} charged twice); \
+        "checks: CDRs not exactly both legs for {} calls, recordings of unrecorded calls {}; charges not exactly one for {} ({} charged twice); \
          recordings missing {}, doubled {}, objects missing or wrong size {}; WAVs not written {}; \
          agents' messages duplicated {}, lagged notices {}, sockets cut {}, recording_ready \
          missing {}; holds by state {:?}",
         checks.missing_cdrs,
+        checks.unexpected_recordings,
         checks.charges_not_one,
         checks.charged_twice,
         checks.missing_recordings,
@@ -401,8 +414,15 @@ async fn main() {
         agents_missing_recordings,
         checks.holds
     );
+    println!(
+        "node: {} ESL connection(s) from the daemon, {} calls whose events could not be sent",
+        node.log().connections,
+        events_not_sent
+    );
     let held = paths.iter().all(PathFigures::held)
         && checks.complete()
+        && events_not_sent == 0
+        && left_files == 0
         && wav_errors == 0
         && lagged == 0
         && cut == 0

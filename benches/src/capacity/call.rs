@@ -59,7 +59,7 @@ impl Uuids {
 
     /// The call and leg of a UUID of this run.
     pub fn parse(&self, uuid: &str) -> Option<(usize, usize)> {
-        if uuid.len() < 36 || !uuid[13..36].eq(&self.tail()) {
+        if uuid.get(13..36)? != self.tail() {
             return None;
         }
         let k = usize::from_str_radix(uuid.get(..8)?, 16).ok()?;
@@ -71,6 +71,7 @@ impl Uuids {
 /// One event frame's body (plain headers) and whether it is a recording event.
 #[derive(Debug, Clone)]
 struct Frame {
+    name: String,
     body: String,
     recording: bool,
 }
@@ -131,10 +132,19 @@ impl CallTemplate {
                 continue;
             }
             let recording = frame.name.starts_with("RECORD_");
+            let name = frame.name.clone();
             if end.is_empty() && frame.name != "CHANNEL_HANGUP" {
-                setup.push(Frame { body, recording });
+                setup.push(Frame {
+                    name,
+                    body,
+                    recording,
+                });
             } else {
-                end.push(Frame { body, recording });
+                end.push(Frame {
+                    name,
+                    body,
+                    recording,
+                });
             }
         }
         assert!(
@@ -154,6 +164,17 @@ impl CallTemplate {
             domain: domain.to_owned(),
             destination: destination.to_owned(),
         }
+    }
+
+    /// Keeps only the events a client subscribed to with `command` (`event plain NAME...`,
+    /// as the node logged it): FreeSWITCH sends nothing else.
+    pub fn subscribed(mut self, command: &str) -> Self {
+        let names: Vec<&str> = command.split_whitespace().skip(2).collect();
+        if !names.contains(&"ALL") {
+            self.setup.retain(|f| names.contains(&f.name.as_str()));
+            self.end.retain(|f| names.contains(&f.name.as_str()));
+        }
+        self
     }
 
     /// Call `k`'s traffic; without `recorded`, no recording events and no WAV.
@@ -227,6 +248,11 @@ mod tests_of_calls {
         assert!(call.cdrs[0].contains(&format!("\"uuid\":\"{}\"", uuids.leg(3, 1))));
         assert!(call.cdrs[1].contains(&format!("\"uuid\":\"{}\"", uuids.leg(3, 0))));
         assert!(!call.cdrs.iter().any(|c| c.contains(CDR_PHONE_LEG)));
+        let fewer = template
+            .clone()
+            .subscribed("event plain CHANNEL_CREATE RECORD_STOP");
+        let frames = event_frames(&[fewer.call(&uuids, 3, true).setup.as_ref()].concat());
+        assert!(!frames.is_empty() && frames.iter().all(|f| f.name == "CHANNEL_CREATE"));
         let unrecorded = template.call(&uuids, 3, false);
         assert!(!String::from_utf8_lossy(&unrecorded.end).contains("RECORD_STOP"));
     }

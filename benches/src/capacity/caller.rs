@@ -34,6 +34,8 @@ pub struct Switch {
     pub clock: Arc<Clock>,
     /// When the load started.
     pub started: Instant,
+    /// Whether the tenant is prepaid: its dialplan answers then carry the call's hold.
+    pub prepaid: bool,
 }
 
 /// How one HTTP exchange went: micros to the whole answer, or what failed.
@@ -56,23 +58,38 @@ pub struct CallOutcome {
     pub cdrs: [Exchange; 2],
     /// Why the WAV could not be written, if it could not.
     pub wav_error: Option<String>,
+    /// Whether every frame reached the node's connection.
+    pub events_sent: bool,
 }
 
-async fn exchange(address: SocketAddr, request: Vec<u8>, expect: Option<&str>) -> Exchange {
+/// Longest wait for an answer (or for room on the node's connection): a run never hangs.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends `request` and waits for the whole answer, which must be 200 and hold every text of
+/// `expect` (a dialplan that bridges and records, a directory with the user).
+async fn exchange(address: SocketAddr, request: Vec<u8>, expect: &[&str]) -> Exchange {
     let sent = Instant::now();
-    match http::send(address, &request).await {
-        Ok(answer) if answer.status == 200 => {
+    match tokio::time::timeout(ANSWER_TIMEOUT, http::send(address, &request)).await {
+        Ok(Ok(answer)) if answer.status == 200 => {
             let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-            match expect {
-                Some(needle) if !String::from_utf8_lossy(&answer.body).contains(needle) => {
-                    Exchange::Failed(format!("answer without {needle}"))
-                }
-                _ => Exchange::Ok(micros),
+            let body = String::from_utf8_lossy(&answer.body);
+            match expect.iter().find(|needle| !body.contains(*needle)) {
+                Some(needle) => Exchange::Failed(format!("answer without {needle}")),
+                None => Exchange::Ok(micros),
             }
         }
-        Ok(answer) => Exchange::Failed(format!("status {}", answer.status)),
-        Err(error) => Exchange::Failed(error.to_string()),
+        Ok(Ok(answer)) => Exchange::Failed(format!("status {}", answer.status)),
+        Ok(Err(error)) => Exchange::Failed(error.to_string()),
+        Err(_) => Exchange::Failed(format!("no answer within {ANSWER_TIMEOUT:?}")),
     }
+}
+
+/// Hands frames to the node's connection; false if it is gone or full for too long.
+async fn to_node(switch: &Switch, frames: Bytes) -> bool {
+    matches!(
+        tokio::time::timeout(ANSWER_TIMEOUT, switch.node.send(frames)).await,
+        Ok(Ok(()))
+    )
 }
 
 fn lookup(body: &str) -> Vec<u8> {
@@ -119,15 +136,19 @@ pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutco
     tokio::time::sleep_until((switch.started + call.start).into()).await;
     // Made when the call starts: thousands of calls wait for their turn.
     let traffic = switch.template.call(&switch.uuids, k, call.recorded);
-    let directory = exchange(
+    let directory = exchange(switch.address, lookup(&traffic.directory), &["<user id="]).await;
+    let dialplan = exchange(
         switch.address,
-        lookup(&traffic.directory),
-        Some("<document"),
+        lookup(&traffic.dialplan),
+        if switch.prepaid {
+            &["record_session", "bridge", "callcenter_hold="]
+        } else {
+            &["record_session", "bridge"]
+        },
     )
     .await;
-    let dialplan = exchange(switch.address, lookup(&traffic.dialplan), Some("<document")).await;
     switch.clock.mark_setup(k);
-    let _ = switch.node.send(traffic.setup.clone()).await;
+    let mut events_sent = to_node(&switch, traffic.setup.clone()).await;
     tokio::time::sleep_until((switch.started + call.end()).into()).await;
     let wav_error = if call.recorded {
         write_wav(&switch, &traffic, call.length.as_secs() as u32)
@@ -137,18 +158,19 @@ pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutco
         None
     };
     switch.clock.mark_end(k);
-    let _ = switch.node.send(traffic.end.clone()).await;
+    events_sent &= to_node(&switch, traffic.end.clone()).await;
     // mod_json_cdr posts each leg as its channel is destroyed, on threads of its own.
     let (a, b) = (switch.uuids.leg(k, 0), switch.uuids.leg(k, 1));
     let (first, second) = tokio::join!(
-        exchange(switch.address, cdr_post(&b, &traffic.cdrs[0]), None),
-        exchange(switch.address, cdr_post(&a, &traffic.cdrs[1]), None),
+        exchange(switch.address, cdr_post(&b, &traffic.cdrs[0]), &[]),
+        exchange(switch.address, cdr_post(&a, &traffic.cdrs[1]), &[]),
     );
     CallOutcome {
         directory,
         dialplan,
         cdrs: [first, second],
         wav_error,
+        events_sent,
     }
 }
 

@@ -221,6 +221,14 @@ impl Daemon {
     }
 }
 
+impl Drop for Daemon {
+    /// A run that fails midway does not leave the daemon running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The bytes and files staged under `dir` now (the quarantine included).
 pub fn staged(dir: &Path) -> (u64, u64) {
     let (mut bytes, mut files) = (0, 0);

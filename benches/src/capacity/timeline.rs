@@ -57,7 +57,12 @@ pub fn print(
             .iter()
             .flat_map(|&k| outcomes[k].cdrs.iter().filter_map(ok))
             .collect();
-        let first = readings.iter().find(|r| at(r) >= from);
+        // From the last reading at or before the window's start: no second falls between two.
+        let first = readings
+            .iter()
+            .rev()
+            .find(|r| at(r) <= from)
+            .or(readings.first());
         let last = readings.iter().rev().find(|r| at(r) <= to);
         let cores = match (first, last) {
             (Some(a), Some(b)) if at(b) > at(a) => {

@@ -155,6 +155,9 @@ pub async fn sample(
     let mut peaks = Peaks::default();
     let mut last = machine();
     let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is now: nothing to compare yet.
+    every.tick().await;
     loop {
         tokio::select! {
             _ = every.tick() => {}
@@ -170,7 +173,10 @@ pub async fn sample(
                 peaks.saturated_seconds += 1;
             }
         }
-        peaks.readings.push(Reading::now(daemon));
+        // /proc is read on a blocking thread, not on the runtime that times the callers.
+        if let Ok(reading) = tokio::task::spawn_blocking(move || Reading::now(daemon)).await {
+            peaks.readings.push(reading);
+        }
         if let Some((_, rss)) = process(daemon) {
             peaks.daemon_rss = peaks.daemon_rss.max(rss);
         }
@@ -214,7 +220,7 @@ impl CpuUse {
         parts.push(("PostgreSQL".to_owned(), after.postgres - before.postgres));
         parts.push(("S3 server (Garage)".to_owned(), after.s3 - before.s3));
         parts.push((
-            "load generator (FreeSWITCH's side, 100 agents)".to_owned(),
+            "load generator (FreeSWITCH's side and the agents)".to_owned(),
             after.generator - before.generator,
         ));
         CpuUse {

@@ -11,8 +11,10 @@ use std::collections::HashMap;
 /// What the checks found missing or doubled.
 #[derive(Debug, Clone, Default)]
 pub struct Ledgered {
-    /// Calls with fewer than two CDRs.
+    /// Calls without exactly their two legs' CDRs.
     pub missing_cdrs: usize,
+    /// Recording rows of calls that were not recorded.
+    pub unexpected_recordings: usize,
     /// Calls whose charges are not exactly one.
     pub charges_not_one: usize,
     /// Calls charged twice or more (part of the above).
@@ -31,6 +33,8 @@ impl Ledgered {
     /// Whether nothing is missing or doubled.
     pub fn complete(&self) -> bool {
         self.missing_cdrs == 0
+            && self.unexpected_recordings == 0
+            && self.holds.iter().all(|(state, _)| state == "settled")
             && self.charges_not_one == 0
             && self.missing_recordings == 0
             && self.missing_objects == 0
@@ -53,13 +57,17 @@ pub async fn ledger_and_bucket(database: &str, uuids: &Uuids, recorded: &[bool])
         }
         counts
     };
-    let cdrs = per_call(
-        sqlx::query_as("SELECT uuid FROM cdrs WHERE uuid LIKE $1")
-            .bind(&pattern)
-            .fetch_all(ledger.pool())
-            .await
-            .expect("read the CDRs"),
-    );
+    let mut cdr_legs: HashMap<usize, Vec<usize>> = HashMap::new();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT uuid FROM cdrs WHERE uuid LIKE $1")
+        .bind(&pattern)
+        .fetch_all(ledger.pool())
+        .await
+        .expect("read the CDRs");
+    for (uuid,) in rows {
+        if let Some((k, leg)) = uuids.parse(&uuid) {
+            cdr_legs.entry(k).or_default().push(leg);
+        }
+    }
     let charges = per_call(
         sqlx::query_as(
             "SELECT c.uuid FROM charges ch JOIN cdrs c ON c.id = ch.cdr_id WHERE c.uuid LIKE $1",
@@ -87,7 +95,9 @@ pub async fn ledger_and_bucket(database: &str, uuids: &Uuids, recorded: &[bool])
         ..Ledgered::default()
     };
     for k in 0..recorded.len() {
-        if cdrs.get(&k).copied().unwrap_or(0) < 2 {
+        let mut legs = cdr_legs.remove(&k).unwrap_or_default();
+        legs.sort_unstable();
+        if legs != [0, 1] {
             found.missing_cdrs += 1;
         }
         let charged = charges.get(&k).copied().unwrap_or(0);
@@ -107,7 +117,9 @@ pub async fn ledger_and_bucket(database: &str, uuids: &Uuids, recorded: &[bool])
     for (k, &was_recorded) in recorded.iter().enumerate() {
         match rows_per_call.get(&k).copied().unwrap_or(0) {
             0 if was_recorded => found.missing_recordings += 1,
-            0 | 1 => {}
+            0 => {}
+            1 if !was_recorded => found.unexpected_recordings += 1,
+            1 => {}
             _ => found.doubled_recordings += 1,
         }
     }
