@@ -334,7 +334,10 @@ async fn main() {
             _ => recordings.failed += 1,
         }
     }
-    let paths = [directory, dialplan, cdrs, events, recordings];
+    let mut paths = [directory, dialplan, cdrs, events, recordings];
+    for path in &mut paths {
+        path.sort();
+    }
 
     println!();
     println!("over {load_seconds:.0} s of load:");

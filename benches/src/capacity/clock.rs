@@ -34,29 +34,35 @@ impl Clock {
 
     /// Notes that call `k`'s setup frames go out now.
     pub fn mark_setup(&self, k: usize) {
-        self.setup[k].store(self.now_micros() + 1, Ordering::Relaxed);
+        self.mark(&self.setup, k);
     }
 
     /// Notes that call `k`'s end frames (its RECORD_STOP among them) go out now.
     pub fn mark_end(&self, k: usize) {
-        self.end[k].store(self.now_micros() + 1, Ordering::Relaxed);
+        self.mark(&self.end, k);
     }
 
     /// When call `k`'s setup frames went out, micros.
     pub fn setup_sent(&self, k: usize) -> Option<u64> {
-        self.setup
-            .get(k)
-            .map(|t| t.load(Ordering::Relaxed))
-            .filter(|&t| t > 0)
-            .map(|t| t - 1)
+        read(&self.setup, k)
     }
 
     /// When call `k`'s end frames went out, micros.
     pub fn end_sent(&self, k: usize) -> Option<u64> {
-        self.end
-            .get(k)
-            .map(|t| t.load(Ordering::Relaxed))
-            .filter(|&t| t > 0)
-            .map(|t| t - 1)
+        read(&self.end, k)
     }
+
+    /// Stores now + 1 (0 means never).
+    fn mark(&self, moments: &[AtomicU64], k: usize) {
+        moments[k].store(self.now_micros() + 1, Ordering::Relaxed);
+    }
+}
+
+/// Call `k`'s moment, if it was marked.
+fn read(moments: &[AtomicU64], k: usize) -> Option<u64> {
+    moments
+        .get(k)
+        .map(|t| t.load(Ordering::Relaxed))
+        .filter(|&t| t > 0)
+        .map(|t| t - 1)
 }

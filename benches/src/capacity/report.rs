@@ -25,22 +25,18 @@ impl PathFigures {
         }
     }
 
-    fn quantile(&self, sorted: &[u32], p: f64) -> Duration {
-        if sorted.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-        Duration::from_micros(u64::from(sorted[rank]))
+    /// Sorts the latencies, once, before [`PathFigures::quantiles`] reads them.
+    pub fn sort(&mut self) {
+        self.micros.sort_unstable();
     }
 
-    /// p50, p99 and max.
+    /// p50, p99 and max (of latencies [`PathFigures::sort`]ed).
     pub fn quantiles(&self) -> (Duration, Duration, Duration) {
-        let mut sorted = self.micros.clone();
-        sorted.sort_unstable();
+        debug_assert!(self.micros.is_sorted());
         (
-            self.quantile(&sorted, 0.5),
-            self.quantile(&sorted, 0.99),
-            self.quantile(&sorted, 1.0),
+            quantile(&self.micros, 0.5),
+            quantile(&self.micros, 0.99),
+            quantile(&self.micros, 1.0),
         )
     }
 
@@ -51,6 +47,16 @@ impl PathFigures {
                 .target_p99
                 .is_none_or(|target| self.quantiles().1 < target)
     }
+}
+
+/// The `p` quantile (0 to 1) of `sorted` latencies in micros, nearest rank (as
+/// [`crate::percentile`]); zero when there are none.
+pub fn quantile(sorted: &[u32], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    Duration::from_micros(u64::from(sorted[rank]))
 }
 
 /// `d` in ms with a precision that suits it.
@@ -109,6 +115,7 @@ mod tests_of_figures {
         assert!(!path.held());
         let mut slow = PathFigures::new("y", Some(Duration::from_millis(1)));
         slow.micros = vec![2000; 10];
+        slow.sort();
         assert!(!slow.held());
     }
 }

@@ -4,7 +4,7 @@
 
 use super::caller::{CallOutcome, Exchange};
 use super::profile::PlannedCall;
-use super::report::ms;
+use super::report::{ms, quantile};
 use super::usage::{CpuUse, Reading};
 use std::time::{Duration, Instant};
 
@@ -13,8 +13,7 @@ fn p99(mut micros: Vec<u32>) -> String {
         return "-".into();
     }
     micros.sort_unstable();
-    let rank = ((micros.len() as f64 * 0.99).ceil() as usize).clamp(1, micros.len()) - 1;
-    ms(Duration::from_micros(u64::from(micros[rank])))
+    ms(quantile(&micros, 0.99))
 }
 
 fn ok(exchange: &Exchange) -> Option<u32> {
