@@ -206,7 +206,7 @@ async fn main() {
     let before = Reading::now(daemon.pid());
     let samples = tests::recordings::fixture_samples("mono_").0;
     let switch = Arc::new(Switch {
-        address: daemon.address,
+        address: daemon.freeswitch_address,
         node: node_sender,
         staging: places.staging.clone(),
         samples: Arc::new(samples),

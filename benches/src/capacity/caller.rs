@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 /// What every call shares.
 pub struct Switch {
-    /// The daemon's listener.
+    /// The daemon's listener of FreeSWITCH's routes.
     pub address: SocketAddr,
     /// The node's connection to the daemon's ESL worker.
     pub node: mpsc::Sender<Bytes>,

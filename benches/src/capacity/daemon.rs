@@ -31,8 +31,10 @@ pub const DOMAIN: &str = "demo.local";
 /// A running daemon.
 pub struct Daemon {
     child: Child,
-    /// Its HTTP listener.
+    /// Its HTTP listener (the API, /ws).
     pub address: SocketAddr,
+    /// The listener of FreeSWITCH's routes (/fsapi, /cdr), served on a thread of their own.
+    pub freeswitch_address: SocketAddr,
     /// Its database (the run's schema).
     pub database: String,
     /// The schema, dropped by [`Daemon::stop`] unless kept.
@@ -66,10 +68,12 @@ pub fn binary() -> PathBuf {
     beside
 }
 
-fn config_file(places: &Places, database: &str, port: u16, node: &str) -> String {
+fn config_file(places: &Places, database: &str, ports: (u16, u16), node: &str) -> String {
     let s3 = tests::recordings::require_s3();
+    let (port, freeswitch_port) = ports;
     format!(
         r#"listen = "127.0.0.1:{port}"
+freeswitch_listen = "127.0.0.1:{freeswitch_port}"
 database = "{database}"
 recordings_dir = "{staging}"
 
@@ -125,8 +129,15 @@ impl Daemon {
             .expect("create the run's schema");
         let database = format!("{POSTGRES}?options=-c%20search_path%3D{schema}");
         let port = tests::free_port();
+        let freeswitch_port = std::iter::repeat_with(tests::free_port)
+            .find(|other| *other != port)
+            .expect("a second free port");
         let config = places.scratch.join("callcenter.toml");
-        std::fs::write(&config, config_file(places, &database, port, node)).unwrap();
+        std::fs::write(
+            &config,
+            config_file(places, &database, (port, freeswitch_port), node),
+        )
+        .unwrap();
         let log = places.scratch.join("callcenter.log");
         let child = Command::new(binary())
             .args(["serve", "--demo-data"])
@@ -146,6 +157,7 @@ impl Daemon {
         Daemon {
             child,
             address,
+            freeswitch_address: SocketAddr::from(([127, 0, 0, 1], freeswitch_port)),
             database,
             schema,
             staging: places.staging.clone(),

@@ -1,5 +1,10 @@
 //! Serving: the HTTP listener with graceful shutdown, the workers' shutdown, logs, signals and
 //! the `main` of the single-role daemons.
+//!
+//! FreeSWITCH's routes on a listener of their own (`freeswitch_listen`) are also served by a
+//! runtime of their own, on a thread of their own: a directory or dialplan lookup holds up a
+//! call's setup, so it must not wait in the queue behind the fan-out of events to hundreds of
+//! WebSockets (measured by `capacity-load`, README "Capacity").
 
 use super::{Daemon, DaemonConfig, DaemonError, Roles, build_roles, redact};
 use crate::http::listener::CappedListener;
@@ -14,30 +19,24 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
     let listener = bind(config.listen, config).await?;
-    let freeswitch = match (config.freeswitch_listen, daemon.freeswitch_app) {
-        (Some(address), Some(app)) => Some((bind(address, config).await?, app)),
+    // Both listeners stop on the one shutdown signal.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut freeswitch = match (config.freeswitch_listen, daemon.freeswitch_app) {
+        (Some(address), Some(app)) => {
+            Some(serve_freeswitch(address, app, config, wait_for(stopped.clone())).await?)
+        }
         _ => None,
     };
     tracing::info!(address = %config.listen, database = %redact(&config.database), "serving");
-    // Both listeners stop on the one shutdown signal.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
     });
     let header_timeout = Duration::from_millis(config.header_timeout_ms.max(1));
-    let freeswitch = freeswitch.map(|(listener, app)| {
-        tracing::info!(address = ?config.freeswitch_listen, "serving FreeSWITCH's routes");
-        tokio::spawn(server::serve(
-            listener,
-            app,
-            header_timeout,
-            wait_for(stopped.clone()),
-        ))
-    });
     server::serve(listener, daemon.app, header_timeout, wait_for(stopped)).await;
-    if let Some(task) = freeswitch {
-        let _ = task.await;
+    if let Some(thread) = &mut freeswitch {
+        // Its connections are drained (or dropped after the drain time).
+        let _ = (&mut thread.served).await;
     }
     if let Some(worker) = daemon.esl_worker {
         worker.shutdown().await;
@@ -46,7 +45,78 @@ pub async fn serve(
         // Encodes and uploads in flight may finish; the rest stays staged for the next start.
         worker.shutdown(Duration::from_secs(10)).await;
     }
+    // Only now: database connections opened on that runtime may have served the workers.
+    drop(freeswitch);
     Ok(())
+}
+
+/// The thread serving FreeSWITCH's routes. Its runtime lives until this is dropped: a database
+/// connection the pool opened from a handler there belongs to its reactor, and may be serving
+/// anyone.
+struct FreeswitchThread {
+    /// Resolves when the routes are no longer served.
+    served: tokio::sync::oneshot::Receiver<()>,
+    /// Dropped: the runtime stops.
+    _release: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Serves FreeSWITCH's routes on a thread and a one-thread runtime of their own until `stop`;
+/// returns once the listener is bound (or failed to bind). The handlers' shared state (caches,
+/// the ledger's pool, the CDR batcher) stays where it was built: the sockets and the routes'
+/// own work move.
+async fn serve_freeswitch(
+    address: std::net::SocketAddr,
+    app: axum::Router,
+    config: &DaemonConfig,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<FreeswitchThread, DaemonError> {
+    let config = config.clone();
+    let header_timeout = Duration::from_millis(config.header_timeout_ms.max(1));
+    let (bound, is_bound) = tokio::sync::oneshot::channel();
+    let (served, is_served) = tokio::sync::oneshot::channel();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("freeswitch-http".into())
+        .spawn(move || {
+            // Built (and dropped) on this thread, never inside another runtime.
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = bound.send(Err(DaemonError::Runtime(error)));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                // Bound here, so its sockets belong to this runtime's reactor.
+                let listener = match bind(address, &config).await {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        let _ = bound.send(Err(error));
+                        return;
+                    }
+                };
+                let _ = bound.send(Ok(()));
+                tracing::info!(%address, "serving FreeSWITCH's routes on their own thread");
+                server::serve(listener, app, header_timeout, stop).await;
+                let _ = served.send(());
+                let _ = released.await;
+            });
+        })
+        .map_err(DaemonError::Runtime)?;
+    match is_bound.await {
+        Ok(Ok(())) => Ok(FreeswitchThread {
+            served: is_served,
+            _release: release,
+        }),
+        Ok(Err(error)) => Err(error),
+        // The thread ended before binding: only a panic does that.
+        Err(_) => Err(DaemonError::Runtime(std::io::Error::other(
+            "the FreeSWITCH routes' thread stopped before listening",
+        ))),
+    }
 }
 
 async fn bind(
