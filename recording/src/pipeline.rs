@@ -1,14 +1,16 @@
 //! The pipeline: finished recordings in, verified objects out. Encoding is CPU-bound and runs
 //! on a pool of threads fed by a bounded crossbeam channel; uploads are async tasks, a bounded
-//! number at a time, retried with exponential backoff until the store takes them.
+//! number at a time, and what fails is tried again by the pipeline (`retries`). What it holds
+//! is counted, and moved to a spill directory past a high-water mark (`spill`).
 
+use crate::retries::{JobQueue, Uploads, upload_loop};
+use crate::spill::{Holdings, SpillConfig, StagingStatus};
 use crate::staging::{self, Job};
 use crate::{Destination, EncodeOptions, KeyLayout, TranscodeError, transcode_file};
-use backon::{BackoffBuilder, ExponentialBuilder};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Called once a job's object is verified, before its staged files are removed: the place to
@@ -38,6 +40,11 @@ pub struct PipelineConfig {
     pub quarantine: PathBuf,
     /// Encoding threads. Default: the number of cores.
     pub workers: usize,
+    /// The encoding threads' nice value on Linux (ignored elsewhere). Default 10: a recording
+    /// has seconds to be stored, while whatever shares the cores with the encoders (a
+    /// dialplan lookup holding up a call's setup) has milliseconds; an idle machine still
+    /// gives the encoders every core.
+    pub encoder_nice: i32,
     /// Jobs waiting for an encoder, and encoded files waiting for an upload slot. Default 64.
     pub queue: usize,
     /// Uploads at once. Default 8.
@@ -53,6 +60,14 @@ pub struct PipelineConfig {
     pub retry_first: Duration,
     /// Longest step between upload attempts (a wait is at most twice it). Default 30 s.
     pub retry_max: Duration,
+    /// Uploads that arrive but fail verification this many times are quarantined with the
+    /// reason. Default 5.
+    pub verify_attempts: u32,
+    /// Encodings that fail this many times on a transient error (I/O) are left staged for the
+    /// next scan. Default 5.
+    pub encode_attempts: u32,
+    /// Where finished recordings go past a high-water mark. Default: none (they stay staged).
+    pub spill: Option<SpillConfig>,
     /// Run for each verified object before its staged files go. Default: none.
     pub on_stored: Option<StoredHook>,
 }
@@ -63,6 +78,7 @@ impl PipelineConfig {
         PipelineConfig {
             quarantine,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            encoder_nice: 10,
             queue: 64,
             uploads: 8,
             encode: EncodeOptions::default(),
@@ -70,6 +86,9 @@ impl PipelineConfig {
             layout: KeyLayout::default(),
             retry_first: Duration::from_millis(500),
             retry_max: Duration::from_secs(30),
+            verify_attempts: 5,
+            encode_attempts: 5,
+            spill: None,
             on_stored: None,
         }
     }
@@ -113,8 +132,10 @@ pub enum Outcome {
 /// One job's result.
 #[derive(Debug)]
 pub struct Report {
-    /// The job.
+    /// The job as it ended: its WAV in the spill directory if it was moved there.
     pub job: Job,
+    /// The WAV's path when it was submitted.
+    pub submitted_as: PathBuf,
     /// What happened.
     pub outcome: Outcome,
     /// From [`Pipeline::submit`] to the outcome.
@@ -147,9 +168,34 @@ pub enum SubmitError {
     ShuttingDown,
 }
 
-struct Queued {
-    job: Job,
-    since: Instant,
+/// A job on its way, and what happened to it so far.
+pub(crate) struct Queued {
+    pub(crate) job: Job,
+    pub(crate) submitted_as: PathBuf,
+    pub(crate) since: Instant,
+    /// Encodings that failed on a transient error.
+    pub(crate) encode_attempts: u32,
+}
+
+impl Queued {
+    /// Its report, ending it with `outcome`.
+    pub(crate) fn report(self, outcome: Outcome) -> Report {
+        Report {
+            latency: self.since.elapsed(),
+            job: self.job,
+            submitted_as: self.submitted_as,
+            outcome,
+            upload_retries: 0,
+        }
+    }
+}
+
+/// What the encoders hand the upload loop.
+pub(crate) enum Work {
+    /// An MP3 to upload.
+    Encoded(Encoded),
+    /// A transient encoding failure, to encode again later.
+    EncodeFailed(Queued, String),
 }
 
 /// A running pipeline. Create it inside a tokio runtime.
@@ -168,10 +214,12 @@ struct Queued {
 /// # Ok(()) }
 /// ```
 pub struct Pipeline {
-    jobs: Option<crossbeam_channel::Sender<Queued>>,
+    jobs: JobQueue,
     workers: Vec<std::thread::JoinHandle<()>>,
     uploader: Option<tokio::task::JoinHandle<()>>,
     stop: CancellationToken,
+    holdings: Arc<Holdings>,
+    spill: Option<SpillConfig>,
 }
 
 impl Pipeline {
@@ -183,63 +231,98 @@ impl Pipeline {
     ) -> (Self, mpsc::Receiver<Report>) {
         let config = Arc::new(config);
         let stop = CancellationToken::new();
+        let holdings = Arc::new(Holdings::default());
         let (jobs, queued) = crossbeam_channel::bounded::<Queued>(config.queue);
+        let jobs: JobQueue = Arc::new(Mutex::new(Some(jobs)));
         let (encoded_tx, encoded_rx) = mpsc::channel(config.queue);
         let (reports_tx, reports) = mpsc::channel(config.queue.max(1));
         let workers = (0..config.workers.max(1))
             .map(|n| {
-                let (queued, encoded, reports, config, stop) = (
+                let (queued, encoded, reports, config, stop, holdings) = (
                     queued.clone(),
                     encoded_tx.clone(),
                     reports_tx.clone(),
                     config.clone(),
                     stop.clone(),
+                    holdings.clone(),
                 );
                 std::thread::Builder::new()
                     .name(format!("recording-encoder-{n}"))
-                    .spawn(move || encode_loop(&queued, &encoded, &reports, &config, &stop))
+                    .spawn(move || {
+                        lower_priority(config.encoder_nice);
+                        encode_loop(&queued, &encoded, &reports, &config, &stop, &holdings)
+                    })
                     .expect("an encoder thread")
             })
             .collect();
         drop(encoded_tx);
-        let uploader = tokio::spawn(upload_loop(
-            encoded_rx,
-            reports_tx,
+        let spill = config.spill.clone();
+        let uploads = Arc::new(Uploads {
             destination,
             config,
-            stop.clone(),
-        ));
+            stop: stop.clone(),
+            holdings: holdings.clone(),
+            jobs: jobs.clone(),
+        });
+        let uploader = tokio::spawn(upload_loop(encoded_rx, reports_tx, uploads));
         (
             Pipeline {
-                jobs: Some(jobs),
+                jobs,
                 workers,
                 uploader: Some(uploader),
                 stop,
+                holdings,
+                spill,
             },
             reports,
         )
     }
 
     /// Queues a finished recording: writes its job file (so it survives a crash from here on),
-    /// then waits for room in the queue.
+    /// moves it to the spill when the staging directory holds as much as it may, then waits
+    /// for room in the queue.
     pub async fn submit(&self, job: Job) -> Result<(), SubmitError> {
-        let jobs = self.jobs.clone().ok_or(SubmitError::ShuttingDown)?;
+        let jobs = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(SubmitError::ShuttingDown)?;
         let since = Instant::now();
+        let (holdings, spill) = (self.holdings.clone(), self.spill.clone());
         let job = tokio::task::spawn_blocking(move || {
             // A job submitted again after its object was verified must not leave a job file
             // without its WAV behind.
             if !job.wav.is_file() {
                 return Err(SubmitError::NoWav { wav: job.wav });
             }
-            job.write_job_file()
-                .map_err(|source| SubmitError::JobFile {
-                    wav: job.wav.clone(),
-                    source,
-                })?;
-            jobs.send(Queued { job, since })
-                .map_err(|_| SubmitError::ShuttingDown)
+            let job_file_error = |wav: &PathBuf| {
+                let wav = wav.clone();
+                move |source| SubmitError::JobFile { wav, source }
+            };
+            job.write_job_file().map_err(job_file_error(&job.wav))?;
+            let submitted_as = job.wav.clone();
+            let Some(job) = holdings
+                .admit(job, spill.as_ref())
+                .map_err(job_file_error(&submitted_as))?
+            else {
+                // Queued or in flight already.
+                return Ok(());
+            };
+            jobs.send(Queued {
+                job,
+                submitted_as,
+                since,
+                encode_attempts: 0,
+            })
+            .map_err(|_| SubmitError::ShuttingDown)
         });
         job.await.unwrap_or(Err(SubmitError::ShuttingDown))
+    }
+
+    /// What the staging directory and the spill hold, and how uploads fare.
+    pub fn status(&self) -> StagingStatus {
+        self.holdings.status(self.spill.as_ref())
     }
 
     /// Stops: no new jobs; queued jobs and uploads still waiting to retry are left staged;
@@ -258,7 +341,7 @@ impl Pipeline {
     /// Takes no more jobs and waits, within `grace` if given, for the encoder threads and then
     /// the uploads to end.
     async fn close(&mut self, grace: Option<Duration>) {
-        self.jobs = None;
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
         let workers = std::mem::take(&mut self.workers);
         let joined = tokio::task::spawn_blocking(move || {
             for worker in workers {
@@ -287,58 +370,119 @@ impl Drop for Pipeline {
     }
 }
 
-struct Encoded {
-    queued: Queued,
-    stored: Stored,
+/// An encoded job on its way up.
+pub(crate) struct Encoded {
+    pub(crate) queued: Queued,
+    pub(crate) stored: Stored,
+    /// Failed upload (or stored hook) attempts so far.
+    pub(crate) retries: u32,
+    /// Uploads that arrived but failed verification.
+    pub(crate) not_verified: u32,
+    /// Uploads the store refused while it took others (this object, not the store, is at
+    /// fault).
+    pub(crate) refused: u32,
+    /// How many uploads the pipeline had stored when this one last failed on the store.
+    pub(crate) stored_at_failure: Option<u64>,
+}
+
+impl Encoded {
+    /// Its report, ending it with `outcome`.
+    pub(crate) fn report(self, outcome: Outcome) -> Report {
+        let retries = self.retries;
+        Report {
+            upload_retries: retries,
+            ..self.queued.report(outcome)
+        }
+    }
 }
 
 fn encode_loop(
     queued: &crossbeam_channel::Receiver<Queued>,
-    encoded: &mpsc::Sender<Encoded>,
+    encoded: &mpsc::Sender<Work>,
     reports: &mpsc::Sender<Report>,
     config: &PipelineConfig,
     stop: &CancellationToken,
+    holdings: &Holdings,
 ) {
     let report = |queued: Queued, outcome: Outcome| {
-        let _ = reports.blocking_send(Report {
-            latency: queued.since.elapsed(),
-            job: queued.job,
-            outcome,
-            upload_retries: 0,
-        });
+        holdings.released(&queued.job);
+        let _ = reports.blocking_send(queued.report(outcome));
     };
     while let Ok(item) = queued.recv() {
         if stop.is_cancelled() {
             report(item, left_staged("shutdown before encoding"));
             continue;
         }
-        match encode(&item.job, config) {
+        // A panic in the decoder or the encoder (a file they choke on) is that file's fault:
+        // it is quarantined, and the thread goes on with the next job.
+        let encoded_or_panic =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encode(&item.job, config)))
+                .unwrap_or_else(|_| {
+                    Err(TranscodeError::Encoder(
+                        "the encoder panicked on this file".into(),
+                    ))
+                });
+        match encoded_or_panic {
             Ok(stored) => {
-                if let Err(mpsc::error::SendError(back)) = encoded.blocking_send(Encoded {
+                holdings.encoded(&item.job, stored.size);
+                let work = Work::Encoded(Encoded {
                     queued: item,
                     stored,
-                }) {
-                    report(back.queued, left_staged("shutdown before upload"));
+                    retries: 0,
+                    not_verified: 0,
+                    refused: 0,
+                    stored_at_failure: None,
+                });
+                if let Err(mpsc::error::SendError(back)) = encoded.blocking_send(work) {
+                    let queued = match back {
+                        Work::Encoded(encoded) => encoded.queued,
+                        Work::EncodeFailed(queued, _) => queued,
+                    };
+                    report(queued, left_staged("shutdown before upload"));
                 }
             }
             Err(error) if error.is_permanent() => {
                 let reason = error.to_string();
                 let outcome = match staging::quarantine(&item.job, &config.quarantine, &reason) {
-                    Ok(moved_to) => Outcome::Quarantined { moved_to, reason },
+                    Ok(moved_to) => {
+                        holdings.quarantined();
+                        Outcome::Quarantined { moved_to, reason }
+                    }
                     Err(e) => left_staged(&format!("{reason}; quarantine failed: {e}")),
                 };
                 tracing::warn!(wav = %item.job.wav.display(), error = %error, "recording quarantined");
                 report(item, outcome);
             }
             Err(error) => {
-                tracing::warn!(wav = %item.job.wav.display(), %error, "encoding failed; left staged");
-                report(item, left_staged(&error.to_string()));
+                // Tried again by the upload loop after a wait (a full disk may have room then).
+                tracing::warn!(wav = %item.job.wav.display(), %error, "encoding failed; will retry");
+                let mut item = item;
+                item.encode_attempts += 1;
+                if let Err(mpsc::error::SendError(Work::EncodeFailed(queued, error))) =
+                    encoded.blocking_send(Work::EncodeFailed(item, error.to_string()))
+                {
+                    report(queued, left_staged(&error));
+                }
             }
         }
     }
 }
 
-fn left_staged(reason: &str) -> Outcome {
+/// Gives the calling thread the nice value `nice` (Linux: a thread's own; a failure, such as
+/// raising priority without the right, is logged and the thread runs as it was).
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = rustix::thread::gettid();
+        if let Err(error) = rustix::process::setpriority_process(Some(thread), nice) {
+            tracing::warn!(nice, %error, "the encoder thread's priority is unchanged");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
+}
+
+pub(crate) fn left_staged(reason: &str) -> Outcome {
     Outcome::LeftStaged {
         reason: reason.to_owned(),
     }
@@ -365,103 +509,20 @@ fn encode(job: &Job, config: &PipelineConfig) -> Result<Stored, TranscodeError> 
     })
 }
 
-async fn upload_loop(
-    mut encoded: mpsc::Receiver<Encoded>,
-    reports: mpsc::Sender<Report>,
-    destination: Destination,
-    config: Arc<PipelineConfig>,
-    stop: CancellationToken,
-) {
-    let slots = Arc::new(Semaphore::new(config.uploads.max(1)));
-    let mut uploads = tokio::task::JoinSet::new();
-    while let Some(item) = encoded.recv().await {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            break;
-        };
-        let (reports, destination, config, stop) = (
-            reports.clone(),
-            destination.clone(),
-            config.clone(),
-            stop.clone(),
-        );
-        uploads.spawn(async move {
-            let report = upload_until_verified(item, &destination, &config, &stop).await;
-            drop(slot);
-            let _ = reports.send(report).await;
-        });
-        while uploads.try_join_next().is_some() {}
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn an_encoder_thread_runs_at_its_nice_value() {
+        let nice = std::thread::spawn(|| {
+            super::lower_priority(7);
+            rustix::process::getpriority_process(Some(rustix::thread::gettid()))
+        })
+        .join()
+        .unwrap()
+        .unwrap();
+        assert_eq!(nice, 7);
+        // The thread that asked is not the only one: this one keeps its priority.
+        let here = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        assert_ne!(here, 7);
     }
-    while uploads.join_next().await.is_some() {}
-}
-
-async fn upload_until_verified(
-    item: Encoded,
-    destination: &Destination,
-    config: &PipelineConfig,
-    stop: &CancellationToken,
-) -> Report {
-    let Encoded { queued, stored } = item;
-    let mut retries = 0;
-    let mut upload_waits = retry_waits(config);
-    let outcome = 'attempts: loop {
-        let key = object_store::path::Path::from(stored.key.as_str());
-        match destination.upload(&queued.job.output_file(), &key).await {
-            Ok(uploaded) if uploaded.size == stored.size => {
-                if let Some(hook) = &config.on_stored {
-                    let mut hook_waits = retry_waits(config);
-                    while let Err(error) = (hook.0)(&queued.job, &stored).await {
-                        retries += 1;
-                        tracing::warn!(key = %stored.key, %error, retries, "verified, but not recorded; retrying");
-                        tokio::select! {
-                            _ = stop.cancelled() => break 'attempts left_staged(&format!("shutdown while recording: {error}")),
-                            _ = tokio::time::sleep(hook_waits.next().unwrap_or(config.retry_max)) => {}
-                        }
-                    }
-                }
-                let job = queued.job.clone();
-                match tokio::task::spawn_blocking(move || job.remove_staged()).await {
-                    Ok(Ok(())) => break Outcome::Stored(stored),
-                    Ok(Err(e)) => {
-                        // The object is safe; what is left is found and cleared by recovery.
-                        tracing::warn!(error = %e, "verified, but staged files remain");
-                        break Outcome::Stored(stored);
-                    }
-                    Err(e) => break left_staged(&e.to_string()),
-                }
-            }
-            Ok(uploaded) => {
-                break left_staged(&format!(
-                    "the uploaded file changed: {} bytes, {} encoded",
-                    uploaded.size, stored.size
-                ));
-            }
-            Err(error) => {
-                retries += 1;
-                tracing::warn!(key = %stored.key, %error, retries, "upload failed; retrying");
-                tokio::select! {
-                    _ = stop.cancelled() => break left_staged(&format!("shutdown while retrying: {error}")),
-                    _ = tokio::time::sleep(upload_waits.next().unwrap_or(config.retry_max)) => {}
-                }
-            }
-        }
-    };
-    Report {
-        latency: queued.since.elapsed(),
-        job: queued.job,
-        outcome,
-        upload_retries: retries,
-    }
-}
-
-/// The waits between attempts: exponential from `retry_first` to `retry_max`, each with random
-/// jitter (backon), so that uploads failing together do not retry together; never ending (the
-/// stop token ends the loop).
-fn retry_waits(config: &PipelineConfig) -> impl Iterator<Item = Duration> + use<> {
-    ExponentialBuilder::default()
-        .with_min_delay(config.retry_first)
-        .with_max_delay(config.retry_max.max(config.retry_first))
-        .with_factor(2.0)
-        .with_jitter()
-        .without_max_times()
-        .build()
 }

@@ -32,7 +32,12 @@ fn with_suffix(wav: &Path, suffix: &str) -> PathBuf {
 impl Job {
     /// The job file that marks the WAV complete.
     pub fn job_file(&self) -> PathBuf {
-        with_suffix(&self.wav, JOB_SUFFIX)
+        Self::file_of(&self.wav)
+    }
+
+    /// The job file of the WAV at `wav`.
+    pub(crate) fn file_of(wav: &Path) -> PathBuf {
+        with_suffix(wav, JOB_SUFFIX)
     }
 
     /// Where the MP3 is written while encoding.
@@ -65,7 +70,7 @@ impl Job {
     }
 }
 
-fn remove_if_present(path: &Path) -> io::Result<()> {
+pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
@@ -121,7 +126,10 @@ fn scan_with(
     names.sort();
     for path in names {
         let name = path.to_string_lossy().into_owned();
-        if name.ends_with(PART_SUFFIX) || name.ends_with(".job.json.tmp") {
+        if name.ends_with(PART_SUFFIX)
+            || name.ends_with(".job.json.tmp")
+            || name.ends_with(MOVING_SUFFIX)
+        {
             // Gone meanwhile (its writer finished): nothing to remove.
             if age(&path, now).is_ok_and(|age| age >= temporaries_after) {
                 remove_if_present(&path)?;
@@ -129,11 +137,14 @@ fn scan_with(
             }
             continue;
         }
-        // Leftovers of a job whose WAV is gone (its upload was verified before the crash).
+        // Leftovers of a job whose WAV is gone (its upload was verified before the crash), once
+        // as old as a temporary: a job moving to the spill writes its job file there before
+        // its WAV arrives.
         for suffix in [OUTPUT_SUFFIX, JOB_SUFFIX] {
             if let Some(wav) = name.strip_suffix(suffix)
                 && wav.ends_with(".wav")
                 && !Path::new(wav).exists()
+                && age(&path, now).is_ok_and(|age| age >= temporaries_after)
             {
                 remove_if_present(&path)?;
                 found.removed.push(path.clone());
@@ -194,13 +205,24 @@ pub fn quarantine(job: &Job, quarantine: &Path, reason: &str) -> io::Result<Path
     Ok(target)
 }
 
-/// Rename, or copy and remove across file systems (staging on tmpfs, quarantine on disk).
-fn move_file(from: &Path, to: &Path) -> io::Result<()> {
+/// The name a file has while it is copied across file systems: ignored by the scans (and
+/// removed by them once stale), so a half-copied file is never taken for a whole one.
+const MOVING_SUFFIX: &str = ".moving";
+
+/// Rename, or across file systems (staging on tmpfs, quarantine and spill on disk) copy under a
+/// temporary name, flush, rename and remove the original: `to` is whole or absent.
+pub(crate) fn move_file(from: &Path, to: &Path) -> io::Result<()> {
     if std::fs::rename(from, to).is_ok() {
         return Ok(());
     }
-    std::fs::copy(from, to)?;
-    std::fs::File::open(to)?.sync_all()?;
+    let temporary = with_suffix(to, MOVING_SUFFIX);
+    let copied = std::fs::copy(from, &temporary)
+        .and_then(|_| std::fs::File::open(&temporary)?.sync_all())
+        .and_then(|()| std::fs::rename(&temporary, to));
+    if let Err(error) = copied {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
     std::fs::remove_file(from)
 }
 

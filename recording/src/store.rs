@@ -1,5 +1,11 @@
 //! Uploading a finished MP3 to an object store (a local directory, S3, MinIO, Garage) and
-//! proving it arrived: the object's size, and its content by ETag or by reading it back.
+//! proving it arrived: the object's size, and its content by a checksum the store validated on
+//! write, by an ETag equal to the content's MD5, or by reading it back.
+//!
+//! An ETag is never taken as a proof against the content: with SSE-KMS or SSE-C encryption S3
+//! answers an ETag of 32 hex digits that is not the MD5 of the content, and other stores
+//! answer what they like. Only an ETag *equal* to the MD5 computed here proves the content (a
+//! coincidence is out of reach); any other ETag proves nothing, and the object is read back.
 
 use crate::Tags;
 use bytes::Bytes;
@@ -112,6 +118,8 @@ impl KeyLayout {
 #[derive(Debug, Clone)]
 pub struct Destination {
     store: Arc<dyn ObjectStore>,
+    /// How uploads here are proven.
+    proof: Proof,
     #[cfg(feature = "s3")]
     signer: Option<Arc<dyn object_store::signer::Signer>>,
     /// Files at least this large go up in parts. Default 16 MiB.
@@ -165,9 +173,36 @@ pub struct Uploaded {
 /// How an upload was proven.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
-    /// Size, and the S3 ETag (MD5, or MD5 of part MD5s for multipart) computed locally.
+    /// Size, and the store accepted the write with the content's SHA-256
+    /// (`x-amz-checksum-sha256`), which it checks before it keeps the object
+    /// ([`Proof::Checksum`]).
+    Checksum,
+    /// Size, and an ETag equal to the MD5 computed here (of the whole object, or of the parts'
+    /// MD5s for a multipart upload).
     ETag,
-    /// Size, and the object read back and hashed (stores whose ETag is not a checksum).
+    /// Size, and the object read back (streamed) and hashed.
+    ReadBack,
+}
+
+/// How uploads to a store are proven, as its configuration says.
+///
+/// ```
+/// let proof: recording::Proof = serde_json::from_str("\"checksum\"").unwrap();
+/// assert_eq!(proof, recording::Proof::Checksum);
+/// assert_eq!(recording::Proof::default(), recording::Proof::ReadBack);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proof {
+    /// Every write carries the content's SHA-256 (`x-amz-checksum-sha256`, each part's on a
+    /// multipart upload) and the store refuses a write whose content does not match it: the
+    /// write's success and the object's size prove the upload. For stores that validate the
+    /// S3 checksum headers: AWS S3, and Garage 2.5 (measured: `InvalidDigest` on a mismatch).
+    Checksum,
+    /// The object's size, then its content read back and hashed (streamed), unless its ETag
+    /// is the content's MD5. Holds on every store; costs a download where the ETag is not an
+    /// MD5 (SSE-KMS, SSE-C, most non-AWS stores).
+    #[default]
     ReadBack,
 }
 
@@ -176,6 +211,7 @@ impl Destination {
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Destination {
             store,
+            proof: Proof::ReadBack,
             #[cfg(feature = "s3")]
             signer: None,
             multipart_threshold: 16 << 20,
@@ -207,6 +243,9 @@ impl Destination {
                 retry_timeout: std::time::Duration::from_secs(30),
                 ..Default::default()
             });
+        if config.proof == Proof::Checksum {
+            builder = builder.with_checksum_algorithm(object_store::aws::Checksum::SHA256);
+        }
         if let Some(endpoint) = &config.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
@@ -216,6 +255,7 @@ impl Destination {
         let s3 = Arc::new(builder.build()?);
         Ok(Destination {
             signer: Some(s3.clone()),
+            proof: config.proof,
             ..Self::new(s3)
         })
     }
@@ -253,6 +293,11 @@ impl Destination {
     /// The store.
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    /// How uploads here are proven.
+    pub fn proof(&self) -> Proof {
+        self.proof
     }
 
     /// Uploads `file` to `key` and verifies it; one attempt (see [`crate::Pipeline`] for
@@ -313,26 +358,42 @@ impl Destination {
             .e_tag
             .as_deref()
             .map(|e| e.trim_matches('"').to_ascii_lowercase());
-        let verified_by = match etag {
-            Some(etag) if looks_like_s3_etag(&etag) => {
-                if etag != expected_etag {
-                    return Err(mismatch(format!("ETag {etag}, expected {expected_etag}")));
-                }
-                Verification::ETag
+        let verified_by = if self.proof == Proof::Checksum {
+            Verification::Checksum
+        } else if etag.as_deref() == Some(expected_etag.as_str()) {
+            Verification::ETag
+        } else {
+            let (read, digest) = self.read_back(key).await?;
+            if read != size {
+                return Err(mismatch(format!("{read} bytes read back, {size} sent")));
             }
-            _ => {
-                let stored = self.store.get(key).await?.bytes().await?;
-                if Sha256::digest(&stored) != whole_sha.finalize() {
-                    return Err(mismatch("content read back differs".into()));
-                }
-                Verification::ReadBack
+            if digest != whole_sha.finalize().as_slice() {
+                return Err(mismatch("content read back differs".into()));
             }
+            Verification::ReadBack
         };
         Ok(Uploaded {
             key: key.to_string(),
             size,
             verified_by,
         })
+    }
+}
+
+impl Destination {
+    /// Reads the object at `key` back a chunk at a time (memory bounded by the store's chunk,
+    /// whatever the object's size); returns its length and SHA-256.
+    async fn read_back(&self, key: &ObjectPath) -> Result<(u64, Vec<u8>), UploadError> {
+        use futures_util::StreamExt as _;
+        let mut stream = self.store.get(key).await?.into_stream();
+        let mut digest = Sha256::new();
+        let mut read = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            read += chunk.len() as u64;
+            digest.update(&chunk);
+        }
+        Ok((read, digest.finalize().to_vec()))
     }
 }
 
@@ -351,6 +412,10 @@ pub struct S3Config {
     /// Secret access key (may be left out of a configuration file and given separately).
     #[serde(default)]
     pub secret_access_key: String,
+    /// How uploads are proven: `read_back` (default, holds on every store) or `checksum`
+    /// (the store validates `x-amz-checksum-sha256`: AWS S3, Garage 2.5).
+    #[serde(default)]
+    pub proof: Proof,
 }
 
 #[cfg(feature = "s3")]
@@ -362,6 +427,7 @@ impl std::fmt::Debug for S3Config {
             .field("region", &self.region)
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<hidden>")
+            .field("proof", &self.proof)
             .finish()
     }
 }
@@ -383,17 +449,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `<32 hex>` or `<32 hex>-<parts>`: an ETag that is an MD5 the S3 way.
-fn looks_like_s3_etag(etag: &str) -> bool {
-    let (digest, parts) = match etag.split_once('-') {
-        Some((digest, parts)) => (digest, Some(parts)),
-        None => (etag, None),
-    };
-    digest.len() == 32
-        && digest.bytes().all(|b| b.is_ascii_hexdigit())
-        && parts.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,13 +464,5 @@ mod tests {
         let key = KeyLayout::default().key(&tags).unwrap();
         assert_eq!(key.as_ref(), "__/1970/01/01/.._.._etc_passwd.mp3");
         assert!(KeyLayout::new("{tenant}/x.mp3").is_err());
-    }
-
-    #[test]
-    fn s3_etags_are_recognised() {
-        assert!(looks_like_s3_etag("9e107d9d372bb6826bd81d3542a419d6"));
-        assert!(looks_like_s3_etag("9e107d9d372bb6826bd81d3542a419d6-3"));
-        assert!(!looks_like_s3_etag("1a2b-3c4d-5e6f"));
-        assert!(!looks_like_s3_etag("9e107d9d372bb6826bd81d3542a419d6-"));
     }
 }

@@ -18,6 +18,8 @@ pub fn s3_config() -> recording::S3Config {
             "SECRET_ACCESS_KEY",
             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         ),
+        // Garage 2.5 validates the S3 checksum headers (tests/tests/recording_upload.rs).
+        proof: recording::Proof::Checksum,
     }
 }
 

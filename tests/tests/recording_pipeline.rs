@@ -306,3 +306,160 @@ async fn a_job_whose_wav_is_gone_is_refused_without_a_job_file() {
     assert!(left.is_empty(), "{left:?}");
     pipeline.finish().await;
 }
+
+/// A relay to the S3 server (`rewrite` its answers or not), and the configuration through it.
+async fn through(
+    s3: &recording::S3Config,
+    relay: impl std::future::Future<Output = tests::relay::Relay>,
+) -> (tests::relay::Relay, recording::S3Config) {
+    let relay = relay.await;
+    let config = recording::S3Config {
+        endpoint: Some(format!("http://127.0.0.1:{}", relay.port)),
+        ..s3.clone()
+    };
+    (relay, config)
+}
+
+fn s3_address(s3: &recording::S3Config) -> String {
+    s3.endpoint
+        .as_deref()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_that_never_verifies_is_quarantined_after_its_attempts() {
+    let s3 = tests::recordings::require_s3();
+    let dir = common::scratch("never-verified");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let jobs = stage_real(&staging, &format!("t-{}", run_id()), 1);
+    // The store says every object is larger or smaller than what was sent.
+    let (_relay, lying) = through(
+        &s3,
+        tests::relay::Relay::misreporting_sizes(&s3_address(&s3)),
+    )
+    .await;
+    let mut config = config(&dir);
+    config.verify_attempts = 3;
+    let (pipeline, mut reports) = Pipeline::start(config, Destination::s3(&lying).unwrap());
+    for job in &jobs {
+        pipeline.submit(job.clone()).await.unwrap();
+    }
+    let reports = collect(&mut reports, jobs.len()).await;
+    assert_eq!(pipeline.status().quarantined, jobs.len() as u64);
+    pipeline.finish().await;
+    for report in &reports {
+        let Outcome::Quarantined { moved_to, reason } = &report.outcome else {
+            panic!("{report:?}");
+        };
+        assert!(
+            reason.starts_with("upload not verified after 3 attempts"),
+            "{reason}"
+        );
+        assert_eq!(report.upload_retries, 3);
+        assert!(moved_to.is_file());
+        let mut reason_file = moved_to.clone().into_os_string();
+        reason_file.push(".reason.txt");
+        assert!(
+            std::fs::read_to_string(reason_file)
+                .unwrap()
+                .contains("bytes stored")
+        );
+    }
+    assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_high_water_mark_jobs_spill_and_the_spill_drains_first() {
+    let s3 = tests::recordings::require_s3();
+    let dir = common::scratch("spill");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let jobs = stage_real(&staging, &format!("t-{}", run_id()), 3);
+    let largest = jobs
+        .iter()
+        .map(|j| std::fs::metadata(&j.wav).unwrap().len())
+        .max()
+        .unwrap();
+    let (mut relay, through_relay) =
+        through(&s3, tests::relay::Relay::start(&s3_address(&s3))).await;
+    relay.down();
+    let mut config = config(&dir);
+    // Room for two of the largest jobs (each counted as its WAV and an MP3 as large until it
+    // is encoded); one upload at a time, so the order they are stored in is the order they
+    // are tried in.
+    config.spill = Some(recording::SpillConfig {
+        dir: dir.join("spill"),
+        high_water: 4 * largest + 1,
+    });
+    config.uploads = 1;
+    let (pipeline, mut reports) = Pipeline::start(config, Destination::s3(&through_relay).unwrap());
+    for job in &jobs {
+        pipeline.submit(job.clone()).await.unwrap();
+        assert!(pipeline.status().bytes <= 4 * largest + 1);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let during = pipeline.status();
+    assert!(during.files >= 2 && during.spilled_files >= 2, "{during:?}");
+    assert!(during.bytes <= 4 * largest + 1, "{during:?}");
+    assert_eq!(
+        during.files + during.spilled_files,
+        jobs.len(),
+        "{during:?}"
+    );
+    assert!(during.store_failing_for.is_some(), "{during:?}");
+    // All of them, but the one a probe of the store may be trying right now.
+    assert!(during.waiting_to_retry + 1 >= jobs.len(), "{during:?}");
+
+    relay.up().await;
+    let reports = collect(&mut reports, jobs.len()).await;
+    pipeline.finish().await;
+    let spilled: Vec<bool> = reports
+        .iter()
+        .map(|r| {
+            assert!(matches!(r.outcome, Outcome::Stored(_)), "{r:?}");
+            r.job.wav.starts_with(dir.join("spill"))
+        })
+        .collect();
+    // Every spilled job was stored before any job still in staging.
+    let first_staged = spilled.iter().position(|s| !s).unwrap_or(spilled.len());
+    assert!(spilled[first_staged..].iter().all(|s| !s), "{spilled:?}");
+    assert_eq!(first_staged, during.spilled_files, "{spilled:?}");
+    assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
+    assert_eq!(staged_files(&dir.join("spill")), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encoding_that_fails_on_i_o_is_retried_by_the_pipeline() {
+    let dir = common::scratch("encode-retry");
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let job = stage_real(&staging, "acme", 1).remove(0);
+    // The MP3 cannot be written while a directory stands where its `.part` goes: an I/O
+    // error, as a full staging disk gives.
+    std::fs::create_dir_all(job.part_file()).unwrap();
+    let (pipeline, mut reports) = Pipeline::start(
+        config(&dir),
+        Destination::local(&dir.join("store")).unwrap(),
+    );
+    pipeline.submit(job.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Not left staged for a scan: still the pipeline's, waiting to be encoded again.
+    assert!(reports.try_recv().is_err());
+    assert_eq!(pipeline.status().files, 1);
+    std::fs::remove_dir(job.part_file()).unwrap();
+    let report = collect(&mut reports, 1).await.remove(0);
+    pipeline.finish().await;
+    assert!(matches!(report.outcome, Outcome::Stored(_)), "{report:?}");
+    assert!(report.latency >= Duration::from_millis(400), "{report:?}");
+    for file in [
+        job.wav.clone(),
+        job.job_file(),
+        job.output_file(),
+        job.part_file(),
+    ] {
+        assert!(!file.exists(), "{file:?} left staged");
+    }
+}

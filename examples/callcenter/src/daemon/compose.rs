@@ -8,6 +8,7 @@ use crate::api::{self, ApiState, Tokens, Users};
 use crate::http::metrics::{HttpMetrics, track};
 use crate::roles::cdr_gateway::{self, GatewayConfig, GatewayMetrics};
 use crate::roles::esl_worker::{EslWorker, EslWorkerConfig};
+use crate::roles::recording_health::{RecordingGauges, Thresholds};
 use crate::roles::recording_worker::{RecordingWorker, RecordingWorkerConfig};
 use crate::roles::xml_curl::{self, XmlCurlConfig};
 use axum::Router;
@@ -61,6 +62,14 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         .with_default_tenant(config.cdr.default_tenant.clone());
     // With a bus, every process's events go to NATS and come back to every API process; a
     // process that serves the API or may take a node over follows it.
+    if let Some(spill) = &config.recordings_spill_dir
+        && roles.recordings
+        && std::path::absolute(spill).ok() == std::path::absolute(&config.recordings_dir).ok()
+    {
+        return Err(DaemonError::Config(
+            "recordings_spill_dir must be another directory than recordings_dir (on disk, not the staging tmpfs)".into(),
+        ));
+    }
     if config.nats.url.is_some() && roles.recordings && config.recordings_node.is_none() {
         return Err(DaemonError::Config(
             "with [nats], the recording worker takes the recordings of the node it is beside: set recordings_node (CALLCENTER_RECORDINGS_NODE)".into(),
@@ -189,9 +198,22 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     if let Some(metrics) = &publisher_metrics {
         metrics.register(&mut registry);
     }
+    let recordings = recording_worker.as_ref().map(|worker| {
+        let gauges = Arc::new(RecordingGauges::default());
+        gauges.register(&mut registry);
+        health::Recordings {
+            status: worker.status(),
+            gauges,
+            thresholds: Thresholds {
+                waiting: Duration::from_secs(config.recordings_degraded_after_s.max(1)),
+                ..Thresholds::default()
+            },
+        }
+    });
     let health = Health {
         ledger: ledger.clone(),
         registry: Arc::new(registry),
+        recordings,
     };
     // The request id is outermost: every answer has it, a timed-out one included.
     let app = app
@@ -272,6 +294,13 @@ fn start_recording_worker(
     // or that tenant's agents would be sent every tenant's unattributed recordings.
     worker.default_tenant = platform::identity::UNASSIGNED.into();
     worker.events = Some(hub.clone());
+    worker.spill = config
+        .recordings_spill_dir
+        .clone()
+        .map(|dir| recording::SpillConfig {
+            dir,
+            high_water: config.recordings_high_water_mb.saturating_mul(1 << 20),
+        });
     RecordingWorker::start(worker, ledger.clone())
         .map_err(|e| DaemonError::Config(format!("recording worker: {e}")))
 }

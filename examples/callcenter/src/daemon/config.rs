@@ -169,6 +169,16 @@ pub struct DaemonConfig {
     pub recordings_s3: Option<recording::S3Config>,
     /// How often the recording worker scans the staging directory, ms. Default 30000.
     pub recordings_scan_ms: u64,
+    /// A directory on disk that finished recordings move to when the staging directory holds
+    /// `recordings_high_water_mb` of them (the store is down or slow), so that FreeSWITCH keeps
+    /// room to record; drained first when the store is back. Default: none.
+    pub recordings_spill_dir: Option<PathBuf>,
+    /// Most MiB of finished recordings (WAVs and MP3s) held in `recordings_dir` before they
+    /// spill. Default 1024.
+    pub recordings_high_water_mb: u64,
+    /// `/healthz` says degraded when the store has failed every upload this long, or a finished
+    /// recording has waited this long, s. Default 300.
+    pub recordings_degraded_after_s: u64,
     /// With the event bus: the FreeSWITCH node whose host this recording worker stages for
     /// (its WAVs are in `recordings_dir`); the node's active ESL worker, wherever it runs,
     /// hands its finished recordings to this worker over the bus. Required with `[nats]` when
@@ -203,6 +213,9 @@ impl Default for DaemonConfig {
             recordings_store: PathBuf::from("recordings/store"),
             recordings_s3: None,
             recordings_scan_ms: 30_000,
+            recordings_spill_dir: None,
+            recordings_high_water_mb: 1024,
+            recordings_degraded_after_s: 300,
             recordings_node: None,
             reserved_extensions: None,
             xml_curl: Credentials::default(),
@@ -228,6 +241,12 @@ impl std::fmt::Debug for DaemonConfig {
             .field("recordings_store", &self.recordings_store)
             .field("recordings_s3", &self.recordings_s3)
             .field("recordings_scan_ms", &self.recordings_scan_ms)
+            .field("recordings_spill_dir", &self.recordings_spill_dir)
+            .field("recordings_high_water_mb", &self.recordings_high_water_mb)
+            .field(
+                "recordings_degraded_after_s",
+                &self.recordings_degraded_after_s,
+            )
             .field("recordings_node", &self.recordings_node)
             .field("reserved_extensions", &self.reserved_extensions)
             .field("xml_curl", &self.xml_curl)

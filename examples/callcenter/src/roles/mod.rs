@@ -2,5 +2,6 @@
 
 pub mod cdr_gateway;
 pub mod esl_worker;
+pub mod recording_health;
 pub mod recording_worker;
 pub mod xml_curl;

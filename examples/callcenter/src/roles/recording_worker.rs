@@ -1,13 +1,16 @@
 //! The recording worker: the recording pipeline fed by RECORD_STOP ([`RecordingWorker::record_stopped`])
-//! and by a periodic scan of the staging directory, each recording's metadata stored in the
-//! ledger (linked to its call by UUID) before its staged files go.
+//! and by a periodic scan of the spill directory (first) and the staging directory, each
+//! recording's metadata stored in the ledger (linked to its call by UUID) before its staged
+//! files go.
 
+use super::recording_health::RecordingStatus;
 use billing::{Ledger, RecordingRecord};
 use platform::calls::CallEvent;
 use platform::events::Hub;
 use recording::staging::scan;
 use recording::{
-    EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, Report, StoredHook, SubmitError, Target,
+    EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, Report, SpillConfig, StoredHook,
+    SubmitError, Target,
 };
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -36,6 +39,8 @@ pub struct RecordingWorkerConfig {
     pub workers: usize,
     /// Where `RecordingReady` is published once a recording is stored.
     pub events: Option<Hub>,
+    /// Where finished recordings go when staging holds its high-water mark. Default: none.
+    pub spill: Option<SpillConfig>,
 }
 
 impl RecordingWorkerConfig {
@@ -51,6 +56,7 @@ impl RecordingWorkerConfig {
             encode: EncodeOptions::default(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             events: None,
+            spill: None,
         }
     }
 }
@@ -112,6 +118,7 @@ impl RecordingWorker {
         pipeline_config.workers = config.workers.max(1);
         pipeline_config.encode = config.encode.clone();
         pipeline_config.on_stored = Some(save_metadata(ledger));
+        pipeline_config.spill = config.spill.clone();
         let (pipeline, reports) = Pipeline::start(pipeline_config, destination);
         let pipeline = Arc::new(pipeline);
         let in_flight: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
@@ -131,6 +138,13 @@ impl RecordingWorker {
     /// RECORD_STOP: the recording at `job.wav` is complete.
     pub async fn record_stopped(&self, job: Job) -> Result<(), SubmitError> {
         submit_once(&self.pipeline, &self.in_flight, job).await
+    }
+
+    /// What the staging area and the spill hold, read on demand (for `/metrics`, `/healthz`).
+    pub fn status(&self) -> RecordingStatus {
+        RecordingStatus {
+            pipeline: Arc::downgrade(&self.pipeline),
+        }
     }
 
     /// A handle for submitting from elsewhere (the ESL worker).
@@ -207,10 +221,12 @@ async fn follow_reports(
     events: Option<Hub>,
 ) {
     while let Some(report) = reports.recv().await {
-        in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&report.job.wav);
+        {
+            let mut in_flight = in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            // Submitted from staging, it may have ended in the spill.
+            in_flight.remove(&report.submitted_as);
+            in_flight.remove(&report.job.wav);
+        }
         match &report.outcome {
             Outcome::Stored(stored) => {
                 tracing::info!(key = %stored.key, bytes = stored.size, "recording stored");
@@ -234,8 +250,9 @@ async fn follow_reports(
     }
 }
 
-/// Every `scan_every`, submits the finished WAVs of the staging directory (those whose
-/// RECORD_STOP was missed, or left by a previous run).
+/// Every `scan_every`, submits the finished WAVs of the spill directory (first: the oldest
+/// waiting) and of the staging directory (those whose RECORD_STOP was missed, or left by a
+/// previous run).
 async fn scan_staging(
     config: RecordingWorkerConfig,
     pipeline: Arc<Pipeline>,
@@ -244,28 +261,33 @@ async fn scan_staging(
     let mut every = tokio::time::interval(config.scan_every);
     loop {
         every.tick().await;
-        let (staging, stale_after, tenant) = (
-            config.staging.clone(),
-            config.stale_after,
-            config.default_tenant.clone(),
-        );
-        // Beside this run's encoders and RECORD_STOPs (from the first tick on): their files in
-        // progress are left alone, a previous run's are removed once stale.
-        let found = tokio::task::spawn_blocking(move || scan(&staging, stale_after, &tenant)).await;
-        match found {
-            Ok(Ok(found)) => {
-                for job in found.jobs {
-                    match submit_once(&pipeline, &in_flight, job).await {
-                        Ok(()) => {}
-                        Err(SubmitError::ShuttingDown) => return,
-                        // Stored meanwhile (its WAV is gone): nothing left to do.
-                        Err(SubmitError::NoWav { .. }) => {}
-                        Err(error) => tracing::warn!(%error, "staged recording not submitted"),
+        let spill = config.spill.as_ref().map(|s| s.dir.clone());
+        for dir in spill.into_iter().chain([config.staging.clone()]) {
+            let (stale_after, tenant) = (config.stale_after, config.default_tenant.clone());
+            // Beside this run's encoders and RECORD_STOPs (from the first tick on): their files
+            // in progress are left alone, a previous run's are removed once stale.
+            let found = tokio::task::spawn_blocking(move || {
+                if !dir.is_dir() {
+                    return Ok(recording::staging::Recovered::default());
+                }
+                scan(&dir, stale_after, &tenant)
+            })
+            .await;
+            match found {
+                Ok(Ok(found)) => {
+                    for job in found.jobs {
+                        match submit_once(&pipeline, &in_flight, job).await {
+                            Ok(()) => {}
+                            Err(SubmitError::ShuttingDown) => return,
+                            // Stored meanwhile (its WAV is gone): nothing left to do.
+                            Err(SubmitError::NoWav { .. }) => {}
+                            Err(error) => tracing::warn!(%error, "staged recording not submitted"),
+                        }
                     }
                 }
+                Ok(Err(error)) => tracing::warn!(%error, "staging scan failed"),
+                Err(_) => return,
             }
-            Ok(Err(error)) => tracing::warn!(%error, "staging scan failed"),
-            Err(_) => return,
         }
     }
 }

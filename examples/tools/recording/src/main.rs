@@ -106,6 +106,10 @@ struct BatchArgs {
         hide_default_value = true
     )]
     s3_secret_access_key: String,
+    /// How uploads are proven: read-back (every store), or checksum (the store validates
+    /// x-amz-checksum-sha256: AWS S3, Garage 2.5).
+    #[arg(long, value_enum, default_value = "read-back")]
+    s3_proof: ProofArg,
     /// Quarantine directory (default: STAGING/quarantine).
     #[arg(long)]
     quarantine: Option<PathBuf>,
@@ -199,6 +203,13 @@ fn batch(batch: Batch) -> ExitCode {
     }
 }
 
+/// `--s3-proof`: [`recording::Proof`] on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ProofArg {
+    Checksum,
+    ReadBack,
+}
+
 impl BatchArgs {
     /// The batch these arguments describe.
     fn batch(self) -> Batch {
@@ -210,6 +221,10 @@ impl BatchArgs {
                 region: self.s3_region,
                 access_key_id: self.s3_access_key_id,
                 secret_access_key: self.s3_secret_access_key,
+                proof: match self.s3_proof {
+                    ProofArg::Checksum => recording::Proof::Checksum,
+                    ProofArg::ReadBack => recording::Proof::ReadBack,
+                },
             }),
             (None, None) => unreachable!("clap requires --to-dir or --s3-bucket"),
         };
