@@ -43,6 +43,8 @@ pub struct StagingStatus {
     pub store_failing_for: Option<Duration>,
     /// Recordings quarantined since the start.
     pub quarantined: u64,
+    /// How long ago the last of them was.
+    pub last_quarantined: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -64,6 +66,7 @@ struct Inner {
     waiting_to_retry: usize,
     store_failing_since: Option<Instant>,
     quarantined: u64,
+    last_quarantined: Option<Instant>,
 }
 
 impl Holdings {
@@ -113,12 +116,23 @@ impl Holdings {
         // do not wait for it.
         let moved = move_job(&job, &dir);
         let mut inner = self.lock();
-        let held = inner.held.remove(&job.wav);
-        let moved = moved?;
-        if let Some(held) = held {
-            inner.held.insert(moved.wav.clone(), held);
+        match moved {
+            Ok(moved) => {
+                if let Some(held) = inner.held.remove(&job.wav) {
+                    inner.held.insert(moved.wav.clone(), held);
+                }
+                Ok(Some(moved))
+            }
+            // The spill's disk is full or failing: the recording stays in staging (past the
+            // mark, which /healthz then reports) rather than out of the pipeline.
+            Err(error) => {
+                tracing::warn!(wav = %job.wav.display(), %error, "could not spill; kept in staging");
+                if let Some(held) = inner.held.get_mut(&job.wav) {
+                    held.spilled = false;
+                }
+                Ok(Some(job))
+            }
         }
-        Ok(Some(moved))
     }
 
     /// The job's MP3 is written: count its real size.
@@ -142,7 +156,9 @@ impl Holdings {
 
     /// A quarantine.
     pub(crate) fn quarantined(&self) {
-        self.lock().quarantined += 1;
+        let mut inner = self.lock();
+        inner.quarantined += 1;
+        inner.last_quarantined = Some(Instant::now());
     }
 
     /// How many jobs wait to be tried again, and whether the store fails every attempt.
@@ -160,6 +176,7 @@ impl Holdings {
             waiting_to_retry: inner.waiting_to_retry,
             store_failing_for: inner.store_failing_since.map(|since| since.elapsed()),
             quarantined: inner.quarantined,
+            last_quarantined: inner.last_quarantined.map(|at| at.elapsed()),
             ..StagingStatus::default()
         };
         for held in inner.held.values() {

@@ -24,7 +24,8 @@ impl RecordingStatus {
 /// When the staging area makes the daemon degraded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
-    /// The store failing every upload this long, or a finished recording waiting this long.
+    /// The store failing every upload this long, or a finished recording waiting this long;
+    /// and for this long after a recording is quarantined.
     pub waiting: Duration,
     /// Share of the high-water mark held in staging, percent.
     pub high_water_percent: u64,
@@ -54,6 +55,12 @@ impl Default for Thresholds {
 ///     ..StagingStatus::default()
 /// };
 /// assert_eq!(degraded(&outage, Thresholds::default()).len(), 2);
+/// let quarantined = StagingStatus {
+///     quarantined: 1,
+///     last_quarantined: Some(Duration::from_secs(5)),
+///     ..StagingStatus::default()
+/// };
+/// assert!(degraded(&quarantined, Thresholds::default())[0].contains("quarantined"));
 /// ```
 pub fn degraded(status: &StagingStatus, thresholds: Thresholds) -> Vec<String> {
     let mut reasons = Vec::new();
@@ -79,6 +86,16 @@ pub fn degraded(status: &StagingStatus, thresholds: Thresholds) -> Vec<String> {
         reasons.push(format!(
             "staging holds {} of its {} bytes high-water mark",
             status.bytes, mark
+        ));
+    }
+    if let Some(ago) = status
+        .last_quarantined
+        .filter(|ago| *ago < thresholds.waiting)
+    {
+        reasons.push(format!(
+            "a recording was quarantined {} s ago ({} since the start)",
+            ago.as_secs(),
+            status.quarantined
         ));
     }
     if status.spilled_files > 0 {

@@ -335,7 +335,7 @@ async fn handle(
         b"CHANNEL_ANSWER" if shared.config.prepaid => {
             prepaid::limit_on_answer(shared, index, client, event)
         }
-        b"RECORD_STOP" => recordings::stopped(shared, index, event).await,
+        b"RECORD_STOP" => recordings::stopped(shared, index, event),
         _ => {}
     }
 }

@@ -8,7 +8,7 @@ use platform::policy::staged_path;
 use recording::{Job, Tags};
 use std::path::Path;
 
-pub(super) async fn stopped(shared: &Shared, index: usize, event: &Event) {
+pub(super) fn stopped(shared: &Shared, index: usize, event: &Event) {
     let Some(path) = event.header("Record-File-Path") else {
         return;
     };
@@ -50,13 +50,20 @@ pub(super) async fn stopped(shared: &Shared, index: usize, event: &Event) {
         wav,
         tags: tags(shared, index, event),
     };
-    match recordings.record_stopped(job).await {
-        Ok(()) => {
-            shared.metrics.recordings.inc();
+    // Beside the events too: a submission that moves the recording to the spill (a copy to
+    // disk while the store is down) or waits for room in the encoders' queue must not hold
+    // the node's events (and prepaid limits) back.
+    let (recordings, metrics) = (recordings.clone(), shared.metrics.clone());
+    let path = path.into_owned();
+    tokio::spawn(async move {
+        match recordings.record_stopped(job).await {
+            Ok(()) => {
+                metrics.recordings.inc();
+            }
+            // The staging scan takes it later.
+            Err(error) => tracing::warn!(%path, %error, "recording not submitted"),
         }
-        // The staging scan takes it later.
-        Err(error) => tracing::warn!(%path, %error, "recording not submitted"),
-    }
+    });
 }
 
 /// What the MP3 is tagged with: the call, its tenant and parties, its start.
