@@ -134,8 +134,6 @@ pub enum Outcome {
 pub struct Report {
     /// The job as it ended: its WAV in the spill directory if it was moved there.
     pub job: Job,
-    /// The WAV's path when it was submitted.
-    pub submitted_as: PathBuf,
     /// What happened.
     pub outcome: Outcome,
     /// From [`Pipeline::submit`] to the outcome.
@@ -171,7 +169,6 @@ pub enum SubmitError {
 /// A job on its way, and what happened to it so far.
 pub(crate) struct Queued {
     pub(crate) job: Job,
-    pub(crate) submitted_as: PathBuf,
     pub(crate) since: Instant,
     /// Encodings that failed on a transient error.
     pub(crate) encode_attempts: u32,
@@ -183,7 +180,6 @@ impl Queued {
         Report {
             latency: self.since.elapsed(),
             job: self.job,
-            submitted_as: self.submitted_as,
             outcome,
             upload_retries: 0,
         }
@@ -296,22 +292,26 @@ impl Pipeline {
             if !job.wav.is_file() {
                 return Err(SubmitError::NoWav { wav: job.wav });
             }
+            // Queued or in flight already (a scan beside its RECORD_STOP): taken once, its job
+            // file left as the first submission wrote it.
+            if holdings.holds(&job.wav) {
+                return Ok(());
+            }
             let job_file_error = |wav: &PathBuf| {
                 let wav = wav.clone();
                 move |source| SubmitError::JobFile { wav, source }
             };
             job.write_job_file().map_err(job_file_error(&job.wav))?;
-            let submitted_as = job.wav.clone();
+            let wav = job.wav.clone();
+            // `None`: another submission of the same WAV was admitted meanwhile.
             let Some(job) = holdings
                 .admit(job, spill.as_ref())
-                .map_err(job_file_error(&submitted_as))?
+                .map_err(job_file_error(&wav))?
             else {
-                // Queued or in flight already.
                 return Ok(());
             };
             jobs.send(Queued {
                 job,
-                submitted_as,
                 since,
                 encode_attempts: 0,
             })

@@ -15,7 +15,6 @@ use crate::staging::{self, Job};
 use crate::{Destination, UploadError};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -30,17 +29,13 @@ pub(crate) type JobQueue = Arc<Mutex<Option<crossbeam_channel::Sender<Queued>>>>
 #[derive(Default)]
 struct Attempts {
     running: JoinSet<(Encoded, Attempt)>,
-    jobs: HashMap<tokio::task::Id, (Job, PathBuf, std::time::Instant)>,
+    jobs: HashMap<tokio::task::Id, (Job, std::time::Instant)>,
 }
 
 impl Attempts {
     fn spawn(&mut self, encoded: Encoded, uploads: &Arc<Uploads>) {
         let queued = &encoded.queued;
-        let of = (
-            queued.job.clone(),
-            queued.submitted_as.clone(),
-            queued.since,
-        );
+        let of = (queued.job.clone(), queued.since);
         let task = self.running.spawn(attempt(encoded, uploads.clone()));
         self.jobs.insert(task.id(), of);
     }
@@ -62,14 +57,13 @@ impl Attempts {
                 Ok(done)
             }
             Err(error) => {
-                let (job, submitted_as, since) = self
+                let (job, since) = self
                     .jobs
                     .remove(&error.id())
                     .expect("every attempt is known by its id");
                 tracing::error!(wav = %job.wav.display(), %error, "an upload attempt panicked; left staged");
                 Err(Report {
                     job,
-                    submitted_as,
                     outcome: left_staged(&format!("the upload attempt failed: {error}")),
                     latency: since.elapsed(),
                     upload_retries: 0,
@@ -145,8 +139,9 @@ impl StoreHealth {
         }
     }
 
-    fn succeeded(&mut self, config: &PipelineConfig) {
-        self.stored += 1;
+    /// The store answered an attempt (stored it, or took it and gave it back wrong): it is
+    /// not down.
+    fn answered(&mut self, config: &PipelineConfig) {
         if self.failing_since.take().is_some() {
             tracing::info!("the object store takes uploads again");
         }
@@ -367,7 +362,8 @@ async fn settle(
     let config = &uploads.config;
     match attempt {
         Attempt::Stored => {
-            store.succeeded(config);
+            store.stored += 1;
+            store.answered(config);
             let stored = encoded.stored.clone();
             let report = encoded.report(Outcome::Stored(stored));
             send(&uploads.holdings, reports, report).await;
@@ -386,34 +382,26 @@ async fn settle(
                 return;
             }
             encoded.refused += 1;
-            if encoded.refused < config.verify_attempts.max(1) {
-                tracing::warn!(key = %encoded.stored.key, %error, "the store refuses this upload and takes others; retrying");
-                let due = Instant::now() + job_wait(config, encoded.refused);
-                park(waiting, Retry::Upload(encoded), due, uploads);
-                return;
-            }
-            let reason = format!(
-                "refused {} times by the store while it took other uploads: {error}",
-                encoded.refused
-            );
-            quarantine(encoded, reason, uploads, reports).await;
+            let failures = encoded.refused;
+            let what = "refused by the store while it took other uploads";
+            retry_or_quarantine(encoded, failures, what, &error, uploads, waiting, reports).await;
         }
         Attempt::NotVerified(reason) => {
             // The store answered: it is not down.
-            store.succeeded(config);
+            store.answered(config);
             encoded.retries += 1;
             encoded.not_verified += 1;
-            if encoded.not_verified < config.verify_attempts.max(1) {
-                tracing::warn!(key = %encoded.stored.key, %reason, "upload not verified; retrying");
-                let due = Instant::now() + job_wait(config, encoded.not_verified);
-                park(waiting, Retry::Upload(encoded), due, uploads);
-                return;
-            }
-            let reason = format!(
-                "upload not verified after {} attempts: {reason}",
-                encoded.not_verified
-            );
-            quarantine(encoded, reason, uploads, reports).await;
+            let failures = encoded.not_verified;
+            retry_or_quarantine(
+                encoded,
+                failures,
+                "not verified",
+                &reason,
+                uploads,
+                waiting,
+                reports,
+            )
+            .await;
         }
         Attempt::Left(reason) => {
             send(
@@ -424,6 +412,28 @@ async fn settle(
             .await
         }
     }
+}
+
+/// A job whose upload failed for itself (`what`, `failures` times so far, the last `why`):
+/// tried again after its own wait, or quarantined once it has failed `verify_attempts` times.
+async fn retry_or_quarantine(
+    encoded: Encoded,
+    failures: u32,
+    what: &str,
+    why: &str,
+    uploads: &Uploads,
+    waiting: &mut Vec<Waiting>,
+    reports: &mpsc::Sender<Report>,
+) {
+    let config = &uploads.config;
+    if failures < config.verify_attempts.max(1) {
+        tracing::warn!(key = %encoded.stored.key, %why, "upload {what}; retrying");
+        let due = Instant::now() + job_wait(config, failures);
+        park(waiting, Retry::Upload(encoded), due, uploads);
+        return;
+    }
+    let reason = format!("upload {what} after {failures} attempts: {why}");
+    quarantine(encoded, reason, uploads, reports).await;
 }
 
 /// Moves a job that can never be stored into the quarantine, with `reason`.

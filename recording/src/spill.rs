@@ -149,6 +149,11 @@ impl Holdings {
         self.lock().held.remove(&job.wav);
     }
 
+    /// Whether the pipeline holds the WAV at `wav` (queued, encoding, uploading or waiting).
+    pub(crate) fn holds(&self, wav: &Path) -> bool {
+        self.lock().held.contains_key(wav)
+    }
+
     /// Whether the job is held in the spill.
     pub(crate) fn is_spilled(&self, job: &Job) -> bool {
         self.lock().held.get(&job.wav).is_some_and(|h| h.spilled)

@@ -26,11 +26,31 @@ pub fn s3_config() -> recording::S3Config {
 /// [`s3_config`], failing (never skipping) when the server does not answer.
 pub fn require_s3() -> recording::S3Config {
     let config = s3_config();
-    let endpoint = config.endpoint.clone().unwrap_or_default();
-    if std::net::TcpStream::connect(endpoint.trim_start_matches("http://")).is_err() {
-        panic!("the S3 server must be running at {endpoint}: run .ci/garage");
+    if std::net::TcpStream::connect(s3_address(&config)).is_err() {
+        panic!(
+            "the S3 server must be running at {}: run .ci/garage",
+            s3_address(&config)
+        );
     }
     config
+}
+
+/// The S3 server's address as `host:port` (what a [`crate::relay::Relay`] to it takes).
+pub fn s3_address(config: &recording::S3Config) -> String {
+    config
+        .endpoint
+        .as_deref()
+        .unwrap_or_default()
+        .trim_start_matches("http://")
+        .to_owned()
+}
+
+/// `config` reaching the server through `relay` (a relay to [`s3_address`]).
+pub fn through(config: &recording::S3Config, relay: &crate::relay::Relay) -> recording::S3Config {
+    recording::S3Config {
+        endpoint: Some(format!("http://127.0.0.1:{}", relay.port)),
+        ..config.clone()
+    }
 }
 
 /// The samples of the real recording whose file name starts with `prefix` (`mono_`,

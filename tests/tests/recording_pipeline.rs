@@ -151,16 +151,12 @@ async fn uploads_wait_for_a_store_that_is_down_and_finish_when_it_returns() {
     let tenant = format!("t-{}", run_id());
     let jobs = stage_real(&staging, &tenant, 2);
 
-    let mut relay = tests::relay::Relay::start(
-        s3.endpoint
-            .as_deref()
-            .unwrap()
-            .trim_start_matches("http://"),
+    let (mut relay, through_relay) = through(
+        &s3,
+        tests::relay::Relay::start(&tests::recordings::s3_address(&s3)),
     )
     .await;
     relay.down();
-    let mut through_relay = s3.clone();
-    through_relay.endpoint = Some(format!("http://127.0.0.1:{}", relay.port));
     let (pipeline, mut reports) =
         Pipeline::start(config(&dir), Destination::s3(&through_relay).unwrap());
     for job in &jobs {
@@ -190,16 +186,12 @@ async fn shutdown_leaves_jobs_staged_and_recovery_finishes_them() {
     let tenant = format!("t-{}", run_id());
     let jobs = stage_real(&staging, &tenant, 2);
 
-    let mut relay = tests::relay::Relay::start(
-        s3.endpoint
-            .as_deref()
-            .unwrap()
-            .trim_start_matches("http://"),
+    let (mut relay, through_relay) = through(
+        &s3,
+        tests::relay::Relay::start(&tests::recordings::s3_address(&s3)),
     )
     .await;
     relay.down();
-    let mut through_relay = s3.clone();
-    through_relay.endpoint = Some(format!("http://127.0.0.1:{}", relay.port));
     let (pipeline, mut reports) =
         Pipeline::start(config(&dir), Destination::s3(&through_relay).unwrap());
     for job in &jobs {
@@ -313,19 +305,8 @@ async fn through(
     relay: impl std::future::Future<Output = tests::relay::Relay>,
 ) -> (tests::relay::Relay, recording::S3Config) {
     let relay = relay.await;
-    let config = recording::S3Config {
-        endpoint: Some(format!("http://127.0.0.1:{}", relay.port)),
-        ..s3.clone()
-    };
+    let config = tests::recordings::through(s3, &relay);
     (relay, config)
-}
-
-fn s3_address(s3: &recording::S3Config) -> String {
-    s3.endpoint
-        .as_deref()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -338,7 +319,7 @@ async fn an_upload_that_never_verifies_is_quarantined_after_its_attempts() {
     // The store says every object is larger or smaller than what was sent.
     let (_relay, lying) = through(
         &s3,
-        tests::relay::Relay::misreporting_sizes(&s3_address(&s3)),
+        tests::relay::Relay::misreporting_sizes(&tests::recordings::s3_address(&s3)),
     )
     .await;
     let mut config = config(&dir);
@@ -383,8 +364,11 @@ async fn past_the_high_water_mark_jobs_spill_and_the_spill_drains_first() {
         .map(|j| std::fs::metadata(&j.wav).unwrap().len())
         .max()
         .unwrap();
-    let (mut relay, through_relay) =
-        through(&s3, tests::relay::Relay::start(&s3_address(&s3))).await;
+    let (mut relay, through_relay) = through(
+        &s3,
+        tests::relay::Relay::start(&tests::recordings::s3_address(&s3)),
+    )
+    .await;
     relay.down();
     let mut config = config(&dir);
     // Room for two of the largest jobs (each counted as its WAV and an MP3 as large until it

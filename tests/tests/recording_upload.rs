@@ -9,6 +9,7 @@ mod common;
 
 use object_store::ObjectStoreExt;
 use recording::{Destination, KeyLayout, Proof, S3Config, Tags, UploadError, Verification};
+use tests::recordings::s3_address;
 
 fn tags(uuid: &str) -> Tags {
     Tags {
@@ -93,25 +94,12 @@ async fn read_back_uploads_whose_etag_is_the_md5_need_no_download() {
     upload_both_sizes(&config, "etag", Verification::ETag).await;
 }
 
-/// The S3 server's address as `host:port`.
-fn s3_address(config: &S3Config) -> String {
-    config
-        .endpoint
-        .as_deref()
-        .unwrap_or_default()
-        .trim_start_matches("http://")
-        .to_owned()
-}
-
 #[tokio::test]
 async fn an_etag_that_is_not_the_md5_is_never_a_mismatch() {
     let config = tests::recordings::require_s3();
     // S3 with SSE-KMS or SSE-C: 32 hex digits that are not the content's MD5.
     let relay = tests::relay::Relay::rewriting_etags(&s3_address(&config)).await;
-    let through_relay = S3Config {
-        endpoint: Some(format!("http://127.0.0.1:{}", relay.port)),
-        ..config
-    };
+    let through_relay = tests::recordings::through(&config, &relay);
     // Read back where the ETag proves nothing; the store's checksum needs no ETag at all.
     upload_both_sizes(
         &S3Config {

@@ -74,17 +74,14 @@ async fn an_outage_with_500_recordings_on_a_small_tmpfs_loses_nothing() {
     let staging = dir.join("staging");
     let _tmpfs = Tmpfs::mount(&staging, "6m");
     let spill = dir.join("spill");
-    let mut relay = tests::relay::Relay::start(&s3.endpoint.clone().unwrap()[7..]).await;
+    let mut relay = tests::relay::Relay::start(&tests::recordings::s3_address(&s3)).await;
     relay.down();
 
     let config = DaemonConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], tests::free_port())),
         database: format!("sqlite://{}?mode=rwc", dir.join("db.sqlite").display()),
         recordings_dir: staging.clone(),
-        recordings_s3: Some(recording::S3Config {
-            endpoint: Some(format!("http://127.0.0.1:{}", relay.port)),
-            ..s3.clone()
-        }),
+        recordings_s3: Some(tests::recordings::through(&s3, &relay)),
         recordings_spill_dir: Some(spill.clone()),
         recordings_high_water_mb: HIGH_WATER >> 20,
         recordings_degraded_after_s: 1,

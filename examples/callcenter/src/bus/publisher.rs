@@ -65,7 +65,7 @@ pub struct PublisherMetrics {
 impl PublisherMetrics {
     /// Adds the counters to `registry` (`callcenter_bus_published_total`, ...).
     pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
-        crate::http::metrics::register_counters(
+        crate::http::metrics::register_metrics(
             registry,
             [
                 (

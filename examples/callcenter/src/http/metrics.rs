@@ -102,13 +102,16 @@ pub fn render(registry: &Registry) -> String {
     text
 }
 
-/// Registers counters under `callcenter_<name>` with their help texts.
-pub fn register_counters<'a>(
+/// Registers metrics of one kind (counters, gauges) under `callcenter_<name>` with their help
+/// texts.
+pub fn register_metrics<'a, M>(
     registry: &mut Registry,
-    counters: impl IntoIterator<Item = (&'static str, &'static str, &'a Counter)>,
-) {
-    for (name, help, counter) in counters {
-        registry.register(format!("callcenter_{name}"), help, counter.clone());
+    metrics: impl IntoIterator<Item = (&'static str, &'static str, &'a M)>,
+) where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    for (name, help, metric) in metrics {
+        registry.register(format!("callcenter_{name}"), help, metric.clone());
     }
 }
 

@@ -119,7 +119,7 @@ impl GatewayMetrics {
             "CDR bodies read, by mod_json_cdr encode and encode-values settings",
             self.formats.clone(),
         );
-        crate::http::metrics::register_counters(
+        crate::http::metrics::register_metrics(
             registry,
             [
                 (

@@ -1,6 +1,7 @@
 //! The recording worker's staging area as operators watch it: gauges for `/metrics` (read
 //! when scraped) and the reasons `/healthz` reports the daemon degraded.
 
+use crate::http::metrics::register_metrics;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use recording::{Pipeline, StagingStatus};
@@ -124,55 +125,60 @@ pub struct RecordingGauges {
 impl RecordingGauges {
     /// Adds the gauges to `registry`.
     pub fn register(&self, registry: &mut Registry) {
-        let integers = [
-            (
-                "recordings_staged_files",
-                "Finished recordings held in the staging directory, not yet verified upstream",
-                &self.staged_files,
-            ),
-            (
-                "recordings_staged_bytes",
-                "Their bytes (WAVs, and MP3s or the room kept for them)",
-                &self.staged_bytes,
-            ),
-            (
-                "recordings_spilled_files",
-                "Finished recordings moved to the spill directory",
-                &self.spilled_files,
-            ),
-            (
-                "recordings_spilled_bytes",
-                "Their bytes",
-                &self.spilled_bytes,
-            ),
-            (
-                "recordings_high_water_bytes",
-                "The staging high-water mark (0: no spill configured)",
-                &self.high_water_bytes,
-            ),
-            (
-                "recordings_waiting_to_retry",
-                "Recordings whose upload failed, waiting to be tried again",
-                &self.waiting_to_retry,
-            ),
-            (
-                "recordings_quarantined",
-                "Recordings quarantined since the start",
-                &self.quarantined,
-            ),
-        ];
-        for (name, help, gauge) in integers {
-            registry.register(format!("callcenter_{name}"), help, gauge.clone());
-        }
-        registry.register(
-            "callcenter_recordings_oldest_staged_seconds",
-            "How long the oldest finished recording has waited",
-            self.oldest_seconds.clone(),
+        register_metrics(
+            registry,
+            [
+                (
+                    "recordings_staged_files",
+                    "Finished recordings held in the staging directory, not yet verified upstream",
+                    &self.staged_files,
+                ),
+                (
+                    "recordings_staged_bytes",
+                    "Their bytes (WAVs, and MP3s or the room kept for them)",
+                    &self.staged_bytes,
+                ),
+                (
+                    "recordings_spilled_files",
+                    "Finished recordings moved to the spill directory",
+                    &self.spilled_files,
+                ),
+                (
+                    "recordings_spilled_bytes",
+                    "Their bytes",
+                    &self.spilled_bytes,
+                ),
+                (
+                    "recordings_high_water_bytes",
+                    "The staging high-water mark (0: no spill configured)",
+                    &self.high_water_bytes,
+                ),
+                (
+                    "recordings_waiting_to_retry",
+                    "Recordings whose upload failed, waiting to be tried again",
+                    &self.waiting_to_retry,
+                ),
+                (
+                    "recordings_quarantined",
+                    "Recordings quarantined since the start",
+                    &self.quarantined,
+                ),
+            ],
         );
-        registry.register(
-            "callcenter_recordings_store_failing_seconds",
-            "How long every upload has failed (0: the store takes uploads)",
-            self.store_failing_seconds.clone(),
+        register_metrics(
+            registry,
+            [
+                (
+                    "recordings_oldest_staged_seconds",
+                    "How long the oldest finished recording has waited",
+                    &self.oldest_seconds,
+                ),
+                (
+                    "recordings_store_failing_seconds",
+                    "How long every upload has failed (0: the store takes uploads)",
+                    &self.store_failing_seconds,
+                ),
+            ],
         );
     }
 

@@ -12,9 +12,8 @@ use recording::{
     EncodeOptions, Job, Outcome, Pipeline, PipelineConfig, Report, SpillConfig, StoredHook,
     SubmitError, Target,
 };
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// How the worker runs.
@@ -83,21 +82,20 @@ pub enum RecordingWorkerError {
 #[derive(Clone)]
 pub struct RecordingHandle {
     pipeline: Weak<Pipeline>,
-    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl RecordingHandle {
-    /// RECORD_STOP: the recording at `job.wav` is complete.
+    /// RECORD_STOP: the recording at `job.wav` is complete. A recording the pipeline holds
+    /// already (the scan found it first) is taken once.
     pub async fn record_stopped(&self, job: Job) -> Result<(), SubmitError> {
         let pipeline = self.pipeline.upgrade().ok_or(SubmitError::ShuttingDown)?;
-        submit_once(&pipeline, &self.in_flight, job).await
+        pipeline.submit(job).await
     }
 }
 
 /// A running worker.
 pub struct RecordingWorker {
     pipeline: Arc<Pipeline>,
-    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -121,23 +119,18 @@ impl RecordingWorker {
         pipeline_config.spill = config.spill.clone();
         let (pipeline, reports) = Pipeline::start(pipeline_config, destination);
         let pipeline = Arc::new(pipeline);
-        let in_flight: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
-        let reporter = tokio::spawn(follow_reports(
-            reports,
-            in_flight.clone(),
-            config.events.clone(),
-        ));
-        let scanner = tokio::spawn(scan_staging(config, pipeline.clone(), in_flight.clone()));
+        let reporter = tokio::spawn(follow_reports(reports, config.events.clone()));
+        let scanner = tokio::spawn(scan_staging(config, pipeline.clone()));
         Ok(RecordingWorker {
             pipeline,
-            in_flight,
             tasks: vec![scanner, reporter],
         })
     }
 
-    /// RECORD_STOP: the recording at `job.wav` is complete.
+    /// RECORD_STOP: the recording at `job.wav` is complete. A recording the pipeline holds
+    /// already (the scan found it first) is taken once.
     pub async fn record_stopped(&self, job: Job) -> Result<(), SubmitError> {
-        submit_once(&self.pipeline, &self.in_flight, job).await
+        self.pipeline.submit(job).await
     }
 
     /// What the staging area and the spill hold, read on demand (for `/metrics`, `/healthz`).
@@ -151,7 +144,6 @@ impl RecordingWorker {
     pub fn handle(&self) -> RecordingHandle {
         RecordingHandle {
             pipeline: Arc::downgrade(&self.pipeline),
-            in_flight: self.in_flight.clone(),
         }
     }
 
@@ -166,28 +158,6 @@ impl RecordingWorker {
             pipeline.shutdown(grace).await;
         }
     }
-}
-
-/// Submits unless the same WAV is already queued or in flight.
-async fn submit_once(
-    pipeline: &Pipeline,
-    in_flight: &Mutex<HashSet<PathBuf>>,
-    job: Job,
-) -> Result<(), SubmitError> {
-    if !in_flight
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(job.wav.clone())
-    {
-        return Ok(());
-    }
-    let wav = job.wav.clone();
-    pipeline.submit(job).await.inspect_err(|_| {
-        in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&wav);
-    })
 }
 
 /// Stores each recording's metadata in the ledger (linked to its call by UUID) before its staged
@@ -214,19 +184,9 @@ fn save_metadata(ledger: Ledger) -> StoredHook {
     }))
 }
 
-/// Logs each finished job, forgets it as in flight and publishes `RecordingReady`.
-async fn follow_reports(
-    mut reports: tokio::sync::mpsc::Receiver<Report>,
-    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
-    events: Option<Hub>,
-) {
+/// Logs each finished job and publishes `RecordingReady`.
+async fn follow_reports(mut reports: tokio::sync::mpsc::Receiver<Report>, events: Option<Hub>) {
     while let Some(report) = reports.recv().await {
-        {
-            let mut in_flight = in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            // Submitted from staging, it may have ended in the spill.
-            in_flight.remove(&report.submitted_as);
-            in_flight.remove(&report.job.wav);
-        }
         match &report.outcome {
             Outcome::Stored(stored) => {
                 tracing::info!(key = %stored.key, bytes = stored.size, "recording stored");
@@ -253,11 +213,7 @@ async fn follow_reports(
 /// Every `scan_every`, submits the finished WAVs of the spill directory (first: the oldest
 /// waiting) and of the staging directory (those whose RECORD_STOP was missed, or left by a
 /// previous run).
-async fn scan_staging(
-    config: RecordingWorkerConfig,
-    pipeline: Arc<Pipeline>,
-    in_flight: Arc<Mutex<HashSet<PathBuf>>>,
-) {
+async fn scan_staging(config: RecordingWorkerConfig, pipeline: Arc<Pipeline>) {
     let mut every = tokio::time::interval(config.scan_every);
     loop {
         every.tick().await;
@@ -276,7 +232,8 @@ async fn scan_staging(
             match found {
                 Ok(Ok(found)) => {
                     for job in found.jobs {
-                        match submit_once(&pipeline, &in_flight, job).await {
+                        // Those the pipeline holds already are taken once.
+                        match pipeline.submit(job).await {
                             Ok(()) => {}
                             Err(SubmitError::ShuttingDown) => return,
                             // Stored meanwhile (its WAV is gone): nothing left to do.

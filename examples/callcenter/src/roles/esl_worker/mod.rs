@@ -212,7 +212,7 @@ pub struct EslMetrics {
 impl EslMetrics {
     /// Adds the counters to `registry` (`callcenter_esl_events_total`, ...).
     pub fn register(&self, registry: &mut prometheus_client::registry::Registry) {
-        crate::http::metrics::register_counters(
+        crate::http::metrics::register_metrics(
             registry,
             [
                 (
