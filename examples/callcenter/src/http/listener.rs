@@ -1,6 +1,7 @@
 //! The HTTP listener: at most so many connections at once (the next waits in the kernel's
-//! backlog until one closes), a connection whose client stops reading dropped, each request
-//! answered within a deadline, and the peer's address for the handlers that limit per address.
+//! backlog until one closes), a connection whose client stops reading dropped, small writes
+//! sent at once (no Nagle), each request answered within a deadline, and the peer's address
+//! for the handlers that limit per address.
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::Extensions;
@@ -50,6 +51,11 @@ impl Listener for CappedListener {
             Err(_) => std::future::pending().await,
         };
         let (stream, address) = Listener::accept(&mut self.inner).await;
+        // Each answer and WebSocket message goes out when written: with Nagle's algorithm a
+        // small write waits for the peer's (delayed) acknowledgement of the previous one.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set on an accepted connection");
+        }
         (
             CappedStream {
                 stream,
@@ -181,5 +187,20 @@ pub async fn deadline(
             crate::api::ApiError::Unavailable("request timed out".into()),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_writes_at_once() {
+        let inner = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = inner.local_addr().unwrap();
+        let mut listener = CappedListener::new(inner, 4, Duration::from_secs(5));
+        let _client = TcpStream::connect(address).await.unwrap();
+        let (accepted, _) = listener.accept().await;
+        assert!(accepted.stream.nodelay().unwrap());
     }
 }
