@@ -422,24 +422,41 @@ async fn main() {
         node.log().connections,
         events_not_sent
     );
-    let held = paths.iter().all(PathFigures::held)
-        && checks.complete()
-        && events_not_sent == 0
-        && left_files == 0
-        && wav_errors == 0
-        && lagged == 0
-        && cut == 0
-        && agents_missing_recordings == 0;
-    let (_, recording_p99, _) = paths[4].quantiles();
-    println!(
-        "verdict: {} (recording p99 {})",
-        if held {
-            "HELD: every target met, nothing lost"
-        } else {
-            "NOT HELD"
-        },
-        ms(recording_p99)
-    );
+    // What missed, by name: the paths over their target, then anything lost or left.
+    let mut missed: Vec<String> = paths
+        .iter()
+        .filter(|path| !path.held())
+        .map(|path| {
+            format!(
+                "{} p99 {}, {} failed",
+                path.name,
+                ms(path.quantiles().1),
+                path.failed
+            )
+        })
+        .collect();
+    for (lost, what) in [
+        (!checks.complete(), "the end checks"),
+        (events_not_sent > 0, "events not sent"),
+        (left_files > 0, "files left staged"),
+        (wav_errors > 0, "WAVs not written"),
+        (lagged > 0, "lagged notices"),
+        (cut > 0, "sockets cut"),
+        (agents_missing_recordings > 0, "recording_ready missing"),
+    ] {
+        if lost {
+            missed.push(what.to_owned());
+        }
+    }
+    let held = missed.is_empty();
+    if held {
+        println!(
+            "verdict: HELD: every target met, nothing lost (recording p99 {})",
+            ms(paths[4].quantiles().1)
+        );
+    } else {
+        println!("verdict: NOT HELD: {}", missed.join("; "));
+    }
     daemon.stop(args.keep_schema).await;
     let _ = std::fs::remove_dir_all(&places.staging);
     if held {

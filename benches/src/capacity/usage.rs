@@ -1,7 +1,8 @@
 //! What the load cost: CPU time of the daemon (by its threads' names: the recording encoders,
-//! the async runtime that serves every other role), of PostgreSQL, of the S3 server and of this
-//! generator; the machine's busiest second; the daemon's peak memory; the staging area's peak;
-//! and the database's and the S3 server's operations, from their own counters.
+//! the thread serving FreeSWITCH's routes, the async runtime that serves every other role), of
+//! PostgreSQL, of the S3 server and of this generator; the machine's busiest second; the
+//! daemon's peak memory; the staging area's peak; and the database's and the S3 server's
+//! operations, from their own counters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,8 +50,10 @@ fn threads(pid: u32) -> BTreeMap<&'static str, f64> {
         let name = comm(&task.path());
         let group = if name.starts_with("recording-enc") {
             "recording encoders (LAME)"
+        } else if name.starts_with("freeswitch-http") {
+            "FreeSWITCH's routes (xml_curl lookups, CDR posts)"
         } else if name.starts_with("tokio-r") {
-            "async runtime (HTTP, /ws, ESL, uploads, database)"
+            "async runtime (API, /ws, ESL, uploads, database)"
         } else {
             "other threads"
         };
