@@ -249,13 +249,7 @@ pub fn move_job(job: &Job, dir: &Path) -> std::io::Result<Job> {
 mod tests {
     use super::*;
     use crate::Tags;
-
-    fn scratch(label: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("spill-{label}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::staging::tests::scratch;
 
     fn staged(dir: &Path, name: &str, bytes: usize) -> Job {
         let job = Job {
@@ -272,7 +266,7 @@ mod tests {
 
     #[test]
     fn jobs_past_the_high_water_mark_move_to_the_spill() {
-        let dir = scratch("mark");
+        let dir = scratch("spill-mark");
         let staging = dir.join("staging");
         std::fs::create_dir_all(&staging).unwrap();
         let spill = SpillConfig {

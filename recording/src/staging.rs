@@ -227,10 +227,11 @@ pub(crate) fn move_file(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn scratch(label: &str) -> PathBuf {
+    /// An empty directory of this process for the test `label` (the crate's unit tests share it).
+    pub(crate) fn scratch(label: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("staging-{label}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
