@@ -65,9 +65,9 @@ pub use cdr::{
 #[cfg(feature = "ledger")]
 pub use ledger::{
     AccountInfo, Backend, Balance, BalanceListener, CdrRecord, CdrSearch, Corruption, Extension,
-    Hold, HoldState, Ledger, LedgerError, Outcome, PlanRecord, Recorded, RecordingRecord,
-    Reservation, ReserveRequest, TenantDirectory, Transaction, TransactionKind, UnassignedCdr,
-    UnassignedReason,
+    Hold, HoldCommit, HoldState, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
+    RecordingRecord, Reservation, ReserveRequest, TenantDirectory, Transaction, TransactionKind,
+    UnassignedCdr, UnassignedReason,
 };
 pub use money::{AmountError, Currency, Money, Rounding, parse_amount};
 pub use plan::{

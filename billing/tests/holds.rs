@@ -6,7 +6,7 @@
 mod common;
 
 use billing::{Cdr, Decimal, Extension, HoldState, Ledger, Outcome, Reservation, TransactionKind};
-use common::{ledgers, open_tenant, unique};
+use common::{hold_ledgers, open_tenant, unique};
 use proptest::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -280,7 +280,7 @@ proptest! {
             .build()
             .unwrap();
         runtime.block_on(async {
-            for (_, ledger) in ledgers("holds").await {
+            for (_, ledger) in hold_ledgers("holds").await {
                 check(ledger, credit_cents, initial_cents, rounds.clone()).await;
             }
         });
@@ -290,7 +290,7 @@ proptest! {
 /// Fifty calls at once against 10.00 at 0.60 a minute: the credit is shared, not each call's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_calls_share_the_credit() {
-    for (name, ledger) in ledgers("holds").await {
+    for (name, ledger) in hold_ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
         let run = u64::from(rand_run());
@@ -336,7 +336,7 @@ async fn concurrent_calls_share_the_credit() {
 /// may hang up a little late); the hold is settled by the trunk leg only, once.
 #[tokio::test]
 async fn the_charge_is_capped_at_the_hold_and_settles_once() {
-    for (name, ledger) in ledgers("holds").await {
+    for (name, ledger) in hold_ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
         let run = u64::from(rand_run());
@@ -420,7 +420,7 @@ async fn the_charge_is_capped_at_the_hold_and_settles_once() {
 /// A hold is due for expiry only once its call should have ended `grace` ago, and expires once.
 #[tokio::test]
 async fn holds_are_due_after_their_seconds_and_the_grace() {
-    for (name, ledger) in ledgers("holds").await {
+    for (name, ledger) in hold_ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
         let run = u64::from(rand_run());
@@ -479,7 +479,7 @@ async fn holds_are_due_after_their_seconds_and_the_grace() {
 /// refused, and the first hold stays as it was.
 #[tokio::test]
 async fn another_tenants_hold_is_never_shared() {
-    for (name, ledger) in ledgers("holds").await {
+    for (name, ledger) in hold_ledgers("holds").await {
         let (owner, other) = (
             tenant(&ledger, Decimal::ZERO).await,
             tenant(&ledger, Decimal::ZERO).await,
@@ -510,7 +510,7 @@ async fn another_tenants_hold_is_never_shared() {
 /// calls after the credit runs out are refused; the holds add up to what the account holds.
 #[tokio::test]
 async fn a_batch_is_served_in_order_and_holds_a_call_once() {
-    for (name, ledger) in ledgers("holds").await {
+    for (name, ledger) in hold_ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         // 7.00: two first slices of 300 s (3.05 each), then 0.90 (0.05 + 85 s).
         ledger
@@ -560,7 +560,7 @@ async fn a_batch_is_served_in_order_and_holds_a_call_once() {
 /// before its batch was taken holds nothing: the call it was for never happens.
 #[tokio::test]
 async fn a_reservation_given_up_before_its_batch_holds_nothing() {
-    let (name, ledger) = ledgers("holds").await.remove(0);
+    let (name, ledger) = hold_ledgers("holds").await.remove(0);
     assert_eq!(
         name, "sqlite",
         "SQLite's one connection can be held by the test"
@@ -638,11 +638,15 @@ async fn hold_for(
     }
 }
 
-/// Two processes' ledgers on PostgreSQL (each its own pool and batches) and a tenant with
+/// Two processes' ledgers on PostgreSQL (each its own pool and batches; the second answers
+/// new holds before they are on disk, as a process configured so would) and a tenant with
 /// `credit` on its account.
 async fn two_processes(credit: Decimal) -> (Ledger, Ledger, String) {
     let first = Ledger::connect(&common::postgres_url()).await.unwrap();
-    let second = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let second = Ledger::connect(&common::postgres_url())
+        .await
+        .unwrap()
+        .with_hold_commit(billing::HoldCommit::Asynchronous);
     let tenant = tenant(&first, Decimal::ZERO).await;
     first.top_up(&tenant, credit, "credit").await.unwrap();
     (first, second, tenant)
@@ -700,7 +704,7 @@ async fn a_call_two_processes_authorise_at_once_is_held_once() {
 /// another late CDR of the batch took.
 #[tokio::test]
 async fn late_cdrs_in_one_batch_never_overspend() {
-    for (name, ledger) in ledgers("holds").await {
+    for (name, ledger) in hold_ledgers("holds").await {
         // A settled call and a late one: 1.00, call 0 held (0.65) then expired, call 1 held
         // for all that is left (95 s = 1.00) and settled in the same batch.
         let (tenant, run) = funded(&ledger, Decimal::ONE).await;
@@ -885,6 +889,40 @@ async fn a_batch_cut_short_beside_one_that_fits_never_fails() {
         assert!(
             money.held <= money.balance + money.credit_limit,
             "round {round}"
+        );
+    }
+}
+
+/// The statement that writes a batch of holds on PostgreSQL commits without waiting for the
+/// disk when asked to, and for its own transaction only: the connection's next transaction
+/// waits for the disk again.
+#[tokio::test]
+async fn a_hold_statement_commits_asynchronously_only_when_asked() {
+    let ledger = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let tenant = tenant(&ledger, Decimal::ZERO).await;
+    let mut connection = ledger.pool().acquire().await.unwrap();
+    let setting = "SELECT current_setting('synchronous_commit')";
+    for (wait_for_flush, during) in [(false, "off"), (true, "on")] {
+        let mut tx = sqlx::Connection::begin(&mut *connection).await.unwrap();
+        sqlx::query("SELECT hold_id FROM take_holds_at_once($1, 0, CAST('[]' AS JSONB), $2)")
+            .bind(&tenant)
+            .bind(wait_for_flush)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let now: String = sqlx::query_scalar(setting)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(now, during, "wait_for_flush = {wait_for_flush}");
+        tx.commit().await.unwrap();
+        let after: String = sqlx::query_scalar(setting)
+            .fetch_one(&mut *connection)
+            .await
+            .unwrap();
+        assert_eq!(
+            after, "on",
+            "after a commit with wait_for_flush = {wait_for_flush}"
         );
     }
 }

@@ -75,6 +75,58 @@ pub async fn send(address: std::net::SocketAddr, request: &[u8]) -> std::io::Res
     })
 }
 
+/// Sends `request` on a blocking connection, as libcurl does on the thread of a FreeSWITCH
+/// module (mod_xml_curl, mod_json_cdr), and reads until the response is complete (its
+/// Content-Length, its last chunk, or the end of the connection): the time to an answer is
+/// then what FreeSWITCH waits, without the connection's close. Each read or write may take
+/// `timeout` at most.
+pub fn send_blocking(
+    address: std::net::SocketAddr,
+    request: &[u8],
+    timeout: std::time::Duration,
+) -> std::io::Result<Response> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(request)?;
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    while !complete(&raw) {
+        let read = stream.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buffer[..read]);
+    }
+    parse(&raw).ok_or_else(|| {
+        std::io::Error::other(format!(
+            "not an HTTP response: {:?}",
+            String::from_utf8_lossy(&raw[..raw.len().min(200)])
+        ))
+    })
+}
+
+/// Whether `raw` holds a whole response: its headers and the body they announce (by
+/// Content-Length or chunks); one that announces neither ends with the connection.
+fn complete(raw: &[u8]) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let Some(response) = parse(raw) else {
+        return false;
+    };
+    let body = raw.len() - (split + 4);
+    if let Some(length) = response.header("content-length") {
+        return length.parse::<usize>().is_ok_and(|length| body >= length);
+    }
+    // A chunked body parses only once its last chunk is in.
+    response
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+}
+
 fn parse(raw: &[u8]) -> Option<Response> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..split]).ok()?;
@@ -182,4 +234,56 @@ pub async fn wait_healthy(address: std::net::SocketAddr) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the daemon at {address} did not become healthy");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    /// A blocking exchange ends with the answer's last byte, not with the connection: the
+    /// server here keeps it open until the client has its answer.
+    #[test]
+    fn a_blocking_exchange_ends_at_content_length() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let (answered, read_by_client) = std::sync::mpsc::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = connection.read(&mut request).unwrap();
+            connection
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel")
+                .unwrap();
+            connection.flush().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            connection.write_all(b"lo").unwrap();
+            // Open until the client says it has the whole answer.
+            read_by_client.recv().unwrap();
+        });
+        let response = super::send_blocking(
+            address,
+            &super::request("GET", "/", &[], b""),
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(
+            (response.status, response.body.as_slice()),
+            (200, &b"hello"[..])
+        );
+        answered.send(()).unwrap();
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn a_chunked_answer_is_complete_at_its_last_chunk() {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut cut = head.clone();
+        cut.extend_from_slice(b"5\r\nhello\r\n");
+        assert!(!super::complete(&cut));
+        cut.extend_from_slice(b"0\r\n\r\n");
+        assert!(super::complete(&cut));
+        assert!(!super::complete(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab"
+        ));
+    }
 }

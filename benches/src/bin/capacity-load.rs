@@ -17,7 +17,7 @@
 //! cargo build --release -p callcenter --bin callcenter
 //! cargo run --release -p benches --bin capacity-load -- [--multiple M] [--agents N]
 //!     [--concurrency N] [--peak-rate R] [--peak-seconds S] [--call-seconds S]
-//!     [--sustained-seconds S] [--recorded-share F] [--seed N] [--postpaid] [--keep-schema]
+//!     [--sustained-seconds S] [--recorded-share F] [--seed N] [--postpaid] [--asynchronous-holds] [--keep-schema]
 //! ```
 
 use benches::capacity::call::{CallTemplate, Uuids};
@@ -29,6 +29,7 @@ use benches::capacity::profile::{Profile, most_concurrent};
 use benches::capacity::report::{PathFigures, ms, print_paths};
 use benches::capacity::usage::{self, CpuUse, DatabaseCounters, Reading};
 use benches::capacity::{timeline, verify};
+use billing::HoldCommit;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tests::node::{FakeNode, Feed, Session};
@@ -41,13 +42,14 @@ struct Args {
     agents: usize,
     keep_schema: bool,
     postpaid: bool,
+    hold_commit: HoldCommit,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: capacity-load [--multiple M] [--agents N] [--concurrency N] [--peak-rate R] \
          [--peak-seconds S] [--call-seconds S] [--sustained-seconds S] [--recorded-share F] \
-         [--seed N] [--postpaid] [--keep-schema]"
+         [--seed N] [--postpaid] [--asynchronous-holds] [--keep-schema]"
     );
     std::process::exit(2)
 }
@@ -58,11 +60,16 @@ fn args() -> Args {
         agents: 100,
         keep_schema: false,
         postpaid: false,
+        hold_commit: HoldCommit::Durable,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
         if flag == "--keep-schema" {
             args.keep_schema = true;
+            continue;
+        }
+        if flag == "--asynchronous-holds" {
+            args.hold_commit = HoldCommit::Asynchronous;
             continue;
         }
         if flag == "--postpaid" {
@@ -127,6 +134,11 @@ async fn main() {
         p.recorded_share * 100.0,
         args.agents
     );
+    if args.postpaid {
+        println!("tenant: postpaid");
+    } else {
+        println!("tenant: prepaid, holds committed {:?}", args.hold_commit);
+    }
     println!(
         "plan: {} calls, at most {} up at once, {} s of audio to record, last hang-up at {} s",
         plan.len(),
@@ -145,7 +157,7 @@ async fn main() {
         }],
     )
     .await;
-    let daemon = Daemon::start(&places, &node.address()).await;
+    let daemon = Daemon::start(&places, &node.address(), args.hold_commit).await;
     let tokens = daemon.seed(args.agents, args.postpaid).await;
     // The worker is in once it has read the channels (the node plays the feed from then on).
     let connected = Instant::now();

@@ -5,7 +5,7 @@
 //! enough for the run, and an API user per agent on `/ws`).
 
 use super::call::FREESWITCH_STAGING;
-use billing::{Decimal, Ledger};
+use billing::{Decimal, HoldCommit, Ledger};
 use callcenter::api::{ApiUser, Role, Tokens, Users};
 use platform::store::PlatformStore;
 use std::net::SocketAddr;
@@ -68,13 +68,24 @@ pub fn binary() -> PathBuf {
     beside
 }
 
-fn config_file(places: &Places, database: &str, ports: (u16, u16), node: &str) -> String {
+fn config_file(
+    places: &Places,
+    database: &str,
+    ports: (u16, u16),
+    node: &str,
+    hold_commit: HoldCommit,
+) -> String {
     let s3 = tests::recordings::require_s3();
     let (port, freeswitch_port) = ports;
+    let hold_commit = match hold_commit {
+        HoldCommit::Durable => "durable",
+        HoldCommit::Asynchronous => "asynchronous",
+    };
     format!(
         r#"listen = "127.0.0.1:{port}"
 freeswitch_listen = "127.0.0.1:{freeswitch_port}"
 database = "{database}"
+prepaid_hold_commit = "{hold_commit}"
 recordings_dir = "{staging}"
 
 [recordings_s3]
@@ -112,9 +123,9 @@ jwt_secret = "{JWT_SECRET}"
 }
 
 impl Daemon {
-    /// Starts the daemon on a fresh schema, its one node at `node`, and waits until it
-    /// answers `/healthz`.
-    pub async fn start(places: &Places, node: &str) -> Daemon {
+    /// Starts the daemon on a fresh schema, its one node at `node`, its prepaid holds
+    /// committed as `hold_commit` says, and waits until it answers `/healthz`.
+    pub async fn start(places: &Places, node: &str, hold_commit: HoldCommit) -> Daemon {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
@@ -135,7 +146,13 @@ impl Daemon {
         let config = places.scratch.join("callcenter.toml");
         std::fs::write(
             &config,
-            config_file(places, &database, (port, freeswitch_port), node),
+            config_file(
+                places,
+                &database,
+                (port, freeswitch_port),
+                node,
+                hold_commit,
+            ),
         )
         .unwrap();
         let log = places.scratch.join("callcenter.log");

@@ -62,6 +62,7 @@ impl Ledger {
             default_tenant: None,
             listener: None,
             reservations: Arc::default(),
+            hold_commit: super::HoldCommit::default(),
         })
     }
 

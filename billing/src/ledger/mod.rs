@@ -13,6 +13,7 @@
 //! - `accounts`: balances, top-ups, prepaid authorisation and the transactions list.
 //! - `holds`: prepaid reservations, a slice at a time, settled by the call's CDR.
 //! - `reserve`: taking holds, the reservations of a tenant made together written together.
+//! - `hold_commit`: whether a new hold's answer waits for its commit to reach the disk.
 //! - `cdrs`: rating and recording CDRs (idempotent), and listing them.
 //! - `store`: the multi-row statements that write a batch of new CDRs.
 //! - `recordings`: recording metadata.
@@ -22,6 +23,7 @@ mod accounts;
 mod calls;
 mod cdrs;
 mod connect;
+mod hold_commit;
 mod holds;
 mod micros;
 mod plans;
@@ -34,6 +36,7 @@ mod unassigned;
 pub use accounts::{AccountInfo, Balance, Transaction, TransactionKind};
 pub use cdrs::{CdrRecord, CdrSearch, Outcome, Recorded};
 pub use connect::Backend;
+pub use hold_commit::HoldCommit;
 pub use holds::{Extension, Hold, HoldState, Reservation};
 pub use plans::PlanRecord;
 pub use recordings::RecordingRecord;
@@ -193,6 +196,8 @@ pub struct Ledger {
     listener: Option<Arc<dyn BalanceListener>>,
     /// Reservations waiting to be written together, per tenant.
     reservations: Arc<reserve::Combiner>,
+    /// Whether a new hold's answer waits for the disk.
+    hold_commit: HoldCommit,
 }
 
 /// Told, after the fact, that a tenant's money changed: a top-up, a charge, or a hold taken,
@@ -242,6 +247,23 @@ impl Ledger {
     /// installations) instead of storing them unassigned.
     pub fn with_default_tenant(mut self, tenant: Option<String>) -> Self {
         self.default_tenant = tenant;
+        self
+    }
+
+    /// This ledger, answering new holds on PostgreSQL once they are committed (`Asynchronous`)
+    /// or once they are on disk (`Durable`, the default); see [`HoldCommit`] for what a
+    /// database crash can cost.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), billing::LedgerError> {
+    /// use billing::{HoldCommit, Ledger};
+    /// let ledger = Ledger::connect("postgres://127.0.0.1/billing")
+    ///     .await?
+    ///     .with_hold_commit(HoldCommit::Asynchronous);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_hold_commit(mut self, commit: HoldCommit) -> Self {
+        self.hold_commit = commit;
         self
     }
 }

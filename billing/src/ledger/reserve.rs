@@ -47,12 +47,13 @@ pub struct ReserveRequest {
 const INSERT_CHUNK: usize = 500;
 
 /// PostgreSQL's batch of new holds, one statement outside any transaction (migration 0007's
-/// `take_holds_at_once`): `$1` the tenant, `$2` now (µs), `$3` the holds as a JSON array of
-/// `[call_uuid, destination, rated_at, seconds, amount_micros]`. It returns the holds it
+/// `take_holds_at_once`, called through migration 0009's): `$1` the tenant, `$2` now (µs),
+/// `$3` the holds as a JSON array of `[call_uuid, destination, rated_at, seconds,
+/// amount_micros]`, `$4` whether its commit waits for the disk ([`crate::HoldCommit`]). It returns the holds it
 /// wrote (a call held already is left out: the caller answers it with its hold); when the
 /// account does not cover the batch, one row of NULLs, or (when that is found only under the
 /// lock) an error [`NOT_COVERED`], having written nothing either way.
-const TAKE_HOLDS_AT_ONCE: &str = "SELECT hold_id, hold_call, hold_destination FROM take_holds_at_once($1, $2, CAST($3 AS JSONB))";
+const TAKE_HOLDS_AT_ONCE: &str = "SELECT hold_id, hold_call, hold_destination FROM take_holds_at_once($1, $2, CAST($3 AS JSONB), $4)";
 
 /// The SQLSTATE `take_holds_at_once` fails with when balance + credit limit does not cover
 /// the batch it has written (found under the account row's lock).
@@ -534,6 +535,7 @@ impl Ledger {
             .bind(priced.tenant)
             .bind(now)
             .bind(priced.batch_in_key_order(full))
+            .bind(self.hold_commit.waits_for_flush())
             .fetch_all(&self.pool)
             .await;
         let ids = match written {
@@ -580,6 +582,12 @@ impl Ledger {
         let tenant = priced.tenant;
         let now = now_us();
         let mut tx = self.pool.begin().await?;
+        if !self.hold_commit.waits_for_flush() {
+            // PostgreSQL only (this path is): for this transaction's commit alone.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+        }
         let ids = ids_by_call(
             sqlx::query(INSERT_BATCH)
                 .bind(tenant)

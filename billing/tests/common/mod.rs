@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use billing::{Decimal, Ledger, PlanRecord, Rounding};
+use billing::{Decimal, HoldCommit, Ledger, PlanRecord, Rounding};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub fn postgres_url() -> String {
@@ -38,6 +38,18 @@ pub async fn ledgers(label: &str) -> Vec<(String, Ledger)> {
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL must be running for these tests ({url}): {e}"));
     vec![("sqlite".into(), sqlite), ("postgres".into(), postgres)]
+}
+
+/// [`ledgers`], and a ledger on PostgreSQL that answers new holds before they are on disk
+/// ([`HoldCommit::Asynchronous`]): every rule of holds must hold on each.
+pub async fn hold_ledgers(label: &str) -> Vec<(String, Ledger)> {
+    let mut all = ledgers(label).await;
+    let asynchronous = Ledger::connect(&postgres_url())
+        .await
+        .expect("PostgreSQL ledger")
+        .with_hold_commit(HoldCommit::Asynchronous);
+    all.push(("postgres, asynchronous holds".into(), asynchronous));
+    all
 }
 
 /// A new tenant with an account of `credit_limit` on a new EUR plan of `rates_csv`, rounded

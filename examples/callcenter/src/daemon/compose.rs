@@ -59,9 +59,8 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
     // Every role records CDRs through this ledger, so all share one tenant rule.
     let ledger = ledger
         .with_tenant_directory(Arc::new(cache.clone()))
-        .with_default_tenant(config.cdr.default_tenant.clone());
-    // With a bus, every process's events go to NATS and come back to every API process; a
-    // process that serves the API or may take a node over follows it.
+        .with_default_tenant(config.cdr.default_tenant.clone())
+        .with_hold_commit(config.prepaid_hold_commit);
     if let Some(spill) = &config.recordings_spill_dir
         && roles.recordings
         && std::path::absolute(spill).ok() == std::path::absolute(&config.recordings_dir).ok()
@@ -83,6 +82,8 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
             "recordings_node {node:?} is none of the configured nodes ([[esl.nodes]] names)"
         )));
     }
+    // With a bus, every process's events go to NATS and come back to every API process; a
+    // process that serves the API or may take a node over follows it.
     let (hub, follower, publisher_metrics, bus) = match &config.nats.url {
         Some(_) => {
             let bus = crate::bus::Bus::connect(&config.nats).await?;

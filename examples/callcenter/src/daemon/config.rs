@@ -187,6 +187,10 @@ pub struct DaemonConfig {
     /// Extension names refused because they shadow emergency or service numbers; default
     /// `platform::identity::DEFAULT_RESERVED` (112, 911, ...).
     pub reserved_extensions: Option<Vec<String>>,
+    /// Whether a prepaid call's dialplan answer waits for its hold to be on disk (`durable`,
+    /// the default) or only committed (`asynchronous`; PostgreSQL; what a database crash can
+    /// then cost: `billing::HoldCommit`).
+    pub prepaid_hold_commit: billing::HoldCommit,
     /// xml_curl credentials.
     pub xml_curl: Credentials,
     /// CDR gateway settings.
@@ -218,6 +222,7 @@ impl Default for DaemonConfig {
             recordings_degraded_after_s: 300,
             recordings_node: None,
             reserved_extensions: None,
+            prepaid_hold_commit: billing::HoldCommit::Durable,
             xml_curl: Credentials::default(),
             cdr: CdrSettings::default(),
             esl: EslSettings::default(),
@@ -249,6 +254,7 @@ impl std::fmt::Debug for DaemonConfig {
             )
             .field("recordings_node", &self.recordings_node)
             .field("reserved_extensions", &self.reserved_extensions)
+            .field("prepaid_hold_commit", &self.prepaid_hold_commit)
             .field("xml_curl", &self.xml_curl)
             .field("cdr", &self.cdr)
             .field("esl", &self.esl)
@@ -398,6 +404,19 @@ mod tests {
         }
         assert_eq!(redact(&config.database), "postgres://u:<hidden>@db/x");
         assert!(toml::from_str::<DaemonConfig>("lisen = \"x\"").is_err());
+    }
+
+    #[test]
+    fn prepaid_holds_are_durable_unless_configured_otherwise() {
+        let config: DaemonConfig = toml::from_str("").unwrap();
+        assert_eq!(config.prepaid_hold_commit, billing::HoldCommit::Durable);
+        let config: DaemonConfig =
+            toml::from_str("prepaid_hold_commit = \"asynchronous\"").unwrap();
+        assert_eq!(
+            config.prepaid_hold_commit,
+            billing::HoldCommit::Asynchronous
+        );
+        assert!(toml::from_str::<DaemonConfig>("prepaid_hold_commit = \"sometimes\"").is_err());
     }
 
     #[test]

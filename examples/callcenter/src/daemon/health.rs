@@ -47,12 +47,13 @@ async fn healthz(State(health): State<Health>) -> impl IntoResponse {
                     .map_or_else(Vec::new, |status| degraded(&status, r.thresholds))
             });
             // Still 200: the daemon serves; what needs an operator is in the text.
-            match reasons.is_empty() {
-                true => (StatusCode::OK, "ok\n".to_owned()),
-                false => (
+            if reasons.is_empty() {
+                (StatusCode::OK, "ok\n".to_owned())
+            } else {
+                (
                     StatusCode::OK,
                     format!("degraded: {}\n", reasons.join("; ")),
-                ),
+                )
             }
         }
         // Unauthenticated: the database's text stays in the log.

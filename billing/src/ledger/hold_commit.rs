@@ -1,0 +1,45 @@
+//! When a new hold's commit answers: once PostgreSQL has flushed it to disk, or at once.
+
+use serde::Deserialize;
+
+/// When [`Ledger::reserve`](crate::Ledger::reserve) answers on PostgreSQL: after the new
+/// holds' commit reached the disk (`Durable`, the default), or as soon as it is committed
+/// (`Asynchronous`: PostgreSQL's asynchronous commit, for the hold's statement only).
+///
+/// An asynchronous hold is seen by every other transaction at once, so two calls still cannot
+/// spend the same credit; what it gives up is surviving a crash of the PostgreSQL server (or a
+/// failover to a standby that had not received it) in the moments after it was taken (up to
+/// three times `wal_writer_delay`: 600 ms by default). Such a lost hold takes the account's
+/// record of it with it, so the ledger stays consistent; its call keeps the limit it was
+/// given (it cannot be extended: its hold is gone) and its CDR is charged in full, so the
+/// tenant may spend beyond its credit by at most those calls' first slices. Nothing is charged
+/// twice or left uncharged, and CDRs, charges and top-ups are always committed durably. On
+/// SQLite the setting changes nothing.
+///
+/// ```
+/// use billing::HoldCommit;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Settings {
+///     prepaid_hold_commit: HoldCommit,
+/// }
+/// let settings: Settings = serde_json::from_str(r#"{"prepaid_hold_commit": "asynchronous"}"#).unwrap();
+/// assert_eq!(settings.prepaid_hold_commit, HoldCommit::Asynchronous);
+/// assert_eq!(HoldCommit::default(), HoldCommit::Durable);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldCommit {
+    /// The answer waits until the holds are on disk (PostgreSQL's `synchronous_commit`).
+    #[default]
+    Durable,
+    /// The answer waits until the holds are committed, not until they are on disk.
+    Asynchronous,
+}
+
+impl HoldCommit {
+    /// Whether the commit waits for the disk.
+    pub(super) fn waits_for_flush(self) -> bool {
+        self == HoldCommit::Durable
+    }
+}
