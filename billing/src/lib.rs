@@ -65,7 +65,7 @@ pub use cdr::{
 #[cfg(feature = "ledger")]
 pub use ledger::{
     AccountInfo, Backend, Balance, BalanceListener, CdrRecord, CdrSearch, Corruption, Extension,
-    Hold, HoldCommit, HoldState, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
+    Hold, HoldCommit, HoldKey, HoldState, Ledger, LedgerError, Outcome, PlanRecord, Recorded,
     RecordingRecord, Reservation, ReserveRequest, TenantDirectory, Transaction, TransactionKind,
     UnassignedCdr, UnassignedReason,
 };

@@ -5,7 +5,9 @@
 
 mod common;
 
-use billing::{Cdr, Decimal, Extension, HoldState, Ledger, Outcome, Reservation, TransactionKind};
+use billing::{
+    Cdr, Decimal, Extension, HoldKey, HoldState, Ledger, Outcome, Reservation, TransactionKind,
+};
 use common::{hold_ledgers, open_tenant, unique};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -118,7 +120,12 @@ async fn apply(
         }
         Op::Extend(call) => {
             if let Some(hold) = holds.get(&call) {
-                match ledger.extend_hold(*hold, slice).await.unwrap() {
+                let key = HoldKey {
+                    id: *hold,
+                    tenant,
+                    created_us: None,
+                };
+                match ledger.extend_hold(key, slice).await.unwrap() {
                     Extension::Extended { seconds, .. } | Extension::Exhausted { seconds } => {
                         assert!(seconds > 0)
                     }
@@ -409,7 +416,7 @@ async fn the_charge_is_capped_at_the_hold_and_settles_once() {
         );
         assert_eq!(
             ledger
-                .extend_hold(hold.id, Duration::from_secs(60))
+                .extend_hold(hold.key(), Duration::from_secs(60))
                 .await
                 .unwrap(),
             Extension::Closed
@@ -923,6 +930,69 @@ async fn a_hold_statement_commits_asynchronously_only_when_asked() {
         assert_eq!(
             after, "on",
             "after a commit with wait_for_flush = {wait_for_flush}"
+        );
+    }
+}
+
+/// A hold is extended only when the key names it whole: its id, its tenant, and the moment it
+/// was taken. After a crash of the database lost an asynchronous hold, its id can be given to
+/// another hold; the lost call's worker, which still has the id, must not grow that one.
+#[tokio::test]
+async fn a_hold_is_extended_only_by_its_own_key() {
+    for (name, ledger) in hold_ledgers("holds").await {
+        let other = tenant(&ledger, Decimal::ZERO).await;
+        let tenant = tenant(&ledger, Decimal::ZERO).await;
+        ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
+        ledger.top_up(&other, Decimal::TEN, "ten").await.unwrap();
+        let uuid = channel_uuid(u64::from(rand_run()), 0, 'a');
+        let Reservation::Held(hold) = ledger
+            .reserve(&tenant, &uuid, &destination(0), AT, Duration::from_secs(60))
+            .await
+            .unwrap()
+        else {
+            panic!("{name}: not held");
+        };
+        let slice = Duration::from_secs(60);
+        let strangers = [
+            HoldKey {
+                tenant: &other,
+                ..hold.key()
+            },
+            HoldKey {
+                created_us: Some(hold.created_us + 1),
+                ..hold.key()
+            },
+        ];
+        for key in strangers {
+            assert_eq!(
+                ledger.extend_hold(key, slice).await.unwrap(),
+                Extension::Closed,
+                "{name}: {key:?}"
+            );
+        }
+        assert_eq!(
+            ledger.hold(hold.id).await.unwrap().unwrap().seconds,
+            60,
+            "{name}: untouched"
+        );
+        assert!(
+            matches!(
+                ledger.extend_hold(hold.key(), slice).await.unwrap(),
+                Extension::Extended { seconds: 120, .. }
+            ),
+            "{name}"
+        );
+        // An earlier version's reference (the id alone) still finds it, within its tenant.
+        let by_id = HoldKey {
+            created_us: None,
+            ..hold.key()
+        };
+        assert!(
+            matches!(
+                ledger.extend_hold(by_id, slice).await.unwrap(),
+                Extension::Extended { seconds: 180, .. }
+            ),
+            "{name}"
         );
     }
 }

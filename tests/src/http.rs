@@ -78,27 +78,37 @@ pub async fn send(address: std::net::SocketAddr, request: &[u8]) -> std::io::Res
 /// Sends `request` on a blocking connection, as libcurl does on the thread of a FreeSWITCH
 /// module (mod_xml_curl, mod_json_cdr), and reads until the response is complete (its
 /// Content-Length, its last chunk, or the end of the connection): the time to an answer is
-/// then what FreeSWITCH waits, without the connection's close. Each read or write may take
-/// `timeout` at most.
+/// then what FreeSWITCH waits, without the connection's close. The whole exchange may take
+/// `timeout` at most, and the answer [`MAX_BLOCKING_ANSWER`] bytes.
 pub fn send_blocking(
     address: std::net::SocketAddr,
     request: &[u8],
     timeout: std::time::Duration,
 ) -> std::io::Result<Response> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)?;
+    let deadline = std::time::Instant::now() + timeout;
+    let left = || {
+        deadline
+            .checked_duration_since(std::time::Instant::now())
+            .filter(|left| !left.is_zero())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))
+    };
+    let mut stream = std::net::TcpStream::connect_timeout(&address, left()?)?;
     stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(left()?))?;
     stream.write_all(request)?;
     let mut raw = Vec::new();
     let mut buffer = [0u8; 16 * 1024];
     while !complete(&raw) {
+        stream.set_read_timeout(Some(left()?))?;
         let read = stream.read(&mut buffer)?;
         if read == 0 {
             break;
         }
         raw.extend_from_slice(&buffer[..read]);
+        if raw.len() > MAX_BLOCKING_ANSWER {
+            return Err(std::io::Error::other("the answer is too long"));
+        }
     }
     parse(&raw).ok_or_else(|| {
         std::io::Error::other(format!(
@@ -107,6 +117,9 @@ pub fn send_blocking(
         ))
     })
 }
+
+/// The longest answer [`send_blocking`] reads.
+pub const MAX_BLOCKING_ANSWER: usize = 4 << 20;
 
 /// Whether `raw` holds a whole response: its headers and the body they announce (by
 /// Content-Length or chunks); one that announces neither ends with the connection.

@@ -7,14 +7,16 @@ use serde::Deserialize;
 /// (`Asynchronous`: PostgreSQL's asynchronous commit, for the hold's statement only).
 ///
 /// An asynchronous hold is seen by every other transaction at once, so two calls still cannot
-/// spend the same credit; what it gives up is surviving a crash of the PostgreSQL server (or a
-/// failover to a standby that had not received it) in the moments after it was taken (up to
-/// three times `wal_writer_delay`: 600 ms by default). Such a lost hold takes the account's
-/// record of it with it, so the ledger stays consistent; its call keeps the limit it was
-/// given (it cannot be extended: its hold is gone) and its CDR is charged in full, so the
-/// tenant may spend beyond its credit by at most those calls' first slices. Nothing is charged
-/// twice or left uncharged, and CDRs, charges and top-ups are always committed durably. On
-/// SQLite the setting changes nothing.
+/// spend the same credit; what it gives up is surviving a crash of the PostgreSQL server in
+/// the moments after it was taken (up to three times `wal_writer_delay`: 600 ms by default),
+/// or a failover to a standby it had not reached (with synchronous standbys, the hold does not
+/// wait for them either). Such a lost hold takes the account's record of it with it, so the
+/// ledger stays consistent; its call keeps the limit it was given and cannot be extended (its
+/// id may be given to another hold, which [`HoldKey`](crate::HoldKey) tells apart), and its
+/// CDR is charged in full, so the tenant may spend beyond its credit by at most those calls'
+/// first slices. Nothing is charged twice or left uncharged. `Durable` changes nothing: holds,
+/// like CDRs, charges and top-ups, are then as durable as the server's `synchronous_commit`
+/// makes every commit (`on` by default). On SQLite the setting changes nothing.
 ///
 /// ```
 /// use billing::HoldCommit;

@@ -59,6 +59,40 @@ pub struct Hold {
     pub state: HoldState,
     /// Last taken or extended, Unix microseconds.
     pub touched_us: i64,
+    /// When it was taken, Unix microseconds: with the id, what tells it apart from a hold
+    /// given the same id after a database crash lost this one ([`HoldKey`]).
+    pub created_us: i64,
+}
+
+impl Hold {
+    /// What [`Ledger::extend_hold`] finds this hold by.
+    pub fn key(&self) -> HoldKey<'_> {
+        HoldKey {
+            id: self.id,
+            tenant: &self.tenant,
+            created_us: Some(self.created_us),
+        }
+    }
+}
+
+/// Which hold [`Ledger::extend_hold`] grows: the one of this id, of this tenant, and taken at
+/// `created_us` when that is known. A hold id alone is not enough: ids are a sequence, and a
+/// hold committed asynchronously ([`HoldCommit`](crate::HoldCommit)) that a crash of the
+/// database lost can leave its id to be given again, to a new hold of any tenant.
+///
+/// ```
+/// use billing::HoldKey;
+/// let key = HoldKey { id: 42, tenant: "acme", created_us: Some(1_700_000_000_000_000) };
+/// assert_eq!(key.tenant, "acme");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldKey<'a> {
+    /// The hold's id.
+    pub id: i64,
+    /// The tenant it must belong to.
+    pub tenant: &'a str,
+    /// When it was taken (Unix µs), if known: a hold taken at another moment is not it.
+    pub created_us: Option<i64>,
 }
 
 /// What [`Ledger::reserve`] decided for a call.
@@ -98,24 +132,37 @@ pub(super) const OPEN: &str = HoldState::Open.as_str();
 
 impl Ledger {
     /// Holds the next `slice` of the call held by `hold` (less when less credit remains),
-    /// priced as its first slice was.
-    pub async fn extend_hold(&self, hold: i64, slice: Duration) -> Result<Extension, LedgerError> {
+    /// priced as its first slice was. A hold that is not open, or not the one `hold` names
+    /// (another tenant's, or taken at another moment), is [`Extension::Closed`].
+    pub async fn extend_hold(
+        &self,
+        hold: HoldKey<'_>,
+        slice: Duration,
+    ) -> Result<Extension, LedgerError> {
         let mut tx = self.pool.begin().await?;
         // The hold's row first (the lock order everywhere): a settlement racing this one
         // either waits for it or has closed the hold already.
-        let row = sqlx::query(&format!(
-            "UPDATE holds SET touched_us = touched_us WHERE id = $1 AND state = '{OPEN}'
-             RETURNING id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us, rated_at"
-        ))
-        .bind(hold)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let taken_at = if hold.created_us.is_some() {
+            "AND created_us = $3"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE holds SET touched_us = touched_us
+             WHERE id = $1 AND tenant = $2 {taken_at} AND state = '{OPEN}'
+             RETURNING id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us, created_us, rated_at"
+        );
+        let mut query = sqlx::query(&sql).bind(hold.id).bind(hold.tenant);
+        if let Some(created_us) = hold.created_us {
+            query = query.bind(created_us);
+        }
+        let row = query.fetch_optional(&mut *tx).await?;
         let Some(row) = row else {
             tx.rollback().await?;
             return Ok(Extension::Closed);
         };
         let current = hold_of(&row)?;
-        let rated_at: i64 = row.try_get(8)?;
+        let rated_at: i64 = row.try_get(9)?;
         let (plan, plans) = self.tenant_plan(&current.tenant).await?;
         let plans = self.in_force(plans, rated_at);
         let account = lock_account(&mut tx, &current.tenant).await?;
@@ -139,7 +186,7 @@ impl Ledger {
                 .bind(seconds as i64)
                 .bind(micros)
                 .bind(now_us())
-                .bind(hold)
+                .bind(current.id)
                 .execute(&mut *tx)
                 .await?;
                 add_held(&mut tx, &current.tenant, micros - current_micros).await?;
@@ -230,7 +277,7 @@ impl Ledger {
     }
 }
 
-pub(super) const SELECT_HOLD: &str = "SELECT id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us FROM holds";
+pub(super) const SELECT_HOLD: &str = "SELECT id, tenant, call_uuid, destination, seconds, amount_micros, state, touched_us, created_us FROM holds";
 
 pub(super) fn hold_of(row: &AnyRow) -> Result<Hold, LedgerError> {
     Ok(Hold {
@@ -242,6 +289,7 @@ pub(super) fn hold_of(row: &AnyRow) -> Result<Hold, LedgerError> {
         amount: from_micros(row.try_get(5)?),
         state: row.try_get::<String, _>(6)?.parse()?,
         touched_us: row.try_get(7)?,
+        created_us: row.try_get(8)?,
     })
 }
 

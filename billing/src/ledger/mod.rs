@@ -37,7 +37,7 @@ pub use accounts::{AccountInfo, Balance, Transaction, TransactionKind};
 pub use cdrs::{CdrRecord, CdrSearch, Outcome, Recorded};
 pub use connect::Backend;
 pub use hold_commit::HoldCommit;
-pub use holds::{Extension, Hold, HoldState, Reservation};
+pub use holds::{Extension, Hold, HoldKey, HoldState, Reservation};
 pub use plans::PlanRecord;
 pub use recordings::RecordingRecord;
 pub use reserve::ReserveRequest;

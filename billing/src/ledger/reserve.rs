@@ -84,13 +84,13 @@ const TRY_AGAIN: [&str; 3] = ["23505", "40P01", "40001"];
 
 /// The holds of the calls in `$1` (a JSON array of `[call_uuid, destination]`), on PostgreSQL.
 const HELD_ALREADY_POSTGRES: &str = "
-    SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us
+    SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us, h.created_us
     FROM jsonb_array_elements(CAST($1 AS JSONB)) AS c (e)
     JOIN holds AS h ON h.call_uuid = c.e ->> 0 AND h.destination = c.e ->> 1";
 
 /// The holds of the calls in `$1` (a JSON array of `[call_uuid, destination]`), on SQLite.
 const HELD_ALREADY_SQLITE: &str = "
-    SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us
+    SELECT h.id, h.tenant, h.call_uuid, h.destination, h.seconds, h.amount_micros, h.state, h.touched_us, h.created_us
     FROM json_each($1) AS c
     JOIN holds AS h ON h.call_uuid = json_extract(c.value, '$[0]') AND h.destination = json_extract(c.value, '$[1]')";
 
@@ -771,6 +771,7 @@ impl Priced<'_> {
             amount: from_micros(micros),
             state: HoldState::Open,
             touched_us: now,
+            created_us: now,
         })
     }
 }

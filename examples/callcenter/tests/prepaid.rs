@@ -6,10 +6,11 @@
 
 mod common;
 
-use billing::{Decimal, Ledger, PlanRecord, Rounding};
+use billing::{Decimal, Ledger, PlanRecord, Reservation, Rounding};
 use callcenter::api::{ApiUser, Role, Users};
 use common::{call, login, next_text};
 use platform::store::{ExtensionRow, PlatformStore, Tenant};
+use platform::variables::{ChannelVariables, HoldReference};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -149,12 +150,17 @@ fn plain_event(headers: &[(&str, String)]) -> EventFrame {
 /// A trunk leg of `tenant`'s answered `seconds_ago`, out through its gateway to `DIALLED`, that
 /// did not pass our dialplan (no limit marker: a transfer, an originate to a gateway).
 fn trunk_leg_answered(tenant: &str, uuid: &str, seconds_ago: u64) -> EventFrame {
+    plain_event(&trunk_leg_headers(tenant, uuid, seconds_ago))
+}
+
+/// The headers of [`trunk_leg_answered`].
+fn trunk_leg_headers(tenant: &str, uuid: &str, seconds_ago: u64) -> Vec<(&'static str, String)> {
     let now_us = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_micros() as u64;
     let answered = now_us - seconds_ago * 1_000_000;
-    plain_event(&[
+    vec![
         ("Event-Name", "CHANNEL_ANSWER".into()),
         ("Unique-ID", uuid.into()),
         ("Call-Direction", "outbound".into()),
@@ -166,7 +172,25 @@ fn trunk_leg_answered(tenant: &str, uuid: &str, seconds_ago: u64) -> EventFrame 
         ("Caller-Channel-Answered-Time", answered.to_string()),
         ("variable_sip_gateway_name", "trunk".into()),
         ("variable_tenant_id", tenant.into()),
-    ])
+    ]
+}
+
+/// The trunk leg of a call our dialplan limited to 10 s and held by `hold`, answered
+/// `seconds_ago`.
+fn limited_leg_answered(
+    tenant: &str,
+    uuid: &str,
+    seconds_ago: u64,
+    hold: HoldReference,
+) -> EventFrame {
+    let (hold_header, limit_header) = (
+        format!("variable_{}", ChannelVariables::HOLD),
+        format!("variable_{}", ChannelVariables::LIMIT),
+    );
+    let mut headers: Vec<(&str, String)> = trunk_leg_headers(tenant, uuid, seconds_ago);
+    headers.push((&hold_header, hold.to_string()));
+    headers.push((&limit_header, "10".into()));
+    plain_event(&headers)
 }
 
 fn start_daemon(database: &str, port: u16, node: &FakeNode) -> Child {
@@ -413,4 +437,90 @@ async fn click_to_call_is_limited_at_the_dialled_rate_and_refused_with_the_datab
     .await
     .unwrap();
     relay.up().await;
+}
+
+/// The trunk leg of a call our dialplan held names its hold by id and by the moment it was
+/// taken (`callcenter_hold`): the worker extends that hold before its slice ends. A leg whose
+/// reference has a hold's id but not its moment (the id given again after a database crash
+/// lost the first hold) extends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialplan_hold_is_extended_only_by_its_whole_reference() {
+    let direct = Ledger::connect(&postgres_url(5432))
+        .await
+        .expect("PostgreSQL must be running on 127.0.0.1:5432 for this test");
+    let (tenant, _) = prepaid_tenant(&direct).await;
+    let run = format!("{:08x}", std::process::id());
+    let leg = |kind: u32| format!("{run}-0000-4000-80{kind:02x}-{:012x}", rand_nanos());
+    let (caller, trunk, other_caller, stale_trunk) = (leg(10), leg(11), leg(12), leg(13));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut held = Vec::new();
+    for call in [&caller, &other_caller] {
+        let reservation = direct
+            .reserve(&tenant, call, DIALLED, now, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let Reservation::Held(hold) = reservation else {
+            panic!("{call}: {reservation:?}");
+        };
+        held.push(hold);
+    }
+    let (hold, other) = (&held[0], &held[1]);
+    let reference = HoldReference {
+        id: hold.id,
+        created_us: Some(hold.created_us),
+    };
+    let stale = HoldReference {
+        id: other.id,
+        created_us: Some(other.created_us + 1),
+    };
+    // Both answered 4 s ago: their first slices end in 6 s, extended 5 s before.
+    let node = FakeNode::start(
+        "ClueCon",
+        vec![Session {
+            events: vec![
+                limited_leg_answered(&tenant, &stale_trunk, 4, stale),
+                limited_leg_answered(&tenant, &trunk, 4, reference),
+            ],
+            ..Session::idle()
+        }],
+    )
+    .await;
+    let port = tests::free_port();
+    let _daemon = Daemon(start_daemon(&postgres_url(5432), port, &node));
+    http::wait_healthy(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = direct.hold(hold.id).await.unwrap().expect("the hold");
+        if now.seconds == 20 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hold was not extended: {now:?}; the node saw {:#?}",
+            node.log().commands
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The stale leg came first and was due at the same moment: its attempt is over.
+    let other_now = direct
+        .hold(other.id)
+        .await
+        .unwrap()
+        .expect("the other hold");
+    assert_eq!(
+        other_now.seconds, 10,
+        "a stale reference extended {other_now:?}"
+    );
+    assert!(
+        !node
+            .log()
+            .commands
+            .iter()
+            .any(|c| c.contains(&format!("uuid_kill {stale_trunk}"))),
+        "the stale leg's limit was moved: {:#?}",
+        node.log().commands
+    );
 }

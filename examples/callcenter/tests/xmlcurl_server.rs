@@ -336,13 +336,17 @@ async fn prepaid_calls_are_limited_to_the_balance_and_refused_without_it() {
     assert_eq!(money.available(), "0".parse().unwrap());
     let holds = platform.ledger.holds("acme", None, 10).await.unwrap();
     assert_eq!(holds.len(), 1);
-    assert!(answer.contains(&format!(
-        r#"data="nolocal:callcenter_hold={}""#,
-        holds[0].id
-    )));
+    // The hold by its id and the moment it was taken: together they name it even after a
+    // database crash gave its id to another.
+    let reference = format!(
+        r#"data="nolocal:callcenter_hold={}-{}""#,
+        holds[0].id, holds[0].created_us
+    );
+    assert!(answer.contains(&reference), "{answer}");
     // The same lookup again (FreeSWITCH retrying it) is the same hold, not a second one.
     let again = xml(&ask(&platform, "005_fsapi_dialplan.http").await);
     assert!(again.contains("sched_hangup +100 "), "{again}");
+    assert!(again.contains(&reference), "{again}");
     assert_eq!(
         platform.ledger.holds("acme", None, 10).await.unwrap().len(),
         1

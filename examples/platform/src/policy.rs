@@ -11,7 +11,7 @@
 //!   our staging directory.
 
 use crate::store::{ExtensionRow, Tenant};
-use crate::variables::ChannelVariables;
+use crate::variables::{ChannelVariables, HoldReference};
 use billing::{Ledger, LedgerError, Reservation};
 use esl::proto::{Event, HangupCause};
 use std::path::{Component, Path, PathBuf};
@@ -51,8 +51,8 @@ pub enum PrepaidLimit {
     Held {
         /// Seconds after answer.
         seconds: u64,
-        /// The hold's id in the ledger.
-        hold: i64,
+        /// The hold in the ledger.
+        hold: HoldReference,
     },
     /// No credit left: refuse the call, with [`PrepaidLimit::BARRED`].
     Barred,
@@ -106,7 +106,10 @@ pub async fn prepaid_limit(
     Ok(match reserved {
         Reservation::Held(hold) => PrepaidLimit::Held {
             seconds: hold.seconds,
-            hold: hold.id,
+            hold: HoldReference {
+                id: hold.id,
+                created_us: Some(hold.created_us),
+            },
         },
         Reservation::NoCredit => PrepaidLimit::Barred,
         Reservation::NoRoute => PrepaidLimit::NoRoute,

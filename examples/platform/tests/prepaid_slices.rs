@@ -47,7 +47,7 @@ struct Call {
     trunk: String,
     destination: String,
     answered: i64,
-    hold: i64,
+    hold: billing::Hold,
     slices: Slices,
     /// When FreeSWITCH's scheduler hangs the trunk leg up, Unix seconds.
     limit_at: i64,
@@ -150,9 +150,9 @@ async fn three_calls_share(name: &str, ledger: Ledger) {
             trunk,
             destination,
             answered,
-            hold: hold.id,
             slices: Slices::new(answered, hold.seconds, SLICE, Limit::Dialplan),
             limit_at: answered + hold.seconds as i64,
+            hold,
             ended: None,
             extensions: 0,
         });
@@ -162,7 +162,7 @@ async fn three_calls_share(name: &str, ledger: Ledger) {
         match due {
             Due::Extend(i, now) => {
                 let call = &mut calls[i];
-                let extension = ledger.extend_hold(call.hold, SLICE).await.unwrap();
+                let extension = ledger.extend_hold(call.hold.key(), SLICE).await.unwrap();
                 let money = ledger.balance(&tenant).await.unwrap();
                 assert!(money.available() >= Decimal::ZERO, "{name}: {money:?}");
                 match call.slices.extended(extension, now) {

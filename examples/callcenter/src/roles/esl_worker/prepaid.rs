@@ -9,6 +9,7 @@
 
 use super::{Shared, lock};
 use backon::Retryable;
+use billing::HoldKey;
 use esl::api::{SchedDel, SchedKill, UuidKill};
 use esl::client::Client;
 use esl::proto::Event;
@@ -16,7 +17,7 @@ use platform::clock::unix_seconds;
 use platform::policy::{self, PrepaidLimit};
 use platform::retry::Retry;
 use platform::slices::{Limit, Move, Slices, Step};
-use platform::variables::ChannelVariables;
+use platform::variables::{ChannelVariables, HoldReference};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ struct Limited {
     uuid: String,
     tenant: String,
     /// The ledger's hold.
-    hold: i64,
+    hold: HoldReference,
     slices: Slices,
 }
 
@@ -43,7 +44,7 @@ pub(super) fn limit_on_answer(shared: &Arc<Shared>, index: usize, client: &Clien
     // The dialplan's trunk leg: limited already, its hold to extend while it is up.
     if let Some(hold) = event
         .variable(ChannelVariables::HOLD)
-        .and_then(|h| h.parse::<i64>().ok())
+        .and_then(|h| HoldReference::parse(&h))
     {
         let seconds = event
             .variable(ChannelVariables::LIMIT)
@@ -172,7 +173,12 @@ async fn run_slices(shared: &Shared, client: &Client, mut limited: Limited, slic
         }
         // Tried until the current limit: FreeSWITCH ends the call there anyway.
         let ends = limited.slices.ends();
-        let extended = (|| shared.ledger.extend_hold(limited.hold, slice))
+        let hold = HoldKey {
+            id: limited.hold.id,
+            tenant: &limited.tenant,
+            created_us: limited.hold.created_us,
+        };
+        let extended = (|| shared.ledger.extend_hold(hold, slice))
             .retry(retry().builder())
             .sleep(tokio::time::sleep)
             .when(|_| unix_seconds() < ends)
