@@ -1,7 +1,8 @@
 //! The pipeline: finished recordings in, verified objects out. Encoding is CPU-bound and runs
-//! on a pool of threads fed by a bounded crossbeam channel; uploads are async tasks, a bounded
-//! number at a time, and what fails is tried again by the pipeline (`retries`). What it holds
-//! is counted, and moved to a spill directory past a high-water mark (`spill`).
+//! on a pool of threads fed by a bounded crossbeam channel (a submission waits for room
+//! without a thread); uploads are async tasks, a bounded number at a time, and what fails is
+//! tried again by the pipeline (`retries`). What it holds is counted, and moved to a spill
+//! directory past a high-water mark (`spill`).
 
 use crate::retries::{JobQueue, Uploads, upload_loop};
 use crate::spill::{Holdings, SpillConfig, StagingStatus};
@@ -211,6 +212,9 @@ pub(crate) enum Work {
 /// ```
 pub struct Pipeline {
     jobs: JobQueue,
+    /// Told by the encoders each time they take a job: a submission waiting for room in
+    /// their queue waits on this, not on a thread.
+    room: Arc<tokio::sync::Notify>,
     workers: Vec<std::thread::JoinHandle<()>>,
     uploader: Option<tokio::task::JoinHandle<()>>,
     stop: CancellationToken,
@@ -230,23 +234,29 @@ impl Pipeline {
         let holdings = Arc::new(Holdings::default());
         let (jobs, queued) = crossbeam_channel::bounded::<Queued>(config.queue);
         let jobs: JobQueue = Arc::new(Mutex::new(Some(jobs)));
+        let room = Arc::new(tokio::sync::Notify::new());
         let (encoded_tx, encoded_rx) = mpsc::channel(config.queue);
         let (reports_tx, reports) = mpsc::channel(config.queue.max(1));
         let workers = (0..config.workers.max(1))
             .map(|n| {
-                let (queued, encoded, reports, config, stop, holdings) = (
+                let (queued, encoded, reports, config, stop, holdings, room) = (
                     queued.clone(),
                     encoded_tx.clone(),
                     reports_tx.clone(),
                     config.clone(),
                     stop.clone(),
                     holdings.clone(),
+                    room.clone(),
                 );
                 std::thread::Builder::new()
                     .name(format!("recording-encoder-{n}"))
                     .spawn(move || {
                         lower_priority(config.encoder_nice);
-                        encode_loop(&queued, &encoded, &reports, &config, &stop, &holdings)
+                        let queue = EncoderQueue {
+                            jobs: &queued,
+                            room: &room,
+                        };
+                        encode_loop(queue, &encoded, &reports, &config, &stop, &holdings)
                     })
                     .expect("an encoder thread")
             })
@@ -264,6 +274,7 @@ impl Pipeline {
         (
             Pipeline {
                 jobs,
+                room,
                 workers,
                 uploader: Some(uploader),
                 stop,
@@ -276,7 +287,9 @@ impl Pipeline {
 
     /// Queues a finished recording: writes its job file (so it survives a crash from here on),
     /// moves it to the spill when the staging directory holds as much as it may, then waits
-    /// for room in the queue.
+    /// for room in the queue. The wait holds no thread: with thousands of recordings waiting
+    /// (the encoders behind), the runtime's blocking threads stay free for the uploads' file
+    /// work, which is what frees the room.
     pub async fn submit(&self, job: Job) -> Result<(), SubmitError> {
         let jobs = self
             .jobs
@@ -286,7 +299,7 @@ impl Pipeline {
             .ok_or(SubmitError::ShuttingDown)?;
         let since = Instant::now();
         let (holdings, spill) = (self.holdings.clone(), self.spill.clone());
-        let job = tokio::task::spawn_blocking(move || {
+        let admitted = tokio::task::spawn_blocking(move || {
             // A job submitted again after its object was verified must not leave a job file
             // without its WAV behind.
             if !job.wav.is_file() {
@@ -295,7 +308,7 @@ impl Pipeline {
             // Queued or in flight already (a scan beside its RECORD_STOP): taken once, its job
             // file left as the first submission wrote it.
             if holdings.holds(&job.wav) {
-                return Ok(());
+                return Ok(None);
             }
             let job_file_error = |wav: &PathBuf| {
                 let wav = wav.clone();
@@ -304,20 +317,48 @@ impl Pipeline {
             job.write_job_file().map_err(job_file_error(&job.wav))?;
             let wav = job.wav.clone();
             // `None`: another submission of the same WAV was admitted meanwhile.
-            let Some(job) = holdings
+            holdings
                 .admit(job, spill.as_ref())
-                .map_err(job_file_error(&wav))?
-            else {
-                return Ok(());
-            };
-            jobs.send(Queued {
+                .map_err(job_file_error(&wav))
+        });
+        let Some(job) = admitted.await.unwrap_or(Err(SubmitError::ShuttingDown))? else {
+            return Ok(());
+        };
+        self.queue(
+            &jobs,
+            Queued {
                 job,
                 since,
                 encode_attempts: 0,
-            })
-            .map_err(|_| SubmitError::ShuttingDown)
-        });
-        job.await.unwrap_or(Err(SubmitError::ShuttingDown))
+            },
+        )
+        .await
+    }
+
+    /// Puts `queued` in the encoders' queue once it has room, waiting without a thread.
+    async fn queue(
+        &self,
+        jobs: &crossbeam_channel::Sender<Queued>,
+        mut queued: Queued,
+    ) -> Result<(), SubmitError> {
+        loop {
+            // Registered before trying: room made between the try and the wait is not missed.
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match jobs.try_send(queued) {
+                Ok(()) => return Ok(()),
+                Err(crossbeam_channel::TrySendError::Full(back)) => {
+                    queued = back;
+                    room.await;
+                }
+                Err(crossbeam_channel::TrySendError::Disconnected(queued)) => {
+                    // Admitted, never queued: the next start's scan takes it from its job file.
+                    self.holdings.released(&queued.job);
+                    return Err(SubmitError::ShuttingDown);
+                }
+            }
+        }
     }
 
     /// What the staging directory and the spill hold, and how uploads fare.
@@ -396,8 +437,14 @@ impl Encoded {
     }
 }
 
+/// Where an encoder takes its jobs, and whom it tells it made room.
+struct EncoderQueue<'a> {
+    jobs: &'a crossbeam_channel::Receiver<Queued>,
+    room: &'a tokio::sync::Notify,
+}
+
 fn encode_loop(
-    queued: &crossbeam_channel::Receiver<Queued>,
+    queue: EncoderQueue<'_>,
     encoded: &mpsc::Sender<Work>,
     reports: &mpsc::Sender<Report>,
     config: &PipelineConfig,
@@ -408,7 +455,8 @@ fn encode_loop(
         holdings.released(&queued.job);
         let _ = reports.blocking_send(queued.report(outcome));
     };
-    while let Ok(item) = queued.recv() {
+    while let Ok(item) = queue.jobs.recv() {
+        queue.room.notify_one();
         if stop.is_cancelled() {
             report(item, left_staged("shutdown before encoding"));
             continue;

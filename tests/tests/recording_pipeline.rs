@@ -447,3 +447,54 @@ async fn an_encoding_that_fails_on_i_o_is_retried_by_the_pipeline() {
         assert!(!file.exists(), "{file:?} left staged");
     }
 }
+
+/// More recordings submitted at once than the runtime has blocking threads, while the encoders'
+/// queue is full: a submission waiting for room holds no thread, so the uploads (whose file
+/// work needs one) go on, make room, and every recording is stored. (Waiting on a thread, the
+/// submissions took every blocking thread and the pipeline stopped, telling no one.)
+#[test]
+fn submissions_waiting_for_the_encoders_leave_the_blocking_threads_to_the_uploads() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = common::scratch("crowded");
+        let staging = dir.join("staging");
+        std::fs::create_dir_all(&staging).unwrap();
+        let jobs = stage_real(&staging, "crowd", 4);
+        let mut config = config(&dir);
+        config.queue = 1;
+        config.workers = 1;
+        config.uploads = 1;
+        let (pipeline, mut reports) =
+            Pipeline::start(config, Destination::local(&dir.join("store")).unwrap());
+        let pipeline = std::sync::Arc::new(pipeline);
+        let submitted: Vec<_> = jobs
+            .iter()
+            .map(|job| {
+                let (pipeline, job) = (pipeline.clone(), job.clone());
+                tokio::spawn(async move { pipeline.submit(job).await })
+            })
+            .collect();
+        let mut stored = 0;
+        while stored < jobs.len() {
+            let report = tokio::time::timeout(Duration::from_secs(30), reports.recv())
+                .await
+                .unwrap_or_else(|_| panic!("stuck after {stored} of {} recordings", jobs.len()))
+                .expect("the pipeline is running");
+            assert!(matches!(report.outcome, Outcome::Stored(_)), "{report:?}");
+            stored += 1;
+        }
+        for submission in submitted {
+            submission.await.unwrap().unwrap();
+        }
+        let Ok(pipeline) = std::sync::Arc::try_unwrap(pipeline) else {
+            panic!("a submission still holds the pipeline");
+        };
+        pipeline.finish().await;
+        assert_eq!(staged_files(&staging), Vec::<PathBuf>::new());
+    });
+}
