@@ -996,3 +996,39 @@ async fn a_hold_is_extended_only_by_its_own_key() {
         );
     }
 }
+
+/// A ledger on a pool of its own (another runtime's, in the daemon) shares the account: what
+/// it holds, the first ledger sees held, and the credit is shared. SQLite has one writer, so
+/// it has no second pool.
+#[tokio::test]
+async fn a_ledger_on_a_pool_of_its_own_shares_the_credit() {
+    let url = common::postgres_url();
+    let first = Ledger::connect(&url).await.unwrap();
+    let second = first.with_pool_of_its_own(&url, 2).unwrap();
+    let tenant = tenant(&first, Decimal::ZERO).await;
+    first.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
+    let run = u64::from(rand_run());
+    let mut held = Decimal::ZERO;
+    for (call, ledger) in [&second, &first, &second].into_iter().enumerate() {
+        let uuid = channel_uuid(run, call, 'a');
+        if let Reservation::Held(hold) = ledger
+            .reserve(
+                &tenant,
+                &uuid,
+                &destination(call),
+                AT,
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap()
+        {
+            held += hold.amount;
+        }
+    }
+    // 0.65 a first minute: one call, and what is left (0.35) for the next; none for a third.
+    assert_eq!(held, Decimal::ONE);
+    assert_eq!(first.balance(&tenant).await.unwrap().held, Decimal::ONE);
+    assert_eq!(second.balance(&tenant).await.unwrap().held, Decimal::ONE);
+    let sqlite = Ledger::connect("sqlite::memory:").await.unwrap();
+    assert!(sqlite.with_pool_of_its_own("sqlite::memory:", 1).is_err());
+}

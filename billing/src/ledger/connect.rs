@@ -66,6 +66,40 @@ impl Ledger {
         })
     }
 
+    /// This ledger (its plans, accounts and listener shared) on a pool of its own to the same
+    /// PostgreSQL database at `url`, of at most `max_connections`, whose connections are
+    /// opened when first needed: by the runtime that needs them. A thread with a runtime of
+    /// its own (the daemon's FreeSWITCH routes) then waits on sockets of its own reactor, not
+    /// on another runtime's that is busy elsewhere. Its prepaid reservations are combined
+    /// apart from this ledger's, as another process's are. Not for SQLite (one writer):
+    /// [`LedgerError::UnsupportedUrl`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), billing::LedgerError> {
+    /// let url = "postgres://127.0.0.1/billing";
+    /// let ledger = billing::Ledger::connect(url).await?;
+    /// let for_another_runtime = ledger.with_pool_of_its_own(url, 8)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_pool_of_its_own(
+        &self,
+        url: &str,
+        max_connections: u32,
+    ) -> Result<Self, LedgerError> {
+        if self.backend != Backend::Postgres {
+            return Err(LedgerError::UnsupportedUrl(url.to_owned()));
+        }
+        let pool = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(max_connections.max(1))
+            .connect_lazy(url)?;
+        Ok(Self {
+            pool,
+            reservations: Arc::default(),
+            ..self.clone()
+        })
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

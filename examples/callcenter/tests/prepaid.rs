@@ -194,6 +194,11 @@ fn limited_leg_answered(
 }
 
 fn start_daemon(database: &str, port: u16, node: &FakeNode) -> Child {
+    daemon_command(database, port, node).spawn().unwrap()
+}
+
+/// The daemon's command line, environment and configuration, not started.
+fn daemon_command(database: &str, port: u16, node: &FakeNode) -> Command {
     let dir = scratch("prepaid-daemon");
     let config = dir.join("callcenter.toml");
     std::fs::write(
@@ -204,7 +209,8 @@ fn start_daemon(database: &str, port: u16, node: &FakeNode) -> Child {
         ),
     )
     .unwrap();
-    Command::new(DAEMON)
+    let mut command = Command::new(DAEMON);
+    command
         .arg("--config")
         .arg(&config)
         .arg("serve")
@@ -226,9 +232,8 @@ fn start_daemon(database: &str, port: u16, node: &FakeNode) -> Child {
             Stdio::inherit()
         } else {
             Stdio::null()
-        })
-        .spawn()
-        .unwrap()
+        });
+    command
 }
 
 struct Daemon(Child);
@@ -522,5 +527,49 @@ async fn a_dialplan_hold_is_extended_only_by_its_whole_reference() {
             .any(|c| c.contains(&format!("uuid_kill {stale_trunk}"))),
         "the stale leg's limit was moved: {:#?}",
         node.log().commands
+    );
+}
+
+/// FreeSWITCH's routes on an address (and a thread, and database connections) of their own: a
+/// prepaid dialplan lookup there holds the call's first slice as on the shared address, and
+/// names its hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookup_on_freeswitch_s_own_address_holds_the_call() {
+    let direct = Ledger::connect(&postgres_url(5432))
+        .await
+        .expect("PostgreSQL must be running on 127.0.0.1:5432 for this test");
+    let (tenant, context) = prepaid_tenant(&direct).await;
+    let node = FakeNode::start("ClueCon", vec![Session::idle()]).await;
+    let port = tests::free_port();
+    let freeswitch_port = std::iter::repeat_with(tests::free_port)
+        .find(|other| *other != port)
+        .unwrap();
+    let freeswitch = SocketAddr::from(([127, 0, 0, 1], freeswitch_port));
+    let _daemon = Daemon(
+        daemon_command(&postgres_url(5432), port, &node)
+            .env("CALLCENTER_FREESWITCH_LISTEN", freeswitch.to_string())
+            .spawn()
+            .unwrap(),
+    );
+    http::wait_healthy(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let uuid = format!(
+        "{:08x}-0000-4000-8020-{:012x}",
+        std::process::id(),
+        rand_nanos()
+    );
+    let answer = ask(freeswitch, &lookup(&uuid, &context, DIALLED)).await;
+    assert!(
+        answer.contains(r#"data="nolocal:execute_on_answer=sched_hangup +10 ALLOTTED_TIMEOUT""#),
+        "{answer}"
+    );
+    let holds = direct.holds(&tenant, None, 10).await.unwrap();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(holds[0].call_uuid, uuid);
+    assert!(
+        answer.contains(&format!(
+            "callcenter_hold={}-{}",
+            holds[0].id, holds[0].created_us
+        )),
+        "{answer}"
     );
 }

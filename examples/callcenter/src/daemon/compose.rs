@@ -29,6 +29,10 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 /// Events kept per tenant for subscribers that fall behind.
 const HUB_CAPACITY: usize = 4096;
 
+/// Most database connections of the xml_curl lookups on FreeSWITCH's thread (prepaid holds of
+/// one tenant are written a batch at a time, so a few suffice).
+const LOOKUP_CONNECTIONS: u32 = 4;
+
 /// Opens the database (migrating it) and builds every route.
 pub async fn build(config: &DaemonConfig) -> Result<Daemon, DaemonError> {
     build_roles(config, Roles::ALL).await
@@ -169,7 +173,20 @@ pub async fn build_roles(config: &DaemonConfig, roles: Roles) -> Result<Daemon, 
         )?);
     }
     if roles.xml_curl {
-        freeswitch = freeswitch.merge(xml_curl_router(config, &ledger, &cache, &variables)?);
+        // On their own thread (freeswitch_listen), the lookups' prepaid holds use connections
+        // of that thread's runtime: not sockets the busy main runtime must first notice.
+        let lookups_ledger = match config.freeswitch_listen {
+            Some(_) if ledger.backend() == billing::Backend::Postgres => {
+                ledger.with_pool_of_its_own(&config.database, LOOKUP_CONNECTIONS)?
+            }
+            _ => ledger.clone(),
+        };
+        freeswitch = freeswitch.merge(xml_curl_router(
+            config,
+            &lookups_ledger,
+            &cache,
+            &variables,
+        )?);
     }
     let track_http = axum::middleware::from_fn_with_state(http_metrics.clone(), track);
     let deadline = axum::middleware::from_fn_with_state(
