@@ -341,20 +341,27 @@ impl Pipeline {
         jobs: &crossbeam_channel::Sender<Queued>,
         mut queued: Queued,
     ) -> Result<(), SubmitError> {
+        // Admitted, never queued (the encoders gone, or this wait cancelled): released, so a
+        // scan takes it again from its job file.
+        let mut unqueued = Unqueued {
+            holdings: &self.holdings,
+            job: Some(queued.job.clone()),
+        };
         loop {
             // Registered before trying: room made between the try and the wait is not missed.
             let room = self.room.notified();
             tokio::pin!(room);
             room.as_mut().enable();
             match jobs.try_send(queued) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    unqueued.job = None;
+                    return Ok(());
+                }
                 Err(crossbeam_channel::TrySendError::Full(back)) => {
                     queued = back;
                     room.await;
                 }
-                Err(crossbeam_channel::TrySendError::Disconnected(queued)) => {
-                    // Admitted, never queued: the next start's scan takes it from its job file.
-                    self.holdings.released(&queued.job);
+                Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
                     return Err(SubmitError::ShuttingDown);
                 }
             }
@@ -433,6 +440,21 @@ impl Encoded {
         Report {
             upload_retries: retries,
             ..self.queued.report(outcome)
+        }
+    }
+}
+
+/// An admitted job on its way to the encoders' queue: released from the holdings when dropped
+/// before it got there.
+struct Unqueued<'a> {
+    holdings: &'a Holdings,
+    job: Option<Job>,
+}
+
+impl Drop for Unqueued<'_> {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            self.holdings.released(&job);
         }
     }
 }

@@ -62,8 +62,9 @@ struct FreeswitchThread {
 
 /// Serves FreeSWITCH's routes on a thread and a one-thread runtime of their own until `stop`;
 /// returns once the listener is bound (or failed to bind). The handlers' shared state (caches,
-/// the ledger's pool, the CDR batcher) stays where it was built: the sockets and the routes'
-/// own work move.
+/// the CDR batcher) stays where it was built: the sockets and the routes' own work move. The
+/// lookups' prepaid holds have a database pool of their own, opened from this runtime
+/// (`Ledger::with_pool_of_its_own`); the caches' reads of the store still use the main pool.
 async fn serve_freeswitch(
     address: std::net::SocketAddr,
     app: axum::Router,
