@@ -7,7 +7,7 @@ use billing::{
 };
 mod common;
 
-use common::{ledgers, open_tenant, unique};
+use common::{cdr, ledgers, open_tenant, unique};
 
 /// The rows agree with each other: every charge has its CDR and exactly one transaction of the
 /// same amount, and the balance is the sum of the tenant's transactions.
@@ -52,33 +52,6 @@ async fn tenant(ledger: &Ledger) -> String {
         Decimal::ZERO,
     )
     .await
-}
-
-fn cdr(uuid: &str, tenant: &str, destination: &str, billmsec: Option<u64>) -> Cdr {
-    Cdr {
-        uuid: uuid.into(),
-        leg: Leg::A,
-        core_uuid: None,
-        switchname: Some("fs1".into()),
-        direction: Some("inbound".into()),
-        start_us: Some(1_795_261_100_000_000),
-        answer_us: billmsec.map(|_| 1_795_261_109_000_000),
-        end_us: Some(1_795_261_200_000_000),
-        billsec: billmsec.unwrap_or(0) / 1000,
-        billmsec,
-        duration: 100,
-        caller_id_number: Some("1000".into()),
-        destination: Some(destination.into()),
-        hangup_cause: Some(esl::proto::HangupCause::NormalClearing),
-        tenant: Some(tenant.into()),
-        accountcode: None,
-        links: Vec::new(),
-        context: None,
-        domain: None,
-        gateway: None,
-        format: None,
-        raw: format!("{{\"uuid\":\"{uuid}\"}}"),
-    }
 }
 
 /// What a call of `ms` costs on the test plan: 0.05 + 0.01 per started second, in cents.

@@ -140,7 +140,7 @@ impl Ledger {
             });
         }
         let micros = to_micros(amount)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_without_flush().await?;
         // The balance update comes first: it locks the account row, so concurrent top-ups of one
         // tenant are serialised and the check below cannot race with another.
         let after: i64 = sqlx::query(
@@ -172,6 +172,8 @@ impl Ledger {
                     amount: from_micros(earlier),
                 });
             }
+            // The first top-up may be another request's commit that is not on disk yet.
+            self.wait_for_disk().await?;
             return self.balance(tenant).await;
         }
         // The unique index on top-up references is the backstop: a conflict fails the whole
@@ -190,6 +192,7 @@ impl Ledger {
         .await?;
         tx.commit().await?;
         self.money_changed(tenant);
+        self.wait_for_disk().await?;
         self.balance(tenant).await
     }
 

@@ -241,7 +241,7 @@ impl Ledger {
                 }
             }
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_without_flush().await?;
         let written = store_batch(&mut tx, &batch).await?;
         for (index, recorded) in store_unassigned(&mut tx, &unassigned).await? {
             results[index] = Some(Ok(recorded));
@@ -265,6 +265,9 @@ impl Ledger {
         for tenant in charged {
             self.money_changed(tenant);
         }
+        // Even a batch of repeats only: the first recording of a CDR, found here, may be
+        // another batch's commit that is not on disk yet.
+        self.wait_for_disk().await?;
         for (index, first) in repeats {
             let repeated = match &results[first] {
                 Some(Ok(recorded)) => Ok(Recorded {

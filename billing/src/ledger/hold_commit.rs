@@ -4,7 +4,9 @@ use serde::Deserialize;
 
 /// When [`Ledger::reserve`](crate::Ledger::reserve) answers on PostgreSQL: after the new
 /// holds' commit reached the disk (`Durable`, the default), or as soon as it is committed
-/// (`Asynchronous`: PostgreSQL's asynchronous commit, for the hold's statement only).
+/// (`Asynchronous`: PostgreSQL's asynchronous commit, for the hold's statement only). Either
+/// way the account row is free for the next writer once the holds are committed: a durable
+/// answer waits for the disk after that, as every write of money does.
 ///
 /// An asynchronous hold is seen by every other transaction at once, so two calls still cannot
 /// spend the same credit; what it gives up is surviving a crash of the PostgreSQL server in

@@ -139,7 +139,7 @@ impl Ledger {
         hold: HoldKey<'_>,
         slice: Duration,
     ) -> Result<Extension, LedgerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_without_flush().await?;
         // The hold's row first (the lock order everywhere): a settlement racing this one
         // either waits for it or has closed the hold already.
         let taken_at = if hold.created_us.is_some() {
@@ -192,6 +192,7 @@ impl Ledger {
                 add_held(&mut tx, &current.tenant, micros - current_micros).await?;
                 tx.commit().await?;
                 self.money_changed(&current.tenant);
+                self.wait_for_disk().await?;
                 Ok(Extension::Extended {
                     seconds,
                     amount: from_micros(micros),
@@ -210,7 +211,7 @@ impl Ledger {
     /// hold expires once, and never after it was settled). A CDR arriving later is charged
     /// at most what the hold was.
     pub async fn expire_hold(&self, hold: i64) -> Result<bool, LedgerError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_without_flush().await?;
         // The hold's row, then its account's (the lock order everywhere).
         let expired = sqlx::query(&format!(
             "UPDATE holds SET state = '{}', closed_us = $1 WHERE id = $2 AND state = '{OPEN}'
@@ -229,6 +230,7 @@ impl Ledger {
         add_held(&mut tx, &tenant, -row.try_get::<i64, _>(1)?).await?;
         tx.commit().await?;
         self.money_changed(&tenant);
+        self.wait_for_disk().await?;
         Ok(true)
     }
 

@@ -14,6 +14,7 @@
 //! - `holds`: prepaid reservations, a slice at a time, settled by the call's CDR.
 //! - `reserve`: taking holds, the reservations of a tenant made together written together.
 //! - `hold_commit`: whether a new hold's answer waits for its commit to reach the disk.
+//! - `flush`: writes of a tenant's money free its account row before their commit is flushed.
 //! - `cdrs`: rating and recording CDRs (idempotent), and listing them.
 //! - `store`: the multi-row statements that write a batch of new CDRs.
 //! - `recordings`: recording metadata.
@@ -23,6 +24,7 @@ mod accounts;
 mod calls;
 mod cdrs;
 mod connect;
+mod flush;
 mod hold_commit;
 mod holds;
 mod micros;

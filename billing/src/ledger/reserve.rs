@@ -12,7 +12,8 @@
 //! batch's holds (full slices) first, then adds their cost to what the account holds by a
 //! conditional `UPDATE` (only if balance + credit limit still covers it, checked on the row's
 //! latest version once any other lock on it is released), and commits at once on the server:
-//! no round trip to a client happens while the lock is held. When the credit does not cover
+//! no round trip to a client happens while the lock is held, nor the commit's flush to disk,
+//! which the answer waits for after the row is free (`flush`). When the credit does not cover
 //! the whole batch that statement writes nothing, and a transaction writes the holds, then
 //! locks the account row and gives each call in order its slice, what is left of the credit
 //! (a shorter slice), or nothing. Both take the holds first and the account row last, as
@@ -49,7 +50,8 @@ const INSERT_CHUNK: usize = 500;
 /// PostgreSQL's batch of new holds, one statement outside any transaction (migration 0007's
 /// `take_holds_at_once`, called through migration 0009's): `$1` the tenant, `$2` now (µs),
 /// `$3` the holds as a JSON array of `[call_uuid, destination, rated_at, seconds,
-/// amount_micros]`, `$4` whether its commit waits for the disk ([`crate::HoldCommit`]). It returns the holds it
+/// amount_micros]`, `$4` whether its commit waits for the disk (always `false`: the account row is
+/// freed at once and the answer waits for the disk apart, `flush`). It returns the holds it
 /// wrote (a call held already is left out: the caller answers it with its hold); when the
 /// account does not cover the batch, one row of NULLs, or (when that is found only under the
 /// lock) an error [`NOT_COVERED`], having written nothing either way.
@@ -375,7 +377,7 @@ impl Ledger {
         mut results: Vec<Option<Reservation>>,
     ) -> Result<Vec<Reservation>, LedgerError> {
         let (firsts, same_as) = priced.first_of_each_call(pending);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_without_flush().await?;
         let account = lock_account(&mut tx, priced.tenant).await?;
         let keys: Vec<(&str, &str)> = firsts.iter().map(|&i| priced.key(i)).collect();
         let existing = self.holds_of_calls(&mut tx, &keys).await?;
@@ -441,6 +443,8 @@ impl Ledger {
                 ));
             }
         }
+        // Holds found, as well as those written: another batch's may not be on disk yet.
+        self.wait_for_holds_on_disk().await?;
         for (i, first) in same_as {
             results[i] = results[first].clone();
         }
@@ -535,7 +539,8 @@ impl Ledger {
             .bind(priced.tenant)
             .bind(now)
             .bind(priced.batch_in_key_order(full))
-            .bind(self.hold_commit.waits_for_flush())
+            // Its commit frees the account row at once; the answer waits for the disk below.
+            .bind(false)
             .fetch_all(&self.pool)
             .await;
         let ids = match written {
@@ -550,6 +555,7 @@ impl Ledger {
         if !ids.is_empty() {
             self.money_changed(priced.tenant);
         }
+        self.wait_for_holds_on_disk().await?;
         let (new, held_already): (Vec<Sliced>, Vec<Sliced>) =
             full.iter().partition(|(i, _, _)| priced.has_id(*i, &ids));
         if !held_already.is_empty() {
@@ -581,13 +587,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let tenant = priced.tenant;
         let now = now_us();
-        let mut tx = self.pool.begin().await?;
-        if !self.hold_commit.waits_for_flush() {
-            // PostgreSQL only (this path is): for this transaction's commit alone.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = self.begin_without_flush().await?;
         let ids = ids_by_call(
             sqlx::query(INSERT_BATCH)
                 .bind(tenant)
@@ -640,6 +640,7 @@ impl Ledger {
         if !granted.is_empty() {
             self.money_changed(tenant);
         }
+        self.wait_for_holds_on_disk().await?;
         for (i, reservation) in answered {
             results[i] = Some(reservation);
         }

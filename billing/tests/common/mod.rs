@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use billing::{Decimal, HoldCommit, Ledger, PlanRecord, Rounding};
+use billing::{Cdr, Decimal, HoldCommit, Ledger, Leg, PlanRecord, Rounding};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub fn postgres_url() -> String {
@@ -74,4 +74,33 @@ pub async fn open_tenant(ledger: &Ledger, rates_csv: &str, credit_limit: Decimal
         .await
         .unwrap();
     tenant
+}
+
+/// The A leg of `tenant`'s call `uuid` to `destination`, answered for `billmsec` (`None`:
+/// not answered).
+pub fn cdr(uuid: &str, tenant: &str, destination: &str, billmsec: Option<u64>) -> Cdr {
+    Cdr {
+        uuid: uuid.into(),
+        leg: Leg::A,
+        core_uuid: None,
+        switchname: Some("fs1".into()),
+        direction: Some("inbound".into()),
+        start_us: Some(1_795_261_100_000_000),
+        answer_us: billmsec.map(|_| 1_795_261_109_000_000),
+        end_us: Some(1_795_261_200_000_000),
+        billsec: billmsec.unwrap_or(0) / 1000,
+        billmsec,
+        duration: 100,
+        caller_id_number: Some("1000".into()),
+        destination: Some(destination.into()),
+        hangup_cause: Some(esl::proto::HangupCause::NormalClearing),
+        tenant: Some(tenant.into()),
+        accountcode: None,
+        links: Vec::new(),
+        context: None,
+        domain: None,
+        gateway: None,
+        format: None,
+        raw: format!("{{\"uuid\":\"{uuid}\"}}"),
+    }
 }
