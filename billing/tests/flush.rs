@@ -5,6 +5,8 @@
 //! `commit_siblings = 0`, a superuser's settings: the tests' user is one), so the moment
 //! between a write's commit and its answer is long enough to be seen from another connection.
 //! Whether the commit is on disk is read from PostgreSQL's log itself (`pg_walinspect`).
+//! They need the server as CI runs it: `fsync` on (PostgreSQL skips `commit_delay` without
+//! it), and a superuser (both settings, and reading the log, are a superuser's).
 
 use billing::{Decimal, Ledger, Reservation};
 use sqlx::Row;

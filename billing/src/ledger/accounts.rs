@@ -140,7 +140,8 @@ impl Ledger {
             });
         }
         let micros = to_micros(amount)?;
-        let mut tx = self.begin_without_flush().await?;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = self.begin_without_flush(&mut connection).await?;
         // The balance update comes first: it locks the account row, so concurrent top-ups of one
         // tenant are serialised and the check below cannot race with another.
         let after: i64 = sqlx::query(
@@ -165,6 +166,8 @@ impl Ledger {
             .await?;
         if let Some(row) = exists {
             tx.rollback().await?;
+            // The first top-up may be another request's commit that is not on disk yet.
+            self.wait_for_disk(&mut connection).await?;
             let earlier: i64 = row.try_get(0)?;
             if earlier != micros {
                 return Err(LedgerError::ReferenceConflict {
@@ -172,8 +175,8 @@ impl Ledger {
                     amount: from_micros(earlier),
                 });
             }
-            // The first top-up may be another request's commit that is not on disk yet.
-            self.wait_for_disk().await?;
+            // SQLite's pool has one connection: the balance needs it.
+            drop(connection);
             return self.balance(tenant).await;
         }
         // The unique index on top-up references is the backstop: a conflict fails the whole
@@ -192,7 +195,8 @@ impl Ledger {
         .await?;
         tx.commit().await?;
         self.money_changed(tenant);
-        self.wait_for_disk().await?;
+        self.wait_for_disk(&mut connection).await?;
+        drop(connection);
         self.balance(tenant).await
     }
 

@@ -241,7 +241,8 @@ impl Ledger {
                 }
             }
         }
-        let mut tx = self.begin_without_flush().await?;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = self.begin_without_flush(&mut connection).await?;
         let written = store_batch(&mut tx, &batch).await?;
         for (index, recorded) in store_unassigned(&mut tx, &unassigned).await? {
             results[index] = Some(Ok(recorded));
@@ -267,7 +268,7 @@ impl Ledger {
         }
         // Even a batch of repeats only: the first recording of a CDR, found here, may be
         // another batch's commit that is not on disk yet.
-        self.wait_for_disk().await?;
+        self.wait_for_disk(&mut connection).await?;
         for (index, first) in repeats {
             let repeated = match &results[first] {
                 Some(Ok(recorded)) => Ok(Recorded {

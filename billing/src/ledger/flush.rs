@@ -20,7 +20,7 @@
 //! to wait for.
 
 use super::{Backend, Ledger, LedgerError};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Connection, Transaction};
 
 /// Begins a transaction whose commit does not wait for the disk (that transaction only).
 const BEGIN_WITHOUT_FLUSH: &str = "BEGIN; SET LOCAL synchronous_commit = off";
@@ -30,21 +30,31 @@ const BEGIN_WITHOUT_FLUSH: &str = "BEGIN; SET LOCAL synchronous_commit = off";
 const FLUSH: &str = "SELECT pg_logical_emit_message(true, 'billing-flush', '') IS NOT NULL";
 
 impl Ledger {
-    /// A transaction for a write that locks an account row: on PostgreSQL its commit frees the
-    /// row without waiting for the disk; [`Ledger::wait_for_disk`] then waits for it.
-    pub(super) async fn begin_without_flush(
+    /// A transaction on `connection` for a write that locks an account row: on PostgreSQL its
+    /// commit frees the row without waiting for the disk; [`Ledger::wait_for_disk`] on the
+    /// same connection then waits for it (no second connection to wait for in a busy pool).
+    pub(super) async fn begin_without_flush<'c>(
         &self,
-    ) -> Result<Transaction<'static, Any>, LedgerError> {
+        connection: &'c mut AnyConnection,
+    ) -> Result<Transaction<'c, Any>, LedgerError> {
         Ok(match self.backend {
-            Backend::Postgres => self.pool.begin_with(BEGIN_WITHOUT_FLUSH).await?,
-            Backend::Sqlite => self.pool.begin().await?,
+            Backend::Postgres => connection.begin_with(BEGIN_WITHOUT_FLUSH).await?,
+            Backend::Sqlite => connection.begin().await?,
         })
     }
 
-    /// Returns once every commit this process made before the call is on disk (as durable as
-    /// the server's `synchronous_commit` makes a commit).
-    pub(super) async fn wait_for_disk(&self) -> Result<(), LedgerError> {
-        if self.backend == Backend::Postgres {
+    /// Returns once every commit made before the call is on disk (as durable as the server's
+    /// `synchronous_commit` makes a commit); call it before any answer that a commit made
+    /// without waiting for the disk, this one's or another's, may have decided. Tried again
+    /// once on another connection: the write it follows is committed already, so an error
+    /// here would make its caller retry a write that succeeded.
+    pub(super) async fn wait_for_disk(
+        &self,
+        connection: &mut AnyConnection,
+    ) -> Result<(), LedgerError> {
+        if self.backend == Backend::Postgres
+            && sqlx::query(FLUSH).execute(&mut *connection).await.is_err()
+        {
             sqlx::query(FLUSH).execute(&self.pool).await?;
         }
         Ok(())
@@ -54,9 +64,12 @@ impl Ledger {
 impl Ledger {
     /// [`Ledger::wait_for_disk`] when new holds are answered once on disk
     /// ([`HoldCommit::Durable`](crate::HoldCommit)); at once otherwise.
-    pub(super) async fn wait_for_holds_on_disk(&self) -> Result<(), LedgerError> {
+    pub(super) async fn wait_for_holds_on_disk(
+        &self,
+        connection: &mut AnyConnection,
+    ) -> Result<(), LedgerError> {
         if self.hold_commit.waits_for_flush() {
-            self.wait_for_disk().await?;
+            self.wait_for_disk(connection).await?;
         }
         Ok(())
     }

@@ -139,7 +139,8 @@ impl Ledger {
         hold: HoldKey<'_>,
         slice: Duration,
     ) -> Result<Extension, LedgerError> {
-        let mut tx = self.begin_without_flush().await?;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = self.begin_without_flush(&mut connection).await?;
         // The hold's row first (the lock order everywhere): a settlement racing this one
         // either waits for it or has closed the hold already.
         let taken_at = if hold.created_us.is_some() {
@@ -159,6 +160,8 @@ impl Ledger {
         let row = query.fetch_optional(&mut *tx).await?;
         let Some(row) = row else {
             tx.rollback().await?;
+            // Closed, perhaps by a settlement that is not on disk yet.
+            self.wait_for_disk(&mut connection).await?;
             return Ok(Extension::Closed);
         };
         let current = hold_of(&row)?;
@@ -192,7 +195,7 @@ impl Ledger {
                 add_held(&mut tx, &current.tenant, micros - current_micros).await?;
                 tx.commit().await?;
                 self.money_changed(&current.tenant);
-                self.wait_for_disk().await?;
+                self.wait_for_disk(&mut connection).await?;
                 Ok(Extension::Extended {
                     seconds,
                     amount: from_micros(micros),
@@ -200,6 +203,8 @@ impl Ledger {
             }
             _ => {
                 tx.rollback().await?;
+                // The credit it read may be others' writes not on disk yet.
+                self.wait_for_disk(&mut connection).await?;
                 Ok(Extension::Exhausted {
                     seconds: current.seconds,
                 })
@@ -211,7 +216,8 @@ impl Ledger {
     /// hold expires once, and never after it was settled). A CDR arriving later is charged
     /// at most what the hold was.
     pub async fn expire_hold(&self, hold: i64) -> Result<bool, LedgerError> {
-        let mut tx = self.begin_without_flush().await?;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = self.begin_without_flush(&mut connection).await?;
         // The hold's row, then its account's (the lock order everywhere).
         let expired = sqlx::query(&format!(
             "UPDATE holds SET state = '{}', closed_us = $1 WHERE id = $2 AND state = '{OPEN}'
@@ -224,13 +230,15 @@ impl Ledger {
         .await?;
         let Some(row) = expired else {
             tx.rollback().await?;
+            // Closed already, perhaps by a settlement that is not on disk yet.
+            self.wait_for_disk(&mut connection).await?;
             return Ok(false);
         };
         let tenant: String = row.try_get(0)?;
         add_held(&mut tx, &tenant, -row.try_get::<i64, _>(1)?).await?;
         tx.commit().await?;
         self.money_changed(&tenant);
-        self.wait_for_disk().await?;
+        self.wait_for_disk(&mut connection).await?;
         Ok(true)
     }
 

@@ -377,7 +377,8 @@ impl Ledger {
         mut results: Vec<Option<Reservation>>,
     ) -> Result<Vec<Reservation>, LedgerError> {
         let (firsts, same_as) = priced.first_of_each_call(pending);
-        let mut tx = self.begin_without_flush().await?;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = self.begin_without_flush(&mut connection).await?;
         let account = lock_account(&mut tx, priced.tenant).await?;
         let keys: Vec<(&str, &str)> = firsts.iter().map(|&i| priced.key(i)).collect();
         let existing = self.holds_of_calls(&mut tx, &keys).await?;
@@ -444,7 +445,7 @@ impl Ledger {
             }
         }
         // Holds found, as well as those written: another batch's may not be on disk yet.
-        self.wait_for_holds_on_disk().await?;
+        self.wait_for_holds_on_disk(&mut connection).await?;
         for (i, first) in same_as {
             results[i] = results[first].clone();
         }
@@ -535,13 +536,14 @@ impl Ledger {
         results: &mut [Option<Reservation>],
     ) -> Result<bool, LedgerError> {
         let now = now_us();
+        let mut connection = self.pool.acquire().await?;
         let written = sqlx::query(TAKE_HOLDS_AT_ONCE)
             .bind(priced.tenant)
             .bind(now)
             .bind(priced.batch_in_key_order(full))
             // Its commit frees the account row at once; the answer waits for the disk below.
             .bind(false)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *connection)
             .await;
         let ids = match written {
             Ok(rows) if not_covered(&rows)? => return Ok(false),
@@ -555,11 +557,9 @@ impl Ledger {
         if !ids.is_empty() {
             self.money_changed(priced.tenant);
         }
-        self.wait_for_holds_on_disk().await?;
         let (new, held_already): (Vec<Sliced>, Vec<Sliced>) =
             full.iter().partition(|(i, _, _)| priced.has_id(*i, &ids));
         if !held_already.is_empty() {
-            let mut connection = self.pool.acquire().await?;
             let answers = self
                 .answer_held_already(&mut connection, priced, &held_already)
                 .await?;
@@ -567,6 +567,8 @@ impl Ledger {
                 results[i] = Some(reservation);
             }
         }
+        // After reading the holds found: they too may be others' writes not on disk yet.
+        self.wait_for_holds_on_disk(&mut connection).await?;
         for (i, seconds, micros) in new {
             results[i] = Some(Reservation::Held(
                 priced.new_hold(i, &ids, seconds, micros, now)?,
@@ -587,7 +589,8 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let tenant = priced.tenant;
         let now = now_us();
-        let mut tx = self.begin_without_flush().await?;
+        let mut connection = self.pool.acquire().await?;
+        let mut tx = self.begin_without_flush(&mut connection).await?;
         let ids = ids_by_call(
             sqlx::query(INSERT_BATCH)
                 .bind(tenant)
@@ -640,7 +643,7 @@ impl Ledger {
         if !granted.is_empty() {
             self.money_changed(tenant);
         }
-        self.wait_for_holds_on_disk().await?;
+        self.wait_for_holds_on_disk(&mut connection).await?;
         for (i, reservation) in answered {
             results[i] = Some(reservation);
         }
