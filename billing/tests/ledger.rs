@@ -641,3 +641,53 @@ async fn a_cdr_is_rated_by_the_plan_in_force_when_its_call_was_answered() {
         assert_rows_consistent(&ledger, &tenant, &name).await;
     }
 }
+
+/// One batch of two tenants' CDRs, interleaved: each charge's balance after is its tenant's
+/// balance less the charges before it in the batch, and each balance is its transactions' sum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_two_tenants_gives_each_charge_its_running_balance() {
+    for (name, ledger) in ledgers("running").await {
+        let first = tenant(&ledger).await;
+        let second = tenant(&ledger).await;
+        ledger
+            .top_up(&second, "5.00".parse().unwrap(), "start")
+            .await
+            .unwrap();
+        let mut running = std::collections::HashMap::from([
+            (first.clone(), Decimal::ZERO),
+            (second.clone(), "5.00".parse::<Decimal>().unwrap()),
+        ]);
+        let cdrs: Vec<Cdr> = (0..6u64)
+            .map(|i| {
+                let tenant = if i % 2 == 0 { &first } else { &second };
+                cdr(&unique("run"), tenant, "442071234567", Some(1000 * (i + 1)))
+            })
+            .collect();
+        let results = ledger.record_batch(&cdrs).await.unwrap();
+        for (i, (cdr, result)) in cdrs.iter().zip(results).enumerate() {
+            let ms = 1000 * (i as u64 + 1);
+            let cost = Decimal::new(cost_cents(ms), 2);
+            let balance = running.get_mut(cdr.tenant.as_ref().unwrap()).unwrap();
+            *balance -= cost;
+            match result.unwrap().outcome {
+                Outcome::Charged {
+                    amount,
+                    balance_after,
+                    ..
+                } => {
+                    assert_eq!(amount, cost, "{name}: CDR {i}");
+                    assert_eq!(balance_after, *balance, "{name}: CDR {i}");
+                }
+                other => panic!("{name}: CDR {i} not charged: {other:?}"),
+            }
+        }
+        for tenant in [&first, &second] {
+            assert_eq!(
+                ledger.balance(tenant).await.unwrap().balance,
+                running[tenant],
+                "{name}"
+            );
+            assert_rows_consistent(&ledger, tenant, &name).await;
+        }
+    }
+}

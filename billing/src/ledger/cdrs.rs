@@ -243,7 +243,7 @@ impl Ledger {
         }
         let mut connection = self.pool.acquire().await?;
         let mut tx = self.begin_without_flush(&mut connection).await?;
-        let written = store_batch(&mut tx, &batch).await?;
+        let written = store_batch(&mut tx, self.backend, &batch).await?;
         for (index, recorded) in store_unassigned(&mut tx, &unassigned).await? {
             results[index] = Some(Ok(recorded));
         }

@@ -5,7 +5,7 @@ use super::cdrs::{Outcome, Prepared, Recorded};
 use super::holds::{Cap, Settlement, SettlingCdr, lock_account, settle_holds};
 use super::micros::{from_micros, now_us};
 use super::unassigned::forget_assigned;
-use super::{LedgerError, TransactionKind};
+use super::{Backend, LedgerError, TransactionKind};
 use crate::cdr::{Cdr, Leg};
 use crate::plan::{CdrOutcome, Charge};
 use esl::proto::HangupCause;
@@ -64,6 +64,7 @@ struct ChargedCdr<'a> {
 /// statements. Returns what was recorded, by CDR index; CDRs recorded before are absent.
 pub(super) async fn store_batch(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     batch: &[(usize, &Cdr, Prepared)],
 ) -> Result<HashMap<usize, Recorded>, LedgerError> {
     let recorded_at = now_us();
@@ -122,8 +123,15 @@ pub(super) async fn store_batch(
         })
         .collect();
     insert_charges(tx, &charged).await?;
-    let balance_after = debit_balances(tx, &charged, &settlement.released).await?;
-    insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
+    // The accounts last, held until the commit: on PostgreSQL one statement.
+    let balance_after = match backend {
+        Backend::Postgres => debit_at_once(tx, &charged, &settlement.released, recorded_at).await?,
+        Backend::Sqlite => {
+            let balance_after = debit_balances(tx, &charged, &settlement.released).await?;
+            insert_charge_transactions(tx, &charged, &balance_after, recorded_at).await?;
+            balance_after
+        }
+    };
     Ok(outcomes(&new, &charged, &balance_after))
 }
 
@@ -263,6 +271,103 @@ async fn insert_charges(
         query.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// PostgreSQL's [`debit_balances`] and [`insert_charge_transactions`] in one statement, so the
+/// accounts stay locked for it and the commit only, not for a round trip per tenant and one
+/// more for the transactions. `$1`: per tenant, `[tenant, charged, released]`; `$2`: per
+/// charge in batch order, `[tenant, micros, cdr id, reference]`; `$3`: when. It locks the
+/// accounts in tenant order (as every batch does), debits each, and gives each charge the
+/// balance after it: the account's before the batch, less the batch's charges up to it.
+/// Returns (CDR id, balance after) per charge.
+const DEBIT_AT_ONCE: &str = "
+    WITH totals AS (
+        SELECT e ->> 0 AS tenant, CAST(e ->> 1 AS BIGINT) AS charged, CAST(e ->> 2 AS BIGINT) AS released
+        FROM jsonb_array_elements(CAST($1 AS JSONB)) AS e
+    ), locked AS MATERIALIZED (
+        SELECT tenant FROM accounts WHERE tenant IN (SELECT tenant FROM totals)
+        ORDER BY tenant FOR UPDATE
+    ), debited AS (
+        UPDATE accounts AS a
+        SET balance_micros = a.balance_micros - t.charged, held_micros = a.held_micros - t.released
+        FROM totals AS t
+        WHERE a.tenant = t.tenant AND a.tenant IN (SELECT tenant FROM locked)
+        RETURNING a.tenant, a.balance_micros + t.charged AS before_micros
+    ), charges AS (
+        SELECT c.e ->> 0 AS tenant, CAST(c.e ->> 1 AS BIGINT) AS micros,
+               CAST(c.e ->> 2 AS BIGINT) AS cdr_id, c.e ->> 3 AS reference, c.n
+        FROM jsonb_array_elements(CAST($2 AS JSONB)) WITH ORDINALITY AS c(e, n)
+    ), inserted AS (
+        INSERT INTO transactions (tenant, kind, amount_micros, balance_after_micros, cdr_id, reference, created_at_us)
+        SELECT c.tenant, 'charge', -c.micros,
+               d.before_micros - SUM(c.micros) OVER (PARTITION BY c.tenant ORDER BY c.n),
+               c.cdr_id, c.reference, $3
+        FROM charges AS c JOIN debited AS d ON d.tenant = c.tenant
+        RETURNING cdr_id, balance_after_micros
+    )
+    SELECT (SELECT COUNT(*) FROM debited), cdr_id, balance_after_micros FROM inserted
+    UNION ALL SELECT (SELECT COUNT(*) FROM debited), NULL, NULL";
+
+/// [`DEBIT_AT_ONCE`]: each charge's balance after, by CDR index.
+async fn debit_at_once(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    charged: &[ChargedCdr<'_>],
+    released: &BTreeMap<String, i64>,
+    recorded_at: i64,
+) -> Result<HashMap<usize, i64>, LedgerError> {
+    let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for charged in charged {
+        totals
+            .entry(charged.new.prepared.tenant.as_str())
+            .or_default()
+            .0 += charged.micros;
+    }
+    for (tenant, micros) in released {
+        totals.entry(tenant.as_str()).or_default().1 += micros;
+    }
+    if totals.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let per_tenant: Vec<serde_json::Value> = totals
+        .iter()
+        .map(|(tenant, (charged, released))| serde_json::json!([tenant, charged, released]))
+        .collect();
+    let per_charge: Vec<serde_json::Value> = charged
+        .iter()
+        .map(|charged| {
+            let new = charged.new;
+            serde_json::json!([
+                new.prepared.tenant,
+                charged.micros,
+                new.id,
+                format!("{}:{}", new.cdr.uuid, new.cdr.leg.as_str()),
+            ])
+        })
+        .collect();
+    let rows = sqlx::query(DEBIT_AT_ONCE)
+        .bind(serde_json::Value::Array(per_tenant).to_string())
+        .bind(serde_json::Value::Array(per_charge).to_string())
+        .bind(recorded_at)
+        .fetch_all(&mut **tx)
+        .await?;
+    let index_of: HashMap<i64, usize> = charged
+        .iter()
+        .map(|charged| (charged.new.id, charged.new.index))
+        .collect();
+    let mut balance_after = HashMap::new();
+    let mut debited = 0;
+    for row in &rows {
+        debited = row.try_get::<i64, _>(0)?;
+        if let Some(cdr_id) = row.try_get::<Option<i64>, _>(1)? {
+            let index = index_of.get(&cdr_id).ok_or(sqlx::Error::RowNotFound)?;
+            balance_after.insert(*index, row.try_get(2)?);
+        }
+    }
+    // An account missing, as `fetch_one` finds it on the other path.
+    if debited != totals.len() as i64 || balance_after.len() != charged.len() {
+        return Err(sqlx::Error::RowNotFound.into());
+    }
+    Ok(balance_after)
 }
 
 /// Updates each tenant's account once, in tenant order (so concurrent batches lock accounts
