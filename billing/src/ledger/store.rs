@@ -147,7 +147,7 @@ fn capped_micros(micros: i64, cap: Option<&Cap>) -> i64 {
 /// spend: each account's spendable, plus what this batch's settled holds release, minus this
 /// batch's other charges (owed whatever happens), minus the late charges before it. Every
 /// account the batch updates is locked here first, in tenant order, the order
-/// [`debit_balances`] updates them in.
+/// [`debit_balances`] and [`DEBIT_AT_ONCE`] update them in.
 async fn cap_late_charges(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     new: &[NewCdr<'_>],
@@ -303,6 +303,7 @@ const DEBIT_AT_ONCE: &str = "
                d.before_micros - SUM(c.micros) OVER (PARTITION BY c.tenant ORDER BY c.n),
                c.cdr_id, c.reference, $3
         FROM charges AS c JOIN debited AS d ON d.tenant = c.tenant
+        ORDER BY c.n
         RETURNING cdr_id, balance_after_micros
     )
     SELECT (SELECT COUNT(*) FROM debited), cdr_id, balance_after_micros FROM inserted
