@@ -26,7 +26,7 @@ impl Ledger {
         } else {
             return Err(LedgerError::UnsupportedUrl(url.to_owned()));
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let options = pool_options();
         // SQLite has one writer: one connection serialises writes without lock errors.
         let options = match backend {
             Backend::Sqlite => options.max_connections(1),
@@ -89,8 +89,7 @@ impl Ledger {
         if self.backend != Backend::Postgres {
             return Err(LedgerError::UnsupportedUrl(url.to_owned()));
         }
-        let pool = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(10))
+        let pool = pool_options()
             .max_connections(max_connections.max(1))
             .connect_lazy(url)?;
         Ok(Self {
@@ -109,4 +108,9 @@ impl Ledger {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// What every pool of the ledger has in common: how long a query waits for a connection.
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10))
 }

@@ -59,9 +59,7 @@ impl Ledger {
         }
         Ok(())
     }
-}
 
-impl Ledger {
     /// [`Ledger::wait_for_disk`] when new holds are answered once on disk
     /// ([`HoldCommit::Durable`](crate::HoldCommit)); at once otherwise.
     pub(super) async fn wait_for_holds_on_disk(

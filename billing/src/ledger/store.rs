@@ -309,13 +309,12 @@ const DEBIT_AT_ONCE: &str = "
     SELECT (SELECT COUNT(*) FROM debited), cdr_id, balance_after_micros FROM inserted
     UNION ALL SELECT (SELECT COUNT(*) FROM debited), NULL, NULL";
 
-/// [`DEBIT_AT_ONCE`]: each charge's balance after, by CDR index.
-async fn debit_at_once(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    charged: &[ChargedCdr<'_>],
-    released: &BTreeMap<String, i64>,
-    recorded_at: i64,
-) -> Result<HashMap<usize, i64>, LedgerError> {
+/// What the batch does to each tenant's account, in tenant order (the order accounts are
+/// locked in): (charged, released by settled holds), in micro-units.
+fn totals_by_tenant<'a>(
+    charged: &'a [ChargedCdr<'_>],
+    released: &'a BTreeMap<String, i64>,
+) -> BTreeMap<&'a str, (i64, i64)> {
     let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for charged in charged {
         totals
@@ -326,6 +325,17 @@ async fn debit_at_once(
     for (tenant, micros) in released {
         totals.entry(tenant.as_str()).or_default().1 += micros;
     }
+    totals
+}
+
+/// [`DEBIT_AT_ONCE`]: each charge's balance after, by CDR index.
+async fn debit_at_once(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    charged: &[ChargedCdr<'_>],
+    released: &BTreeMap<String, i64>,
+    recorded_at: i64,
+) -> Result<HashMap<usize, i64>, LedgerError> {
+    let totals = totals_by_tenant(charged, released);
     if totals.is_empty() {
         return Ok(HashMap::new());
     }
@@ -380,17 +390,7 @@ async fn debit_balances(
     charged: &[ChargedCdr<'_>],
     released: &BTreeMap<String, i64>,
 ) -> Result<HashMap<usize, i64>, LedgerError> {
-    // By tenant: (charged, released).
-    let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for charged in charged {
-        totals
-            .entry(charged.new.prepared.tenant.as_str())
-            .or_default()
-            .0 += charged.micros;
-    }
-    for (tenant, micros) in released {
-        totals.entry(tenant.as_str()).or_default().1 += micros;
-    }
+    let totals = totals_by_tenant(charged, released);
     let mut running: HashMap<&str, i64> = HashMap::new();
     for (tenant, (total, released)) in &totals {
         let after: i64 = sqlx::query(
