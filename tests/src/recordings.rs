@@ -77,7 +77,18 @@ pub fn fixture_samples(prefix: &str) -> (Vec<u8>, WavLayout) {
 
 /// A WAV of `seconds` seconds: `samples` (16-bit, `channels` interleaved) looped, at `rate`.
 pub fn looped_wav(samples: &[u8], rate: u32, channels: u16, seconds: u32) -> Vec<u8> {
-    let len = (rate * seconds * u32::from(channels) * 2) as usize;
+    looped_wav_frames(
+        samples,
+        rate,
+        channels,
+        u64::from(rate) * u64::from(seconds),
+    )
+}
+
+/// A WAV of `frames` frames (a frame: one 16-bit sample per channel): `samples` looped, at
+/// `rate`; for lengths that are not whole seconds.
+pub fn looped_wav_frames(samples: &[u8], rate: u32, channels: u16, frames: u64) -> Vec<u8> {
+    let len = (frames * u64::from(channels) * 2) as usize;
     let header = WavLayout {
         sample_rate: rate,
         channels,
@@ -88,6 +99,13 @@ pub fn looped_wav(samples: &[u8], rate: u32, channels: u16, seconds: u32) -> Vec
     .canonical_header();
     let mut wav = Vec::with_capacity(44 + len);
     wav.extend_from_slice(&header);
-    wav.extend(samples.iter().copied().cycle().take(len));
+    // Whole copies of the samples, then the part of one that is left.
+    if !samples.is_empty() {
+        while wav.len() + samples.len() <= 44 + len {
+            wav.extend_from_slice(samples);
+        }
+        wav.extend_from_slice(&samples[..44 + len - wav.len()]);
+    }
+    wav.resize(44 + len, 0);
     wav
 }

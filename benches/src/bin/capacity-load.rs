@@ -18,7 +18,12 @@
 //! cargo run --release -p benches --bin capacity-load -- [--multiple M] [--agents N]
 //!     [--concurrency N] [--peak-rate R] [--peak-seconds S] [--call-seconds S]
 //!     [--sustained-seconds S] [--recorded-share F] [--seed N] [--postpaid] [--asynchronous-holds] [--keep-schema]
+//!     [--samples FILE]
 //! ```
+//!
+//! `--samples FILE` also writes every lookup and CDR post as a CSV row (path, call, when it
+//! was sent and how long it took, micros on the run's clock), to find what the slowest ones
+//! shared.
 
 use benches::capacity::call::{CallTemplate, Uuids};
 use benches::capacity::caller::{self, CallOutcome, Exchange, Switch};
@@ -43,13 +48,14 @@ struct Args {
     keep_schema: bool,
     postpaid: bool,
     hold_commit: HoldCommit,
+    samples: Option<std::path::PathBuf>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: capacity-load [--multiple M] [--agents N] [--concurrency N] [--peak-rate R] \
          [--peak-seconds S] [--call-seconds S] [--sustained-seconds S] [--recorded-share F] \
-         [--seed N] [--postpaid] [--asynchronous-holds] [--keep-schema]"
+         [--seed N] [--postpaid] [--asynchronous-holds] [--keep-schema] [--samples FILE]"
     );
     std::process::exit(2)
 }
@@ -61,6 +67,7 @@ fn args() -> Args {
         keep_schema: false,
         postpaid: false,
         hold_commit: HoldCommit::Durable,
+        samples: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
@@ -77,6 +84,10 @@ fn args() -> Args {
             continue;
         }
         let value = given.next().unwrap_or_else(|| usage());
+        if flag == "--samples" {
+            args.samples = Some(value.into());
+            continue;
+        }
         let number = || value.parse::<f64>().unwrap_or_else(|_| usage());
         let p = &mut args.profile;
         match flag.as_str() {
@@ -115,10 +126,10 @@ async fn main() {
     let args = args();
     let plan = args.profile.plan();
     let recorded: Vec<bool> = plan.iter().map(|c| c.recorded).collect();
-    let audio: u64 = plan
+    let audio: f64 = plan
         .iter()
         .filter(|c| c.recorded)
-        .map(|c| c.length.as_secs())
+        .map(|c| c.length.as_secs_f64())
         .sum();
     let last_end = plan.iter().map(|c| c.end()).max().unwrap_or_default();
     let p = &args.profile;
@@ -140,7 +151,7 @@ async fn main() {
         println!("tenant: prepaid, holds committed {:?}", args.hold_commit);
     }
     println!(
-        "plan: {} calls, at most {} up at once, {} s of audio to record, last hang-up at {} s",
+        "plan: {} calls, at most {} up at once, {:.0} s of audio to record, last hang-up at {} s",
         plan.len(),
         most_concurrent(&plan),
         audio,
@@ -250,6 +261,9 @@ async fn main() {
     }
     progress.abort();
     let load_seconds = switch.started.elapsed().as_secs_f64();
+    if let Some(path) = &args.samples {
+        write_samples(path, &outcomes);
+    }
 
     // The last recordings: until every recorded call has its row, or the drain's end.
     let expected = recorded.iter().filter(|r| **r).count() as i64;
@@ -297,7 +311,7 @@ async fn main() {
     let mut wav_errors = 0;
     let events_not_sent = outcomes.iter().filter(|o| !o.events_sent).count();
     let add = |path: &mut PathFigures, exchange: &Exchange| match exchange {
-        Exchange::Ok(micros) => path.micros.push(*micros),
+        Exchange::Ok { micros, .. } => path.micros.push(*micros),
         Exchange::Failed(_) => path.failed += 1,
     };
     for outcome in &outcomes {
@@ -313,7 +327,7 @@ async fn main() {
         .flat_map(|o| [&o.directory, &o.dialplan, &o.cdrs[0], &o.cdrs[1]])
         .find_map(|e| match e {
             Exchange::Failed(why) => Some(why.clone()),
-            Exchange::Ok(_) => None,
+            Exchange::Ok { .. } => None,
         });
     let (mut duplicated, mut lagged, mut cut) = (0, 0, 0);
     for agent in &mut seen {
@@ -434,6 +448,7 @@ async fn main() {
         node.log().connections,
         events_not_sent
     );
+    print_handler_times(daemon.address);
     // What missed, by name: the paths over their target, then anything lost or left.
     let mut missed: Vec<String> = paths
         .iter()
@@ -476,5 +491,58 @@ async fn main() {
     } else {
         println!("daemon's log kept in {}", places.scratch.display());
         std::process::exit(1);
+    }
+}
+
+/// Writes every lookup's and CDR post's timing as CSV: `path,call,sent_us,micros` (a failed one
+/// has no timing and no row).
+fn write_samples(path: &std::path::Path, outcomes: &[CallOutcome]) {
+    use std::fmt::Write;
+    let mut csv = String::from("path,call,sent_us,micros\n");
+    for (k, outcome) in outcomes.iter().enumerate() {
+        let exchanges = [
+            ("directory", &outcome.directory),
+            ("dialplan", &outcome.dialplan),
+            ("cdr", &outcome.cdrs[0]),
+            ("cdr", &outcome.cdrs[1]),
+        ];
+        for (name, exchange) in exchanges {
+            if let Exchange::Ok { micros, sent } = exchange {
+                let _ = writeln!(csv, "{name},{k},{sent},{micros}");
+            }
+        }
+    }
+    if let Err(error) = std::fs::write(path, csv) {
+        eprintln!(
+            "the samples could not be written to {}: {error}",
+            path.display()
+        );
+    }
+}
+
+/// Prints the daemon's own timing of FreeSWITCH's routes (its `/metrics` histograms, from the
+/// request's arrival in the router to its answer): set beside the generator's, it tells a
+/// handler's time from the time on the wire, in the kernel and in the queues.
+fn print_handler_times(address: std::net::SocketAddr) {
+    let request = tests::http::request("GET", "/metrics", &[], b"");
+    let metrics = match tests::http::send_blocking(address, &request, Duration::from_secs(5)) {
+        Ok(answer) if answer.status == 200 => String::from_utf8_lossy(&answer.body).into_owned(),
+        Ok(answer) => return println!("daemon's /metrics: status {}", answer.status),
+        Err(error) => return println!("daemon's /metrics: {error}"),
+    };
+    println!("daemon's handler times (/metrics, cumulative count by upper bound):");
+    for endpoint in ["/fsapi", "/cdr"] {
+        let label = format!("endpoint=\"{endpoint}\"");
+        let buckets: Vec<String> = metrics
+            .lines()
+            .filter(|line| line.starts_with("callcenter_http_request_seconds_bucket"))
+            .filter(|line| line.contains(&label))
+            .filter_map(|line| {
+                let bound = line.split("le=\"").nth(1)?.split('"').next()?;
+                let count = line.rsplit(' ').next()?;
+                Some(format!("<= {bound} s: {count}"))
+            })
+            .collect();
+        println!("  {endpoint}: {}", buckets.join(", "));
     }
 }

@@ -42,7 +42,12 @@ pub struct Switch {
 #[derive(Debug, Clone)]
 pub enum Exchange {
     /// Answered 200 (and, for a lookup, with a document).
-    Ok(u32),
+    Ok {
+        /// From the connection to the answer's last byte.
+        micros: u32,
+        /// When the connection was opened, micros on the run's clock.
+        sent: u64,
+    },
     /// Anything else: the status or the error.
     Failed(String),
 }
@@ -69,23 +74,29 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// `expect` (a dialplan that bridges and records, a directory with the user). As FreeSWITCH's
 /// modules do it with libcurl: on a thread of its own, blocked on the socket, done at the
 /// answer's last byte (timed there, not once this runtime gets round to the result).
-async fn exchange(address: SocketAddr, request: Vec<u8>, expect: &[&str]) -> Exchange {
+async fn exchange(
+    clock: &Arc<Clock>,
+    address: SocketAddr,
+    request: Vec<u8>,
+    expect: &[&str],
+) -> Exchange {
+    let clock = clock.clone();
     let answered = tokio::task::spawn_blocking(move || {
-        let sent = Instant::now();
+        let (sent, at) = (Instant::now(), clock.now_micros());
         http::send_blocking(address, &request, ANSWER_TIMEOUT)
-            .map(|answer| (sent.elapsed(), answer))
+            .map(|answer| (sent.elapsed(), at, answer))
     })
     .await;
     match answered {
-        Ok(Ok((took, answer))) if answer.status == 200 => {
+        Ok(Ok((took, sent, answer))) if answer.status == 200 => {
             let micros = took.as_micros().min(u128::from(u32::MAX)) as u32;
             let body = String::from_utf8_lossy(&answer.body);
             match expect.iter().find(|needle| !body.contains(*needle)) {
                 Some(needle) => Exchange::Failed(format!("answer without {needle}")),
-                None => Exchange::Ok(micros),
+                None => Exchange::Ok { micros, sent },
             }
         }
-        Ok(Ok((_, answer))) => Exchange::Failed(format!("status {}", answer.status)),
+        Ok(Ok((_, _, answer))) => Exchange::Failed(format!("status {}", answer.status)),
         Ok(Err(error)) => Exchange::Failed(error.to_string()),
         Err(error) => Exchange::Failed(format!("the exchange's thread failed: {error}")),
     }
@@ -127,11 +138,12 @@ fn cdr_post(uuid: &str, body: &str) -> Vec<u8> {
 }
 
 /// Writes the call's recording as `record_session` leaves it: a WAV of the call's length.
-async fn write_wav(switch: &Switch, traffic: &CallTraffic, seconds: u32) -> Result<(), String> {
+async fn write_wav(switch: &Switch, traffic: &CallTraffic, length: Duration) -> Result<(), String> {
     let path = switch.staging.join(&traffic.wav);
     let samples = switch.samples.clone();
+    let frames = length.as_millis() as u64 * 8;
     tokio::task::spawn_blocking(move || {
-        let wav = tests::recordings::looped_wav(&samples, 8000, 1, seconds);
+        let wav = tests::recordings::looped_wav_frames(&samples, 8000, 1, frames);
         std::fs::write(&path, wav).map_err(|e| format!("{}: {e}", path.display()))
     })
     .await
@@ -143,8 +155,15 @@ pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutco
     tokio::time::sleep_until((switch.started + call.start).into()).await;
     // Made when the call starts: thousands of calls wait for their turn.
     let traffic = switch.template.call(&switch.uuids, k, call.recorded);
-    let directory = exchange(switch.address, lookup(&traffic.directory), &["<user id="]).await;
+    let directory = exchange(
+        &switch.clock,
+        switch.address,
+        lookup(&traffic.directory),
+        &["<user id="],
+    )
+    .await;
     let dialplan = exchange(
+        &switch.clock,
         switch.address,
         lookup(&traffic.dialplan),
         if switch.prepaid {
@@ -158,9 +177,7 @@ pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutco
     let mut events_sent = to_node(&switch, traffic.setup.clone()).await;
     tokio::time::sleep_until((switch.started + call.end()).into()).await;
     let wav_error = if call.recorded {
-        write_wav(&switch, &traffic, call.length.as_secs() as u32)
-            .await
-            .err()
+        write_wav(&switch, &traffic, call.length).await.err()
     } else {
         None
     };
@@ -169,8 +186,18 @@ pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutco
     // mod_json_cdr posts each leg as its channel is destroyed, on threads of its own.
     let (a, b) = (switch.uuids.leg(k, 0), switch.uuids.leg(k, 1));
     let (first, second) = tokio::join!(
-        exchange(switch.address, cdr_post(&b, &traffic.cdrs[0]), &[]),
-        exchange(switch.address, cdr_post(&a, &traffic.cdrs[1]), &[]),
+        exchange(
+            &switch.clock,
+            switch.address,
+            cdr_post(&b, &traffic.cdrs[0]),
+            &[]
+        ),
+        exchange(
+            &switch.clock,
+            switch.address,
+            cdr_post(&a, &traffic.cdrs[1]),
+            &[]
+        ),
     );
     CallOutcome {
         directory,

@@ -12,6 +12,13 @@
 //!    the last ones end by themselves.
 //!
 //! A multiple scales the concurrency and the rate (the call lengths stay).
+//!
+//! Calls arrive as they do at a switch, independently of each other and of the hang-ups: the
+//! peak's starts fall at random in its span (a Poisson process with that many arrivals), the
+//! lengths are drawn to the millisecond, and a replacing call arrives within a second after
+//! the hang-up it replaces. (Starts on an exact grid with whole-second lengths put every
+//! lookup in the same instant as another call's hang-up, and its CDR posts, recording and
+//! events: a coincidence no switch produces, which the lookups' tail then measured.)
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -59,7 +66,7 @@ impl Default for Profile {
 pub struct PlannedCall {
     /// From the load's start.
     pub start: Duration,
-    /// From answer to hang-up (whole seconds: the WAV's length).
+    /// From answer to hang-up (the WAV's length).
     pub length: Duration,
     /// Whether FreeSWITCH records it.
     pub recorded: bool,
@@ -79,14 +86,15 @@ impl Profile {
         let concurrency = (self.concurrency as f64 * self.multiple).round().max(1.0) as usize;
         let rate = (self.peak_rate * self.multiple).max(0.001);
         let peak_mean = concurrency as f64 / rate;
-        let mut length =
-            |mean: f64| Duration::from_secs((mean * (0.5 + random.f64())).round().max(1.0) as u64);
         let mut calls = Vec::new();
         let mut ends: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
         let peak_calls = (self.peak_seconds * rate).round() as usize;
-        for n in 0..peak_calls {
-            let start = Duration::from_secs_f64(n as f64 / rate);
-            let length = length(peak_mean);
+        let mut starts: Vec<Duration> = (0..peak_calls)
+            .map(|_| Duration::from_secs_f64(random.f64() * self.peak_seconds.max(0.0)))
+            .collect();
+        starts.sort();
+        for start in starts {
+            let length = length_around(&mut random, peak_mean);
             ends.push(Reverse(start + length));
             calls.push((start, length));
         }
@@ -101,9 +109,13 @@ impl Profile {
             if end >= sustained_until {
                 break;
             }
-            let length = length(self.call_seconds);
-            ends.push(Reverse(end + length));
-            calls.push((end, length));
+            let start = end + Duration::from_secs_f64(random.f64());
+            if start >= sustained_until {
+                continue;
+            }
+            let length = length_around(&mut random, self.call_seconds);
+            ends.push(Reverse(start + length));
+            calls.push((start, length));
         }
         calls.sort_by_key(|(start, _)| *start);
         calls
@@ -115,6 +127,13 @@ impl Profile {
             })
             .collect()
     }
+}
+
+/// A call length between half and one and a half times `mean` seconds, to the millisecond
+/// (at least a second).
+fn length_around(random: &mut fastrand::Rng, mean: f64) -> Duration {
+    let millis = (mean * (0.5 + random.f64()) * 1000.0).round().max(1000.0);
+    Duration::from_millis(millis as u64)
 }
 
 /// The most calls up at once in a plan.
@@ -147,6 +166,9 @@ mod tests_of_plans {
         let most = most_concurrent(&plan);
         assert!((760..=900).contains(&most), "{most} calls up at once");
         assert!(plan.iter().all(|c| c.recorded));
+        // No call arrives in the very instant of a hang-up (as on an exact grid they all did).
+        let ends: std::collections::HashSet<Duration> = plan.iter().map(|c| c.end()).collect();
+        assert!(plan.iter().all(|c| !ends.contains(&c.start)));
         let last_start = plan.iter().map(|c| c.start).max().unwrap();
         assert!(last_start < Duration::from_secs(240));
         let doubled = Profile {

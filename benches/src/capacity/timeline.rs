@@ -18,7 +18,7 @@ fn p99(mut micros: Vec<u32>) -> String {
 
 fn ok(exchange: &Exchange) -> Option<u32> {
     match exchange {
-        Exchange::Ok(micros) => Some(*micros),
+        Exchange::Ok { micros, .. } => Some(*micros),
         Exchange::Failed(_) => None,
     }
 }
