@@ -88,7 +88,12 @@ fn args() -> Args {
             args.samples = Some(value.into());
             continue;
         }
-        let number = || value.parse::<f64>().unwrap_or_else(|_| usage());
+        // Finite, not negative, and at most a billion (seconds: 31 years), so every time of
+        // the plan converts to a duration.
+        let number = || match value.parse::<f64>() {
+            Ok(number) if (0.0..=1e9).contains(&number) => number,
+            _ => usage(),
+        };
         let p = &mut args.profile;
         match flag.as_str() {
             "--multiple" => p.multiple = number(),
@@ -98,7 +103,7 @@ fn args() -> Args {
             "--call-seconds" => p.call_seconds = number(),
             "--sustained-seconds" => p.sustained_seconds = number(),
             "--recorded-share" => p.recorded_share = number().clamp(0.0, 1.0),
-            "--seed" => p.seed = number() as u64,
+            "--seed" => p.seed = value.parse().unwrap_or_else(|_| usage()),
             "--agents" => args.agents = number() as usize,
             _ => usage(),
         }
@@ -262,7 +267,9 @@ async fn main() {
     progress.abort();
     let load_seconds = switch.started.elapsed().as_secs_f64();
     if let Some(path) = &args.samples {
-        write_samples(path, &outcomes);
+        // On the plan's time base (the clock started before the agents connected).
+        let offset = switch.started.saturating_duration_since(clock.start());
+        write_samples(path, &outcomes, offset.as_micros() as u64);
     }
 
     // The last recordings: until every recorded call has its row, or the drain's end.
@@ -448,7 +455,8 @@ async fn main() {
         node.log().connections,
         events_not_sent
     );
-    print_handler_times(daemon.address);
+    let address = daemon.address;
+    let _ = tokio::task::spawn_blocking(move || print_handler_times(address)).await;
     // What missed, by name: the paths over their target, then anything lost or left.
     let mut missed: Vec<String> = paths
         .iter()
@@ -494,20 +502,23 @@ async fn main() {
     }
 }
 
-/// Writes every lookup's and CDR post's timing as CSV: `path,call,sent_us,micros` (a failed one
-/// has no timing and no row).
-fn write_samples(path: &std::path::Path, outcomes: &[CallOutcome]) {
+/// Writes every lookup's and CDR post's timing as CSV: `path,call,sent_us,micros`, `sent_us`
+/// from the plan's start (where the plan's starts and hang-ups are), the clock's micros less
+/// `offset`; a failed exchange has no timing and no row. The CDR posts are `cdr_b` (the leg
+/// that ran the dialplan) and `cdr_a` (the trunk leg).
+fn write_samples(path: &std::path::Path, outcomes: &[CallOutcome], offset: u64) {
     use std::fmt::Write;
     let mut csv = String::from("path,call,sent_us,micros\n");
     for (k, outcome) in outcomes.iter().enumerate() {
         let exchanges = [
             ("directory", &outcome.directory),
             ("dialplan", &outcome.dialplan),
-            ("cdr", &outcome.cdrs[0]),
-            ("cdr", &outcome.cdrs[1]),
+            ("cdr_b", &outcome.cdrs[0]),
+            ("cdr_a", &outcome.cdrs[1]),
         ];
         for (name, exchange) in exchanges {
             if let Exchange::Ok { micros, sent } = exchange {
+                let sent = i128::from(*sent) - i128::from(offset);
                 let _ = writeln!(csv, "{name},{k},{sent},{micros}");
             }
         }

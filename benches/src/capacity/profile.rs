@@ -16,9 +16,13 @@
 //! Calls arrive as they do at a switch, independently of each other and of the hang-ups: the
 //! peak's starts fall at random in its span (a Poisson process with that many arrivals), the
 //! lengths are drawn to the millisecond, and a replacing call arrives within a second after
-//! the hang-up it replaces. (Starts on an exact grid with whole-second lengths put every
-//! lookup in the same instant as another call's hang-up, and its CDR posts, recording and
-//! events: a coincidence no switch produces, which the lookups' tail then measured.)
+//! the hang-up it replaces. (Starts on an exact grid with whole-second lengths put most
+//! lookups, about 60 %, in the same instant as another call's hang-up, and its CDR posts,
+//! recording and events: a coincidence no switch produces, which the lookups' tail then
+//! measured.) Random arrivals overshoot the mean concurrency now and then (888 calls at once
+//! at the seeds' peak), and a replacing call's half-second wait on average lowers the
+//! sustained concurrency by a little (by about 5 % for calls of 10 s, nothing to speak of for
+//! 3 minutes).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -163,12 +167,28 @@ mod tests_of_plans {
             .filter(|c| c.start < Duration::from_secs(60))
             .count();
         assert_eq!(peak, 6000, "100 setups/s for 60 s");
+        // Random arrivals overshoot the mean now and then.
         let most = most_concurrent(&plan);
-        assert!((760..=900).contains(&most), "{most} calls up at once");
+        assert!((760..=960).contains(&most), "{most} calls up at once");
         assert!(plan.iter().all(|c| c.recorded));
-        // No call arrives in the very instant of a hang-up (as on an exact grid they all did).
-        let ends: std::collections::HashSet<Duration> = plan.iter().map(|c| c.end()).collect();
-        assert!(plan.iter().all(|c| !ends.contains(&c.start)));
+        // Calls do not arrive with hang-ups: on the old grid (starts at n / rate, whole-second
+        // lengths) most starts fell in the instant of a hang-up; arriving at random, a start
+        // falls within a millisecond of one about as often as hang-ups fill such windows.
+        let mut ends: Vec<Duration> = plan.iter().map(|c| c.end()).collect();
+        ends.sort();
+        let near_an_end = plan
+            .iter()
+            .filter(|c| {
+                let after = ends.partition_point(|&end| end < c.start);
+                let close = |end: &Duration| end.abs_diff(c.start) < Duration::from_millis(1);
+                ends.get(after).is_some_and(close) || after > 0 && close(&ends[after - 1])
+            })
+            .count();
+        assert!(
+            near_an_end * 4 < plan.len(),
+            "{near_an_end} of {} calls start within 1 ms of a hang-up",
+            plan.len()
+        );
         let last_start = plan.iter().map(|c| c.start).max().unwrap();
         assert!(last_start < Duration::from_secs(240));
         let doubled = Profile {
