@@ -22,7 +22,7 @@
 //! ```
 //!
 //! `--samples FILE` also writes every lookup and CDR post as a CSV row (path, call, when it
-//! was sent and how long it took, micros on the run's clock), to find what the slowest ones
+//! was sent from the plan's start and how long it took, micros), to find what the slowest ones
 //! shared.
 
 use benches::capacity::call::{CallTemplate, Uuids};
@@ -32,7 +32,7 @@ use benches::capacity::clock::Clock;
 use benches::capacity::daemon::{DOMAIN, Daemon, ESL_PASSWORD, Places, TENANT};
 use benches::capacity::profile::{Profile, most_concurrent};
 use benches::capacity::report::{PathFigures, ms, print_paths};
-use benches::capacity::usage::{self, CpuUse, DatabaseCounters, Reading};
+use benches::capacity::usage::{self, CpuUse, DatabaseCounters, Reading, label_value};
 use benches::capacity::{timeline, verify};
 use billing::HoldCommit;
 use std::sync::Arc;
@@ -455,8 +455,7 @@ async fn main() {
         node.log().connections,
         events_not_sent
     );
-    let address = daemon.address;
-    let _ = tokio::task::spawn_blocking(move || print_handler_times(address)).await;
+    print_handler_times(daemon.address).await;
     // What missed, by name: the paths over their target, then anything lost or left.
     let mut missed: Vec<String> = paths
         .iter()
@@ -534,22 +533,26 @@ fn write_samples(path: &std::path::Path, outcomes: &[CallOutcome], offset: u64) 
 /// Prints the daemon's own timing of FreeSWITCH's routes (its `/metrics` histograms, from the
 /// request's arrival in the router to its answer): set beside the generator's, it tells a
 /// handler's time from the time on the wire, in the kernel and in the queues.
-fn print_handler_times(address: std::net::SocketAddr) {
+async fn print_handler_times(address: std::net::SocketAddr) {
     let request = tests::http::request("GET", "/metrics", &[], b"");
-    let metrics = match tests::http::send_blocking(address, &request, Duration::from_secs(5)) {
-        Ok(answer) if answer.status == 200 => String::from_utf8_lossy(&answer.body).into_owned(),
-        Ok(answer) => return println!("daemon's /metrics: status {}", answer.status),
-        Err(error) => return println!("daemon's /metrics: {error}"),
+    let answered =
+        tokio::time::timeout(Duration::from_secs(5), tests::http::send(address, &request)).await;
+    let metrics = match answered {
+        Ok(Ok(answer)) if answer.status == 200 => {
+            String::from_utf8_lossy(&answer.body).into_owned()
+        }
+        Ok(Ok(answer)) => return println!("daemon's /metrics: status {}", answer.status),
+        Ok(Err(error)) => return println!("daemon's /metrics: {error}"),
+        Err(_) => return println!("daemon's /metrics: no answer in 5 s"),
     };
     println!("daemon's handler times (/metrics, cumulative count by upper bound):");
     for endpoint in ["/fsapi", "/cdr"] {
-        let label = format!("endpoint=\"{endpoint}\"");
         let buckets: Vec<String> = metrics
             .lines()
             .filter(|line| line.starts_with("callcenter_http_request_seconds_bucket"))
-            .filter(|line| line.contains(&label))
+            .filter(|line| label_value(line, "endpoint") == Some(endpoint))
             .filter_map(|line| {
-                let bound = line.split("le=\"").nth(1)?.split('"').next()?;
+                let bound = label_value(line, "le")?;
                 let count = line.rsplit(' ').next()?;
                 Some(format!("<= {bound} s: {count}"))
             })

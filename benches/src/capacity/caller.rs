@@ -74,13 +74,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// `expect` (a dialplan that bridges and records, a directory with the user). As FreeSWITCH's
 /// modules do it with libcurl: on a thread of its own, blocked on the socket, done at the
 /// answer's last byte (timed there, not once this runtime gets round to the result).
-async fn exchange(
-    clock: &Arc<Clock>,
-    address: SocketAddr,
-    request: Vec<u8>,
-    expect: &[&str],
-) -> Exchange {
-    let clock = clock.clone();
+async fn exchange(switch: &Switch, request: Vec<u8>, expect: &[&str]) -> Exchange {
+    let (clock, address) = (switch.clock.clone(), switch.address);
     let answered = tokio::task::spawn_blocking(move || {
         let (sent, at) = (Instant::now(), clock.now_micros());
         http::send_blocking(address, &request, ANSWER_TIMEOUT)
@@ -137,13 +132,16 @@ fn cdr_post(uuid: &str, body: &str) -> Vec<u8> {
     )
 }
 
+/// The recordings' sample rate (mono): the captured recording's.
+const RATE: u32 = 8000;
+
 /// Writes the call's recording as `record_session` leaves it: a WAV of the call's length.
 async fn write_wav(switch: &Switch, traffic: &CallTraffic, length: Duration) -> Result<(), String> {
     let path = switch.staging.join(&traffic.wav);
     let samples = switch.samples.clone();
-    let frames = length.as_millis() as u64 * 8;
+    let frames = length.as_millis() as u64 * u64::from(RATE) / 1000;
     tokio::task::spawn_blocking(move || {
-        let wav = tests::recordings::looped_wav_frames(&samples, 8000, 1, frames);
+        let wav = tests::recordings::looped_wav_frames(&samples, RATE, 1, frames);
         std::fs::write(&path, wav).map_err(|e| format!("{}: {e}", path.display()))
     })
     .await
@@ -155,16 +153,9 @@ pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutco
     tokio::time::sleep_until((switch.started + call.start).into()).await;
     // Made when the call starts: thousands of calls wait for their turn.
     let traffic = switch.template.call(&switch.uuids, k, call.recorded);
-    let directory = exchange(
-        &switch.clock,
-        switch.address,
-        lookup(&traffic.directory),
-        &["<user id="],
-    )
-    .await;
+    let directory = exchange(&switch, lookup(&traffic.directory), &["<user id="]).await;
     let dialplan = exchange(
-        &switch.clock,
-        switch.address,
+        &switch,
         lookup(&traffic.dialplan),
         if switch.prepaid {
             &["record_session", "bridge", "callcenter_hold="]
@@ -186,18 +177,8 @@ pub async fn play(switch: Arc<Switch>, k: usize, call: PlannedCall) -> CallOutco
     // mod_json_cdr posts each leg as its channel is destroyed, on threads of its own.
     let (a, b) = (switch.uuids.leg(k, 0), switch.uuids.leg(k, 1));
     let (first, second) = tokio::join!(
-        exchange(
-            &switch.clock,
-            switch.address,
-            cdr_post(&b, &traffic.cdrs[0]),
-            &[]
-        ),
-        exchange(
-            &switch.clock,
-            switch.address,
-            cdr_post(&a, &traffic.cdrs[1]),
-            &[]
-        ),
+        exchange(&switch, cdr_post(&b, &traffic.cdrs[0]), &[]),
+        exchange(&switch, cdr_post(&a, &traffic.cdrs[1]), &[]),
     );
     CallOutcome {
         directory,

@@ -302,11 +302,7 @@ pub async fn s3_requests() -> BTreeMap<String, f64> {
         let Some(rest) = line.strip_prefix("api_s3_request_counter{") else {
             continue;
         };
-        let Some(endpoint) = rest
-            .split("api_endpoint=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-        else {
+        let Some(endpoint) = label_value(rest, "api_endpoint") else {
             continue;
         };
         if let Some(value) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) {
@@ -314,4 +310,10 @@ pub async fn s3_requests() -> BTreeMap<String, f64> {
         }
     }
     counts
+}
+
+/// The value of label `name` on a line of Prometheus' text format (`series{a="x",b="y"} 1`),
+/// whatever the labels' order.
+pub fn label_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    line.split(&format!("{name}=\"")).nth(1)?.split('"').next()
 }
