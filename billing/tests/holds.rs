@@ -125,7 +125,9 @@ async fn apply(
                     tenant,
                     created_us: None,
                 };
-                match ledger.extend_hold(key, slice).await.unwrap() {
+                // From the hold's own length, as the worker knows it.
+                let from = ledger.hold(*hold).await.unwrap().unwrap().seconds;
+                match ledger.extend_hold(key, from, slice).await.unwrap() {
                     Extension::Extended { seconds, .. } | Extension::Exhausted { seconds } => {
                         assert!(seconds > 0)
                     }
@@ -416,7 +418,7 @@ async fn the_charge_is_capped_at_the_hold_and_settles_once() {
         );
         assert_eq!(
             ledger
-                .extend_hold(hold.key(), Duration::from_secs(60))
+                .extend_hold(hold.key(), hold.seconds, Duration::from_secs(60))
                 .await
                 .unwrap(),
             Extension::Closed
@@ -965,7 +967,7 @@ async fn a_hold_is_extended_only_by_its_own_key() {
         ];
         for key in strangers {
             assert_eq!(
-                ledger.extend_hold(key, slice).await.unwrap(),
+                ledger.extend_hold(key, 60, slice).await.unwrap(),
                 Extension::Closed,
                 "{name}: {key:?}"
             );
@@ -977,7 +979,7 @@ async fn a_hold_is_extended_only_by_its_own_key() {
         );
         assert!(
             matches!(
-                ledger.extend_hold(hold.key(), slice).await.unwrap(),
+                ledger.extend_hold(hold.key(), 60, slice).await.unwrap(),
                 Extension::Extended { seconds: 120, .. }
             ),
             "{name}"
@@ -989,7 +991,58 @@ async fn a_hold_is_extended_only_by_its_own_key() {
         };
         assert!(
             matches!(
-                ledger.extend_hold(by_id, slice).await.unwrap(),
+                ledger.extend_hold(by_id, 120, slice).await.unwrap(),
+                Extension::Extended { seconds: 180, .. }
+            ),
+            "{name}"
+        );
+    }
+}
+
+/// Extending is idempotent by the limit the caller knows: the ESL worker retries an
+/// extension whose answer it lost (the connection broke after the commit), and the retry must
+/// report the hold as the first attempt grew it, not hold a second slice of credit.
+#[tokio::test]
+async fn a_retried_extension_holds_one_slice() {
+    for (name, ledger) in hold_ledgers("holds").await {
+        let tenant = tenant(&ledger, Decimal::ZERO).await;
+        ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
+        let uuid = channel_uuid(u64::from(rand_run()), 0, 'a');
+        let slice = Duration::from_secs(60);
+        let Reservation::Held(hold) = ledger
+            .reserve(&tenant, &uuid, &destination(0), AT, slice)
+            .await
+            .unwrap()
+        else {
+            panic!("{name}: not held");
+        };
+        let first = ledger.extend_hold(hold.key(), 60, slice).await.unwrap();
+        let Extension::Extended {
+            seconds: 120,
+            amount,
+        } = first
+        else {
+            panic!("{name}: {first:?}");
+        };
+        let held = ledger.balance(&tenant).await.unwrap().held;
+        assert_eq!(held, amount, "{name}: the hold is all that is held");
+        for _ in 0..3 {
+            assert_eq!(
+                ledger.extend_hold(hold.key(), 60, slice).await.unwrap(),
+                first,
+                "{name}: a retry reports the first attempt's extension"
+            );
+        }
+        assert_eq!(ledger.balance(&tenant).await.unwrap().held, held, "{name}");
+        assert_eq!(
+            ledger.hold(hold.id).await.unwrap().unwrap().seconds,
+            120,
+            "{name}: one slice more, not four"
+        );
+        // The next slice, from the limit the first extension gave.
+        assert!(
+            matches!(
+                ledger.extend_hold(hold.key(), 120, slice).await.unwrap(),
                 Extension::Extended { seconds: 180, .. }
             ),
             "{name}"

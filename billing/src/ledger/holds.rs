@@ -131,12 +131,21 @@ pub enum Extension {
 pub(super) const OPEN: &str = HoldState::Open.as_str();
 
 impl Ledger {
-    /// Holds the next `slice` of the call held by `hold` (less when less credit remains),
+    /// Holds the next `slice` of the call held by `hold` (less when less credit remains)
+    /// beyond `from`, the limit the caller knows the call to have (seconds after answer),
     /// priced as its first slice was. A hold that is not open, or not the one `hold` names
     /// (another tenant's, or taken at another moment), is [`Extension::Closed`].
+    ///
+    /// Idempotent by `from`: a hold already longer than `from` was extended by an earlier
+    /// attempt whose answer the caller lost (a broken connection after the commit), so it is
+    /// reported as it is, [`Extension::Extended`], and not grown again. A retry therefore
+    /// never holds a second slice. A hold shorter than `from` (a limit the switch enforces
+    /// beyond what is held, which our callers never pass) is grown from `from` as far as the
+    /// credit reaches.
     pub async fn extend_hold(
         &self,
         hold: HoldKey<'_>,
+        from: u64,
         slice: Duration,
     ) -> Result<Extension, LedgerError> {
         let mut connection = self.pool.acquire().await?;
@@ -165,6 +174,15 @@ impl Ledger {
             return Ok(Extension::Closed);
         };
         let current = hold_of(&row)?;
+        if current.seconds > from {
+            tx.rollback().await?;
+            // Grown by an attempt whose answer was lost: it may not be on disk yet.
+            self.wait_for_disk(&mut connection).await?;
+            return Ok(Extension::Extended {
+                seconds: current.seconds,
+                amount: current.amount,
+            });
+        }
         let rated_at: i64 = row.try_get(9)?;
         let (plan, plans) = self.tenant_plan(&current.tenant).await?;
         let plans = self.in_force(plans, rated_at);
@@ -177,12 +195,12 @@ impl Ledger {
             &plans,
             &current.destination,
             rated_at,
-            current.seconds,
+            from,
             slice,
             available,
         )?;
         match grown {
-            Some((seconds, micros)) if seconds > current.seconds => {
+            Some((seconds, micros)) if seconds > from => {
                 sqlx::query(
                     "UPDATE holds SET seconds = $1, amount_micros = $2, touched_us = $3 WHERE id = $4",
                 )

@@ -162,7 +162,10 @@ async fn three_calls_share(name: &str, ledger: Ledger) {
         match due {
             Due::Extend(i, now) => {
                 let call = &mut calls[i];
-                let extension = ledger.extend_hold(call.hold.key(), SLICE).await.unwrap();
+                let extension = ledger
+                    .extend_hold(call.hold.key(), call.slices.seconds(), SLICE)
+                    .await
+                    .unwrap();
                 let money = ledger.balance(&tenant).await.unwrap();
                 assert!(money.available() >= Decimal::ZERO, "{name}: {money:?}");
                 match call.slices.extended(extension, now) {

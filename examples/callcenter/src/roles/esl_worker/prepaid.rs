@@ -178,7 +178,10 @@ async fn run_slices(shared: &Shared, client: &Client, mut limited: Limited, slic
             tenant: &limited.tenant,
             created_us: limited.hold.created_us,
         };
-        let extended = (|| shared.ledger.extend_hold(hold, slice))
+        // From the limit the leg has: a retry after a lost answer finds the hold grown
+        // already and does not hold another slice.
+        let from = limited.slices.seconds();
+        let extended = (|| shared.ledger.extend_hold(hold, from, slice))
             .retry(retry().builder())
             .sleep(tokio::time::sleep)
             .when(|_| unix_seconds() < ends)
