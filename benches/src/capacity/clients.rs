@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The bit of a leg's transition (leg 0 or 1 × started, answered, ended).
 fn transition_bit(leg: usize, kind: usize) -> u8 {
@@ -68,10 +69,18 @@ pub async fn agent(
     clock: Arc<Clock>,
     mut done: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<Seen> {
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{address}/ws?token={token}"))
-            .await
-            .expect("the agent's WebSocket");
+    // tungstenite zero-fills its whole read buffer before every read (128 KiB by default): at
+    // the seeds' load that alone took a third of the agents' thread, which shares the cores
+    // with the daemon. A browser pays nothing like it; 16 KiB still reads a flushed batch of
+    // messages in a few calls.
+    let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{address}/ws?token={token}"),
+        Some(config),
+        false,
+    )
+    .await
+    .expect("the agent's WebSocket");
     // The snapshot comes first.
     let _ = socket.next().await;
     tokio::spawn(async move {
