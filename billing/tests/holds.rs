@@ -1050,6 +1050,90 @@ async fn a_retried_extension_holds_one_slice() {
     }
 }
 
+/// The server ending the ledger's connections (a restart, an administrator's termination)
+/// while calls are being authorised never refuses a call that has credit: a reservation whose
+/// connection breaks under it is tried again on another, and no call is held twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_outlive_their_connections_being_ended() {
+    let application = unique("ended").replace('-', "_");
+    let separator = if common::postgres_url().contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let url = format!(
+        "{}{separator}application_name={application}",
+        common::postgres_url()
+    );
+    let ledger = Ledger::connect(&url).await.expect("PostgreSQL ledger");
+    let tenant = tenant(&ledger, Decimal::ZERO).await;
+    ledger
+        .top_up(&tenant, Decimal::ONE_HUNDRED, "hundred")
+        .await
+        .unwrap();
+    let admin = Ledger::connect(&common::postgres_url()).await.unwrap();
+    let run = u64::from(rand_run());
+    let slice = Duration::from_secs(60);
+    const CALLS: usize = 120;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // Ends every connection of the ledger's pool every 50 ms, until the calls are done.
+    let terminator = tokio::spawn(async move {
+        let mut ended = 0;
+        while !*stopped.borrow() {
+            let rows: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            )
+            .bind(&application)
+            .fetch_all(admin.pool())
+            .await
+            .unwrap();
+            ended += rows.iter().filter(|ended| **ended).count();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        ended
+    });
+    let mut calls = tokio::task::JoinSet::new();
+    for call in 0..CALLS {
+        let (ledger, tenant) = (ledger.clone(), tenant.clone());
+        calls.spawn(async move {
+            // Spread over the terminator's rounds.
+            tokio::time::sleep(Duration::from_millis(3 * call as u64)).await;
+            ledger
+                .reserve(
+                    &tenant,
+                    &channel_uuid(run, call, 'a'),
+                    &destination(call),
+                    AT,
+                    slice,
+                )
+                .await
+        });
+    }
+    let mut refused = Vec::new();
+    while let Some(reserved) = calls.join_next().await {
+        match reserved.unwrap() {
+            Ok(Reservation::Held(_)) => {}
+            other => refused.push(format!("{other:?}")),
+        }
+    }
+    stop.send(true).unwrap();
+    let ended = terminator.await.unwrap();
+    assert!(
+        ended > 0,
+        "no connection was ended: the test tested nothing"
+    );
+    assert!(
+        refused.is_empty(),
+        "{} of {CALLS} refused, the first: {:?}",
+        refused.len(),
+        refused.first()
+    );
+    let holds = ledger.holds(&tenant, None, 1000).await.unwrap();
+    assert_eq!(holds.len(), CALLS, "one hold a call");
+    let held: Decimal = holds.iter().map(|h| h.amount).sum();
+    assert_eq!(ledger.balance(&tenant).await.unwrap().held, held);
+}
+
 /// A ledger on a pool of its own (another runtime's, in the daemon) shares the account: what
 /// it holds, the first ledger sees held, and the credit is shared. SQLite has one writer, so
 /// it has no second pool.

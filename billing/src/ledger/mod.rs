@@ -119,6 +119,31 @@ pub enum LedgerError {
     Corrupt(Corruption),
 }
 
+impl LedgerError {
+    /// Whether the database connection broke under the operation (the server restarted or
+    /// went away, the network failed) rather than the database refusing it: the same
+    /// operation may succeed on another connection. Only an operation that is idempotent may
+    /// be tried again: its commit may have happened with its answer lost.
+    ///
+    /// ```
+    /// use billing::LedgerError;
+    /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    /// assert!(LedgerError::Database(sqlx::Error::Io(reset)).is_connection_lost());
+    /// assert!(!LedgerError::UnknownTenant("acme".into()).is_connection_lost());
+    /// ```
+    pub fn is_connection_lost(&self) -> bool {
+        match self {
+            LedgerError::Database(sqlx::Error::Io(_)) => true,
+            // PostgreSQL ending the session: an administrator's or a shutdown's termination,
+            // a crash of another backend, the server still starting.
+            LedgerError::Database(sqlx::Error::Database(error)) => {
+                matches!(error.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// What is wrong in [`LedgerError::Corrupt`].
 ///
 /// ```

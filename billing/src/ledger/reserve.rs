@@ -239,7 +239,7 @@ impl Ledger {
                 continue;
             }
             let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
-            match self.reserve_batch(&tenant, &requests).await {
+            match self.reserve_retrying(&tenant, &requests).await {
                 Ok(reservations) => {
                     // A caller that gave up while its batch was written was answered already
                     // (its call refused). Its hold stays for the sweeper, which expires it
@@ -262,7 +262,7 @@ impl Ledger {
                             continue;
                         }
                         let alone = self
-                            .reserve_batch(&tenant, std::slice::from_ref(&waiting.request))
+                            .reserve_retrying(&tenant, std::slice::from_ref(&waiting.request))
                             .await
                             .and_then(|mut r| {
                                 r.pop()
@@ -271,6 +271,30 @@ impl Ledger {
                         let _ = waiting.reply.send(alone);
                     }
                 }
+            }
+        }
+    }
+
+    /// [`Ledger::reserve_batch`], tried again while the connection under it broke (the pool
+    /// pings a connection before handing it out, but the server can end it after the ping: a
+    /// restart, an administrator's termination, a failover). A failed reservation refuses the
+    /// call, so a broken connection must not be its end. Each broken connection is closed as
+    /// it fails, so one attempt more than the pool holds reaches a new connection. A batch is
+    /// idempotent per call: a retry after a commit whose answer was lost returns the holds it
+    /// wrote.
+    async fn reserve_retrying(
+        &self,
+        tenant: &str,
+        requests: &[ReserveRequest],
+    ) -> Result<Vec<Reservation>, LedgerError> {
+        let most = self.pool.options().get_max_connections() + 1;
+        let mut attempts = 1;
+        loop {
+            match self.reserve_batch(tenant, requests).await {
+                Err(error) if error.is_connection_lost() && attempts < most => {
+                    attempts += 1;
+                }
+                answer => return answer,
             }
         }
     }
