@@ -64,11 +64,6 @@ fn captured_posts() -> Vec<Vec<u8>> {
 
 /// A tenant with a plan charging 0.60/min (+0.05 connect) for everything.
 async fn tenant(ledger: &Ledger) -> String {
-    named_tenant(ledger, &unique("tenant")).await
-}
-
-/// [`tenant`] under the name `name`.
-async fn named_tenant(ledger: &Ledger, name: &str) -> String {
     let plan = unique("plan");
     ledger
         .save_plan(&PlanRecord {
@@ -82,31 +77,18 @@ async fn named_tenant(ledger: &Ledger, name: &str) -> String {
         })
         .await
         .unwrap();
+    let tenant = unique("tenant");
     ledger
-        .open_account(name, &plan, Decimal::ZERO)
+        .open_account(&tenant, &plan, Decimal::ZERO)
         .await
         .unwrap();
-    name.to_owned()
+    tenant
 }
 
 async fn serve(ledger: Ledger, tenant: &str) -> (SocketAddr, Arc<GatewayMetrics>) {
-    serve_for(
-        ledger,
-        tenant,
-        BasicAuth::new("freeswitch", "cdrpass").unwrap(),
-    )
-    .await
-}
-
-/// The gateway for FreeSWITCH posting with `auth`, `tenant` the default tenant.
-async fn serve_for(
-    ledger: Ledger,
-    tenant: &str,
-    auth: BasicAuth,
-) -> (SocketAddr, Arc<GatewayMetrics>) {
     let config = GatewayConfig {
         max_body: 64 * 1024,
-        ..GatewayConfig::new(auth)
+        ..GatewayConfig::new(BasicAuth::new("freeswitch", "cdrpass").unwrap())
     };
     let metrics = Arc::new(GatewayMetrics::default());
     // The captured legs name no tenant and no context of ours: the default tenant's.
@@ -309,75 +291,4 @@ async fn posts_get_503_while_the_database_is_away_and_land_when_it_returns() {
         .unwrap();
     assert_eq!(stored(&direct, &tenant).await, 8);
     assert!(metrics.unavailable.get() >= 2);
-}
-
-/// The captured posts of the bridged calls through a trunk (raw JSON bodies: two legs of ours
-/// and the trunk leg a call), as FreeSWITCH sent them, with the captured credentials.
-fn bridged_posts() -> Vec<Vec<u8>> {
-    let dir = tests::fixture("json_cdr_bridged/enc_false_values_true");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
-}
-
-/// Posts arriving together are recorded by several transactions at once (batches in flight):
-/// a call's legs and FreeSWITCH's retries of each, all posted in the same instant, fall into
-/// concurrent batches, and each leg is still stored once and the call charged once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retries_in_concurrent_batches_store_and_charge_once() {
-    let url = fresh_postgres(5432).await;
-    let ledger = Ledger::connect(&url)
-        .await
-        .expect("the database (PostgreSQL must run)");
-    // The legs name tenant `demo` (the trunk leg by its context).
-    let tenant = named_tenant(&ledger, "demo").await;
-    let auth = BasicAuth::new("freeswitch", "capture-pw").unwrap();
-    let (address, metrics) = serve_for(ledger.clone(), &tenant, auth).await;
-    let posts = bridged_posts();
-    assert_eq!(posts.len(), 3);
-    const COPIES: usize = 20;
-    let mut sent = tokio::task::JoinSet::new();
-    for _ in 0..COPIES {
-        for post in &posts {
-            let request = http::with_headers(post, &[]);
-            sent.spawn(async move { http::send(address, &request).await.unwrap() });
-        }
-    }
-    while let Some(response) = sent.join_next().await {
-        let response = response.unwrap();
-        assert_eq!(
-            response.status,
-            200,
-            "{:?}",
-            String::from_utf8_lossy(&response.body)
-        );
-    }
-    assert_eq!(metrics.recorded.get(), 3);
-    assert_eq!(metrics.duplicates.get() as usize, 3 * COPIES - 3);
-    assert!(
-        metrics.batches.get() > 1,
-        "{} posts at once in one batch: nothing was concurrent",
-        3 * COPIES
-    );
-    let cdrs = ledger
-        .cdrs(&tenant, i64::MIN, i64::MAX, None, 100)
-        .await
-        .unwrap();
-    assert_eq!(cdrs.len(), 3, "{cdrs:?}");
-    let charged: Vec<_> = cdrs
-        .iter()
-        .filter(|c| c.outcome == billing::CdrOutcome::Charged)
-        .collect();
-    assert_eq!(charged.len(), 1, "one charge, on the trunk leg: {cdrs:?}");
-    let charge = charged[0].amount.unwrap();
-    assert!(charge > Decimal::ZERO);
-    assert_eq!(
-        ledger.balance(&tenant).await.unwrap().balance,
-        -charge,
-        "charged once"
-    );
-    drop_schema(&url).await;
 }

@@ -268,7 +268,6 @@ fn cdr_gateway_router(
     let gateway = GatewayConfig {
         batch_max: config.cdr.batch_max.max(1),
         batch_wait: Duration::from_millis(config.cdr.batch_wait_ms),
-        batches_in_flight: config.cdr.batches_in_flight.max(1),
         cdr: variables.cdr_options(),
         ..GatewayConfig::new(credentials_for(config, FreeswitchRoute::Cdr)?)
     };

@@ -37,8 +37,6 @@ pub struct CdrSettings {
     pub batch_max: usize,
     /// Longest wait for a batch to fill, ms.
     pub batch_wait_ms: u64,
-    /// Most batches being recorded at once.
-    pub batches_in_flight: usize,
     /// The channel variable naming a call's tenant, for every role (the directory and
     /// click-to-call set it; live calls and CDRs read it).
     pub tenant_variable: String,
@@ -52,7 +50,6 @@ impl Default for CdrSettings {
             credentials: Credentials::default(),
             batch_max: 500,
             batch_wait_ms: 2,
-            batches_in_flight: 4,
             tenant_variable: ChannelVariables::DEFAULT_TENANT.into(),
             default_tenant: None,
         }

@@ -19,7 +19,6 @@
 //! password = "change-me"
 //! batch_max = 500
 //! batch_wait_ms = 2
-//! batches_in_flight = 4
 //! default_tenant = "demo"
 //!
 //! [esl]

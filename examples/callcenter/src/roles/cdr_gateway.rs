@@ -7,8 +7,7 @@
 //! - The tenant by the ledger's one rule; a CDR nothing attributes is stored unassigned for the
 //!   operator and answered 200, so FreeSWITCH does not pile it up.
 //! - Group commit: posts arriving together share one database transaction, up to
-//!   `batch_max` CDRs or `batch_wait` after the first one; up to `batches_in_flight`
-//!   transactions at once, so a post does not wait for the batch before its own to commit.
+//!   `batch_max` CDRs or `batch_wait` after the first one.
 //! - 200 after commit (a duplicate too: FreeSWITCH retries are harmless); 503 while the database
 //!   fails, so FreeSWITCH retries and, after its retries, writes its err-log-dir; 4xx for a body
 //!   that is not a CDR or a CDR the ledger refuses (its rate plan broken), logged with its
@@ -29,7 +28,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 /// How the gateway runs.
 #[derive(Debug, Clone)]
@@ -43,11 +42,6 @@ pub struct GatewayConfig {
     pub batch_max: usize,
     /// How long the first CDR of a batch waits for others. Default 2 ms.
     pub batch_wait: Duration,
-    /// Most batches being recorded at once. Default 4. With one, every post also waited for
-    /// the whole batch ahead of its own (its statements, commit and flush: at the seeds' load
-    /// most of a post's time); a batch that finds every slot taken takes in the posts that
-    /// arrive meanwhile.
-    pub batches_in_flight: usize,
     /// Posts waiting for a batch; beyond it posts wait for room. Default 8192.
     pub queue: usize,
     /// How CDRs are read (the tenant's channel variable).
@@ -62,7 +56,6 @@ impl GatewayConfig {
             max_body: 1 << 20,
             batch_max: 500,
             batch_wait: Duration::from_millis(2),
-            batches_in_flight: 4,
             queue: 8192,
             cdr: CdrOptions::default(),
         }
@@ -231,11 +224,8 @@ pub fn router(ledger: Ledger, config: GatewayConfig, metrics: Arc<GatewayMetrics
     tokio::spawn(batcher(
         ledger,
         queued,
-        Batching {
-            max: config.batch_max.max(1),
-            wait: config.batch_wait,
-            in_flight: config.batches_in_flight.max(1),
-        },
+        config.batch_max.max(1),
+        config.batch_wait,
         metrics.clone(),
     ));
     let max_body = config.max_body;
@@ -300,72 +290,40 @@ async fn receive(
     }
 }
 
-/// How posts are grouped into transactions.
-#[derive(Debug, Clone, Copy)]
-struct Batching {
-    /// Most CDRs a batch.
-    max: usize,
-    /// How long a batch's first CDR waits for others.
-    wait: Duration,
-    /// Most batches being recorded at once.
-    in_flight: usize,
-}
-
-/// Collects CDRs into batches and records each batch in one transaction, up to
-/// `batching.in_flight` at once. Returns once the queue is closed and every batch is answered.
+/// Collects CDRs into batches and records each batch in one transaction. One batch at a time:
+/// while one commits, the next fills up.
 async fn batcher(
     ledger: Ledger,
     mut queued: mpsc::Receiver<(Cdr, Reply)>,
-    batching: Batching,
+    batch_max: usize,
+    batch_wait: Duration,
     metrics: Arc<GatewayMetrics>,
 ) {
-    let slots = Arc::new(Semaphore::new(batching.in_flight));
+    let mut batch = Vec::with_capacity(batch_max);
     while let Some(first) = queued.recv().await {
-        let mut batch = Vec::with_capacity(batching.max.min(64));
         batch.push(first);
-        let deadline = tokio::time::Instant::now() + batching.wait;
-        while batch.len() < batching.max {
+        let deadline = tokio::time::Instant::now() + batch_wait;
+        while batch.len() < batch_max {
             match tokio::time::timeout_at(deadline, queued.recv()).await {
                 Ok(Some(next)) => batch.push(next),
                 _ => break,
             }
         }
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        // Posts that arrived while every slot was taken join this batch.
-        while batch.len() < batching.max {
-            match queued.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+        let (cdrs, replies): (Vec<Cdr>, Vec<Reply>) = batch.drain(..).unzip();
+        match ledger.record_batch(&cdrs).await {
+            Ok(results) => {
+                metrics.batches.inc();
+                metrics.batched_cdrs.inc_by(cdrs.len() as u64);
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result.map_err(|error| classify(&error)));
+                }
             }
-        }
-        let (ledger, metrics) = (ledger.clone(), metrics.clone());
-        tokio::spawn(async move {
-            record(&ledger, batch, &metrics).await;
-            drop(slot);
-        });
-    }
-    // Closed: the batches still being recorded answer their posts before this returns.
-    let _ = slots.acquire_many(batching.in_flight as u32).await;
-}
-
-/// Records one batch in one transaction and answers each of its posts.
-async fn record(ledger: &Ledger, batch: Vec<(Cdr, Reply)>, metrics: &GatewayMetrics) {
-    let (cdrs, replies): (Vec<Cdr>, Vec<Reply>) = batch.into_iter().unzip();
-    match ledger.record_batch(&cdrs).await {
-        Ok(results) => {
-            metrics.batches.inc();
-            metrics.batched_cdrs.inc_by(cdrs.len() as u64);
-            for (reply, result) in replies.into_iter().zip(results) {
-                let _ = reply.send(result.map_err(|error| classify(&error)));
-            }
-        }
-        Err(error) => {
-            let failure = classify(&error);
-            tracing::warn!(cdrs = cdrs.len(), ?failure, "CDR batch not recorded");
-            for reply in replies {
-                let _ = reply.send(Err(failure.clone()));
+            Err(error) => {
+                let failure = classify(&error);
+                tracing::warn!(cdrs = cdrs.len(), ?failure, "CDR batch not recorded");
+                for reply in replies {
+                    let _ = reply.send(Err(failure.clone()));
+                }
             }
         }
     }
