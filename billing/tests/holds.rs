@@ -1050,6 +1050,42 @@ async fn a_retried_extension_holds_one_slice() {
     }
 }
 
+/// Extending a hold reads its tenant's plan before it takes a connection: on SQLite (a pool of
+/// one connection) a plan read while holding the connection waited for itself until the pool's
+/// timeout, whenever the tenant's plan was not cached (after `reload`), so no call was
+/// extended.
+#[tokio::test]
+async fn a_hold_is_extended_on_sqlite_after_the_plans_are_reloaded() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{}.sqlite", unique("reload")));
+    let ledger = Ledger::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let tenant = tenant(&ledger, Decimal::ZERO).await;
+    ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
+    let slice = Duration::from_secs(60);
+    let uuid = channel_uuid(u64::from(rand_run()), 0, 'a');
+    let Reservation::Held(hold) = ledger
+        .reserve(&tenant, &uuid, &destination(0), AT, slice)
+        .await
+        .unwrap()
+    else {
+        panic!("not held");
+    };
+    ledger.reload().await.unwrap();
+    let extended = tokio::time::timeout(
+        Duration::from_secs(5),
+        ledger.extend_hold(hold.key(), hold.seconds, slice),
+    )
+    .await
+    .expect("the extension waited for a connection it held itself")
+    .unwrap();
+    assert!(
+        matches!(extended, Extension::Extended { seconds: 120, .. }),
+        "{extended:?}"
+    );
+}
+
 /// The server ending the ledger's connections (a restart, an administrator's termination)
 /// while calls are being authorised never refuses a call that has credit: a reservation whose
 /// connection breaks under it is tried again on another, and no call is held twice.

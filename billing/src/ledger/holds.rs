@@ -148,6 +148,13 @@ impl Ledger {
         from: u64,
         slice: Duration,
     ) -> Result<Extension, LedgerError> {
+        // The plans before a connection is taken: reading them may need one of the pool's
+        // (SQLite's pool has one), and the hold must be its tenant's (below).
+        let (plan, plans) = match self.tenant_plan(hold.tenant).await {
+            // No such account: no hold of it either.
+            Err(LedgerError::UnknownTenant(_)) => return Ok(Extension::Closed),
+            planned => planned?,
+        };
         let mut connection = self.pool.acquire().await?;
         let mut tx = self.begin_without_flush(&mut connection).await?;
         // The hold's row first (the lock order everywhere): a settlement racing this one
@@ -176,15 +183,16 @@ impl Ledger {
         let current = hold_of(&row)?;
         if current.seconds > from {
             tx.rollback().await?;
-            // Grown by an attempt whose answer was lost: it may not be on disk yet.
+            // Grown by an attempt whose answer was lost: it may not be on disk yet, and nobody
+            // was told the money changed.
             self.wait_for_disk(&mut connection).await?;
+            self.money_changed(&current.tenant);
             return Ok(Extension::Extended {
                 seconds: current.seconds,
                 amount: current.amount,
             });
         }
         let rated_at: i64 = row.try_get(9)?;
-        let (plan, plans) = self.tenant_plan(&current.tenant).await?;
         let plans = self.in_force(plans, rated_at);
         let account = lock_account(&mut tx, &current.tenant).await?;
         let current_micros = to_micros(current.amount)?;

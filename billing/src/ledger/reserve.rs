@@ -238,8 +238,7 @@ impl Ledger {
             if batch.is_empty() {
                 continue;
             }
-            let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
-            match self.reserve_retrying(&tenant, &requests).await {
+            match self.reserve_retrying(&tenant, &mut batch).await {
                 Ok(reservations) => {
                     // A caller that gave up while its batch was written was answered already
                     // (its call refused). Its hold stays for the sweeper, which expires it
@@ -261,14 +260,18 @@ impl Ledger {
                         if waiting.reply.is_closed() {
                             continue;
                         }
-                        let alone = self
-                            .reserve_retrying(&tenant, std::slice::from_ref(&waiting.request))
-                            .await
-                            .and_then(|mut r| {
-                                r.pop()
-                                    .ok_or(LedgerError::Corrupt(super::Corruption::MissingOutcome))
-                            });
-                        let _ = waiting.reply.send(alone);
+                        let mut alone = vec![waiting];
+                        let reserved =
+                            self.reserve_retrying(&tenant, &mut alone)
+                                .await
+                                .and_then(|mut r| {
+                                    r.pop().ok_or(LedgerError::Corrupt(
+                                        super::Corruption::MissingOutcome,
+                                    ))
+                                });
+                        if let Some(waiting) = alone.pop() {
+                            let _ = waiting.reply.send(reserved);
+                        }
                     }
                 }
             }
@@ -281,20 +284,33 @@ impl Ledger {
     /// call, so a broken connection must not be its end. Each broken connection is closed as
     /// it fails, so one attempt more than the pool holds reaches a new connection. A batch is
     /// idempotent per call: a retry after a commit whose answer was lost returns the holds it
-    /// wrote.
+    /// wrote. Callers that gave up meanwhile leave `batch` before each retry (nothing new is
+    /// held for them); the answer is one reservation per waiter left, in order.
     async fn reserve_retrying(
         &self,
         tenant: &str,
-        requests: &[ReserveRequest],
+        batch: &mut Vec<Waiting>,
     ) -> Result<Vec<Reservation>, LedgerError> {
         let most = self.pool.options().get_max_connections() + 1;
         let mut attempts = 1;
         loop {
-            match self.reserve_batch(tenant, requests).await {
+            let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
+            match self.reserve_batch(tenant, &requests).await {
                 Err(error) if error.is_connection_lost() && attempts < most => {
                     attempts += 1;
+                    batch.retain(|waiting| !waiting.reply.is_closed());
+                    if batch.is_empty() {
+                        return Ok(Vec::new());
+                    }
                 }
-                answer => return answer,
+                Ok(reservations) => {
+                    if attempts > 1 {
+                        // A lost answer's commit changed the money without telling anyone.
+                        self.money_changed(tenant);
+                    }
+                    return Ok(reservations);
+                }
+                Err(error) => return Err(error),
             }
         }
     }
