@@ -4,10 +4,8 @@
 //! hand counts too). [`follow`] listens for them and bumps the store's generation, which drops
 //! what every [`crate::cache::Cache`] over the store holds; it also tells the store's
 //! subscribers ([`PlatformStore::subscribe_changes`]) which table changed. The caches' TTL
-//! stays as the safety net. A lost connection is listened again from the start, and
-//! everything is taken as changed once it listens: not when the connection is lost, since
-//! what it misses is written until it listens again, and the caches keep serving meanwhile
-//! (while the database is down, what they hold is all there is).
+//! stays as the safety net for a notification lost in a reconnection (a lost connection is
+//! taken as "everything changed" too).
 //!
 //! SQLite is one process's database: there is nothing to follow.
 
@@ -41,13 +39,8 @@ pub async fn follow(store: PlatformStore, url: String) {
                 wait = Duration::from_millis(100);
                 // What was written while nobody listened is unknown.
                 store.changed_elsewhere(EVERYTHING);
-                match receive(&store, &mut listener).await {
-                    Ok(()) => {
-                        tracing::warn!("platform change notifications lost; listening again");
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "platform change notifications lost; listening again");
-                    }
+                if let Err(error) = receive(&store, &mut listener).await {
+                    tracing::warn!(%error, "platform change notifications lost; listening again");
                 }
             }
             Err(error) => {
@@ -65,13 +58,13 @@ async fn listen(url: &str) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Applies notifications until the listener's connection is lost.
+/// Applies notifications until the listener fails for good.
 async fn receive(store: &PlatformStore, listener: &mut PgListener) -> Result<(), sqlx::Error> {
     loop {
         match listener.try_recv().await? {
             Some(notification) => store.changed_elsewhere(notification.payload()),
-            // Lost: `follow` listens again, then takes everything as changed.
-            None => return Ok(()),
+            // The connection was lost and is made again: what came meanwhile is lost.
+            None => store.changed_elsewhere(EVERYTHING),
         }
     }
 }
