@@ -293,26 +293,24 @@ impl Ledger {
     ) -> Result<Vec<Reservation>, LedgerError> {
         let most = self.pool.options().get_max_connections() + 1;
         let mut attempts = 1;
-        loop {
+        let answer = loop {
             let requests: Vec<ReserveRequest> = batch.iter().map(|w| w.request.clone()).collect();
             match self.reserve_batch(tenant, &requests).await {
                 Err(error) if error.is_connection_lost() && attempts < most => {
                     attempts += 1;
                     batch.retain(|waiting| !waiting.reply.is_closed());
                     if batch.is_empty() {
-                        return Ok(Vec::new());
+                        break Ok(Vec::new());
                     }
                 }
-                Ok(reservations) => {
-                    if attempts > 1 {
-                        // A lost answer's commit changed the money without telling anyone.
-                        self.money_changed(tenant);
-                    }
-                    return Ok(reservations);
-                }
-                Err(error) => return Err(error),
+                answer => break answer,
             }
+        };
+        if attempts > 1 {
+            // An attempt whose answer was lost may have committed holds nobody was told of.
+            self.money_changed(tenant);
         }
+        answer
     }
 
     /// Yields to the runtime while `tenant`'s queue keeps growing, a few times at most: no
