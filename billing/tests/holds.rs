@@ -6,7 +6,8 @@
 mod common;
 
 use billing::{
-    Cdr, Decimal, Extension, HoldKey, HoldState, Ledger, Outcome, Reservation, TransactionKind,
+    Cdr, Decimal, Extension, Hold, HoldKey, HoldState, Ledger, Outcome, Reservation,
+    TransactionKind,
 };
 use common::{hold_ledgers, open_tenant, unique};
 use proptest::prelude::*;
@@ -61,6 +62,20 @@ fn cdr(tenant: &str, run: u64, call: usize, leg: char, millis: u64) -> Cdr {
 
 fn destination(call: usize) -> String {
     format!("0912{call:06}")
+}
+
+/// A new call (of a run of its own) to `destination(0)`, held on `tenant`'s account for
+/// `slice`; `name` is the ledger's, for the panic when it is not held.
+async fn held_call(ledger: &Ledger, tenant: &str, slice: Duration, name: &str) -> Hold {
+    let uuid = channel_uuid(u64::from(rand_run()), 0, 'a');
+    match ledger
+        .reserve(tenant, &uuid, &destination(0), AT, slice)
+        .await
+        .unwrap()
+    {
+        Reservation::Held(hold) => hold,
+        other => panic!("{name}: not held: {other:?}"),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -432,20 +447,7 @@ async fn holds_are_due_after_their_seconds_and_the_grace() {
     for (name, ledger) in hold_ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::ONE, "one").await.unwrap();
-        let run = u64::from(rand_run());
-        let Reservation::Held(hold) = ledger
-            .reserve(
-                &tenant,
-                &channel_uuid(run, 0, 'a'),
-                &destination(0),
-                AT,
-                Duration::from_secs(1),
-            )
-            .await
-            .unwrap()
-        else {
-            panic!("{name}: not held");
-        };
+        let hold = held_call(&ledger, &tenant, Duration::from_secs(1), &name).await;
         assert_eq!(hold.seconds, 1, "{name}");
         let due = |grace| {
             let ledger = ledger.clone();
@@ -946,15 +948,8 @@ async fn a_hold_is_extended_only_by_its_own_key() {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
         ledger.top_up(&other, Decimal::TEN, "ten").await.unwrap();
-        let uuid = channel_uuid(u64::from(rand_run()), 0, 'a');
-        let Reservation::Held(hold) = ledger
-            .reserve(&tenant, &uuid, &destination(0), AT, Duration::from_secs(60))
-            .await
-            .unwrap()
-        else {
-            panic!("{name}: not held");
-        };
         let slice = Duration::from_secs(60);
+        let hold = held_call(&ledger, &tenant, slice, &name).await;
         let strangers = [
             HoldKey {
                 tenant: &other,
@@ -1007,15 +1002,8 @@ async fn a_retried_extension_holds_one_slice() {
     for (name, ledger) in hold_ledgers("holds").await {
         let tenant = tenant(&ledger, Decimal::ZERO).await;
         ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
-        let uuid = channel_uuid(u64::from(rand_run()), 0, 'a');
         let slice = Duration::from_secs(60);
-        let Reservation::Held(hold) = ledger
-            .reserve(&tenant, &uuid, &destination(0), AT, slice)
-            .await
-            .unwrap()
-        else {
-            panic!("{name}: not held");
-        };
+        let hold = held_call(&ledger, &tenant, slice, &name).await;
         let first = ledger.extend_hold(hold.key(), 60, slice).await.unwrap();
         let Extension::Extended {
             seconds: 120,
@@ -1064,14 +1052,7 @@ async fn a_hold_is_extended_on_sqlite_after_the_plans_are_reloaded() {
     let tenant = tenant(&ledger, Decimal::ZERO).await;
     ledger.top_up(&tenant, Decimal::TEN, "ten").await.unwrap();
     let slice = Duration::from_secs(60);
-    let uuid = channel_uuid(u64::from(rand_run()), 0, 'a');
-    let Reservation::Held(hold) = ledger
-        .reserve(&tenant, &uuid, &destination(0), AT, slice)
-        .await
-        .unwrap()
-    else {
-        panic!("not held");
-    };
+    let hold = held_call(&ledger, &tenant, slice, "sqlite").await;
     ledger.reload().await.unwrap();
     let extended = tokio::time::timeout(
         Duration::from_secs(5),
