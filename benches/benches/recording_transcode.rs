@@ -1,8 +1,9 @@
 //! Transcode speed, in audio seconds per wall second, of our streaming transcoder and of the
-//! `lame` CLI (3.100, the LAME that mp3lame-encoder bundles), side by side in one run, on the
-//! same 60-second WAVs with the same settings: CBR 32 kbit/s, mono or joint stereo, at LAME
-//! quality 7 (our default, LAME's "fast") and 5 (the `lame` CLI's default).
-//! Both read a WAV file and write an MP3 file; `lame` also pays for starting its process.
+//! `lame` CLI (3.100, the LAME version `recording/mp3lame-sys` builds), side by side in one run,
+//! on the same 60-second WAVs with the same settings: CBR 32 kbit/s, mono or joint stereo, at
+//! LAME quality 7 (our default, LAME's "fast") and 5 (the `lame` CLI's default).
+//! Both read a WAV file and write an MP3 file; `lame` also pays for starting its process and
+//! runs with its other defaults (ReplayGain analysis on).
 //!
 //! The WAVs are the real FreeSWITCH recordings looped to 60 s (8 kHz mono, 8 kHz stereo), and
 //! the mono one with every sample doubled for 16 kHz. Needs `lame` on the PATH
